@@ -1,0 +1,233 @@
+using System.Numerics;
+
+namespace LlamaAot.Gguf;
+
+/// <summary>
+/// Parses the part of a GGUF file before the tensor data: header, metadata, tensor table. Layout (all little
+/// endian): magic "GGUF", uint32 version, uint64 tensor count, uint64 metadata count, the metadata pairs, the
+/// tensor infos, padding to <c>general.alignment</c>, then the data section.
+/// </summary>
+internal sealed record GgufHeader(
+    uint Version, GgufMetadata Metadata, IReadOnlyList<GgufTensorInfo> Tensors, int Alignment, long DataOffset)
+{
+    // Nested arrays deeper than this are certainly corrupt, and the limit keeps recursion bounded.
+    private const int MaxArrayDepth = 8;
+
+    // The smallest encodings, used to reject counts that cannot fit in the rest of the file before allocating.
+    private const int MinMetadataPairBytes = 8 + 4 + 1;
+    private const int MinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
+
+    public static GgufHeader Read(ref GgufFile.Reader r)
+    {
+        if (r.Length < 4)
+            throw new GgufFormatException($"not a GGUF file: it is only {r.Length} bytes long");
+        uint magic = r.U32("magic");
+        if (magic != GgufFile.Magic)
+            throw new GgufFormatException(
+                $"not a GGUF file: wrong magic 0x{magic:X8} at offset 0 (expected \"GGUF\"){LegacyHint(magic)}");
+
+        uint version = r.U32("version");
+        if (version == 1)
+            throw new GgufFormatException("unsupported GGUF version 1 at offset 4: only versions 2 and 3 are supported; re-convert the model with a current converter");
+        if (version is not (2 or 3))
+            throw new GgufFormatException($"unsupported GGUF version {version} at offset 4: only versions 2 and 3 are supported");
+
+        long tensorCountAt = r.Position;
+        ulong tensorCount = r.U64("tensor count");
+        long kvCountAt = r.Position;
+        ulong kvCount = r.U64("metadata count");
+        if (kvCount > (ulong)(r.Remaining / MinMetadataPairBytes))
+            throw new GgufFormatException($"corrupt file: metadata count {kvCount} at offset {kvCountAt} cannot fit in a {r.Length}-byte file");
+        if (tensorCount > (ulong)(r.Remaining / MinTensorInfoBytes))
+            throw new GgufFormatException($"corrupt file: tensor count {tensorCount} at offset {tensorCountAt} cannot fit in a {r.Length}-byte file");
+
+        var metadata = new GgufMetadata();
+        for (ulong i = 0; i < kvCount; i++)
+        {
+            long at = r.Position;
+            string key = r.String($"key of metadata pair {i}");
+            var type = ReadValueType(ref r, $"type of metadata '{key}'");
+            var value = ReadValue(ref r, type, key, depth: 0);
+            if (!metadata.TryAdd(key, value))
+                throw new GgufFormatException($"corrupt file: duplicate metadata key '{key}' at offset {at}");
+        }
+
+        int alignment = GgufFile.DefaultAlignment;
+        if (metadata.TryGet("general.alignment", out var alignValue))
+        {
+            if (alignValue.Value is not uint a || a == 0 || !BitOperations.IsPow2(a) || a > 1 << 30)
+                throw new GgufFormatException($"invalid general.alignment {alignValue} ({alignValue.Type}): it must be a uint32 power of two");
+            alignment = (int)a;
+        }
+
+        var infos = new List<(string Name, long[] Shape, GgmlType Type, long Offset, long InfoAt)>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (ulong i = 0; i < tensorCount; i++)
+        {
+            long at = r.Position;
+            string name = r.String($"name of tensor {i}");
+            if (!names.Add(name))
+                throw new GgufFormatException($"corrupt file: duplicate tensor name '{name}' (tensor {i}, at offset {at})");
+            uint nDims = r.U32($"dimension count of tensor '{name}'");
+            if (nDims is 0 or > GgufFile.MaxDimensions)
+                throw new GgufFormatException($"corrupt file: tensor '{name}' has {nDims} dimensions (at offset {r.Position - 4}); 1 to {GgufFile.MaxDimensions} are allowed");
+            var shape = new long[nDims];
+            long elements = 1;
+            for (int d = 0; d < nDims; d++)
+            {
+                ulong n = r.U64($"dimension {d} of tensor '{name}'");
+                if (n == 0 || n > long.MaxValue)
+                    throw new GgufFormatException($"corrupt file: tensor '{name}' has dimension {d} = {n} (at offset {r.Position - 8})");
+                shape[d] = (long)n;
+                if (elements > long.MaxValue / shape[d])
+                    throw new GgufFormatException($"corrupt file: the dimensions of tensor '{name}' [{string.Join(", ", shape.Take(d + 1))}] overflow a 64-bit element count");
+                elements *= shape[d];
+            }
+            long typeAt = r.Position;
+            uint typeId = r.U32($"type of tensor '{name}'");
+            if (!GgmlTypes.IsKnown(typeId))
+                throw new GgufFormatException($"tensor '{name}' has unknown type id {typeId} (at offset {typeAt}); the file may need a newer llama-aot");
+            var type = (GgmlType)typeId;
+            int blockSize = GgmlTypes.GeometryOf(type).BlockSize;
+            if (shape[0] % blockSize != 0)
+                throw new GgufFormatException($"corrupt file: tensor '{name}' ({type}) has rows of {shape[0]} values, not a multiple of the block size {blockSize}");
+            ulong offset = r.U64($"data offset of tensor '{name}'");
+            if (offset > long.MaxValue || offset % (ulong)alignment != 0)
+                throw new GgufFormatException($"corrupt file: tensor '{name}' has data offset {offset}, not a multiple of the alignment {alignment}");
+            infos.Add((name, shape, type, (long)offset, at));
+        }
+
+        long dataOffset = AlignUp(r.Position, alignment);
+        var tensors = new List<GgufTensorInfo>(infos.Count);
+        foreach (var t in infos)
+        {
+            long bytes = ByteSize(t.Name, t.Shape, t.Type);
+            long start = dataOffset + t.Offset;
+            if (t.Offset > r.Length || bytes > r.Length - start)
+                throw new GgufFormatException(
+                    $"truncated file: the data of tensor '{t.Name}' ({bytes} bytes at offset {start}) runs past the end of the file ({r.Length} bytes)");
+            tensors.Add(new GgufTensorInfo(t.Name, t.Shape, t.Type, t.Offset, start, bytes));
+        }
+
+        return new GgufHeader(version, metadata, tensors, alignment, dataOffset);
+    }
+
+    private static long ByteSize(string name, long[] shape, GgmlType type)
+    {
+        var g = GgmlTypes.GeometryOf(type);
+        long blocks = shape[0] / g.BlockSize;
+        try
+        {
+            long bytes = checked(blocks * g.BlockBytes);
+            for (int d = 1; d < shape.Length; d++)
+                bytes = checked(bytes * shape[d]);
+            return bytes;
+        }
+        catch (OverflowException)
+        {
+            throw new GgufFormatException($"corrupt file: the byte size of tensor '{name}' ({type} [{string.Join(", ", shape)}]) overflows 64 bits");
+        }
+    }
+
+    private static long AlignUp(long offset, int alignment) => (offset + alignment - 1) / alignment * alignment;
+
+    private static string LegacyHint(uint magic) => magic switch
+    {
+        0x67676d6c => " (this is a legacy unversioned GGML file: convert it to GGUF)",
+        0x67676d66 => " (this is a legacy GGMF file: convert it to GGUF)",
+        0x67676a74 => " (this is a legacy GGJT file: convert it to GGUF)",
+        _ => "",
+    };
+
+    private static GgufValueType ReadValueType(ref GgufFile.Reader r, string what)
+    {
+        long at = r.Position;
+        uint t = r.U32(what);
+        if (t > (uint)GgufValueType.Float64)
+            throw new GgufFormatException($"corrupt file: {what} is unknown value type {t} (at offset {at})");
+        return (GgufValueType)t;
+    }
+
+    private static GgufValue ReadValue(ref GgufFile.Reader r, GgufValueType type, string key, int depth) =>
+        new(type, type switch
+        {
+            GgufValueType.UInt8 => r.U8(key),
+            GgufValueType.Int8 => (sbyte)r.U8(key),
+            GgufValueType.UInt16 => r.U16(key),
+            GgufValueType.Int16 => (short)r.U16(key),
+            GgufValueType.UInt32 => r.U32(key),
+            GgufValueType.Int32 => (int)r.U32(key),
+            GgufValueType.Float32 => r.F32(key),
+            GgufValueType.Bool => ReadBool(ref r, key),
+            GgufValueType.String => r.String($"string value of '{key}'"),
+            GgufValueType.Array => ReadArray(ref r, key, depth),
+            GgufValueType.UInt64 => r.U64(key),
+            GgufValueType.Int64 => (long)r.U64(key),
+            GgufValueType.Float64 => r.F64(key),
+            _ => throw new GgufFormatException($"corrupt file: metadata '{key}' has unknown value type {(uint)type}"),
+        });
+
+    private static bool ReadBool(ref GgufFile.Reader r, string key)
+    {
+        long at = r.Position;
+        byte b = r.U8(key);
+        return b switch
+        {
+            0 => false,
+            1 => true,
+            _ => throw new GgufFormatException($"corrupt file: bool metadata '{key}' has value {b} at offset {at}"),
+        };
+    }
+
+    private static GgufArray ReadArray(ref GgufFile.Reader r, string key, int depth)
+    {
+        if (depth >= MaxArrayDepth)
+            throw new GgufFormatException($"corrupt file: metadata '{key}' nests arrays more than {MaxArrayDepth} deep");
+        var elementType = ReadValueType(ref r, $"element type of array '{key}'");
+        long countAt = r.Position;
+        ulong count = r.U64($"length of array '{key}'");
+        int minBytes = elementType switch
+        {
+            GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
+            GgufValueType.UInt16 or GgufValueType.Int16 => 2,
+            GgufValueType.UInt32 or GgufValueType.Int32 or GgufValueType.Float32 => 4,
+            GgufValueType.Array => 12,
+            _ => 8, // 64-bit numbers; a string is at least its 8-byte length
+        };
+        if (count > (ulong)(r.Remaining / minBytes))
+            throw new GgufFormatException($"corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the file can hold");
+        int n = (int)count;
+        switch (elementType)
+        {
+            case GgufValueType.UInt8: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.U8(k)));
+            case GgufValueType.Int8: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (sbyte)x.U8(k)));
+            case GgufValueType.UInt16: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.U16(k)));
+            case GgufValueType.Int16: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (short)x.U16(k)));
+            case GgufValueType.UInt32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.U32(k)));
+            case GgufValueType.Int32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (int)x.U32(k)));
+            case GgufValueType.Float32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.F32(k)));
+            case GgufValueType.Bool: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => ReadBool(ref x, k)));
+            case GgufValueType.String: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.String($"element of array '{k}'")));
+            case GgufValueType.UInt64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.U64(k)));
+            case GgufValueType.Int64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (long)x.U64(k)));
+            case GgufValueType.Float64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.F64(k)));
+            case GgufValueType.Array:
+                var items = new GgufArray[n];
+                for (int i = 0; i < n; i++)
+                    items[i] = ReadArray(ref r, key, depth + 1);
+                return new(elementType, items);
+            default:
+                throw new GgufFormatException($"corrupt file: array '{key}' has unknown element type {(uint)elementType}");
+        }
+    }
+
+    private delegate T ElementReader<T>(ref GgufFile.Reader r, string key);
+
+    private static T[] ReadMany<T>(ref GgufFile.Reader r, int n, string key, ElementReader<T> read)
+    {
+        var items = new T[n];
+        for (int i = 0; i < n; i++)
+            items[i] = read(ref r, key);
+        return items;
+    }
+}
