@@ -1,0 +1,117 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using LlamaAot.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace LlamaAot.Generators;
+
+public sealed partial class KernelGenerator
+{
+    /// <summary>
+    /// The only Roslyn-aware code: turns attributed symbols into specs of strings and numbers. Nothing that holds a
+    /// compilation (symbols, syntax, locations) leaves this class.
+    /// </summary>
+    internal static class Parser
+    {
+        public const string BadPrimitivesId = "LLAOT002";
+        private const string QuantFormatAttribute = "LlamaAot.Quants.QuantFormatAttribute";
+
+        public static bool IsClass(SyntaxNode node) => node is ClassDeclarationSyntax;
+
+        public static PrimitiveParse ParsePrimitives(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            var location = LocationInfo.From(type.Locations.FirstOrDefault());
+            var errors = new List<DiagnosticInfo>();
+            void Error(string message) => errors.Add(new DiagnosticInfo(BadPrimitivesId, $"{type.Name}: {message}", location));
+
+            var attribute = context.Attributes[0];
+            var args = attribute.ConstructorArguments;
+            if (args.Length != 3 || args[0].Value is not INamedTypeSymbol weights || args[1].Value is not INamedTypeSymbol activations)
+            {
+                Error("[KernelPrimitives] needs the weight block type, the activation block type and the instruction set");
+                return new PrimitiveParse(null, errors.ToEquatableArray());
+            }
+            string? isa = EnumMemberName(args[2]);
+            int? valuesPerStep = ConstInt(type, "ValuesPerStep");
+            int? weightBlockSize = ConstInt(weights, "BlockSize");
+            int? activationBlockSize = ConstInt(activations, "BlockSize");
+            string? weightType = weights.GetAttributes()
+                .Where(a => a.AttributeClass?.ToDisplayString() == QuantFormatAttribute)
+                .Select(a => a.ConstructorArguments.Length == 1 ? EnumMemberName(a.ConstructorArguments[0]) : null)
+                .FirstOrDefault();
+
+            if (isa is null)
+                Error("the instruction set is not a KernelIsa member");
+            if (valuesPerStep is null)
+                Error("declares no 'const int ValuesPerStep'");
+            if (weightBlockSize is null)
+                Error($"{weights.Name} declares no 'const int BlockSize'");
+            if (activationBlockSize is null)
+                Error($"{activations.Name} declares no 'const int BlockSize'");
+            if (weightType is null)
+                Error($"{weights.Name} has no [QuantFormat] attribute");
+            foreach (string method in new[] { "LoadWeights", "LoadActivations", "MulAdd" })
+            {
+                if (!type.GetMembers(method).OfType<IMethodSymbol>().Any(m => m.IsStatic))
+                    Error($"declares no static {method} method");
+            }
+            if (valuesPerStep is int v && (weightBlockSize is int wb && v % wb != 0 || activationBlockSize is int ab && v % ab != 0))
+                Error($"ValuesPerStep = {v} is not a multiple of the block sizes");
+            cancellationToken.ThrowIfCancellationRequested();
+            if (errors.Count > 0)
+                return new PrimitiveParse(null, errors.ToEquatableArray());
+
+            var tiles = new TileSpec(
+                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemvUnroll", 2),
+                NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2));
+            var spec = new PrimitiveSpec(
+                type.Name,
+                type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                weightType!,
+                weights.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                weightBlockSize!.Value,
+                ActivationName(activations.Name),
+                activations.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                activationBlockSize!.Value,
+                isa!,
+                valuesPerStep!.Value,
+                tiles);
+            return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        public static EquatableArray<ShapeSpec> ParseShapes(GeneratorAttributeSyntaxContext context) =>
+            context.Attributes
+                .Where(a => a.ConstructorArguments.Length == 3)
+                .Select(a => new ShapeSpec(
+                    a.ConstructorArguments[0].Value as string ?? "",
+                    a.ConstructorArguments[1].Value as int? ?? 0,
+                    a.ConstructorArguments[2].Value as int? ?? 0,
+                    LocationInfo.From(a.ApplicationSyntaxReference?.GetSyntax().GetLocation())))
+                .Where(s => s.NEmbd > 0 && s.NFf > 0)
+                .ToEquatableArray();
+
+        /// <summary>BlockQ8_0 -> Q8_0, F16Activation -> F16, BlockF32 -> F32.</summary>
+        private static string ActivationName(string structName)
+        {
+            string name = structName.StartsWith("Block") ? structName.Substring("Block".Length) : structName;
+            return name.EndsWith("Activation") ? name.Substring(0, name.Length - "Activation".Length) : name;
+        }
+
+        private static int? ConstInt(INamedTypeSymbol type, string name) =>
+            type.GetMembers(name).OfType<IFieldSymbol>().FirstOrDefault(f => f.IsConst)?.ConstantValue as int?;
+
+        private static int NamedInt(AttributeData attribute, string name, int fallback) =>
+            attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value as int? ?? fallback;
+
+        private static string? EnumMemberName(TypedConstant constant)
+        {
+            if (constant.Type is not INamedTypeSymbol { TypeKind: TypeKind.Enum } enumType)
+                return null;
+            return enumType.GetMembers().OfType<IFieldSymbol>()
+                .FirstOrDefault(f => f.HasConstantValue && Equals(f.ConstantValue, constant.Value))?.Name;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace LlamaAot.Generators.Model;
+
+/// <summary>
+/// One class of kernel primitives as the parser read it: plain strings and numbers only (never symbols or syntax),
+/// so the pipeline can cache on value equality.
+/// </summary>
+/// <param name="ClassName">e.g. <c>Q4_0xQ8_0_Avx512</c>.</param>
+/// <param name="FullClassName">Fully qualified, with <c>global::</c>.</param>
+/// <param name="WeightType">The GgmlType member name of the weights, e.g. <c>Q4_0</c>.</param>
+/// <param name="WeightBlock">Fully qualified weight block struct.</param>
+/// <param name="WeightBlockSize">Values per weight block.</param>
+/// <param name="ActivationName">Short activation name for kernel names, e.g. <c>Q8_0</c>.</param>
+/// <param name="ActivationBlock">Fully qualified activation block struct.</param>
+/// <param name="ActivationBlockSize">Values per activation block.</param>
+/// <param name="Isa">KernelIsa member name: Avx512, Avx2 or Portable.</param>
+/// <param name="ValuesPerStep">Values one primitive step consumes.</param>
+internal sealed record PrimitiveSpec(
+    string ClassName,
+    string FullClassName,
+    string WeightType,
+    string WeightBlock,
+    int WeightBlockSize,
+    string ActivationName,
+    string ActivationBlock,
+    int ActivationBlockSize,
+    string Isa,
+    int ValuesPerStep,
+    TileSpec Tiles)
+{
+    /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>.</summary>
+    public string Recipe => $"{WeightType}x{ActivationName}_{Isa}";
+}
+
+/// <summary>Tile shapes: matrix-vector rows and unroll, matrix-matrix rows and columns.</summary>
+internal sealed record TileSpec(int GemvRows, int GemvUnroll, int GemmRows, int GemmColumns);
+
+/// <summary>A model family's matrix widths (K values to specialize for).</summary>
+internal sealed record ShapeSpec(string Family, int NEmbd, int NFf, LocationInfo? Location);
+
+/// <summary>Where a diagnostic points, in an equatable form (a Location holds a SyntaxTree).</summary>
+internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
+{
+    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+
+    public static LocationInfo? From(Location? location) =>
+        location?.SourceTree is null ? null : new(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
+}
+
+/// <summary>A diagnostic to report, carried beside the specs rather than inside the cached source output.</summary>
+internal sealed record DiagnosticInfo(string Id, string Message, LocationInfo? Location);
+
+/// <summary>The parse of one primitive class: its spec, or the reasons it has none.</summary>
+internal sealed record PrimitiveParse(PrimitiveSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>What gets emitted for one primitive class: the K values it is specialized for and why others are not.</summary>
+internal sealed record KernelPlan(PrimitiveSpec Spec, EquatableArray<SpecializedK> Specialized, EquatableArray<DiagnosticInfo> Fallbacks);
+
+/// <summary>A K with a specialized kernel, and the families that have it.</summary>
+internal sealed record SpecializedK(int K, string Families);

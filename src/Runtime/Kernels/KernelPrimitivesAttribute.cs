@@ -1,0 +1,55 @@
+namespace LlamaAot.Kernels;
+
+/// <summary>
+/// Marks a static class as the small, hand-written SIMD primitives of one weight format x activation format x
+/// instruction set. The kernel generator owns everything around them (loops, unrolling, tiles, tails, dispatch,
+/// registry) and emits matrix-vector and matrix-matrix kernels from them, one per model shape.
+/// <para>The contract the class fulfils, with <c>TW</c>, <c>TX</c> any types it chooses and <c>Vector{N}&lt;float&gt;</c>
+/// the accumulator of the instruction set (N = 512, 256, 128):</para>
+/// <code>
+/// public const int ValuesPerStep;                        // values consumed per step, a multiple of the block size
+/// public static TW LoadWeights(byte* w);                 // unpack one step of weight blocks
+/// public static TX LoadActivations(byte* x);             // load one step of activation blocks
+/// public static Vector{N}&lt;float&gt; MulAdd(TW w, TX x, Vector{N}&lt;float&gt; acc); // acc + partial products
+/// </code>
+/// The lanes of the accumulators, summed, give the dot product. Every primitive must inline.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, KernelIsa isa) : Attribute
+{
+    /// <summary>The weight block struct (carries <see cref="Quants.QuantFormatAttribute"/>).</summary>
+    public Type Weights { get; } = weights;
+
+    /// <summary>The activation block struct.</summary>
+    public Type Activations { get; } = activations;
+
+    public KernelIsa Isa { get; } = isa;
+
+    /// <summary>Weight rows per matrix-vector tile: the activation step is loaded once for this many rows.</summary>
+    public int GemvRows { get; set; } = 4;
+
+    /// <summary>Independent accumulators per row in matrix-vector kernels (hides FMA latency).</summary>
+    public int GemvUnroll { get; set; } = 2;
+
+    /// <summary>Weight rows per matrix-matrix tile: each unpacked weight step serves <see cref="GemmColumns"/> tokens.</summary>
+    public int GemmRows { get; set; } = 4;
+
+    /// <summary>Token columns per matrix-matrix tile.</summary>
+    public int GemmColumns { get; set; } = 2;
+}
+
+/// <summary>
+/// One model family's matrix shapes: the generator emits, for every kernel primitive, kernels whose inner
+/// dimension K is a compile-time constant for <see cref="NEmbd"/> and <see cref="NFf"/>. Adding a shape is one line.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+internal sealed class ModelShapeAttribute(string family, int nEmbd, int nFf) : Attribute
+{
+    public string Family { get; } = family;
+
+    /// <summary>Width of the residual stream: K of attn_q/k/v, attn_output and ffn_gate/up.</summary>
+    public int NEmbd { get; } = nEmbd;
+
+    /// <summary>Feed-forward width: K of ffn_down.</summary>
+    public int NFf { get; } = nFf;
+}

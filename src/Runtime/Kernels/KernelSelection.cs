@@ -1,0 +1,14 @@
+using LlamaAot.Quants;
+
+namespace LlamaAot.Kernels;
+
+/// <summary>Picks the kernels for one weight matrix: generated for the process's path if any, else the reference.</summary>
+internal static class KernelSelection
+{
+    public static KernelEntry Select(WeightFormat format, int k, KernelIsa isa)
+    {
+        if (isa == KernelIsa.Reference)
+            return format.ReferenceKernels;
+        return KernelRegistry.Find(format.Type, isa, k) ?? format.ReferenceKernels;
+    }
+}

@@ -1,0 +1,119 @@
+using LlamaAot.Quants;
+using LlamaAot.Threading;
+
+namespace LlamaAot.Model;
+
+/// <summary>One product of a batch: y[t, r] = dot(W[r], x[t]) for every token t, with y rows W.Rows wide.</summary>
+internal readonly unsafe struct MatMulTarget(WeightMatrix w, float* y)
+{
+    public WeightMatrix W { get; } = w;
+    public float* Y { get; } = y;
+}
+
+/// <summary>
+/// The one dispatch point for matrix products. Activations are converted once per product batch into the weight
+/// format's activation format (several products sharing an input and a format share the conversion), then every
+/// thread runs the chosen kernel on its own contiguous range of weight rows. A row's result is computed the same
+/// way whatever the range, so results do not depend on the thread count.
+/// </summary>
+internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposable
+{
+    // Rows per thread share start at multiples of this, so shares line up with kernel tiles.
+    private const int RowGrain = 16;
+
+    // Tokens per matrix-matrix call: the activations of a chunk stay in L2 while each weight tile meets them all.
+    private const int TokenChunk = 64;
+
+    private AlignedBuffer? _xq;
+    private float* _x;
+    private int _k, _tokens;
+    private ActivationFormat? _format;
+    private MatMulTarget[] _targets = new MatMulTarget[4];
+    private int _targetCount;
+    private bool _quantizing;
+
+    /// <summary>
+    /// Computes every target's product with the same input x ([tokens, K] floats). All targets must have the same K.
+    /// </summary>
+    public void Run(float* x, int tokens, ReadOnlySpan<MatMulTarget> targets)
+    {
+        int k = targets[0].W.K;
+        _x = x;
+        _k = k;
+        _tokens = tokens;
+        // Group targets by activation format (in practice all share one), converting once per group.
+        Span<bool> done = stackalloc bool[targets.Length];
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (done[i])
+                continue;
+            var format = targets[i].W.Format.Activations;
+            _targetCount = 0;
+            for (int j = i; j < targets.Length; j++)
+            {
+                if (!done[j] && ReferenceEquals(targets[j].W.Format.Activations, format))
+                {
+                    done[j] = true;
+                    _targets[_targetCount++] = targets[j];
+                }
+            }
+            Convert(format, k, tokens);
+            _quantizing = false;
+            pool.Run(this);
+        }
+    }
+
+    public void Run(float* x, int tokens, MatMulTarget target) => Run(x, tokens, [target]);
+
+    private void Convert(ActivationFormat format, int k, int tokens)
+    {
+        _format = format;
+        long bytes = (long)format.RowBytes(k) * tokens;
+        if (_xq is null || _xq.Bytes < bytes)
+        {
+            _xq?.Dispose();
+            _xq = new AlignedBuffer(bytes);
+        }
+        _quantizing = true;
+        if (tokens == 1)
+            Execute(0, 1);
+        else
+            pool.Run(this);
+    }
+
+    public void Execute(int thread, int threads)
+    {
+        if (_quantizing)
+        {
+            int rowBytes = _format!.RowBytes(_k);
+            var (t0, t1) = WorkerPool.Split(_tokens, thread, threads);
+            for (int t = t0; t < t1; t++)
+                _format.Quantize(new ReadOnlySpan<float>(_x + (long)t * _k, _k), new Span<byte>(_xq!.Pointer + (long)t * rowBytes, rowBytes));
+            return;
+        }
+        for (int i = 0; i < _targetCount; i++)
+            Multiply(_targets[i], thread, threads);
+    }
+
+    private void Multiply(in MatMulTarget target, int thread, int threads)
+    {
+        var w = target.W;
+        var (r0, r1) = WorkerPool.Split(w.Rows, thread, threads, RowGrain);
+        if (r0 >= r1)
+            return;
+        byte* rows = w.Data + r0 * w.RowBytes;
+        if (_tokens == 1)
+        {
+            w.Kernels.Gemv(rows, _xq!.Pointer, target.Y + r0, r1 - r0, w.K);
+            return;
+        }
+        nint xRowBytes = _format!.RowBytes(_k);
+        for (int c = 0; c < _tokens; c += TokenChunk)
+        {
+            int cols = Math.Min(TokenChunk, _tokens - c);
+            w.Kernels.Gemm(rows, _xq!.Pointer + c * xRowBytes, target.Y + (long)c * w.Rows + r0, r1 - r0, cols, w.K, w.Rows);
+        }
+    }
+
+    public void Dispose() => _xq?.Dispose();
+}

@@ -1,0 +1,61 @@
+using System.Runtime.InteropServices;
+using LlamaAot.Gguf;
+
+namespace LlamaAot.Quants;
+
+/// <summary>F16: one IEEE half per "block". 16 bits per weight. Pairs with <see cref="F16Activation"/>.</summary>
+[QuantFormat(GgmlType.F16)]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct BlockF16 : IWeightFormat<BlockF16, F16Activation>
+{
+    public const int BlockSize = 1;
+
+    public ushort Bits;
+
+    public static int ValuesPerBlock => BlockSize;
+
+    public static GgmlType Type => GgmlType.F16;
+
+    public static void Dequantize(ReadOnlySpan<BlockF16> blocks, Span<float> y)
+    {
+        for (int i = 0; i < blocks.Length; i++)
+            y[i] = Fp16.HalfBitsToSingle(blocks[i].Bits);
+    }
+
+    public static void Quantize(ReadOnlySpan<float> x, Span<BlockF16> blocks)
+    {
+        for (int i = 0; i < x.Length; i++)
+            blocks[i].Bits = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(x[i]));
+    }
+
+    /// <summary>ggml_vec_dot_f16: half products (exact in float) summed in float.</summary>
+    public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16Activation> x)
+    {
+        float sum = 0;
+        for (int i = 0; i < w.Length; i++)
+            sum += Fp16.HalfBitsToSingle(w[i].Bits) * x[i].Value;
+        return sum;
+    }
+}
+
+/// <summary>
+/// The activations of an F16 product: llama.cpp rounds them to half before multiplying. Stored as the rounded
+/// float (every half is exactly a float), so kernels skip a conversion on the activation side.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct F16Activation : IActivationFormat<F16Activation>
+{
+    public const int BlockSize = 1;
+
+    /// <summary>A float that is exactly representable as a half.</summary>
+    public float Value;
+
+    public static int ValuesPerBlock => BlockSize;
+
+    /// <summary>ggml_fp32_to_fp16_row: round to nearest even.</summary>
+    public static void QuantizeActivations(ReadOnlySpan<float> x, Span<F16Activation> blocks)
+    {
+        for (int i = 0; i < x.Length; i++)
+            blocks[i].Value = (float)Fp16.ToHalf(x[i]);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels;
+
+namespace LlamaAot.Quants;
+
+/// <summary>
+/// IEEE half to float for a vector of zero-extended half bits, exactly (what vcvtph2ps does; .NET exposes no F16C
+/// intrinsic): shift the exponent and mantissa into place, rebias by multiplying by 2^112 (which also normalizes
+/// subnormals), restore Inf/NaN exponents, then the sign.
+/// </summary>
+internal static class HalfVectors
+{
+    private const float TwoPow112 = 5.192296858534828E+33f;
+    private const uint InfOrNaN = 0x0f800000; // the half exponent 31, shifted into float position
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ToSingle(Vector512<uint> h)
+    {
+        var magnitude = (h & Vector512.Create(0x7fffu)) << 13;
+        var scaled = (magnitude.AsSingle() * Vector512.Create(TwoPow112)).AsUInt32();
+        var bits = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(InfOrNaN)), magnitude | Vector512.Create(0x7f800000u), scaled);
+        return (bits | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ToSingle(Vector256<uint> h)
+    {
+        var magnitude = (h & Vector256.Create(0x7fffu)) << 13;
+        var scaled = (magnitude.AsSingle() * Vector256.Create(TwoPow112)).AsUInt32();
+        var bits = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(InfOrNaN)), magnitude | Vector256.Create(0x7f800000u), scaled);
+        return (bits | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ToSingle(Vector128<uint> h)
+    {
+        var magnitude = (h & Vector128.Create(0x7fffu)) << 13;
+        var scaled = (magnitude.AsSingle() * Vector128.Create(TwoPow112)).AsUInt32();
+        var bits = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(magnitude, Vector128.Create(InfOrNaN)), magnitude | Vector128.Create(0x7f800000u), scaled);
+        return (bits | ((h & Vector128.Create(0x8000u)) << 16)).AsSingle();
+    }
+}
+
+// F16 weights x F16-rounded activations (stored as floats): convert a vector of halves, fused multiply-add
+// (ggml_vec_dot_f16).
+
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512)]
+internal static unsafe class F16xF16_Avx512
+{
+    public const int ValuesPerStep = 16;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadWeights(byte* w) => HalfVectors.ToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)w)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadActivations(byte* x) => Vector512.Load((float*)x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
+}
+
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2)]
+internal static unsafe class F16xF16_Avx2
+{
+    public const int ValuesPerStep = 8;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)w).AsUInt32());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(w, x, acc);
+}
+
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable)]
+internal static unsafe class F16xF16_Portable
+{
+    public const int ValuesPerStep = 4;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadWeights(byte* w) => HalfVectors.ToSingle(Vector128.WidenLower(Vector128.CreateScalar(*(ulong*)w).AsUInt16()));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadActivations(byte* x) => Vector128.Load((float*)x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MulAdd(Vector128<float> w, Vector128<float> x, Vector128<float> acc) => Vector128.MultiplyAddEstimate(w, x, acc);
+}

@@ -1,0 +1,42 @@
+using LlamaAot.Gguf;
+
+namespace LlamaAot.Quants;
+
+/// <summary>A block of quantized (or plain) values: the unit a row of a tensor is made of.</summary>
+public interface IQuantBlock<TSelf> where TSelf : unmanaged, IQuantBlock<TSelf>
+{
+    /// <summary>Values per block (the struct's <c>BlockSize</c> constant).</summary>
+    static abstract int ValuesPerBlock { get; }
+}
+
+/// <summary>
+/// A weight format as stored in GGUF files, with its scalar reference: the definition of correct that every fast
+/// kernel is tested against. <typeparamref name="TAct"/> is the activation format llama.cpp converts the other
+/// operand of a matrix product to before multiplying (ggml's <c>vec_dot_type</c>).
+/// </summary>
+public interface IWeightFormat<TSelf, TAct> : IQuantBlock<TSelf>
+    where TSelf : unmanaged, IWeightFormat<TSelf, TAct>
+    where TAct : unmanaged, IActivationFormat<TAct>
+{
+    /// <summary>The wire type id.</summary>
+    static abstract GgmlType Type { get; }
+
+    /// <summary>Block values to floats (ggml <c>dequantize_row_*</c>).</summary>
+    static abstract void Dequantize(ReadOnlySpan<TSelf> blocks, Span<float> y);
+
+    /// <summary>Floats to blocks as llama.cpp's quantizer writes weights (ggml <c>quantize_row_*_ref</c>).</summary>
+    static abstract void Quantize(ReadOnlySpan<float> x, Span<TSelf> blocks);
+
+    /// <summary>The dot product of a weight row with an activation row (ggml <c>ggml_vec_dot_*</c>, scalar).</summary>
+    static abstract float Dot(ReadOnlySpan<TSelf> w, ReadOnlySpan<TAct> x);
+}
+
+/// <summary>
+/// An activation format: how a row of float activations is rounded or quantized before it meets a weight row.
+/// Rounding exactly where llama.cpp rounds is what keeps logits close to llama.cpp's.
+/// </summary>
+public interface IActivationFormat<TSelf> : IQuantBlock<TSelf> where TSelf : unmanaged, IActivationFormat<TSelf>
+{
+    /// <summary>Floats to activation blocks the way llama.cpp's CPU backend does it (its <c>from_float</c>).</summary>
+    static abstract void QuantizeActivations(ReadOnlySpan<float> x, Span<TSelf> blocks);
+}

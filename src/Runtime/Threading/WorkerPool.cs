@@ -1,0 +1,145 @@
+using System.Runtime.ExceptionServices;
+
+namespace LlamaAot.Threading;
+
+/// <summary>A piece of parallel work: every thread of the pool calls <see cref="Execute"/> once per run.</summary>
+internal interface IParallelWork
+{
+    /// <summary>Runs this thread's share. <paramref name="thread"/> is in [0, <paramref name="threads"/>).</summary>
+    void Execute(int thread, int threads);
+}
+
+/// <summary>
+/// A persistent pool of worker threads for the forward pass: no thread is created per token. The caller is
+/// thread 0; workers wait for the next run by spinning briefly (a run follows the previous one within
+/// microseconds during a forward pass), then sleep until woken. Work is split by the work item itself,
+/// deterministically, so results do not depend on the thread count.
+/// </summary>
+public sealed class WorkerPool : IDisposable
+{
+    // How long a worker spins before it sleeps: long enough to bridge the gap between two operations of a forward
+    // pass, short enough not to burn a core while the user reads the output.
+    private const int SpinIterations = 20_000;
+
+    private readonly Thread[] _workers;
+    private readonly object _gate = new();
+    private IParallelWork? _work;
+    private int _generation;
+    private int _pending;
+    private bool _disposed;
+    private ExceptionDispatchInfo? _failure;
+
+    /// <summary>Creates a pool of <paramref name="threads"/> threads in all, the caller included.</summary>
+    public WorkerPool(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Threads = threads;
+        _workers = new Thread[threads - 1];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            int index = i + 1;
+            _workers[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"llama-aot worker {index}" };
+            _workers[i].Start();
+        }
+    }
+
+    /// <summary>Threads taking part in a run, the caller included.</summary>
+    public int Threads { get; }
+
+    /// <summary>Runs <paramref name="work"/> on every thread and returns when all have finished.</summary>
+    internal void Run(IParallelWork work)
+    {
+        if (Threads == 1)
+        {
+            work.Execute(0, 1);
+            return;
+        }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _work = work;
+        Volatile.Write(ref _pending, Threads - 1);
+        lock (_gate)
+        {
+            _generation++;
+            Monitor.PulseAll(_gate);
+        }
+        try
+        {
+            work.Execute(0, Threads);
+        }
+        finally
+        {
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _pending) != 0)
+                spinner.SpinOnce(sleep1Threshold: -1);
+            _work = null;
+        }
+        if (_failure is { } failure)
+        {
+            _failure = null;
+            failure.Throw();
+        }
+    }
+
+    private void WorkerLoop(int index)
+    {
+        int seen = 0;
+        while (true)
+        {
+            int spins = 0;
+            while (Volatile.Read(ref _generation) == seen)
+            {
+                if (++spins < SpinIterations)
+                {
+                    Thread.SpinWait(8);
+                    continue;
+                }
+                lock (_gate)
+                {
+                    while (_generation == seen && !_disposed)
+                        Monitor.Wait(_gate);
+                }
+                if (_disposed)
+                    return;
+            }
+            seen = Volatile.Read(ref _generation);
+            if (_disposed)
+                return;
+            try
+            {
+                _work!.Execute(index, Threads);
+            }
+            catch (Exception e)
+            {
+                _failure ??= ExceptionDispatchInfo.Capture(e);
+            }
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        lock (_gate)
+        {
+            _disposed = true;
+            _generation++;
+            Monitor.PulseAll(_gate);
+        }
+        foreach (var t in _workers)
+            t.Join();
+    }
+
+    /// <summary>
+    /// Splits [0, count) into <paramref name="threads"/> contiguous ranges whose starts are multiples of
+    /// <paramref name="grain"/>; returns this thread's range (possibly empty).
+    /// </summary>
+    internal static (int Start, int End) Split(int count, int thread, int threads, int grain = 1)
+    {
+        int units = (count + grain - 1) / grain;
+        int perThread = units / threads, extra = units % threads;
+        int startUnit = thread * perThread + Math.Min(thread, extra);
+        int endUnit = startUnit + perThread + (thread < extra ? 1 : 0);
+        return (Math.Min(count, startUnit * grain), Math.Min(count, endUnit * grain));
+    }
+}
