@@ -1,0 +1,108 @@
+namespace LlamaAot.Sampling;
+
+/// <summary>
+/// Picks the next token from a row of logits with llama.cpp's default sampler chain (b4748,
+/// <c>common_sampler_init</c>): penalties, top-k, top-p, min-p, temperature, then a seeded draw from the softmax
+/// (<c>llama_sampler_init_dist</c>). The steps llama.cpp also lists there (DRY, typical-p, XTC) are disabled by its
+/// defaults and not implemented.
+/// </summary>
+/// <remarks>
+/// <para>With <see cref="SamplingOptions.Temperature"/> at 0 or less the choice is greedy: the largest logit after
+/// the penalties, the lowest token id on ties, and no random number is drawn. (llama.cpp reaches the same token
+/// through its chain, since top-k, top-p and min-p always keep the best token, but still draws from its RNG.)</para>
+/// <para>The caller reports each token it keeps, prompt tokens included if they should count for the penalties,
+/// through <see cref="Accept"/>: <see cref="Sample"/> does not accept the token it returns, as
+/// <c>common_sampler_sample</c> does not.</para>
+/// <para>Buffers are allocated once here; <see cref="Sample"/> allocates nothing. Not thread-safe.</para>
+/// </remarks>
+public sealed class Sampler
+{
+    // llama.cpp's common_params_sampling.min_keep is 0, which top-p and min-p treat as 1: they always keep the best.
+    private const int MinKeep = 1;
+
+    private readonly SamplingOptions _options;
+    private readonly int _nVocab;
+    private readonly CandidateSet _candidates;
+    private readonly PenaltyHistory _history;
+    private Xoshiro256StarStar _rng;
+
+    /// <summary>Creates a sampler for a vocabulary of <paramref name="nVocab"/> tokens.</summary>
+    /// <param name="options">The sampling settings.</param>
+    /// <param name="nVocab">Number of logits per row (the model's <c>nVocab</c>).</param>
+    /// <param name="nCtx">
+    /// The context length; needed only when <see cref="SamplingOptions.RepeatLastN"/> is -1, which makes the
+    /// penalty window that long (as llama.cpp sets <c>penalty_last_n = n_ctx</c>).
+    /// </param>
+    public Sampler(SamplingOptions options, int nVocab, int nCtx = 0)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nVocab);
+        ArgumentOutOfRangeException.ThrowIfNegative(nCtx);
+        if (options.RepeatLastN == -1 && nCtx == 0)
+            throw new ArgumentException(
+                $"{nameof(SamplingOptions)}.{nameof(SamplingOptions.RepeatLastN)} is -1 (the whole context), so the sampler needs the context length: pass {nameof(nCtx)}.",
+                nameof(nCtx));
+
+        _options = options;
+        _nVocab = nVocab;
+        _candidates = new CandidateSet(nVocab);
+        _history = new PenaltyHistory(options.RepeatLastN == -1 ? nCtx : options.RepeatLastN);
+        Seed = options.Seed ?? RandomSeed();
+        _rng = new Xoshiro256StarStar(Seed);
+    }
+
+    /// <summary>The settings this sampler was made with.</summary>
+    public SamplingOptions Options => _options;
+
+    /// <summary>
+    /// The seed in use: <see cref="SamplingOptions.Seed"/>, or the one picked at random when that is null
+    /// (llama.cpp's <c>llama_sampler_get_seed</c>). Passing it back as the seed repeats the run.
+    /// </summary>
+    public uint Seed { get; private set; }
+
+    /// <summary>Chooses the next token from one row of <paramref name="logits"/> (one per vocabulary token).</summary>
+    /// <returns>The token id.</returns>
+    public int Sample(ReadOnlySpan<float> logits)
+    {
+        if (logits.Length != _nVocab)
+            throw new ArgumentException($"expected {_nVocab} logits (the vocabulary size), got {logits.Length}.", nameof(logits));
+
+        CandidateSet set = _candidates;
+        set.Load(logits);
+        Penalties.Apply(set, _history, _options);
+
+        if (_options.Temperature <= 0f)
+            return set.Items[Greedy.ArgMax(set.Items)].Id;
+
+        TopK.Apply(set, _options.TopK);
+        TopP.Apply(set, _options.TopP, MinKeep);
+        MinP.Apply(set, _options.MinP, MinKeep);
+        Temperature.Apply(set, _options.Temperature);
+        return set.Items[Distribution.Draw(set, ref _rng)].Id;
+    }
+
+    /// <summary>
+    /// Records a token as part of the text, for the penalties (<c>common_sampler_accept</c>): the last
+    /// <see cref="SamplingOptions.RepeatLastN"/> accepted tokens are penalized.
+    /// </summary>
+    public void Accept(int token)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(token);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _nVocab);
+        _history.Accept(token);
+    }
+
+    /// <summary>
+    /// Starts over (<c>common_sampler_reset</c>): forgets the accepted tokens and reseeds the random numbers, with
+    /// the same seed when one was given (so the same draws follow) or a new random one otherwise.
+    /// </summary>
+    public void Reset()
+    {
+        _history.Clear();
+        Seed = _options.Seed ?? RandomSeed();
+        _rng = new Xoshiro256StarStar(Seed);
+    }
+
+    // Random.Shared is seeded by the runtime from the OS; it needs no native crypto library in a static binary.
+    private static uint RandomSeed() => (uint)Random.Shared.NextInt64(0, 1L << 32);
+}
