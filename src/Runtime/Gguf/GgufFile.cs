@@ -178,9 +178,12 @@ public sealed unsafe class GgufFile : IDisposable
         {
             long at = Position;
             ulong n = U64($"length of {what}");
-            if (n > (ulong)Remaining || n > int.MaxValue)
+            if (n > (ulong)Remaining)
                 throw new GgufFormatException(
-                    $"corrupt file: {what} at offset {at} claims {n} bytes, but only {Remaining} bytes remain in the file");
+                    $"truncated or corrupt file: {what} at offset {at} claims {n} bytes, but only {Remaining} bytes remain in the file");
+            if (n > int.MaxValue)
+                throw new GgufFormatException(
+                    $"corrupt file: {what} at offset {at} claims {n} bytes, more than the {int.MaxValue} a string can hold");
             return Encoding.UTF8.GetString(Take((long)n, what), (int)n);
         }
     }

@@ -15,7 +15,9 @@ internal sealed record GgufHeader(
     public static GgufHeader Read(ref GgufFile.Reader r)
     {
         if (r.Length < 4)
-            throw new GgufFormatException($"not a GGUF file: it is only {r.Length} bytes long");
+            throw new GgufFormatException(StartsLikeMagic(ref r)
+                ? $"truncated file: it is only {r.Length} bytes long, the start of a GGUF header"
+                : $"not a GGUF file: it is only {r.Length} bytes long");
         uint magic = r.U32("magic");
         if (magic != GgufFile.Magic)
             throw new GgufFormatException(
@@ -25,16 +27,17 @@ internal sealed record GgufHeader(
         if (version == 1)
             throw new GgufFormatException("unsupported GGUF version 1 at offset 4: only versions 2 and 3 are supported; re-convert the model with a current converter");
         if (version is not (2 or 3))
-            throw new GgufFormatException($"unsupported GGUF version {version} at offset 4: only versions 2 and 3 are supported");
+            throw new GgufFormatException($"unsupported GGUF version {version} at offset 4: only versions 2 and 3 are supported{EndianHint(version)}");
 
         long tensorCountAt = r.Position;
         ulong tensorCount = r.U64("tensor count");
         long kvCountAt = r.Position;
         ulong kvCount = r.U64("metadata count");
+        // A count too large for the rest of the file is a corrupt count or a cut file: nothing tells them apart.
         if (kvCount > (ulong)(r.Remaining / MinMetadataPairBytes))
-            throw new GgufFormatException($"corrupt file: metadata count {kvCount} at offset {kvCountAt} cannot fit in a {r.Length}-byte file");
+            throw new GgufFormatException($"truncated or corrupt file: metadata count {kvCount} at offset {kvCountAt} cannot fit in the rest of the {r.Length}-byte file");
         if (tensorCount > (ulong)(r.Remaining / MinTensorInfoBytes))
-            throw new GgufFormatException($"corrupt file: tensor count {tensorCount} at offset {tensorCountAt} cannot fit in a {r.Length}-byte file");
+            throw new GgufFormatException($"truncated or corrupt file: tensor count {tensorCount} at offset {tensorCountAt} cannot fit in the rest of the {r.Length}-byte file");
 
         var metadata = new GgufMetadata();
         for (ulong i = 0; i < kvCount; i++)
@@ -80,7 +83,9 @@ internal sealed record GgufHeader(
                 throw new GgufFormatException($"corrupt file: tensor '{name}' {problem} (tensor info at offset {at})");
             long offsetAt = r.Position;
             ulong offset = r.U64($"data offset of tensor '{name}'");
-            if (offset > long.MaxValue || offset % (ulong)alignment != 0)
+            if (offset > (ulong)r.Length)
+                throw new GgufFormatException($"truncated or corrupt file: tensor '{name}' has data offset {offset} (at offset {offsetAt}), past the end of the {r.Length}-byte file");
+            if (offset % (ulong)alignment != 0)
                 throw new GgufFormatException($"corrupt file: tensor '{name}' has data offset {offset} (at offset {offsetAt}), not a multiple of the alignment {alignment}");
             infos.Add((name, shape, type, (long)offset, bytes));
         }
@@ -100,6 +105,22 @@ internal sealed record GgufHeader(
     }
 
     private static long AlignUp(long offset, int alignment) => (offset + alignment - 1) / alignment * alignment;
+
+    // Whether a file too short for the magic holds its first bytes, so it was cut rather than something else.
+    private static bool StartsLikeMagic(ref GgufFile.Reader r)
+    {
+        ReadOnlySpan<byte> magic = "GGUF"u8;
+        for (int i = 0; i < r.Length; i++)
+        {
+            if (r.U8("magic") != magic[i])
+                return false;
+        }
+        return true;
+    }
+
+    // A big-endian v2 or v3 file reads as version 0x02000000 or 0x03000000 (ggml's reader gives the same hint).
+    private static string EndianHint(uint version) =>
+        version != 0 && (version & 0xFFFF) == 0 ? " (is it a big-endian file? only little-endian files are supported)" : "";
 
     private static string LegacyHint(uint magic) => magic switch
     {
@@ -165,7 +186,9 @@ internal sealed record GgufHeader(
             _ => 8, // 64-bit numbers; a string is at least its 8-byte length
         };
         if (count > (ulong)(r.Remaining / minBytes))
-            throw new GgufFormatException($"corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the file can hold");
+            throw new GgufFormatException($"truncated or corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the rest of the file can hold");
+        if (count > (ulong)Array.MaxLength)
+            throw new GgufFormatException($"corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the {Array.MaxLength} an array can hold");
         int n = (int)count;
         switch (elementType)
         {
