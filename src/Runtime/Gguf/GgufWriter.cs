@@ -294,9 +294,10 @@ public sealed class GgufWriter
         }
     }
 
-    private static void EncodeArray(Encoder e, GgufArray array, string key, int depth)
+    private static void EncodeArray(Encoder e, GgufArray? array, string key, int depth)
     {
-        ArgumentNullException.ThrowIfNull(array);
+        if (array?.Items is null)
+            throw new ArgumentException($"metadata '{key}' has a null array", nameof(array));
         if (depth >= GgufFile.MaxArrayDepth)
             throw new ArgumentException($"metadata '{key}' nests arrays more than {GgufFile.MaxArrayDepth} deep", nameof(array));
         e.U32((uint)array.ElementType);
@@ -332,7 +333,7 @@ public sealed class GgufWriter
 
     // The exact array type: the CLR lets an int[] pass for a uint[] (and sbyte[] for byte[]) in a type test.
     private static T[] Items<T>(GgufArray array, string key) =>
-        array.Items?.GetType() == typeof(T[])
+        array.Items.GetType() == typeof(T[])
             ? (T[])array.Items
             : throw new ArgumentException(
                 $"metadata '{key}' is an array of {array.ElementType} but holds {ClrName(array.Items)}, not {typeof(T).Name}[]", nameof(array));

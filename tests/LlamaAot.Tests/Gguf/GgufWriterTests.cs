@@ -310,6 +310,9 @@ public sealed class GgufWriterTests : IDisposable
         AssertArgument(() => w.Add("wrong.items", new GgufArray(GgufValueType.UInt32, new int[] { 1 })), "'wrong.items'", "UInt32", "Int32[]");
         AssertArgument(() => w.Add("unknown.items", new GgufArray((GgufValueType)99, new int[] { 1 })), "'unknown.items'", "unknown value type 99");
         AssertArgument(() => w.Add("null.string", new[] { "a", null! }), "'null.string'", "null");
+        AssertArgument(() => w.Add("null.items", new GgufArray(GgufValueType.Int32, null!)), "'null.items'", "null array");
+        AssertArgument(() => w.Add("null.nested", new GgufArray(GgufValueType.Array, new GgufArray[] { null! })), "'null.nested'", "null array");
+        AssertArgument(() => w.Add("null.value", new GgufValue(GgufValueType.UInt32, null!)), "'null.value'", "null");
         AssertArgument(() => w.Add("too.deep", Nest(GgufFile.MaxArrayDepth + 1)), "'too.deep'", "deep");
         w.Add("deep.enough", Nest(GgufFile.MaxArrayDepth));
         Assert.Equal(["dup", "deep.enough"], w.Keys); // nothing rejected was added
