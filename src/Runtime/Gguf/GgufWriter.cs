@@ -19,8 +19,12 @@ namespace LlamaAot.Gguf;
 /// Tensor data is either copied when added (small tensors, tests) or produced by a callback during the write, so a
 /// converter streams a model through without holding it in memory.
 /// </para>
-/// The layout is that of ggml's writer (gguf.cpp <c>gguf_write_out</c>): the data of every tensor, the last one
-/// included, is padded to the alignment, so a file from either writer is byte for byte the same.
+/// <para>
+/// The layout is that of ggml's writer (gguf.cpp <c>gguf_write_out</c>): the header is padded even when there are
+/// no tensors, and so is the data of every tensor, the last one included. Given the same pairs and tensors in the
+/// same order, the two write the same bytes (the tests rewrite llama.cpp's files exactly). gguf-py differs in one
+/// place: a file without tensors ends right after its metadata, unpadded.
+/// </para>
 /// </summary>
 public sealed class GgufWriter
 {
@@ -66,7 +70,10 @@ public sealed class GgufWriter
         ApplyAlignment(key, value);
     }
 
-    /// <summary>Replaces the value of <paramref name="key"/> where it stands, or adds it at the end.</summary>
+    /// <summary>
+    /// Replaces the value of <paramref name="key"/> where it stands, or adds it at the end. (ggml's <c>gguf_set_*</c>
+    /// moves a replaced key to the end instead; <see cref="Remove"/> then <c>Add</c> does that.)
+    /// </summary>
     public void Set(string key, GgufValue value)
     {
         var pair = Encode(key, value);
