@@ -100,4 +100,46 @@ public static class GgmlTypes
         var g = GeometryOf(type);
         return rowLength / g.BlockSize * g.BlockBytes;
     }
+
+    /// <summary>
+    /// The rules a tensor's shape must follow in a GGUF file (the reader enforces them, the writer refuses to break
+    /// them): 1 to <see cref="GgufFile.MaxDimensions"/> dimensions, each at least 1, an element count and a byte
+    /// size that fit in 64 bits, and rows that are a whole number of blocks. Returns null and the byte size when
+    /// the shape is valid, otherwise what is wrong, worded to follow "tensor 'name' " in a message.
+    /// </summary>
+    internal static string? CheckShape(GgmlType type, ReadOnlySpan<long> shape, out long byteSize)
+    {
+        byteSize = 0;
+        if (shape.Length is 0 or > GgufFile.MaxDimensions)
+            return $"has {shape.Length} dimensions; 1 to {GgufFile.MaxDimensions} are allowed";
+        long elements = 1;
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] <= 0)
+                return $"has dimension {d} = {shape[d]}; every dimension must be at least 1";
+            if (elements > long.MaxValue / shape[d])
+                return $"has dimensions [{string.Join(", ", shape.ToArray())}] whose product overflows a 64-bit element count";
+            elements *= shape[d];
+        }
+        var g = GeometryOf(type);
+        if (shape[0] % g.BlockSize != 0)
+            return $"({type}) has rows of {shape[0]} values, not a multiple of the block size {g.BlockSize}";
+        // Bytes = blocks per row * block bytes * rows. A block can take more bytes than it holds values (F32, Q8_0),
+        // so the byte size can overflow where the element count did not (F64 with 2^61 elements).
+        long bytes = shape[0] / g.BlockSize;
+        if (bytes > long.MaxValue / g.BlockBytes)
+            return OverflowsBytes(type, shape);
+        bytes *= g.BlockBytes;
+        for (int d = 1; d < shape.Length; d++)
+        {
+            if (bytes > long.MaxValue / shape[d])
+                return OverflowsBytes(type, shape);
+            bytes *= shape[d];
+        }
+        byteSize = bytes;
+        return null;
+    }
+
+    private static string OverflowsBytes(GgmlType type, ReadOnlySpan<long> shape) =>
+        $"({type} [{string.Join(", ", shape.ToArray())}]) has a byte size that overflows 64 bits";
 }

@@ -20,6 +20,20 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>ggml's GGML_MAX_DIMS.</summary>
     public const int MaxDimensions = 4;
 
+    /// <summary>The metadata key that sets the alignment; its value must be a uint32 power of two.</summary>
+    public const string AlignmentKey = "general.alignment";
+
+    /// <summary>The largest <c>general.alignment</c> accepted: larger values are certainly corrupt.</summary>
+    public const uint MaxAlignment = 1u << 30;
+
+    /// <summary>How deep arrays may nest in metadata (an array of arrays is depth 2). Deeper is certainly corrupt,
+    /// and the limit keeps the reader's recursion bounded.</summary>
+    public const int MaxArrayDepth = 8;
+
+    /// <summary>Whether <paramref name="alignment"/> is a valid <c>general.alignment</c>.</summary>
+    internal static bool IsValidAlignment(uint alignment) =>
+        alignment is > 0 and <= MaxAlignment && System.Numerics.BitOperations.IsPow2(alignment);
+
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;
@@ -164,9 +178,12 @@ public sealed unsafe class GgufFile : IDisposable
         {
             long at = Position;
             ulong n = U64($"length of {what}");
-            if (n > (ulong)Remaining || n > int.MaxValue)
+            if (n > (ulong)Remaining)
                 throw new GgufFormatException(
-                    $"corrupt file: {what} at offset {at} claims {n} bytes, but only {Remaining} bytes remain in the file");
+                    $"truncated or corrupt file: {what} at offset {at} claims {n} bytes, but only {Remaining} bytes remain in the file");
+            if (n > int.MaxValue)
+                throw new GgufFormatException(
+                    $"corrupt file: {what} at offset {at} claims {n} bytes, more than the {int.MaxValue} a string can hold");
             return Encoding.UTF8.GetString(Take((long)n, what), (int)n);
         }
     }

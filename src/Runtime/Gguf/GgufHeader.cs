@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace LlamaAot.Gguf;
 
 /// <summary>
@@ -10,9 +8,6 @@ namespace LlamaAot.Gguf;
 internal sealed record GgufHeader(
     uint Version, GgufMetadata Metadata, IReadOnlyList<GgufTensorInfo> Tensors, int Alignment, long DataOffset)
 {
-    // Nested arrays deeper than this are certainly corrupt, and the limit keeps recursion bounded.
-    private const int MaxArrayDepth = 8;
-
     // The smallest encodings, used to reject counts that cannot fit in the rest of the file before allocating.
     private const int MinMetadataPairBytes = 8 + 4 + 1;
     private const int MinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
@@ -20,7 +15,9 @@ internal sealed record GgufHeader(
     public static GgufHeader Read(ref GgufFile.Reader r)
     {
         if (r.Length < 4)
-            throw new GgufFormatException($"not a GGUF file: it is only {r.Length} bytes long");
+            throw new GgufFormatException(StartsLikeMagic(ref r)
+                ? $"truncated file: it is only {r.Length} bytes long, the start of a GGUF header"
+                : $"not a GGUF file: it is only {r.Length} bytes long");
         uint magic = r.U32("magic");
         if (magic != GgufFile.Magic)
             throw new GgufFormatException(
@@ -30,16 +27,17 @@ internal sealed record GgufHeader(
         if (version == 1)
             throw new GgufFormatException("unsupported GGUF version 1 at offset 4: only versions 2 and 3 are supported; re-convert the model with a current converter");
         if (version is not (2 or 3))
-            throw new GgufFormatException($"unsupported GGUF version {version} at offset 4: only versions 2 and 3 are supported");
+            throw new GgufFormatException($"unsupported GGUF version {version} at offset 4: only versions 2 and 3 are supported{EndianHint(version)}");
 
         long tensorCountAt = r.Position;
         ulong tensorCount = r.U64("tensor count");
         long kvCountAt = r.Position;
         ulong kvCount = r.U64("metadata count");
+        // A count too large for the rest of the file is a corrupt count or a cut file: nothing tells them apart.
         if (kvCount > (ulong)(r.Remaining / MinMetadataPairBytes))
-            throw new GgufFormatException($"corrupt file: metadata count {kvCount} at offset {kvCountAt} cannot fit in a {r.Length}-byte file");
+            throw new GgufFormatException($"truncated or corrupt file: metadata count {kvCount} at offset {kvCountAt} cannot fit in the rest of the {r.Length}-byte file");
         if (tensorCount > (ulong)(r.Remaining / MinTensorInfoBytes))
-            throw new GgufFormatException($"corrupt file: tensor count {tensorCount} at offset {tensorCountAt} cannot fit in a {r.Length}-byte file");
+            throw new GgufFormatException($"truncated or corrupt file: tensor count {tensorCount} at offset {tensorCountAt} cannot fit in the rest of the {r.Length}-byte file");
 
         var metadata = new GgufMetadata();
         for (ulong i = 0; i < kvCount; i++)
@@ -53,14 +51,14 @@ internal sealed record GgufHeader(
         }
 
         int alignment = GgufFile.DefaultAlignment;
-        if (metadata.TryGet("general.alignment", out var alignValue))
+        if (metadata.TryGet(GgufFile.AlignmentKey, out var alignValue))
         {
-            if (alignValue.Value is not uint a || a == 0 || !BitOperations.IsPow2(a) || a > 1 << 30)
-                throw new GgufFormatException($"invalid general.alignment {alignValue} ({alignValue.Type}): it must be a uint32 power of two");
+            if (alignValue.Value is not uint a || !GgufFile.IsValidAlignment(a))
+                throw new GgufFormatException($"invalid {GgufFile.AlignmentKey} {alignValue} ({alignValue.Type}): it must be a uint32 power of two, at most {GgufFile.MaxAlignment}");
             alignment = (int)a;
         }
 
-        var infos = new List<(string Name, long[] Shape, GgmlType Type, long Offset, long InfoAt)>();
+        var infos = new List<(string Name, long[] Shape, GgmlType Type, long Offset, long ByteSize)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (ulong i = 0; i < tensorCount; i++)
         {
@@ -68,68 +66,61 @@ internal sealed record GgufHeader(
             string name = r.String($"name of tensor {i}");
             if (!names.Add(name))
                 throw new GgufFormatException($"corrupt file: duplicate tensor name '{name}' (tensor {i}, at offset {at})");
+            long dimsAt = r.Position;
             uint nDims = r.U32($"dimension count of tensor '{name}'");
+            // Checked before the dimensions are read: the count says how many bytes belong to this entry.
             if (nDims is 0 or > GgufFile.MaxDimensions)
-                throw new GgufFormatException($"corrupt file: tensor '{name}' has {nDims} dimensions (at offset {r.Position - 4}); 1 to {GgufFile.MaxDimensions} are allowed");
+                throw new GgufFormatException($"corrupt file: tensor '{name}' has {nDims} dimensions (at offset {dimsAt}); 1 to {GgufFile.MaxDimensions} are allowed");
             var shape = new long[nDims];
-            long elements = 1;
             for (int d = 0; d < nDims; d++)
-            {
-                ulong n = r.U64($"dimension {d} of tensor '{name}'");
-                if (n == 0 || n > long.MaxValue)
-                    throw new GgufFormatException($"corrupt file: tensor '{name}' has dimension {d} = {n} (at offset {r.Position - 8})");
-                shape[d] = (long)n;
-                if (elements > long.MaxValue / shape[d])
-                    throw new GgufFormatException($"corrupt file: the dimensions of tensor '{name}' [{string.Join(", ", shape.Take(d + 1))}] overflow a 64-bit element count");
-                elements *= shape[d];
-            }
+                shape[d] = (long)r.U64($"dimension {d} of tensor '{name}'"); // ggml's ne is int64: above 2^63 reads as negative
             long typeAt = r.Position;
             uint typeId = r.U32($"type of tensor '{name}'");
             if (!GgmlTypes.IsKnown(typeId))
                 throw new GgufFormatException($"tensor '{name}' has unknown type id {typeId} (at offset {typeAt}); the file may need a newer llama-aot");
             var type = (GgmlType)typeId;
-            int blockSize = GgmlTypes.GeometryOf(type).BlockSize;
-            if (shape[0] % blockSize != 0)
-                throw new GgufFormatException($"corrupt file: tensor '{name}' ({type}) has rows of {shape[0]} values, not a multiple of the block size {blockSize}");
+            if (GgmlTypes.CheckShape(type, shape, out long bytes) is { } problem)
+                throw new GgufFormatException($"corrupt file: tensor '{name}' {problem} (tensor info at offset {at})");
+            long offsetAt = r.Position;
             ulong offset = r.U64($"data offset of tensor '{name}'");
-            if (offset > long.MaxValue || offset % (ulong)alignment != 0)
-                throw new GgufFormatException($"corrupt file: tensor '{name}' has data offset {offset}, not a multiple of the alignment {alignment}");
-            infos.Add((name, shape, type, (long)offset, at));
+            if (offset > (ulong)r.Length)
+                throw new GgufFormatException($"truncated or corrupt file: tensor '{name}' has data offset {offset} (at offset {offsetAt}), past the end of the {r.Length}-byte file");
+            if (offset % (ulong)alignment != 0)
+                throw new GgufFormatException($"corrupt file: tensor '{name}' has data offset {offset} (at offset {offsetAt}), not a multiple of the alignment {alignment}");
+            infos.Add((name, shape, type, (long)offset, bytes));
         }
 
         long dataOffset = AlignUp(r.Position, alignment);
         var tensors = new List<GgufTensorInfo>(infos.Count);
         foreach (var t in infos)
         {
-            long bytes = ByteSize(t.Name, t.Shape, t.Type);
             long start = dataOffset + t.Offset;
-            if (t.Offset > r.Length || bytes > r.Length - start)
+            if (t.Offset > r.Length || t.ByteSize > r.Length - start)
                 throw new GgufFormatException(
-                    $"truncated file: the data of tensor '{t.Name}' ({bytes} bytes at offset {start}) runs past the end of the file ({r.Length} bytes)");
-            tensors.Add(new GgufTensorInfo(t.Name, t.Shape, t.Type, t.Offset, start, bytes));
+                    $"truncated file: the data of tensor '{t.Name}' ({t.ByteSize} bytes at offset {start}) runs past the end of the file ({r.Length} bytes)");
+            tensors.Add(new GgufTensorInfo(t.Name, t.Shape, t.Type, t.Offset, start, t.ByteSize));
         }
 
         return new GgufHeader(version, metadata, tensors, alignment, dataOffset);
     }
 
-    private static long ByteSize(string name, long[] shape, GgmlType type)
+    private static long AlignUp(long offset, int alignment) => (offset + alignment - 1) / alignment * alignment;
+
+    // Whether a file too short for the magic holds its first bytes, so it was cut rather than something else.
+    private static bool StartsLikeMagic(ref GgufFile.Reader r)
     {
-        var g = GgmlTypes.GeometryOf(type);
-        long blocks = shape[0] / g.BlockSize;
-        try
+        ReadOnlySpan<byte> magic = "GGUF"u8;
+        for (int i = 0; i < r.Length; i++)
         {
-            long bytes = checked(blocks * g.BlockBytes);
-            for (int d = 1; d < shape.Length; d++)
-                bytes = checked(bytes * shape[d]);
-            return bytes;
+            if (r.U8("magic") != magic[i])
+                return false;
         }
-        catch (OverflowException)
-        {
-            throw new GgufFormatException($"corrupt file: the byte size of tensor '{name}' ({type} [{string.Join(", ", shape)}]) overflows 64 bits");
-        }
+        return true;
     }
 
-    private static long AlignUp(long offset, int alignment) => (offset + alignment - 1) / alignment * alignment;
+    // A big-endian v2 or v3 file reads as version 0x02000000 or 0x03000000 (ggml's reader gives the same hint).
+    private static string EndianHint(uint version) =>
+        version != 0 && (version & 0xFFFF) == 0 ? " (is it a big-endian file? only little-endian files are supported)" : "";
 
     private static string LegacyHint(uint magic) => magic switch
     {
@@ -181,8 +172,8 @@ internal sealed record GgufHeader(
 
     private static GgufArray ReadArray(ref GgufFile.Reader r, string key, int depth)
     {
-        if (depth >= MaxArrayDepth)
-            throw new GgufFormatException($"corrupt file: metadata '{key}' nests arrays more than {MaxArrayDepth} deep");
+        if (depth >= GgufFile.MaxArrayDepth)
+            throw new GgufFormatException($"corrupt file: metadata '{key}' nests arrays more than {GgufFile.MaxArrayDepth} deep");
         var elementType = ReadValueType(ref r, $"element type of array '{key}'");
         long countAt = r.Position;
         ulong count = r.U64($"length of array '{key}'");
@@ -195,7 +186,9 @@ internal sealed record GgufHeader(
             _ => 8, // 64-bit numbers; a string is at least its 8-byte length
         };
         if (count > (ulong)(r.Remaining / minBytes))
-            throw new GgufFormatException($"corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the file can hold");
+            throw new GgufFormatException($"truncated or corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the rest of the file can hold");
+        if (count > (ulong)Array.MaxLength)
+            throw new GgufFormatException($"corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the {Array.MaxLength} an array can hold");
         int n = (int)count;
         switch (elementType)
         {
