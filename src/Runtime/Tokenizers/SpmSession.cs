@@ -22,7 +22,7 @@ internal ref struct SpmSession
     private readonly Vocabulary _vocab;
     private readonly ReadOnlySpan<byte> _text;
     private readonly Symbol[] _symbols;
-    private readonly PriorityQueue<Bigram, BigramRank> _queue;
+    private readonly PriorityQueue<Bigram, ulong> _queue;
 
     /// <summary>A run of text in a doubly linked list of symbols (<c>llm_symbol</c>); Length 0 once merged away.</summary>
     private struct Symbol
@@ -36,18 +36,17 @@ internal ref struct SpmSession
     /// <summary>A candidate merge of two adjacent symbols whose concatenation (Size bytes) is a token.</summary>
     private readonly record struct Bigram(int Left, int Right, int Size);
 
-    private readonly record struct BigramRank(float Score, int Left);
-
-    /// <summary>Best first: higher score, then smaller left index.</summary>
-    private sealed class RankComparer : IComparer<BigramRank>
+    /// <summary>
+    /// The queue order as one integer, smallest first: the score mapped to an order-preserving unsigned integer
+    /// and complemented (higher score, smaller key) in the high half, the left index in the low half. -0 is
+    /// folded into +0 first, because the C++ comparator's <c>==</c> treats them as equal; NaN scores are rejected
+    /// when the vocabulary is loaded.
+    /// </summary>
+    private static ulong Rank(float score, int left)
     {
-        public static readonly RankComparer Instance = new();
-
-        public int Compare(BigramRank x, BigramRank y)
-        {
-            int byScore = y.Score.CompareTo(x.Score);
-            return byScore != 0 ? byScore : x.Left.CompareTo(y.Left);
-        }
+        uint bits = BitConverter.SingleToUInt32Bits(score + 0f);
+        uint ascending = (bits & 0x8000_0000) != 0 ? ~bits : bits | 0x8000_0000;
+        return ((ulong)~ascending << 32) | (uint)left;
     }
 
     private SpmSession(Vocabulary vocab, ReadOnlySpan<byte> text)
@@ -55,7 +54,7 @@ internal ref struct SpmSession
         _vocab = vocab;
         _text = text;
         _symbols = new Symbol[text.Length];
-        _queue = new PriorityQueue<Bigram, BigramRank>(RankComparer.Instance);
+        _queue = new PriorityQueue<Bigram, ulong>();
     }
 
     /// <summary>Appends the tokens of <paramref name="text"/> (already space-escaped) to <paramref name="output"/>.</summary>
@@ -126,7 +125,7 @@ internal ref struct SpmSession
         int size = _symbols[left].Length + _symbols[right].Length;
         if (!_vocab.TryGetId(_text.Slice(_symbols[left].Start, size), out int id))
             return;
-        _queue.Enqueue(new Bigram(left, right, size), new BigramRank(_vocab.GetScore(id), left));
+        _queue.Enqueue(new Bigram(left, right, size), Rank(_vocab.GetScore(id), left));
     }
 
     /// <summary>Each surviving symbol as its token, or its bytes as byte-fallback tokens (<c>resegment</c>).</summary>
