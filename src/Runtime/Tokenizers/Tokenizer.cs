@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace LlamaAot.Tokenizers;
+
+/// <summary>
+/// Text to token ids and back for a SentencePiece <see cref="Vocabulary"/>, matching llama.cpp b4748's
+/// <c>llama_tokenize</c>, <c>llama_token_to_piece</c> and <c>llama_detokenize</c>. Thread-safe: it holds only
+/// immutable tables.
+/// </summary>
+public sealed partial class Tokenizer
+{
+    private readonly Vocabulary _vocab;
+
+    public Tokenizer(Vocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        _vocab = vocabulary;
+        _pieces = BuildPieces(vocabulary);
+    }
+
+    public Vocabulary Vocabulary => _vocab;
+
+    /// <summary>Tokenizes text (converted to UTF-8; a lone surrogate becomes U+FFFD).</summary>
+    /// <inheritdoc cref="Encode(ReadOnlySpan{byte}, bool, bool)"/>
+    public int[] Encode(string text, bool addSpecial, bool parseSpecial)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return Encode(Encoding.UTF8.GetBytes(text), addSpecial, parseSpecial);
+    }
+
+    /// <summary>
+    /// Tokenizes UTF-8 text like <c>llama_tokenize</c> does for an SPM vocabulary
+    /// (<c>llama_vocab::impl::tokenize</c>, case <c>LLAMA_VOCAB_TYPE_SPM</c>).
+    /// </summary>
+    /// <param name="utf8Text">The text; any bytes are accepted, invalid UTF-8 falls back to byte tokens.</param>
+    /// <param name="addSpecial">Add BOS first and EOS last, as far as the vocabulary's add_bos / add_eos flags say.</param>
+    /// <param name="parseSpecial">Recognise the text of control tokens (<c>&lt;s&gt;</c>) in the input as those
+    /// tokens. User-defined tokens are recognised either way.</param>
+    /// <remarks>
+    /// With <see cref="Vocabulary.AddSpacePrefix"/>, a space is put before every text fragment that starts the
+    /// input or follows a special token, so <c>"a&lt;s&gt;b"</c> parsed with special tokens gives
+    /// <c>▁a</c>, <c>&lt;s&gt;</c>, <c>▁b</c>. The empty string gives just BOS (or nothing).
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The text needs a byte-fallback token the vocabulary lacks.</exception>
+    public int[] Encode(ReadOnlySpan<byte> utf8Text, bool addSpecial, bool parseSpecial)
+    {
+        var output = new List<int>(utf8Text.Length / 2 + 2);
+        if (addSpecial && _vocab.AddBos)
+            output.Add(_vocab.Bos);
+
+        bool afterSpecial = true; // the start of the input counts as "after a special token"
+        foreach (var fragment in SpecialTokenPartition.Split(_vocab, utf8Text, parseSpecial))
+        {
+            if (fragment.IsText)
+            {
+                byte[] escaped = SpaceMarker.Escape(
+                    utf8Text.Slice(fragment.Offset, fragment.Length), prefixSpace: _vocab.AddSpacePrefix && afterSpecial);
+                SpmSession.Tokenize(_vocab, escaped, output);
+                afterSpecial = false;
+            }
+            else
+            {
+                output.Add(fragment.Token);
+                afterSpecial = true;
+            }
+        }
+
+        if (addSpecial && _vocab.AddEos)
+            output.Add(_vocab.Eos);
+        return output.ToArray();
+    }
+}

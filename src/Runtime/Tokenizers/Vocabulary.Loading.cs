@@ -1,0 +1,279 @@
+using System.Globalization;
+using System.Text;
+using LlamaAot.Gguf;
+
+namespace LlamaAot.Tokenizers;
+
+/// <summary>Reading and validating a vocabulary from GGUF metadata (llama.cpp's <c>llama_vocab::impl::load</c>).</summary>
+public sealed partial class Vocabulary
+{
+    private const string ModelKey = "tokenizer.ggml.model";
+    private const string TokensKey = "tokenizer.ggml.tokens";
+    private const string ScoresKey = "tokenizer.ggml.scores";
+    private const string TokenTypeKey = "tokenizer.ggml.token_type";
+    private const string AddBosKey = "tokenizer.ggml.add_bos_token";
+    private const string AddEosKey = "tokenizer.ggml.add_eos_token";
+    private const string AddSpacePrefixKey = "tokenizer.ggml.add_space_prefix";
+    private const string ModelNameKey = "general.name";
+
+    /// <summary>The only <c>tokenizer.ggml.model</c> this class implements: SentencePiece (llama.cpp's SPM).</summary>
+    public const string SpmModel = "llama";
+
+    /// <summary>
+    /// Reads the vocabulary of a GGUF file. Absent keys take llama.cpp's SPM defaults (BOS 1, EOS 2, UNK 0, add BOS,
+    /// no EOS, space prefix). A token id of -1 or 0xFFFFFFFF, which converters write for "none", also keeps the
+    /// default; any other id outside the vocabulary is rejected (llama.cpp would log a warning and keep the
+    /// default).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The tokenizer is not SentencePiece; the message names it.</exception>
+    /// <exception cref="GgufFormatException">The tokenizer metadata is missing, inconsistent or malformed.</exception>
+    public static Vocabulary FromGguf(GgufMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        string model = metadata.GetString(ModelKey)
+            ?? throw new GgufFormatException($"missing metadata key '{ModelKey}': the file has no tokenizer");
+        if (model != SpmModel)
+            throw new NotSupportedException(
+                $"tokenizer model '{model}'{DescribeModel(model)} is not supported: only SentencePiece vocabularies " +
+                $"({ModelKey} = \"{SpmModel}\") are implemented");
+
+        string[] texts = metadata.GetArray<string>(TokensKey)
+            ?? throw new GgufFormatException($"missing metadata key '{TokensKey}': the file has no vocabulary");
+        float[] scores = metadata.GetArray<float>(ScoresKey) ?? new float[texts.Length];
+        int[]? wireTypes = metadata.GetArray<int>(TokenTypeKey);
+        RequireLength(ScoresKey, scores.Length, texts.Length);
+        if (wireTypes is not null)
+            RequireLength(TokenTypeKey, wireTypes.Length, texts.Length);
+
+        var attributes = new TokenAttributes[texts.Length];
+        for (int id = 0; id < texts.Length; id++)
+        {
+            if (float.IsNaN(scores[id]))
+                throw new GgufFormatException($"metadata '{ScoresKey}': the score of token {id} is NaN");
+            attributes[id] = wireTypes is null ? TokenAttributes.Normal : TokenAttributesExtensions.FromWireType(wireTypes[id]);
+        }
+        return new Vocabulary(metadata, RenameEmptyTexts(texts), scores, attributes);
+    }
+
+    private Vocabulary(GgufMetadata metadata, string[] texts, float[] scores, TokenAttributes[] attributes)
+    {
+        _texts = texts;
+        _scores = scores;
+        _attributes = attributes;
+        _utf8Texts = Array.ConvertAll(texts, Encoding.UTF8.GetBytes);
+        _idByText = IndexTexts(_utf8Texts).GetAlternateLookup<ReadOnlySpan<byte>>();
+        _byteOfToken = ReadByteTokens();
+        _tokenOfByte = FindByteFallbackTokens();
+
+        AddBos = metadata.GetBool(AddBosKey, true);
+        AddEos = metadata.GetBool(AddEosKey, false);
+        AddSpacePrefix = metadata.GetBool(AddSpacePrefixKey, true);
+
+        _roles = ReadRoles(metadata);
+        DetectRolesByText();
+        _endOfGeneration = CollectEndOfGeneration();
+        SpecialTokensLongestFirst = SortSpecialTokens();
+        ApplyRStripRule(metadata.GetString(ModelNameKey) ?? "");
+    }
+
+    private static string DescribeModel(string model) => model switch
+    {
+        "gpt2" => " (byte-level BPE)",
+        "bert" => " (WordPiece)",
+        "t5" => " (Unigram)",
+        "rwkv" => " (RWKV trie)",
+        "no_vocab" or "none" => " (no vocabulary)",
+        _ => "",
+    };
+
+    private static void RequireLength(string key, int length, int tokenCount)
+    {
+        if (length != tokenCount)
+            throw new GgufFormatException(
+                $"metadata '{key}' has {length} entries but '{TokensKey}' has {tokenCount}: they must be the same length");
+    }
+
+    /// <summary>llama.cpp replaces an empty token text with <c>[EMPTY_{id}]</c> (and logs a warning).</summary>
+    private static string[] RenameEmptyTexts(string[] texts)
+    {
+        if (Array.IndexOf(texts, "") < 0)
+            return texts;
+        string[] renamed = (string[])texts.Clone();
+        for (int id = 0; id < renamed.Length; id++)
+        {
+            if (renamed[id].Length == 0)
+                renamed[id] = "[EMPTY_" + id.ToString(CultureInfo.InvariantCulture) + "]";
+        }
+        return renamed;
+    }
+
+    /// <summary>Token id by text. llama.cpp asserts that no two tokens share a text; so do we, with a message.</summary>
+    private static Dictionary<byte[], int> IndexTexts(byte[][] utf8Texts)
+    {
+        var index = new Dictionary<byte[], int>(utf8Texts.Length, Utf8BytesComparer.Instance);
+        for (int id = 0; id < utf8Texts.Length; id++)
+        {
+            if (!index.TryAdd(utf8Texts[id], id))
+                throw new GgufFormatException(
+                    $"metadata '{TokensKey}': tokens {index[utf8Texts[id]]} and {id} have the same text " +
+                    $"'{Encoding.UTF8.GetString(utf8Texts[id])}'");
+        }
+        return index;
+    }
+
+    /// <summary>The byte of each byte token. llama.cpp reads the two hex digits of <c>&lt;0xHH&gt;</c> without
+    /// checking them (<c>token_to_byte</c>); a byte token spelled otherwise is rejected here.</summary>
+    private byte[] ReadByteTokens()
+    {
+        var bytes = new byte[Count];
+        for (int id = 0; id < Count; id++)
+        {
+            if ((_attributes[id] & TokenAttributes.Byte) == 0)
+                continue;
+            string text = _texts[id];
+            if (text.Length != 6 || !text.StartsWith("<0x", StringComparison.Ordinal) || text[5] != '>' ||
+                !byte.TryParse(text.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out bytes[id]))
+                throw new GgufFormatException($"metadata '{TokensKey}': token {id} is a byte token but its text '{text}' is not <0xHH>");
+        }
+        return bytes;
+    }
+
+    /// <summary><c>llama_vocab::byte_to_token</c> for every byte: the token <c>&lt;0xHH&gt;</c> (upper-case hex),
+    /// else the token whose text is that one byte, else none.</summary>
+    private int[] FindByteFallbackTokens()
+    {
+        var tokens = new int[256];
+        Span<byte> hexName = stackalloc byte[6];
+        for (int b = 0; b < 256; b++)
+        {
+            Encoding.ASCII.GetBytes($"<0x{b:X2}>", hexName);
+            // The fallback is built as a C string, so byte 0 looks up "" and never matches.
+            if (TryGetId(hexName, out int id) || (b != 0 && TryGetId([(byte)b], out id)))
+                tokens[b] = id;
+            else
+                tokens[b] = -1;
+        }
+        return tokens;
+    }
+
+    /// <summary>Special-token ids: SPM defaults overridden by the GGUF keys, each checked against the vocabulary.</summary>
+    private int?[] ReadRoles(GgufMetadata metadata)
+    {
+        var roles = new int?[Enum.GetValues<SpecialTokenRole>().Length];
+        foreach (var (role, id) in SpecialTokenRules.SpmDefaults)
+            roles[(int)role] = id;
+        foreach (var (key, role) in SpecialTokenRules.MetadataKeys)
+        {
+            if (ReadTokenId(metadata, key) is int id)
+                roles[(int)role] = id;
+        }
+        foreach (var (role, id) in SpecialTokenRules.SpmDefaults)
+        {
+            if (roles[(int)role] >= Count)
+                throw new GgufFormatException(
+                    $"the vocabulary has only {Count} tokens, too few for the default {role} token id {id} " +
+                    "(its metadata key is absent)");
+        }
+        return roles;
+    }
+
+    /// <summary>A token id from a metadata key: null when absent or set to the "none" value -1 / 0xFFFFFFFF.</summary>
+    private int? ReadTokenId(GgufMetadata metadata, string key)
+    {
+        if (!metadata.TryGet(key, out var value))
+            return null;
+        if (value.Type == GgufValueType.Bool || !value.TryGetInt64(out long id))
+            throw new GgufFormatException($"metadata '{key}' is {value.Type}, expected an integer token id");
+        if (id is -1 or uint.MaxValue)
+            return null;
+        if (id < 0 || id >= Count)
+            throw new GgufFormatException($"metadata '{key}' = {id} is not a token id: the vocabulary has {Count} tokens");
+        return (int)id;
+    }
+
+    /// <summary>"auto-detect special tokens by text": each still-unset role takes a token spelled like it, which
+    /// becomes Control. Several candidates are possible (Phi-3 has both <c>&lt;|end|&gt;</c> and
+    /// <c>&lt;|endoftext|&gt;</c>); llama.cpp takes whichever its hash map yields first, we take the lowest id.</summary>
+    private void DetectRolesByText()
+    {
+        foreach (var (role, spellings) in SpecialTokenRules.DetectedByText)
+        {
+            if (_roles[(int)role] is not null)
+                continue;
+            int found = int.MaxValue;
+            foreach (string spelling in spellings)
+            {
+                if (TryGetId(spelling, out int id))
+                    found = Math.Min(found, id);
+            }
+            if (found != int.MaxValue)
+            {
+                _roles[(int)role] = found;
+                MakeControl(found);
+            }
+        }
+    }
+
+    /// <summary><c>special_eog_ids</c>: the FIM pad/repo/separator, EOS, EOT and EOM tokens, and every token
+    /// spelled like a known end-of-turn marker (which becomes Control).</summary>
+    private HashSet<int> CollectEndOfGeneration()
+    {
+        var ids = new HashSet<int>();
+        foreach (string spelling in SpecialTokenRules.EndOfGenerationTexts)
+        {
+            if (TryGetId(spelling, out int id))
+            {
+                ids.Add(id);
+                MakeControl(id);
+            }
+        }
+        foreach (var role in SpecialTokenRules.EndOfGenerationRoles)
+        {
+            if (_roles[(int)role] is int id)
+                ids.Add(id);
+        }
+        return ids;
+    }
+
+    /// <summary>llama.cpp overwrites the attributes of such a token with exactly Control.</summary>
+    private void MakeControl(int id) => _attributes[id] = TokenAttributes.Control;
+
+    /// <summary><c>cache_special_tokens</c>: control, user-defined and unknown tokens by UTF-8 length, longest
+    /// first. llama.cpp's <c>std::sort</c> leaves the order of equal lengths unspecified; we keep ids ascending.</summary>
+    private int[] SortSpecialTokens()
+    {
+        const TokenAttributes special = TokenAttributes.Control | TokenAttributes.UserDefined | TokenAttributes.Unknown;
+        return Enumerable.Range(0, Count)
+            .Where(id => (_attributes[id] & special) != 0)
+            .OrderByDescending(id => _utf8Texts[id].Length)
+            .ToArray();
+    }
+
+    /// <summary>
+    /// The Phi-3 rule of llama.cpp's "per token attributes" block: special tokens swallow the whitespace after them
+    /// when split out of the text, except <c>&lt;unk&gt;</c>, <c>&lt;s&gt;</c> and <c>&lt;|endoftext|&gt;</c>. (llama.cpp
+    /// also sets it on <c>&lt;/s&gt;</c> by name, which only matters if that token is special, so already covered, and
+    /// fails to load if one of the named tokens is missing; we skip a missing one.)
+    /// </summary>
+    private void ApplyRStripRule(string modelName)
+    {
+        string lower = AsciiLower(modelName);
+        if (!SpecialTokenRules.RStripModelNames.Any(n => lower.Contains(n, StringComparison.Ordinal)))
+            return;
+        foreach (int id in SpecialTokensLongestFirst)
+            _attributes[id] |= TokenAttributes.RStrip;
+        foreach (string spelling in SpecialTokenRules.RStripExceptions)
+        {
+            if (TryGetId(spelling, out int id))
+                _attributes[id] &= ~TokenAttributes.RStrip;
+        }
+    }
+
+    /// <summary>C's <c>tolower</c> in the "C" locale: only A-Z change.</summary>
+    private static string AsciiLower(string s) =>
+        string.Create(s.Length, s, static (dst, src) =>
+        {
+            for (int i = 0; i < src.Length; i++)
+                dst[i] = src[i] is >= 'A' and <= 'Z' ? (char)(src[i] + 32) : src[i];
+        });
+}
