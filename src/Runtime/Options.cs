@@ -1,0 +1,78 @@
+using LlamaAot.Kernels;
+using LlamaAot.Model;
+using LlamaAot.Sampling;
+using LlamaAot.Threading;
+
+namespace LlamaAot;
+
+/// <summary>How a model is loaded.</summary>
+public sealed record ModelOptions
+{
+    /// <summary>The kernel path to use; null picks the best this CPU supports (or what LLAMA_AOT_ISA forces).</summary>
+    public KernelIsa? Isa { get; init; }
+}
+
+/// <summary>How an inference context is set up (llama.cpp's -c, -t, -tb, -b, -ctk, -ctv).</summary>
+public sealed record ContextOptions
+{
+    /// <summary>Positions in the KV cache; 0 means the model's training context, capped at 4096.</summary>
+    public int ContextSize { get; init; }
+
+    /// <summary>Threads for token generation; 0 means the number of physical cores.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Most tokens evaluated in one forward pass (prompt processing); llama.cpp's -ub.</summary>
+    public int BatchSize { get; init; } = 512;
+
+    public KvCacheType KeyCacheType { get; init; } = KvCacheType.F16;
+
+    public KvCacheType ValueCacheType { get; init; } = KvCacheType.F16;
+
+    internal int ResolveThreads() => Threads > 0 ? Threads : CpuInfo.PhysicalCores;
+}
+
+/// <summary>What to generate (llama.cpp's -n, --ignore-eos and the sampling flags).</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Tokens to generate; -1 means until end of sequence or a full context.</summary>
+    public int MaxTokens { get; init; } = -1;
+
+    /// <summary>Keep going past end-of-sequence tokens (they are never sampled, as in llama.cpp).</summary>
+    public bool IgnoreEos { get; init; }
+
+    public SamplingOptions Sampling { get; init; } = new();
+}
+
+/// <summary>Why generation stopped.</summary>
+public enum StopReason
+{
+    /// <summary>Still running, or never started.</summary>
+    None,
+
+    /// <summary>MaxTokens were generated.</summary>
+    MaxTokens,
+
+    /// <summary>The model produced an end-of-sequence token.</summary>
+    EndOfSequence,
+
+    /// <summary>The KV cache is full.</summary>
+    ContextFull,
+
+    /// <summary>The caller cancelled.</summary>
+    Cancelled,
+}
+
+/// <summary>
+/// Counts and times of the last generation, in llama.cpp's spirit: prompt evaluation, and the evaluations of
+/// generated tokens (each generated token but the last is fed back and evaluated; llama.cpp's "eval time").
+/// </summary>
+public sealed record GenerationStats(
+    int PromptTokens, TimeSpan PromptTime, int GeneratedTokens, int Evaluations, TimeSpan EvaluationTime, TimeSpan SamplingTime, StopReason StopReason)
+{
+    public double PromptTokensPerSecond => PromptTime.TotalSeconds > 0 ? PromptTokens / PromptTime.TotalSeconds : 0;
+
+    public double GenerationTokensPerSecond => EvaluationTime.TotalSeconds > 0 ? Evaluations / EvaluationTime.TotalSeconds : 0;
+}
+
+/// <summary>One generated token and the text it completes (empty while a multi-byte character is still partial).</summary>
+public readonly record struct GeneratedToken(int Id, string Text);
