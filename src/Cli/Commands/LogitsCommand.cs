@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Text.Json;
+
+namespace LlamaAot.Cli.Commands;
+
+/// <summary>
+/// <c>llama-aot logits -m FILE -p TEXT [-o FILE]</c>: evaluates the prompt (BOS added, special tokens not parsed,
+/// the whole prompt as one batch) and writes JSON with the token ids and the full logit vector at every position,
+/// in the shape of llama.cpp's reference dumps, to compare llama-aot with llama.cpp on any model.
+/// </summary>
+internal sealed class LogitsCommand
+{
+    private readonly Option<string> _model = CommonOptions.Model();
+    private readonly Option<string?> _prompt = CommonOptions.Prompt();
+    private readonly Option<string?> _file = CommonOptions.PromptFile();
+    private readonly Option<string?> _output = new("--output", "-o") { Description = "Write the JSON here instead of standard output.", HelpName = "FILE" };
+    private readonly Option<int> _threads = CommonOptions.Threads();
+    private readonly Option<int> _ctx = CommonOptions.ContextSize(0);
+    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
+    private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
+
+    public static Command Create()
+    {
+        var self = new LogitsCommand();
+        var command = new Command("logits", "Write the prompt's token ids and the logits at every position as JSON.");
+        foreach (var o in new Option[] { self._model, self._prompt, self._file, self._output, self._threads, self._ctx, self._batch, self._ctk, self._ctv })
+            command.Add(o);
+        command.SetAction(self.Run);
+        return command;
+    }
+
+    private int Run(ParseResult p)
+    {
+        string prompt = CommonOptions.ReadPrompt(p, _prompt, _file);
+        using var model = LlamaModel.Load(p.GetValue(_model)!);
+        var tokens = model.Tokenize(prompt, addSpecial: true, parseSpecial: false);
+        if (tokens.Length == 0)
+            throw new UsageException("the prompt has no tokens (and the model adds no BOS): nothing to evaluate");
+        int ctx = p.GetValue(_ctx);
+        var options = new ContextOptions
+        {
+            ContextSize = ctx > 0 ? ctx : tokens.Length,
+            Threads = p.GetValue(_threads),
+            BatchSize = p.GetValue(_batch),
+            KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
+            ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
+        };
+        using var context = model.CreateContext(options);
+        if (tokens.Length > context.ContextSize)
+            throw new PromptTooLongException(tokens.Length, context.ContextSize);
+        float[] logits = context.EvaluateAll(tokens);
+
+        string? path = p.GetValue(_output);
+        using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
+        {
+            int nVocab = model.Config.NVocab;
+            json.WriteStartObject();
+            json.WriteString("model", Path.GetFileName(model.Path));
+            json.WriteString("prompt", prompt);
+            json.WriteNumber("n_vocab", nVocab);
+            json.WriteString("kv_cache_type", $"{options.KeyCacheType}/{options.ValueCacheType}".ToLowerInvariant());
+            json.WriteStartArray("tokens");
+            foreach (int t in tokens)
+                json.WriteNumberValue(t);
+            json.WriteEndArray();
+            json.WriteStartArray("logits");
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                json.WriteStartArray();
+                foreach (float v in logits.AsSpan(i * nVocab, nVocab))
+                    json.WriteNumberValue(v);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        if (path is null)
+            Console.Out.WriteLine();
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,36 @@
+using LlamaAot.Gguf;
+
+namespace LlamaAot.Cli.Commands;
+
+/// <summary>What the CLI says on standard error about a loaded model and its context.</summary>
+internal static class ModelReport
+{
+    public static void Loaded(LlamaModel model, TimeSpan loadTime, bool verbose)
+    {
+        var c = model.Config;
+        var choices = model.KernelChoices().ToList();
+        string mostly = choices.GroupBy(k => k.Type).OrderByDescending(g => g.Count()).First().Key.ToString();
+        Log.Info($"model {Path.GetFileName(model.Path)}: {c.Architecture}, {Log.Count(model.ParameterCount)} params, mostly {mostly}, {Log.Bytes(model.FileSize)}");
+        Log.Info($"n_vocab {c.NVocab}, n_embd {c.NEmbd}, n_layer {c.NLayer}, n_head {c.NHead}, n_head_kv {c.NHeadKv}, n_ff {c.NFf}, n_rot {c.NRot}, n_ctx_train {c.NCtxTrain}");
+        Log.Info($"kernels {model.Isa.ToString().ToLowerInvariant()}: {choices.Count(k => k.Specialized)} of {choices.Count} weight matrices on shape-specialized kernels");
+        Log.Info($"loaded in {Log.F(loadTime.TotalMilliseconds)} ms");
+        if (!verbose)
+            return;
+        foreach (string key in model.Metadata.Keys)
+        {
+            var v = model.Metadata[key];
+            Log.Info($"  meta {key} = {Shorten(v.ToString())}");
+        }
+        foreach (var k in choices)
+            Log.Info($"  kernel {k.Tensor} {k.Type} K={k.K}: {k.Gemv} / {k.Gemm} ({(k.Specialized ? "specialized" : "generic")})");
+    }
+
+    public static void Context(LlamaContext context, ContextOptions options)
+    {
+        Log.Info($"context {context.ContextSize} tokens, KV cache {options.KeyCacheType}/{options.ValueCacheType} {Log.Bytes(context.KvCacheBytes)}, threads {context.Threads}, batch {options.BatchSize}");
+    }
+
+    private static string Shorten(string s) => s.Length > 120 ? s[..117] + "..." : s;
+
+    public static string TypeName(GgmlType t) => t.ToString();
+}

@@ -1,0 +1,33 @@
+using LlamaAot.Gguf;
+
+namespace LlamaAot.Cli;
+
+/// <summary>Turns exceptions into one clear line on standard error; never a stack trace.</summary>
+internal static class Errors
+{
+    public static int Report(Exception e)
+    {
+        Console.Out.Flush();
+        string message = e switch
+        {
+            FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",
+            DirectoryNotFoundException d => d.Message,
+            UsageException u => u.Message,
+            GgufFormatException g => $"cannot load the model: {g.Message}",
+            PlatformNotSupportedException p => p.Message,
+            NotSupportedException n => $"not supported: {n.Message}",
+            OutOfMemoryException o => $"out of memory: {o.Message}; try a smaller context (-c) or model",
+            ArgumentException a => a.Message,
+            PromptTooLongException or ContextFullException => e.Message,
+            UnauthorizedAccessException or IOException => e.Message,
+            _ => $"internal error ({e.GetType().Name}): {e.Message}",
+        };
+        Console.Error.WriteLine($"error: {OneLine(message)}");
+        return e is UsageException ? ExitCodes.Usage : ExitCodes.Failed;
+    }
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+}
+
+/// <summary>A bad combination or value of command-line arguments, found after parsing.</summary>
+internal sealed class UsageException(string message) : Exception(message);

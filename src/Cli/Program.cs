@@ -1,0 +1,44 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using LlamaAot.Cli.Commands;
+
+namespace LlamaAot.Cli;
+
+/// <summary>
+/// Entry point: parses the command line (llama.cpp's flag names), runs the command, and turns every failure into
+/// one line on standard error and a non-zero exit code: 1 for a failed run, 2 for a bad command line.
+/// </summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits.");
+        RunCommand.Configure(root);
+        root.Add(RunCommand.Create());
+        root.Add(LogitsCommand.Create());
+
+        // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
+        var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
+        if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
+        {
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message} (run 'llama-aot --help' for usage)");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            return Errors.Report(e);
+        }
+    }
+}
+
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int Interrupted = 130;
+}
