@@ -36,7 +36,7 @@ internal static class CommonOptions
 
     public static Option<int> ContextSize(int fallback) => new("--ctx-size", "-c")
     {
-        Description = $"Size of the context in tokens; 0 = the model's training context (default: {fallback}).",
+        Description = $"Size of the context in tokens; 0 = the model's training context.",
         HelpName = "N",
         DefaultValueFactory = _ => fallback,
         Validators = { NotNegative },
@@ -44,7 +44,7 @@ internal static class CommonOptions
 
     public static Option<int> BatchSize() => new("--ubatch-size", "-ub", "--batch-size", "-b")
     {
-        Description = "Most prompt tokens evaluated in one forward pass (default: 512).",
+        Description = "Most prompt tokens evaluated in one forward pass.",
         HelpName = "N",
         DefaultValueFactory = _ => 512,
         Validators = { Positive },
@@ -52,7 +52,7 @@ internal static class CommonOptions
 
     public static Option<string> CacheType(string name, string alias, string what) => new Option<string>(name, alias)
     {
-        Description = $"Element type of the {what} cache: f16 or f32 (default: f16).",
+        Description = $"Element type of the {what} cache: f16 or f32.",
         HelpName = "TYPE",
         DefaultValueFactory = _ => "f16",
     }.AcceptOnlyFromAmong("f16", "f32");

@@ -15,7 +15,7 @@ internal sealed class RunCommand
     private readonly Option<string?> _file = CommonOptions.PromptFile();
     private readonly Option<int> _predict = new("--n-predict", "-n")
     {
-        Description = "Tokens to generate; -1 = until end of sequence or a full context (default: -1).",
+        Description = "Tokens to generate; -1 = until end of sequence or a full context.",
         HelpName = "N",
         DefaultValueFactory = _ => -1,
     };
@@ -30,16 +30,16 @@ internal sealed class RunCommand
     private readonly Option<int> _batch = CommonOptions.BatchSize();
     private readonly Option<long> _seed = new("--seed", "-s")
     {
-        Description = "Random seed; -1 = a random one (default: -1). The same seed and flags give the same text.",
+        Description = "Random seed; -1 = a random one. The same seed and flags give the same text.",
         HelpName = "SEED",
         DefaultValueFactory = _ => -1,
     };
-    private readonly Option<float> _temp = new("--temp") { Description = "Temperature; 0 = greedy (default: 0.8).", HelpName = "X", DefaultValueFactory = _ => 0.8f };
-    private readonly Option<int> _topK = new("--top-k") { Description = "Top-k sampling; 0 = off (default: 40).", HelpName = "N", DefaultValueFactory = _ => 40 };
-    private readonly Option<float> _topP = new("--top-p") { Description = "Top-p sampling; 1 = off (default: 0.95).", HelpName = "X", DefaultValueFactory = _ => 0.95f };
-    private readonly Option<float> _minP = new("--min-p") { Description = "Min-p sampling; 0 = off (default: 0.05).", HelpName = "X", DefaultValueFactory = _ => 0.05f };
-    private readonly Option<float> _repeatPenalty = new("--repeat-penalty") { Description = "Penalty for repeated tokens; 1 = off (default: 1.0).", HelpName = "X", DefaultValueFactory = _ => 1.0f };
-    private readonly Option<int> _repeatLastN = new("--repeat-last-n") { Description = "Tokens the repeat penalty looks back over; 0 = off, -1 = the context (default: 64).", HelpName = "N", DefaultValueFactory = _ => 64 };
+    private readonly Option<float> _temp = new("--temp") { Description = "Temperature; 0 = greedy.", HelpName = "X", DefaultValueFactory = _ => 0.8f };
+    private readonly Option<int> _topK = new("--top-k") { Description = "Top-k sampling; 0 = off.", HelpName = "N", DefaultValueFactory = _ => 40 };
+    private readonly Option<float> _topP = new("--top-p") { Description = "Top-p sampling; 1 = off.", HelpName = "X", DefaultValueFactory = _ => 0.95f };
+    private readonly Option<float> _minP = new("--min-p") { Description = "Min-p sampling; 0 = off.", HelpName = "X", DefaultValueFactory = _ => 0.05f };
+    private readonly Option<float> _repeatPenalty = new("--repeat-penalty") { Description = "Penalty for repeated tokens; 1 = off.", HelpName = "X", DefaultValueFactory = _ => 1.0f };
+    private readonly Option<int> _repeatLastN = new("--repeat-last-n") { Description = "Tokens the repeat penalty looks back over; 0 = off, -1 = the context.", HelpName = "N", DefaultValueFactory = _ => 64 };
     private readonly Option<bool> _ignoreEos = new("--ignore-eos") { Description = "Keep generating past end-of-sequence (it is never sampled)." };
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs every test and ends with one line "N passed, N failed, N skipped".
+#
+#  1. Publishes the NativeAOT binary (publish/llama-aot): the end-to-end CLI tests run it, as a user would.
+#  2. Runs the whole suite once, on the best instruction set this CPU has (AVX-512 here).
+#  3. Runs the tests marked [Trait("Category", "Isa")] (kernel dispatch, model logits) twice more under the JIT with
+#     AVX-512 switched off (the AVX2 paths) and with AVX2 switched off (the 128-bit portable paths), so every path
+#     the registry can pick is exercised through the real dispatch.
+# The exit code is non-zero if the build or any test failed.
+#
+# LLAMA_AOT_QUICK=1 skips the AOT publish (the CLI tests then run the JIT build) and the extra instruction-set runs.
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+passed=0 failed=0 skipped=0 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Adds up the "Passed!/Failed! - Failed: N, Passed: N, Skipped: N" lines dotnet test prints per assembly.
+count() {
+  local line
+  while IFS= read -r line; do
+    [[ $line =~ Failed:[[:space:]]+([0-9]+),[[:space:]]+Passed:[[:space:]]+([0-9]+),[[:space:]]+Skipped:[[:space:]]+([0-9]+) ]] || continue
+    failed=$((failed + BASH_REMATCH[1])) passed=$((passed + BASH_REMATCH[2])) skipped=$((skipped + BASH_REMATCH[3]))
+  done < "$log"
+}
+
+run_tests() { # label, then env assignments and extra dotnet test arguments
+  local label=$1; shift
+  echo "== tests: $label"
+  env "$@" > "$log" 2>&1
+  local rc=$?
+  grep -E '^\s*(Passed!|Failed!)|\[FAIL\]|error' "$log" | grep -v 'warn' | head -n 200
+  count
+  if [ $rc -ne 0 ]; then
+    status=1
+    # A build error or crashed test host prints no summary line: count it as a failure.
+    grep -qE '(Passed!|Failed!)' "$log" || { failed=$((failed + 1)); tail -n 40 "$log"; }
+  fi
+}
+
+echo "== build"
+if ! dotnet build llama-aot.slnx -c Release > "$log" 2>&1; then
+  grep -E 'error' "$log" | sort -u | head -n 50
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+if [ "${LLAMA_AOT_QUICK:-0}" != 1 ]; then
+  echo "== publish (NativeAOT)"
+  if dotnet publish src/Cli -c Release -o publish > "$log" 2>&1; then
+    export LLAMA_AOT_BINARY="$PWD/publish/llama-aot"
+  else
+    grep -E 'error' "$log" | sort -u | head -n 50
+    status=1 failed=$((failed + 1))
+  fi
+fi
+
+run_tests "all, best instruction set" dotnet test llama-aot.slnx -c Release --no-build
+if [ "${LLAMA_AOT_QUICK:-0}" != 1 ]; then
+  run_tests "AVX2 paths (AVX-512 off)" DOTNET_EnableAVX512F=0 dotnet test llama-aot.slnx -c Release --no-build --filter Category=Isa
+  run_tests "portable paths (AVX2 off)" DOTNET_EnableAVX2=0 dotnet test llama-aot.slnx -c Release --no-build --filter Category=Isa
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ $status -ne 0 ] || [ $failed -ne 0 ]; then exit 1; fi
