@@ -8,6 +8,8 @@ internal static class Errors
     public static int Report(Exception e)
     {
         Console.Out.Flush();
+        while (e is TypeInitializationException { InnerException: { } inner })
+            e = inner;
         string message = e switch
         {
             FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",

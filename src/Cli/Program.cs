@@ -21,7 +21,8 @@ internal static class Program
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
         {
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message} (run 'llama-aot --help' for usage)");
+            string message = parse.Errors[0].Message.ReplaceLineEndings(" ").Replace("  ", " ").Trim();
+            Console.Error.WriteLine($"error: {message} (run 'llama-aot --help' for usage)");
             return ExitCodes.Usage;
         }
         try

@@ -36,7 +36,11 @@ public static class KernelIsas
     };
 
     /// <summary>The best supported path, lowered by <c>LLAMA_AOT_ISA</c> when it is set.</summary>
-    public static KernelIsa Best { get; } = Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
+    /// <exception cref="ArgumentException">LLAMA_AOT_ISA names no path.</exception>
+    /// <exception cref="PlatformNotSupportedException">LLAMA_AOT_ISA names a path this CPU cannot run.</exception>
+    public static KernelIsa Best => s_best ??= Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    private static KernelIsa? s_best;
 
     internal static KernelIsa Choose(string? forced)
     {

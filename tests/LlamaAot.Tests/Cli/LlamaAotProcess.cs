@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace LlamaAot.Tests.Cli;
+
+/// <summary>
+/// Runs the llama-aot command as a user would: the published NativeAOT binary when LLAMA_AOT_BINARY names it
+/// (test.sh publishes it first), else the JIT build of src/Cli from this configuration.
+/// </summary>
+internal static class LlamaAotProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static string Binary { get; } = Locate();
+
+    public static Result Run(params string[] args) => Run(args, null);
+
+    public static Result Run(string[] args, IDictionary<string, string>? environment)
+    {
+        var start = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Shared.Root,
+        };
+        foreach (string a in args)
+            start.ArgumentList.Add(a);
+        if (environment is not null)
+        {
+            foreach (var (key, value) in environment)
+                start.Environment[key] = value;
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string Locate()
+    {
+        string? published = Environment.GetEnvironmentVariable("LLAMA_AOT_BINARY");
+        if (!string.IsNullOrEmpty(published))
+            return File.Exists(published) ? published : throw new FileNotFoundException($"LLAMA_AOT_BINARY={published} does not exist");
+        // tests/LlamaAot.Tests/bin/<Configuration>/net10.0/ -> src/Cli/bin/<Configuration>/net10.0/llama-aot
+        var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string configuration = dir.Parent!.Name, framework = dir.Name;
+        string root = dir.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        string built = Path.Combine(root, "src", "Cli", "bin", configuration, framework, "llama-aot");
+        return File.Exists(built) ? built : throw new FileNotFoundException($"llama-aot is not built at {built}");
+    }
+}

@@ -1,0 +1,180 @@
+using LlamaAot.Gguf;
+using LlamaAot.Kernels;
+using LlamaAot.Quants;
+
+namespace LlamaAot.Tests.Kernels;
+
+/// <summary>
+/// Every generated kernel against its format's scalar reference, on seeded random data, with tile edges (row and
+/// column counts that are not multiples of the tile), tails (generic K that is not a multiple of the step) and
+/// buffers that fault one byte past their end. Kernels of instruction sets this process cannot run are left out;
+/// test.sh reruns this class with AVX-512 and then AVX2 switched off.
+/// </summary>
+[Trait("Category", "Isa")]
+public unsafe class KernelTests
+{
+    /// <summary>
+    /// How far a kernel may differ from the reference, relative to sum |w_i x_i|: float sums in another order.
+    /// Integer paths are also checked bit for bit (<see cref="IntegerPathsAreExact"/>).
+    /// </summary>
+    private static readonly Dictionary<GgmlType, double> RelativeTolerance = new()
+    {
+        [GgmlType.F32] = 2e-6,
+        [GgmlType.F16] = 2e-6,
+        [GgmlType.BF16] = 2e-6,
+        [GgmlType.Q8_0] = 2e-6,
+        [GgmlType.Q4_0] = 2e-6,
+    };
+
+    public static TheoryData<string> Entries()
+    {
+        var data = new TheoryData<string>();
+        foreach (var e in KernelRegistry.All.Where(e => KernelIsas.IsSupported(e.Isa)))
+            data.Add(e.GemvName);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void MatchesReference(string gemvName)
+    {
+        var entry = KernelRegistry.All.Single(e => e.GemvName == gemvName);
+        var format = Formats.Get(entry.Weights);
+        var ks = entry.IsSpecialized ? [entry.K] : GenericKs(format);
+        var random = new Random(HashCode.Combine(gemvName.Length, (int)entry.Weights, entry.K));
+        foreach (int k in ks)
+        {
+            foreach (int rows in new[] { 1, 3, 4, 5, 9 })
+                CheckGemv(entry, format, k, rows, random);
+            foreach (var (rows, cols) in new[] { (1, 1), (4, 2), (5, 3), (9, 5) })
+                CheckGemm(entry, format, k, rows, cols, random);
+        }
+    }
+
+    [Fact]
+    public void EveryFormatHasGeneratedKernelsOnEverySupportedPath()
+    {
+        foreach (var format in Formats.All)
+        {
+            foreach (var isa in Enum.GetValues<KernelIsa>().Where(i => i != KernelIsa.Reference && KernelIsas.IsSupported(i)))
+            {
+                var generic = KernelRegistry.Find(format.Type, isa, 12345 * format.BlockSize);
+                Assert.True(generic is { IsSpecialized: false }, $"{format.Type} has no generic {isa} kernel");
+            }
+        }
+    }
+
+    [Fact]
+    public void SelectionPrefersTheSpecializedKernel()
+    {
+        var isa = KernelIsas.Best;
+        var specialized = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096);
+        Assert.NotNull(specialized);
+        Assert.True(specialized.IsSpecialized);
+        Assert.EndsWith("_K4096", specialized.GemvName);
+        var generic = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096 + 64);
+        Assert.NotNull(generic);
+        Assert.False(generic.IsSpecialized);
+    }
+
+    /// <summary>
+    /// Quantized so that every block scale is exactly 1 and every quant a small integer, products and partial sums
+    /// are integers far below 2^24, so a correct kernel is exact whatever its summation order: the integer paths
+    /// must equal the reference bit for bit.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Entries))]
+    public void IntegerPathsAreExact(string gemvName)
+    {
+        var entry = KernelRegistry.All.Single(e => e.GemvName == gemvName);
+        var format = Formats.Get(entry.Weights);
+        int k = entry.IsSpecialized ? entry.K : 9 * Math.Max(32, format.BlockSize);
+        var random = new Random(7);
+        const int rows = 5, cols = 2;
+        var w = SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
+        var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, 127, 1);
+        RunAndCompare(entry, format, k, rows, 1, w, x.AsSpan(0, k).ToArray(), exact: true);
+        RunAndCompare(entry, format, k, rows, cols, w, x, exact: true, gemm: true);
+    }
+
+    /// <summary>A value that makes the reference weight quantizer pick a block scale of exactly 1.</summary>
+    private static readonly Dictionary<GgmlType, float> ScaleOneWeight = new()
+    {
+        [GgmlType.Q4_0] = -8,  // d = max / -8
+        [GgmlType.Q8_0] = 127, // d = amax / 127
+    };
+
+    /// <summary>Integers in [-limit, limit], with <paramref name="anchor"/> at one place per block (when nonzero).</summary>
+    private static float[] SmallIntegers(Random random, int n, int limit, int blockSize, float anchor, int anchorAt)
+    {
+        var values = new float[n];
+        for (int i = 0; i < n; i++)
+            values[i] = random.Next(-limit, limit + 1);
+        if (anchor != 0 && blockSize > 1)
+        {
+            for (int i = anchorAt; i < n; i += blockSize)
+                values[i] = anchor;
+        }
+        return values;
+    }
+
+    private static int[] GenericKs(WeightFormat format) => format.BlockSize == 1
+        ? [1, 7, 16, 33, 172, 300]
+        : [format.BlockSize, 2 * format.BlockSize, 3 * format.BlockSize, 5 * format.BlockSize, 9 * format.BlockSize];
+
+    private static void CheckGemv(KernelEntry entry, WeightFormat format, int k, int rows, Random random) =>
+        RunAndCompare(entry, format, k, rows, 1, Gaussian(random, rows * k), Gaussian(random, k), exact: false);
+
+    private static void CheckGemm(KernelEntry entry, WeightFormat format, int k, int rows, int cols, Random random) =>
+        RunAndCompare(entry, format, k, rows, cols, Gaussian(random, rows * k), Gaussian(random, cols * k), exact: false, gemm: true);
+
+    private static void RunAndCompare(KernelEntry entry, WeightFormat format, int k, int rows, int cols, float[] w, float[] x, bool exact, bool gemm = false)
+    {
+        var act = format.Activations;
+        int wRowBytes = (int)format.RowBytes(k), xRowBytes = act.RowBytes(k);
+        using var wq = new GuardedBuffer((long)wRowBytes * rows);
+        using var xq = new GuardedBuffer((long)xRowBytes * cols);
+        using var y = new GuardedBuffer((long)rows * cols * sizeof(float));
+        for (int r = 0; r < rows; r++)
+            format.Quantize(w.AsSpan(r * k, k), wq.Bytes.Slice(r * wRowBytes, wRowBytes));
+        for (int c = 0; c < cols; c++)
+            act.Quantize(x.AsSpan(c * k, k), xq.Bytes.Slice(c * xRowBytes, xRowBytes));
+
+        if (gemm || cols > 1)
+            entry.Gemm(wq.Pointer, xq.Pointer, (float*)y.Pointer, rows, cols, k, rows);
+        else
+            entry.Gemv(wq.Pointer, xq.Pointer, (float*)y.Pointer, rows, k);
+
+        var wd = new float[k];
+        for (int r = 0; r < rows; r++)
+        {
+            var wRow = wq.Bytes.Slice(r * wRowBytes, wRowBytes);
+            format.Dequantize(wRow, wd);
+            for (int c = 0; c < cols; c++)
+            {
+                var xRow = xq.Bytes.Slice(c * xRowBytes, xRowBytes);
+                float expected = format.Dot(wRow, xRow);
+                float actual = y.Floats[c * rows + r];
+                string where = $"{entry.GemvName}/{entry.GemmName} k={k} rows={rows} cols={cols} at row {r} col {c}";
+                if (exact)
+                {
+                    Assert.True(expected == actual, $"{where}: {actual} != reference {expected} (integer path must be exact)");
+                    continue;
+                }
+                double magnitude = 0;
+                for (int i = 0; i < k; i++)
+                    magnitude += Math.Abs(wd[i] * x[c * k + i]);
+                double tolerance = RelativeTolerance[format.Type] * (magnitude + 1e-3) * Math.Sqrt(k);
+                Assert.True(Math.Abs(expected - actual) <= tolerance, $"{where}: {actual} vs reference {expected} (tolerance {tolerance:G3})");
+            }
+        }
+    }
+
+    private static float[] Gaussian(Random random, int n)
+    {
+        var values = new float[n];
+        for (int i = 0; i < n; i++)
+            values[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        return values;
+    }
+}
