@@ -28,7 +28,8 @@ public sealed class LlamaContext : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), $"batch size {options.BatchSize} must be positive");
         ContextSize = nCtx;
         Threads = options.ResolveThreads();
-        _pool = new WorkerPool(Threads);
+        BatchThreads = options.ResolveBatchThreads();
+        _pool = new WorkerPool(Math.Max(Threads, BatchThreads));
         try
         {
             _cache = new KvCache(c.NLayer, nCtx, c.KvDim, options.KeyCacheType, options.ValueCacheType);
@@ -47,7 +48,11 @@ public sealed class LlamaContext : IDisposable
     /// <summary>Positions the KV cache holds.</summary>
     public int ContextSize { get; }
 
+    /// <summary>Threads for token generation.</summary>
     public int Threads { get; }
+
+    /// <summary>Threads for prompt processing.</summary>
+    public int BatchThreads { get; }
 
     /// <summary>Bytes of the KV cache.</summary>
     public long KvCacheBytes => _cache.Bytes;
@@ -78,6 +83,7 @@ public sealed class LlamaContext : IDisposable
         for (int start = 0; start < tokens.Length; start += _transformer.MaxBatch)
         {
             var batch = tokens.Slice(start, Math.Min(_transformer.MaxBatch, tokens.Length - start));
+            _pool.Active = batch.Length > 1 ? BatchThreads : Threads;
             bool last = start + batch.Length == tokens.Length;
             if (!allLogits && !last)
             {

@@ -21,6 +21,9 @@ public sealed record ContextOptions
     /// <summary>Threads for token generation; 0 means the number of physical cores.</summary>
     public int Threads { get; init; }
 
+    /// <summary>Threads for prompt processing (batches of more than one token); 0 means the same as <see cref="Threads"/>.</summary>
+    public int BatchThreads { get; init; }
+
     /// <summary>Most tokens evaluated in one forward pass (prompt processing); llama.cpp's -ub.</summary>
     public int BatchSize { get; init; } = 512;
 
@@ -29,6 +32,8 @@ public sealed record ContextOptions
     public KvCacheType ValueCacheType { get; init; } = KvCacheType.F16;
 
     internal int ResolveThreads() => Threads > 0 ? Threads : CpuInfo.PhysicalCores;
+
+    internal int ResolveBatchThreads() => BatchThreads > 0 ? BatchThreads : ResolveThreads();
 }
 
 /// <summary>What to generate (llama.cpp's -n, --ignore-eos and the sampling flags).</summary>

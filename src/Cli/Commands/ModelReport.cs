@@ -27,7 +27,7 @@ internal static class ModelReport
 
     public static void Context(LlamaContext context, ContextOptions options)
     {
-        Log.Info($"context {context.ContextSize} tokens, KV cache {options.KeyCacheType}/{options.ValueCacheType} {Log.Bytes(context.KvCacheBytes)}, threads {context.Threads}, batch {options.BatchSize}");
+        Log.Info($"context {context.ContextSize} tokens, KV cache {options.KeyCacheType}/{options.ValueCacheType} {Log.Bytes(context.KvCacheBytes)}, threads {context.Threads} (prompt {context.BatchThreads}), batch {options.BatchSize}");
     }
 
     private static string Shorten(string s) => s.Length > 120 ? s[..117] + "..." : s;

@@ -87,7 +87,8 @@ internal sealed class RunCommand
         var contextOptions = new ContextOptions
         {
             ContextSize = p.GetValue(_ctx),
-            Threads = Math.Max(threads, p.GetValue(_threadsBatch)),
+            Threads = threads,
+            BatchThreads = p.GetValue(_threadsBatch),
             BatchSize = p.GetValue(_batch),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),

@@ -34,6 +34,7 @@ public sealed class WorkerPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
+        _active = threads;
         _workers = new Thread[threads - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -43,13 +44,26 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Threads taking part in a run, the caller included.</summary>
+    /// <summary>Threads in the pool, the caller included.</summary>
     public int Threads { get; }
+
+    /// <summary>
+    /// Threads that take part in the next runs (1 to <see cref="Threads"/>): llama.cpp's -t for token generation and
+    /// -tb for prompt processing share one pool. The others stay idle.
+    /// </summary>
+    public int Active
+    {
+        get => _active;
+        set => _active = value >= 1 && value <= Threads ? value : throw new ArgumentOutOfRangeException(nameof(value), value, $"1 to {Threads} threads");
+    }
+
+    private int _active;
 
     /// <summary>Runs <paramref name="work"/> on every thread and returns when all have finished.</summary>
     internal void Run(IParallelWork work)
     {
-        if (Threads == 1)
+        int active = _active;
+        if (active == 1)
         {
             work.Execute(0, 1);
             return;
@@ -64,7 +78,7 @@ public sealed class WorkerPool : IDisposable
         }
         try
         {
-            work.Execute(0, Threads);
+            work.Execute(0, active);
         }
         finally
         {
@@ -106,7 +120,9 @@ public sealed class WorkerPool : IDisposable
                 return;
             try
             {
-                _work!.Execute(index, Threads);
+                int active = _active;
+                if (index < active)
+                    _work!.Execute(index, active);
             }
             catch (Exception e)
             {
