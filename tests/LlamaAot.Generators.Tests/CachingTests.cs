@@ -100,6 +100,18 @@ public class CachingTests
     }
 
     [Fact]
+    public void Moving_the_model_shapes_down_a_line_moves_the_diagnostics_but_re_emits_no_kernel()
+    {
+        var (_, second, _) = RunTwice(c => Replace(c, Fixture.ShapesPath, "// The shapes of the fixture.\n" + Fixture.Shapes));
+
+        Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(second.Outputs(KernelGenerator.TrackingNames.Shapes)).Reason);
+        Assert.All(second.Outputs(KernelGenerator.TrackingNames.Kernels), o => Assert.Equal(IncrementalStepRunReason.Unchanged, o.Reason));
+        Assert.Empty(second.RegeneratedSources());
+        var lines = second.Diagnostics.Where(d => d.Id == "LLAOT001").Select(d => d.Location.GetLineSpan().StartLinePosition.Line).Distinct();
+        Assert.Equal([4], lines);
+    }
+
+    [Fact]
     public void No_tracked_step_output_holds_a_symbol_syntax_node_compilation_or_location()
     {
         var (_, second, _) = RunTwice(c => Replace(c, Fixture.F32SimdPath, Fixture.F32Simd.Replace(
@@ -125,5 +137,5 @@ public class CachingTests
         Assert.Null(RoslynObjects.FindIn(new EquatableArray<SpecializedK>([new(64, "tiny")])));
     }
 
-    private static KernelPlan PlanOf(object value) => (KernelPlan)value;
+    private static KernelPlan PlanOf(object value) => ((PlanResult)value).Plan;
 }

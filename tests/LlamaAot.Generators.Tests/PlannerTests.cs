@@ -23,19 +23,19 @@ public class PlannerTests
     [Fact]
     public void K_values_that_are_multiples_of_the_step_are_specialized_in_ascending_order()
     {
-        var plan = Planner.Plan(Spec(step: 64), Shapes(Shape("big", 4096, 11008 + 64 * 2), Shape("small", 128, 256)));
+        var result = Planner.Plan(Spec(step: 64), Shapes(Shape("big", 4096, 11008 + 64 * 2), Shape("small", 128, 256)));
 
-        Assert.Equal([new SpecializedK(128, "small"), new SpecializedK(256, "small"), new SpecializedK(4096, "big"), new SpecializedK(11136, "big")], plan.Specialized);
-        Assert.Empty(plan.Fallbacks);
+        Assert.Equal([new SpecializedK(128, "small"), new SpecializedK(256, "small"), new SpecializedK(4096, "big"), new SpecializedK(11136, "big")], result.Plan.Specialized);
+        Assert.Empty(result.Fallbacks);
     }
 
     [Fact]
     public void A_K_that_is_a_multiple_of_the_block_but_not_of_the_step_falls_back_with_one_diagnostic_saying_why()
     {
-        var plan = Planner.Plan(Spec(step: 64), Shapes(Shape("odd", 128, 96, At(3))));
+        var result = Planner.Plan(Spec(step: 64), Shapes(Shape("odd", 128, 96, At(3))));
 
-        Assert.Equal([new SpecializedK(128, "odd")], plan.Specialized);
-        var fallback = Assert.Single(plan.Fallbacks);
+        Assert.Equal([new SpecializedK(128, "odd")], result.Plan.Specialized);
+        var fallback = Assert.Single(result.Fallbacks);
         Assert.Equal(Planner.FallbackId, fallback.Id);
         Assert.Equal("LLAOT001", fallback.Id);
         Assert.Equal("K = 96 (odd) is not a multiple of the Avx512 step (64 values): Q4_0xQ8_0_Avx512 serves it with its generic kernel", fallback.Message);
@@ -45,10 +45,10 @@ public class PlannerTests
     [Fact]
     public void A_K_that_is_not_a_multiple_of_the_block_falls_back_naming_the_block()
     {
-        var plan = Planner.Plan(Spec(weights: "Q8_0", step: 32), Shapes(Shape("stories260K", 64, 172, At(7))));
+        var result = Planner.Plan(Spec(weights: "Q8_0", step: 32), Shapes(Shape("stories260K", 64, 172, At(7))));
 
-        Assert.Equal([new SpecializedK(64, "stories260K")], plan.Specialized);
-        var fallback = Assert.Single(plan.Fallbacks);
+        Assert.Equal([new SpecializedK(64, "stories260K")], result.Plan.Specialized);
+        var fallback = Assert.Single(result.Fallbacks);
         Assert.Equal("K = 172 (stories260K) is not a multiple of the Q8_0 block (32 values): Q8_0xQ8_0_Avx512 serves it with its generic kernel", fallback.Message);
         Assert.Equal(At(7), fallback.Location);
     }
@@ -56,10 +56,10 @@ public class PlannerTests
     [Fact]
     public void A_K_shared_by_several_families_is_specialized_once_and_falls_back_once()
     {
-        var plan = Planner.Plan(Spec(step: 64), Shapes(Shape("a", 4096, 100, At(1)), Shape("b", 4096, 100, At(2)), Shape("c", 512, 4096, At(3))));
+        var result = Planner.Plan(Spec(step: 64), Shapes(Shape("a", 4096, 100, At(1)), Shape("b", 4096, 100, At(2)), Shape("c", 512, 4096, At(3))));
 
-        Assert.Equal([new SpecializedK(512, "c"), new SpecializedK(4096, "a, b, c")], plan.Specialized);
-        var fallback = Assert.Single(plan.Fallbacks);
+        Assert.Equal([new SpecializedK(512, "c"), new SpecializedK(4096, "a, b, c")], result.Plan.Specialized);
+        var fallback = Assert.Single(result.Fallbacks);
         Assert.StartsWith("K = 100 (a, b) is not a multiple of the Q4_0 block", fallback.Message);
         Assert.Equal(At(1), fallback.Location);
     }
@@ -67,10 +67,10 @@ public class PlannerTests
     [Fact]
     public void Without_shapes_only_the_generic_kernels_are_planned()
     {
-        var plan = Planner.Plan(Spec(), EquatableArray<ShapeSpec>.Empty);
+        var result = Planner.Plan(Spec(), EquatableArray<ShapeSpec>.Empty);
 
-        Assert.Empty(plan.Specialized);
-        Assert.Empty(plan.Fallbacks);
+        Assert.Empty(result.Plan.Specialized);
+        Assert.Empty(result.Fallbacks);
     }
 
     [Fact]

@@ -40,6 +40,7 @@ public class SpecModelTests
         TileSpec t => t with { GemmColumns = t.GemmColumns + 1 },
         LocationInfo l => l with { FilePath = l.FilePath + "'" },
         PrimitiveSpec p => p with { Isa = "Avx2" },
+        KernelPlan p => p with { Specialized = EquatableArray<SpecializedK>.Empty },
         EquatableArray<SpecializedK> a => new EquatableArray<SpecializedK>([.. a, new SpecializedK(1, "x")]),
         EquatableArray<DiagnosticInfo> a => new EquatableArray<DiagnosticInfo>([.. a.Skip(1)]),
         null when type == typeof(LocationInfo) => Location(),
@@ -60,7 +61,8 @@ public class SpecModelTests
         [nameof(LocationInfo)] = (typeof(LocationInfo), () => [S("a.cs"), new TextSpan(3, 4), new LinePositionSpan(new(1, 2), new(1, 6))]),
         [nameof(DiagnosticInfo)] = (typeof(DiagnosticInfo), () => [S("LLAOT001"), S("message"), Location()]),
         [nameof(PrimitiveParse)] = (typeof(PrimitiveParse), () => [Primitive(), Fallbacks()]),
-        [nameof(KernelPlan)] = (typeof(KernelPlan), () => [Primitive(), Specialized(), Fallbacks()]),
+        [nameof(KernelPlan)] = (typeof(KernelPlan), () => [Primitive(), Specialized()]),
+        [nameof(PlanResult)] = (typeof(PlanResult), () => [new KernelPlan(Primitive(), Specialized()), Fallbacks()]),
         [nameof(SpecializedK)] = (typeof(SpecializedK), () => [4096, S("Llama-2-7B, Llama-3-8B")]),
     };
 
