@@ -57,6 +57,39 @@ public class DiagnosticTests
         Assert.Equal("Q8_0xQ8_0_Avx2: ValuesPerStep = 48 is not a multiple of the block sizes", SingleContractError(run).GetMessage());
     }
 
+    [Theory]
+    [InlineData("GemvRows = 2", "GemvRows = 0")]
+    [InlineData("GemvRows = 2", "GemvRows = -1")]
+    [InlineData("GemvRows = 2", "GemvRows = 2, GemvUnroll = 0")]
+    [InlineData("GemmRows = 2", "GemmRows = 0")]
+    [InlineData("GemmColumns = 1", "GemmColumns = 0")]
+    public void A_tile_dimension_below_one_is_an_error_not_a_generator_crash(string oldArgument, string newArgument)
+    {
+        // GemvUnroll = 0 used to recurse without end while summing the accumulators (a stack overflow that takes
+        // the compiler down); a zero row or column count emitted a tile loop that never advances.
+        var run = WithQ8Primitives(oldArgument, newArgument);
+
+        string setting = newArgument.Split(", ")[^1];
+        Assert.Equal($"Q8_0xQ8_0_Avx2: {setting} must be at least 1", SingleContractError(run).GetMessage());
+    }
+
+    [Fact]
+    public void A_step_of_zero_values_is_an_error_not_a_generator_crash()
+    {
+        var run = WithQ8Primitives("public const int ValuesPerStep = BlockQ8_0.BlockSize;", "public const int ValuesPerStep = 0;");
+
+        Assert.Equal("Q8_0xQ8_0_Avx2: ValuesPerStep = 0 must be at least 1", SingleContractError(run).GetMessage());
+    }
+
+    [Fact]
+    public void A_block_size_of_zero_is_an_error_not_a_generator_crash()
+    {
+        var run = GeneratorHarness.RunOnce(Fixture.With(Fixture.Q8SimdPath, Fixture.Q8Simd.Replace("BlockQ8_0.BlockSize;", "32;", StringComparison.Ordinal))
+            .Select(f => f.Path == Fixture.BlocksPath ? (f.Path, f.Text.Replace("public const int BlockSize = 32;", "public const int BlockSize = 0;", StringComparison.Ordinal)) : f));
+
+        Assert.Equal("Q8_0xQ8_0_Avx2: BlockQ8_0.BlockSize = 0 must be at least 1", SingleContractError(run).GetMessage());
+    }
+
     [Fact]
     public void A_weight_block_without_QuantFormat_is_an_error()
     {
