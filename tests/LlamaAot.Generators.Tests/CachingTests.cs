@@ -58,6 +58,7 @@ public class CachingTests
         Assert.Equal(IncrementalStepRunReason.Modified, modified.Reason);
         Assert.Equal("F32xF32_Avx2", PlanOf(modified.Value).Spec.ClassName);
         Assert.Equal(2, PlanOf(modified.Value).Spec.Tiles.GemvRows);
+        Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(second.Outputs(KernelGenerator.TrackingNames.Kernels), o => Steps.IsRerun(o.Reason)).Reason);
         Assert.Equal([Registry, F32Avx2Kernels], second.RegeneratedSources());
         Assert.Contains("Gemv_F32xF32_Avx2_R2(", sources[F32Avx2Kernels]);
         Assert.Equal(first.Sources[F32Avx512Kernels], sources[F32Avx512Kernels]);
