@@ -25,7 +25,13 @@ public sealed partial class KernelGenerator
             var type = (INamedTypeSymbol)context.TargetSymbol;
             var location = LocationInfo.From(type.Locations.FirstOrDefault());
             var errors = new List<DiagnosticInfo>();
-            void Error(string message) => errors.Add(new DiagnosticInfo(BadPrimitivesId, $"{type.Name}: {message}", location));
+            void Error(string message)
+            {
+                // Weights and activations are often the same block type: say each fault of it once.
+                var error = new DiagnosticInfo(BadPrimitivesId, $"{type.Name}: {message}", location);
+                if (!errors.Contains(error))
+                    errors.Add(error);
+            }
 
             var attribute = context.Attributes[0];
             var args = attribute.ConstructorArguments;
@@ -43,6 +49,10 @@ public sealed partial class KernelGenerator
                 .Select(a => a.ConstructorArguments.Length == 1 ? EnumMemberName(a.ConstructorArguments[0]) : null)
                 .FirstOrDefault();
 
+            var tiles = new TileSpec(
+                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemvUnroll", 2),
+                NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2));
+
             if (isa is null)
                 Error("the instruction set is not a KernelIsa member");
             if (valuesPerStep is null)
@@ -58,15 +68,24 @@ public sealed partial class KernelGenerator
                 if (!type.GetMembers(method).OfType<IMethodSymbol>().Any(m => m.IsStatic))
                     Error($"declares no static {method} method");
             }
-            if (valuesPerStep is int v && (weightBlockSize is int wb && v % wb != 0 || activationBlockSize is int ab && v % ab != 0))
+            // Every count the planner divides by or the emitter loops over must be at least 1: a zero step or block
+            // divides by zero, a zero unroll recursed without end while summing the accumulators (a stack overflow
+            // that takes the compiler down), and zero rows or columns emit a tile loop that never advances.
+            foreach (var (name, value) in new[]
+            {
+                ("ValuesPerStep", valuesPerStep), ($"{weights.Name}.BlockSize", weightBlockSize), ($"{activations.Name}.BlockSize", activationBlockSize),
+                ("GemvRows", tiles.GemvRows), ("GemvUnroll", tiles.GemvUnroll), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
+            })
+            {
+                if (value < 1)
+                    Error($"{name} = {value} must be at least 1");
+            }
+            if (valuesPerStep is int v && (weightBlockSize is int wb and > 0 && v % wb != 0 || activationBlockSize is int ab and > 0 && v % ab != 0))
                 Error($"ValuesPerStep = {v} is not a multiple of the block sizes");
             cancellationToken.ThrowIfCancellationRequested();
             if (errors.Count > 0)
                 return new PrimitiveParse(null, errors.ToEquatableArray());
 
-            var tiles = new TileSpec(
-                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemvUnroll", 2),
-                NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2));
             var spec = new PrimitiveSpec(
                 type.Name,
                 type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),

@@ -29,12 +29,16 @@ public sealed partial class KernelGenerator : IIncrementalGenerator
             .Select(static (all, _) => all.SelectMany(s => s).OrderBy(s => s.NEmbd).ThenBy(s => s.NFf).ThenBy(s => s.Family, System.StringComparer.Ordinal).ToEquatableArray())
             .WithTrackingName(TrackingNames.Shapes);
 
-        var plans = parses
+        var planned = parses
             .Where(static p => p.Spec is not null)
             .Combine(shapes)
             .Select(static (pair, _) => Planner.Plan(pair.Left.Spec!, pair.Right))
             .WithTrackingName(TrackingNames.Plans);
 
+        // Sources depend on the plan alone, not on the fallbacks' locations: moving a shape re-emits nothing.
+        var plans = planned
+            .Select(static (p, _) => p.Plan)
+            .WithTrackingName(TrackingNames.Kernels);
         context.RegisterSourceOutput(plans, static (spc, plan) => spc.AddSource(KernelEmitter.FileName(plan.Spec), KernelEmitter.Emit(plan)));
 
         var allPlans = plans
@@ -44,7 +48,7 @@ public sealed partial class KernelGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(allPlans, static (spc, all) => spc.AddSource(RegistryEmitter.FileName, RegistryEmitter.Emit(all)));
 
         context.RegisterSourceOutput(parses.Select(static (p, _) => p.Diagnostics), static (spc, diagnostics) => Report(spc, diagnostics));
-        context.RegisterSourceOutput(plans.Select(static (p, _) => p.Fallbacks), static (spc, diagnostics) => Report(spc, diagnostics));
+        context.RegisterSourceOutput(planned.Select(static (p, _) => p.Fallbacks), static (spc, diagnostics) => Report(spc, diagnostics));
     }
 
     private static void Report(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
@@ -59,6 +63,7 @@ public sealed partial class KernelGenerator : IIncrementalGenerator
         public const string Primitives = nameof(Primitives);
         public const string Shapes = nameof(Shapes);
         public const string Plans = nameof(Plans);
+        public const string Kernels = nameof(Kernels);
         public const string Registry = nameof(Registry);
     }
 }

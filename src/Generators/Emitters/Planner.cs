@@ -9,7 +9,7 @@ internal static class Planner
 {
     public const string FallbackId = "LLAOT001";
 
-    public static KernelPlan Plan(PrimitiveSpec spec, EquatableArray<ShapeSpec> shapes)
+    public static PlanResult Plan(PrimitiveSpec spec, EquatableArray<ShapeSpec> shapes)
     {
         var specialized = new List<SpecializedK>();
         var fallbacks = new List<DiagnosticInfo>();
@@ -35,6 +35,6 @@ internal static class Planner
                 $"K = {k} ({families}) is {reason}: {spec.Recipe} serves it with its generic kernel",
                 group.First().Shape.Location));
         }
-        return new KernelPlan(spec, specialized.ToEquatableArray(), fallbacks.ToEquatableArray());
+        return new PlanResult(new KernelPlan(spec, specialized.ToEquatableArray()), fallbacks.ToEquatableArray());
     }
 }

@@ -55,8 +55,14 @@ internal sealed record DiagnosticInfo(string Id, string Message, LocationInfo? L
 /// <summary>The parse of one primitive class: its spec, or the reasons it has none.</summary>
 internal sealed record PrimitiveParse(PrimitiveSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
 
-/// <summary>What gets emitted for one primitive class: the K values it is specialized for and why others are not.</summary>
-internal sealed record KernelPlan(PrimitiveSpec Spec, EquatableArray<SpecializedK> Specialized, EquatableArray<DiagnosticInfo> Fallbacks);
+/// <summary>
+/// What gets emitted for one primitive class: the K values it is specialized for. It holds no source location, so
+/// an edit that only moves a [ModelShape] line leaves it equal and re-emits no kernel.
+/// </summary>
+internal sealed record KernelPlan(PrimitiveSpec Spec, EquatableArray<SpecializedK> Specialized);
+
+/// <summary>The planner's answer: the plan, and beside it a diagnostic for each K that is not specialized and why.</summary>
+internal sealed record PlanResult(KernelPlan Plan, EquatableArray<DiagnosticInfo> Fallbacks);
 
 /// <summary>A K with a specialized kernel, and the families that have it.</summary>
 internal sealed record SpecializedK(int K, string Families);

@@ -1,0 +1,125 @@
+using System.Text.RegularExpressions;
+using LlamaAot.Generators.Emitters;
+using LlamaAot.Generators.Model;
+
+namespace LlamaAot.Generators.Tests;
+
+/// <summary>The emitters as pure functions from plans to text: names follow the recipe, and output is reproducible.</summary>
+public partial class EmitterTests
+{
+    private static KernelPlan Plan(PrimitiveSpec spec, params int[] ks) =>
+        new(spec, new EquatableArray<SpecializedK>(ks.Select(k => new SpecializedK(k, "family")).ToArray()));
+
+    [Theory]
+    [InlineData("Q4_0", "Q8_0", "Avx512", 4, null, "Gemv_Q4_0xQ8_0_Avx512_R4")]
+    [InlineData("Q4_0", "Q8_0", "Avx512", 4, 4096, "Gemv_Q4_0xQ8_0_Avx512_R4_K4096")]
+    [InlineData("F16", "F16", "Avx2", 8, 11008, "Gemv_F16xF16_Avx2_R8_K11008")]
+    [InlineData("F32", "F32", "Portable", 1, 64, "Gemv_F32xF32_Portable_R1_K64")]
+    public void Matrix_vector_kernels_are_named_Gemv_W_x_A_Isa_R_rows_K_k(string weights, string activations, string isa, int rows, int? k, string expected)
+    {
+        var spec = PlannerTests.Spec(weights, activations: activations, isa: isa, tiles: new TileSpec(rows, 2, 4, 2));
+
+        Assert.Equal(expected, KernelEmitter.GemvName(spec, k));
+    }
+
+    [Fact]
+    public void Matrix_matrix_kernels_name_their_tile_of_rows_and_columns()
+    {
+        var spec = PlannerTests.Spec(tiles: new TileSpec(4, 2, 6, 3));
+
+        Assert.Equal("Gemm_Q4_0xQ8_0_Avx512_R6C3", KernelEmitter.GemmName(spec, null));
+        Assert.Equal("Gemm_Q4_0xQ8_0_Avx512_R6C3_K4096", KernelEmitter.GemmName(spec, 4096));
+        Assert.Equal("MatMulKernels.Q4_0xQ8_0_Avx512.g.cs", KernelEmitter.FileName(spec));
+    }
+
+    [GeneratedRegex(@"public static void (\w+)\(")]
+    private static partial Regex KernelDeclaration();
+
+    [Fact]
+    public void A_kernel_file_declares_the_generic_pair_and_one_pair_per_specialized_K()
+    {
+        var spec = PlannerTests.Spec();
+
+        string text = KernelEmitter.Emit(Plan(spec, 128, 4096));
+
+        string[] declared = KernelDeclaration().Matches(text).Select(m => m.Groups[1].Value).ToArray();
+        Assert.Equal(
+            ["Gemv_Q4_0xQ8_0_Avx512_R4", "Gemm_Q4_0xQ8_0_Avx512_R4C2",
+             "Gemv_Q4_0xQ8_0_Avx512_R4_K128", "Gemm_Q4_0xQ8_0_Avx512_R4C2_K128",
+             "Gemv_Q4_0xQ8_0_Avx512_R4_K4096", "Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096"],
+            declared);
+    }
+
+    [Fact]
+    public void Specialized_kernels_have_constant_trip_counts_and_no_tail()
+    {
+        string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(step: 64), 4096));
+
+        string generic = Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4(");
+        string specialized = Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4_K4096(");
+        Assert.Contains("int tail = k - steps * P.ValuesPerStep;", generic);
+        Assert.Contains("const int steps = 64;", specialized);
+        Assert.Contains("nint rowBytes = 128 * sizeof(TW);", specialized);
+        Assert.DoesNotContain("tail", Code(specialized));
+    }
+
+    /// <summary>The lines that are not comments.</summary>
+    private static string Code(string text) =>
+        string.Join("\n", text.Split('\n').Where(l => !l.TrimStart().StartsWith("//", StringComparison.Ordinal)));
+
+    /// <summary>The text of one method, from its declaration to the next declaration.</summary>
+    private static string Body(string text, string declaration)
+    {
+        int start = text.IndexOf("public static void " + declaration, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"{declaration} is not declared");
+        int next = text.IndexOf("public static void ", start + 1, StringComparison.Ordinal);
+        return next < 0 ? text[start..] : text[start..next];
+    }
+
+    [Fact]
+    public void The_registry_lists_every_kernel_pair_in_one_order_whatever_order_the_plans_come_in()
+    {
+        var avx2 = Plan(PlannerTests.Spec(isa: "Avx2", step: 32), 4096);
+        var avx512 = Plan(PlannerTests.Spec(isa: "Avx512"), 128, 4096);
+        var f32 = Plan(PlannerTests.Spec("F32", 1, "F32", "Avx2", 8));
+
+        string text = RegistryEmitter.Emit(new([avx512, f32, avx2]));
+
+        Assert.Equal(text, RegistryEmitter.Emit(new([avx2, avx512, f32])));
+        string[] entries = text.Split('\n').Where(l => l.TrimStart().StartsWith("new(", StringComparison.Ordinal)).Select(l => l.Trim()).ToArray();
+        Assert.Equal(
+            ["new(GgmlType.F32, KernelIsa.Avx2, 0, \"Gemv_F32xF32_Avx2_R4\", &MatMulKernels.Gemv_F32xF32_Avx2_R4, \"Gemm_F32xF32_Avx2_R4C2\", &MatMulKernels.Gemm_F32xF32_Avx2_R4C2),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx2, 0, \"Gemv_Q4_0xQ8_0_Avx2_R4\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx2_R4, \"Gemm_Q4_0xQ8_0_Avx2_R4C2\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx2_R4C2),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx2, 4096, \"Gemv_Q4_0xQ8_0_Avx2_R4_K4096\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx2_R4_K4096, \"Gemm_Q4_0xQ8_0_Avx2_R4C2_K4096\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx2_R4C2_K4096),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 0, \"Gemv_Q4_0xQ8_0_Avx512_R4\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx512_R4, \"Gemm_Q4_0xQ8_0_Avx512_R4C2\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx512_R4C2),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 128, \"Gemv_Q4_0xQ8_0_Avx512_R4_K128\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx512_R4_K128, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K128\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx512_R4C2_K128),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 4096, \"Gemv_Q4_0xQ8_0_Avx512_R4_K4096\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx512_R4_K4096, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096),"],
+            entries);
+    }
+
+    [Fact]
+    public void Generated_text_uses_LF_line_ends_four_space_indents_and_no_trailing_spaces()
+    {
+        string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(), 4096)) + RegistryEmitter.Emit(new([Plan(PlannerTests.Spec(), 4096)]));
+
+        Assert.DoesNotContain('\r', text);
+        Assert.DoesNotContain('\t', text);
+        string[] lines = text.Split('\n');
+        Assert.All(lines, line => Assert.False(line.EndsWith(' '), $"trailing space: '{line}'"));
+        Assert.All(lines, line => Assert.Equal(0, (line.Length - line.TrimStart(' ').Length) % 4));
+    }
+
+    [Fact]
+    public void CodeWriter_blocks_brace_and_indent_their_scope()
+    {
+        var w = new CodeWriter();
+        using (w.Block("class A"))
+        {
+            using (w.Block("void F()"))
+                w.Line("return;");
+            w.Line();
+        }
+
+        Assert.Equal("class A\n{\n    void F()\n    {\n        return;\n    }\n\n}\n", w.ToString());
+    }
+}
