@@ -8,7 +8,7 @@ namespace LlamaAot.Generators.Tests;
 public partial class EmitterTests
 {
     private static KernelPlan Plan(PrimitiveSpec spec, params int[] ks) =>
-        new(spec, new EquatableArray<SpecializedK>(ks.Select(k => new SpecializedK(k, "family")).ToArray()));
+        new(spec, new EquatableArray<SpecializedK>(ks.Select(k => new SpecializedK(k, "family")).ToArray()), EquatableArray<string>.Empty);
 
     [Theory]
     [InlineData("Q4_0", "Q8_0", "Avx512", 4, null, "Gemv_Q4_0xQ8_0_Avx512_R4")]

@@ -27,6 +27,7 @@ public class SpecModelTests
     private static DiagnosticInfo Diagnostic() => new(S("LLAOT001"), S("K = 100 (odd) is not a multiple"), Location());
 
     private static EquatableArray<SpecializedK> Specialized() => new([new SpecializedK(64, S("tiny")), new SpecializedK(4096, S("Llama-2-7B"))]);
+    private static EquatableArray<string> NotSpecialized() => new([S("K = 172 (stories260K) is not a multiple of the Q4_0 block (32 values)")]);
 
     private static EquatableArray<DiagnosticInfo> Fallbacks() => new([Diagnostic()]);
 
@@ -43,6 +44,7 @@ public class SpecModelTests
         KernelPlan p => p with { Specialized = EquatableArray<SpecializedK>.Empty },
         EquatableArray<SpecializedK> a => new EquatableArray<SpecializedK>([.. a, new SpecializedK(1, "x")]),
         EquatableArray<DiagnosticInfo> a => new EquatableArray<DiagnosticInfo>([.. a.Skip(1)]),
+        EquatableArray<string> a => new EquatableArray<string>([.. a, "K = 1 is odd"]),
         null when type == typeof(LocationInfo) => Location(),
         null when type == typeof(PrimitiveSpec) => Primitive(),
         _ => throw new NotSupportedException($"No different value for {type.Name}: add one here"),
@@ -61,8 +63,8 @@ public class SpecModelTests
         [nameof(LocationInfo)] = (typeof(LocationInfo), () => [S("a.cs"), new TextSpan(3, 4), new LinePositionSpan(new(1, 2), new(1, 6))]),
         [nameof(DiagnosticInfo)] = (typeof(DiagnosticInfo), () => [S("LLAOT001"), S("message"), Location()]),
         [nameof(PrimitiveParse)] = (typeof(PrimitiveParse), () => [Primitive(), Fallbacks()]),
-        [nameof(KernelPlan)] = (typeof(KernelPlan), () => [Primitive(), Specialized()]),
-        [nameof(PlanResult)] = (typeof(PlanResult), () => [new KernelPlan(Primitive(), Specialized()), Fallbacks()]),
+        [nameof(KernelPlan)] = (typeof(KernelPlan), () => [Primitive(), Specialized(), NotSpecialized()]),
+        [nameof(PlanResult)] = (typeof(PlanResult), () => [new KernelPlan(Primitive(), Specialized(), NotSpecialized()), Fallbacks()]),
         [nameof(SpecializedK)] = (typeof(SpecializedK), () => [4096, S("Llama-2-7B, Llama-3-8B")]),
     };
 

@@ -60,6 +60,8 @@ internal static class KernelEmitter
             ? "none"
             : string.Join(", ", plan.Specialized.Select(k => $"{k.K} ({k.Families})"));
         w.Line($"// Specialized K (constant trip count, no tail): {ks}. Any other K takes the generic kernels.");
+        foreach (string why in plan.NotSpecialized)
+            w.Line($"// Not specialized: {why}; the generic kernels serve it.");
         w.Line($"// Reference: {Short(spec.WeightBlock)}.Dot, the scalar twin; results must match it up to float summation order.");
         w.Line("#nullable enable");
         w.Line("using System.Runtime.CompilerServices;");

@@ -13,6 +13,7 @@ internal static class Planner
     {
         var specialized = new List<SpecializedK>();
         var fallbacks = new List<DiagnosticInfo>();
+        var notSpecialized = new List<string>();
         var byK = shapes
             .SelectMany(s => new[] { (K: s.NEmbd, Shape: s), (K: s.NFf, Shape: s) })
             .GroupBy(p => p.K)
@@ -30,11 +31,12 @@ internal static class Planner
                 specialized.Add(new SpecializedK(k, families));
                 continue;
             }
+            notSpecialized.Add($"K = {k} ({families}) is {reason}");
             fallbacks.Add(new DiagnosticInfo(
                 FallbackId,
                 $"K = {k} ({families}) is {reason}: {spec.Recipe} serves it with its generic kernel",
                 group.First().Shape.Location));
         }
-        return new PlanResult(new KernelPlan(spec, specialized.ToEquatableArray()), fallbacks.ToEquatableArray());
+        return new PlanResult(new KernelPlan(spec, specialized.ToEquatableArray(), notSpecialized.ToEquatableArray()), fallbacks.ToEquatableArray());
     }
 }

@@ -59,7 +59,7 @@ internal sealed record PrimitiveParse(PrimitiveSpec? Spec, EquatableArray<Diagno
 /// What gets emitted for one primitive class: the K values it is specialized for. It holds no source location, so
 /// an edit that only moves a [ModelShape] line leaves it equal and re-emits no kernel.
 /// </summary>
-internal sealed record KernelPlan(PrimitiveSpec Spec, EquatableArray<SpecializedK> Specialized);
+internal sealed record KernelPlan(PrimitiveSpec Spec, EquatableArray<SpecializedK> Specialized, EquatableArray<string> NotSpecialized);
 
 /// <summary>The planner's answer: the plan, and beside it a diagnostic for each K that is not specialized and why.</summary>
 internal sealed record PlanResult(KernelPlan Plan, EquatableArray<DiagnosticInfo> Fallbacks);

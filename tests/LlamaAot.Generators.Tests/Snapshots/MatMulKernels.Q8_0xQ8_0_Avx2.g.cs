@@ -6,6 +6,7 @@
 // One step = 32 values = 1 BlockQ8_0 block(s).
 // Matrix-vector tiles: 2 rows x unroll 2; matrix-matrix tiles: 2 rows x 1 columns.
 // Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.
+// Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the generic kernels serve it.
 // Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.
 #nullable enable
 using System.Runtime.CompilerServices;
