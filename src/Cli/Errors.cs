@@ -18,6 +18,7 @@ internal static class Errors
             GgufFormatException g => $"cannot load the model: {g.Message}",
             PlatformNotSupportedException p => p.Message,
             NotSupportedException n => $"not supported: {n.Message}",
+            InsufficientMemoryException i => $"not enough memory: {i.Message}",
             OutOfMemoryException o => $"out of memory: {o.Message}; try a smaller context (-c) or model",
             ArgumentException a => a.Message,
             PromptTooLongException or ContextFullException => e.Message,

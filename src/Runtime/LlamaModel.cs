@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using LlamaAot.Gguf;
 using LlamaAot.Kernels;
 using LlamaAot.Model;
@@ -43,6 +44,10 @@ public sealed class LlamaModel : IDisposable
         var file = GgufFile.Open(path);
         try
         {
+            long total = SystemMemory.Total;
+            if (file.Length > total)
+                throw new InsufficientMemoryException(
+                    $"the model file is {SystemMemory.GiB(file.Length)} but this machine has {SystemMemory.GiB(total)} of memory: use a smaller or more strongly quantized model");
             var vocabulary = Vocabulary.FromGguf(file.Metadata);
             var config = LlamaConfig.FromGguf(file.Metadata, vocabulary.Count);
             var weights = LlamaWeights.Load(file, config, isa);

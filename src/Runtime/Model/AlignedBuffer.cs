@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace LlamaAot.Model;
 
 /// <summary>
-/// Native memory aligned to 64 bytes (a cache line, an AVX-512 vector), zeroed, freed on dispose. Activation and
+/// Native memory aligned to 64 bytes (a cache line, an AVX-512 vector), zeroed by default, freed on dispose. Activation and
 /// cache buffers live here so kernels get aligned, bounds-free pointers and the GC never moves them.
 /// </summary>
 internal sealed unsafe class AlignedBuffer : IDisposable
@@ -12,7 +12,10 @@ internal sealed unsafe class AlignedBuffer : IDisposable
 
     private void* _pointer;
 
-    public AlignedBuffer(long bytes)
+    /// <param name="bytes">Usable size.</param>
+    /// <param name="clear">Zero the memory. Without it, pages are only committed when first written (a KV cache
+    /// for a long context costs nothing until used).</param>
+    public AlignedBuffer(long bytes, bool clear = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         Bytes = bytes;
@@ -26,7 +29,8 @@ internal sealed unsafe class AlignedBuffer : IDisposable
         {
             throw new OutOfMemoryException($"cannot allocate {bytes / (1024.0 * 1024):F1} MiB");
         }
-        NativeMemory.Clear(_pointer, size);
+        if (clear)
+            NativeMemory.Clear(_pointer, size);
     }
 
     public long Bytes { get; }

@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Model;
@@ -25,10 +26,15 @@ internal sealed unsafe class KvCache : IDisposable
         KvDim = kvDim;
         KeyType = keyType;
         ValueType = valueType;
-        _keys = new AlignedBuffer((long)nLayer * nCtx * kvDim * SizeOf(keyType));
+        long keyBytes = (long)nLayer * nCtx * kvDim * SizeOf(keyType), valueBytes = (long)nLayer * nCtx * kvDim * SizeOf(valueType);
+        long available = SystemMemory.Available;
+        if (keyBytes + valueBytes > available)
+            throw new InsufficientMemoryException(
+                $"a KV cache for {nCtx} tokens needs {SystemMemory.GiB(keyBytes + valueBytes)} but only {SystemMemory.GiB(available)} of memory is available: use a smaller context (-c)");
+        _keys = new AlignedBuffer(keyBytes, clear: false);
         try
         {
-            _values = new AlignedBuffer((long)nLayer * nCtx * kvDim * SizeOf(valueType));
+            _values = new AlignedBuffer(valueBytes, clear: false);
         }
         catch
         {

@@ -1,0 +1,55 @@
+using LlamaAot.Gguf;
+using LlamaAot.Tests.Gguf;
+
+namespace LlamaAot.Tests.Model;
+
+/// <summary>What cannot fit in memory is refused up front with a clear message, never an OOM kill or a hang.</summary>
+public class ResourceLimitTests
+{
+    [Fact]
+    public void ModelFileLargerThanMemoryIsRefused()
+    {
+        // A valid header whose one tensor claims 256 GiB; the file is extended sparsely, so it costs no disk.
+        using var dir = new TempDir();
+        var header = new GgufBytes()
+            .Header(tensorCount: 1, kvCount: 1)
+            .KvString("general.architecture", "llama")
+            .TensorInfo("token_embd.weight", [1L << 20, 1L << 16], GgmlType.F32, 0)
+            .Pad(32)
+            .ToArray();
+        string path = dir.Write(header, "huge.gguf");
+        using (var f = new FileStream(path, FileMode.Open))
+            f.SetLength(header.Length + (1L << 38));
+
+        var e = Assert.Throws<InsufficientMemoryException>(() => LlamaModel.Load(path));
+        Assert.Contains("the model file is 256.00 GiB but this machine has", e.Message);
+    }
+
+    [Fact]
+    public void ContextLargerThanMemoryIsRefused()
+    {
+        using var model = LlamaModel.Load(Shared.Stories260K("Q4_0"));
+        var e = Assert.Throws<InsufficientMemoryException>(() => model.CreateContext(new ContextOptions { ContextSize = 1 << 30 }));
+        Assert.Contains("KV cache for 1073741824 tokens needs", e.Message);
+        Assert.Contains("smaller context (-c)", e.Message);
+    }
+
+    [Fact]
+    public void PromptLongerThanTheContextIsRefused()
+    {
+        using var model = LlamaModel.Load(Shared.Stories260K("Q4_0"));
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 8 });
+        var e = Assert.Throws<PromptTooLongException>(() => context.GenerateTokens("Once upon a time there was a little girl named Lily").ToList());
+        Assert.Contains("but the context holds 8", e.Message);
+    }
+
+    [Fact]
+    public void GenerationStopsWhenTheContextIsFull()
+    {
+        using var model = LlamaModel.Load(Shared.Stories260K("Q4_0"));
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 16 });
+        var tokens = context.GenerateTokens("Once upon a time", new GenerationOptions { IgnoreEos = true, Sampling = new() { Temperature = 0 } }).ToList();
+        Assert.Equal(StopReason.ContextFull, context.LastStats!.StopReason);
+        Assert.Equal(16 - 5 + 1, tokens.Count(t => t.Id >= 0));
+    }
+}
