@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test and ends with one line "N passed, N failed, N skipped".
 #
-#  1. Publishes the NativeAOT binary (publish/llama-aot): the end-to-end CLI tests run it, as a user would.
+#  1. Publishes the NativeAOT binary (publish/llama-aot) and the portable x86-64-v3 one (publish-v3/llama-aot): the
+#     end-to-end CLI tests run them, as a user would.
 #  2. Runs the whole suite once, on the best instruction set this CPU has (AVX-512 here).
 #  3. Runs the tests marked [Trait("Category", "Isa")] (kernel dispatch, model logits) twice more under the JIT with
 #     AVX-512 switched off (the AVX2 paths) and with AVX2 switched off (the 128-bit portable paths), so every path
@@ -51,6 +52,13 @@ if [ "${LLAMA_AOT_QUICK:-0}" != 1 ]; then
   echo "== publish (NativeAOT)"
   if dotnet publish src/Cli -c Release -o publish > "$log" 2>&1; then
     export LLAMA_AOT_BINARY="$PWD/publish/llama-aot"
+  else
+    grep -E 'error' "$log" | sort -u | head -n 50
+    status=1 failed=$((failed + 1))
+  fi
+  echo "== publish (NativeAOT, portable x86-64-v3 / AVX2)"
+  if dotnet publish src/Cli -c Release -o publish-v3 -p:IlcInstructionSet=x86-64-v3 > "$log" 2>&1; then
+    export LLAMA_AOT_BINARY_V3="$PWD/publish-v3/llama-aot"
   else
     grep -E 'error' "$log" | sort -u | head -n 50
     status=1 failed=$((failed + 1))

@@ -170,6 +170,24 @@ public class CliTests
         }
     }
 
+    /// <summary>
+    /// The portable x86-64-v3 build (LLAMA_AOT_BINARY_V3, published by test.sh) runs its AVX2 kernels and prints
+    /// llama.cpp's text. Without that build, the default binary is forced onto its AVX2 kernels instead.
+    /// </summary>
+    [Fact]
+    public void Avx2BuildPrintsTheSameText()
+    {
+        string? v3 = Environment.GetEnvironmentVariable("LLAMA_AOT_BINARY_V3");
+        string[] args = ["-m", Shared.Stories260K("Q4_0"), "-p", "Once upon a time", "-n", "64", "--temp", "0", "-c", "128"];
+        var r = string.IsNullOrEmpty(v3)
+            ? LlamaAotProcess.Run(args, new Dictionary<string, string> { ["LLAMA_AOT_ISA"] = "avx2" })
+            : LlamaAotProcess.RunBinary(v3, args);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("kernels avx2", r.Stderr);
+        string expected = File.ReadAllText(Path.Combine(Shared.Reference, "stories260K", "llama-cli", "stories260K-Q4_0.t1.txt"));
+        Assert.Equal(expected.Trim(), r.Stdout.Trim());
+    }
+
     [Fact]
     public void ForcedInstructionSetIsHonouredOrRefusedClearly()
     {

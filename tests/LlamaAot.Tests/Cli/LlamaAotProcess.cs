@@ -14,9 +14,11 @@ internal static class LlamaAotProcess
 
     public static Result Run(params string[] args) => Run(args, null);
 
-    public static Result Run(string[] args, IDictionary<string, string>? environment)
+    public static Result Run(string[] args, IDictionary<string, string>? environment) => RunBinary(Binary, args, environment);
+
+    public static Result RunBinary(string binary, string[] args, IDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
