@@ -77,6 +77,9 @@ public sealed class LlamaModel : IDisposable
 
     internal LlamaWeights Weights { get; }
 
+    /// <summary>Bytes of tensor data (llama.cpp's "model size").</summary>
+    public long TensorBytes => _file.Tensors.Sum(t => t.ByteSize);
+
     /// <summary>Number of weights (parameters) in the file's tensors.</summary>
     public long ParameterCount => _file.Tensors.Sum(t => t.ElementCount);
 
