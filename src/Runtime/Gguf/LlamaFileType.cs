@@ -42,6 +42,27 @@ public enum LlamaFileType
 
 public static class LlamaFileTypes
 {
+    /// <summary>The file type of a model whose weights are all <paramref name="type"/> (llama-quantize's "pure" recipes).</summary>
+    public static LlamaFileType? Pure(GgmlType type) => type switch
+    {
+        GgmlType.F32 => LlamaFileType.AllF32,
+        GgmlType.F16 => LlamaFileType.MostlyF16,
+        GgmlType.BF16 => LlamaFileType.MostlyBF16,
+        GgmlType.Q4_0 => LlamaFileType.MostlyQ4_0,
+        GgmlType.Q4_1 => LlamaFileType.MostlyQ4_1,
+        GgmlType.Q5_0 => LlamaFileType.MostlyQ5_0,
+        GgmlType.Q5_1 => LlamaFileType.MostlyQ5_1,
+        GgmlType.Q8_0 => LlamaFileType.MostlyQ8_0,
+        GgmlType.Q2_K => LlamaFileType.MostlyQ2_K,
+        GgmlType.Q3_K => LlamaFileType.MostlyQ3_K_S,
+        GgmlType.Q4_K => LlamaFileType.MostlyQ4_K_S,
+        GgmlType.Q5_K => LlamaFileType.MostlyQ5_K_S,
+        GgmlType.Q6_K => LlamaFileType.MostlyQ6_K,
+        GgmlType.IQ4_NL => LlamaFileType.MostlyIQ4_NL,
+        GgmlType.IQ4_XS => LlamaFileType.MostlyIQ4_XS,
+        _ => null,
+    };
+
     /// <summary>The name llama.cpp prints for a file type (llama_model_ftype_name), e.g. "Q4_K - Medium".</summary>
     public static string Name(LlamaFileType type) => type switch
     {

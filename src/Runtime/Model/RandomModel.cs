@@ -46,6 +46,10 @@ public static class RandomModel
         writer.Add("llama.attention.head_count_kv", (uint)shape.NHeadKv);
         writer.Add("llama.attention.layer_norm_rms_epsilon", 1e-5f);
         writer.Add("llama.rope.freq_base", 10000f);
+        if (LlamaFileTypes.Pure(type) is { } fileType)
+            writer.Add("general.file_type", (uint)fileType);
+        if (type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
+            writer.Add("general.quantization_version", 2u);
         foreach (string key in vocab.Metadata.Keys.Where(k => k.StartsWith("tokenizer.", StringComparison.Ordinal)))
             writer.Add(key, vocab.Metadata[key]);
 
