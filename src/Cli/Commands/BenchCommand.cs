@@ -28,13 +28,14 @@ internal sealed class BenchCommand
     private readonly Option<int> _batch = CommonOptions.BatchSize();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
+    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
     private readonly Option<string> _output = new Option<string>("--output", "-o") { Description = "Output format: md or json (default: md).", HelpName = "FORMAT", DefaultValueFactory = _ => "md" }.AcceptOnlyFromAmong("md", "json");
 
     public static Command Create()
     {
         var self = new BenchCommand();
         var command = new Command("bench", "Measure prompt processing and generation speed, llama-bench style.");
-        foreach (var o in new Option[] { self._models, self._prompt, self._gen, self._threads, self._repetitions, self._batch, self._ctk, self._ctv, self._output })
+        foreach (var o in new Option[] { self._models, self._prompt, self._gen, self._threads, self._repetitions, self._batch, self._ctk, self._ctv, self._fa, self._output })
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -73,6 +74,7 @@ internal sealed class BenchCommand
                     BatchSize = p.GetValue(_batch),
                     KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
                     ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
+                    FlashAttention = p.GetValue(_fa),
                 };
                 using var context = model.CreateContext(options);
                 foreach (int n in prompts.Where(n => n > 0))
