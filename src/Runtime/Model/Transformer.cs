@@ -16,7 +16,6 @@ internal sealed unsafe class Transformer : IDisposable
     private readonly Attention _attention;
     private readonly Rope _rope;
     private readonly AlignedBuffer _x, _xb, _q, _k, _v, _att, _hb, _hb2, _logits;
-    private readonly float[] _cos, _sin;
 
     public Transformer(LlamaConfig config, LlamaWeights weights, KvCache cache, WorkerPool pool, int maxBatch, bool flashAttention)
     {
@@ -39,8 +38,6 @@ internal sealed unsafe class Transformer : IDisposable
         _hb = Floats(config.NFf);
         _hb2 = Floats(config.NFf);
         _logits = Floats(config.NVocab);
-        _cos = new float[config.NRot / 2];
-        _sin = new float[config.NRot / 2];
     }
 
     public KvCache Cache { get; }
@@ -74,7 +71,7 @@ internal sealed unsafe class Transformer : IDisposable
             Add(x, xb, n * nEmbd);                                            // x += xb
             Norm(x, xb, layer.FfnNorm, n);                                    // xb = rmsnorm(x) * ffn_norm
             _matMul.Run(xb, n, [new(layer.Gate, _hb.Floats), new(layer.Up, _hb2.Floats)]); // hb = W1 xb, hb2 = W3 xb
-            SwiGlu.Apply(_hb.Floats, _hb2.Floats, n * _c.NFf);               // hb = silu(hb) * hb2
+            SwiGluRows(n);                                                    // hb = silu(hb) * hb2
             _matMul.Run(_hb.Floats, n, new MatMulTarget(layer.Down, xb));     // xb = W2 hb
             Add(x, xb, n * nEmbd);                                            // x += xb
         }
@@ -96,29 +93,53 @@ internal sealed unsafe class Transformer : IDisposable
         }
     }
 
+    // The element-wise steps below split a batch's tokens over the threads; each token is computed the same way
+    // whatever the split.
+
     private void Norm(float* x, float* y, float[] weight, int rows)
     {
-        for (int t = 0; t < rows; t++)
-            RmsNorm.Apply(x + (long)t * _c.NEmbd, y + (long)t * _c.NEmbd, weight, _c.NEmbd, _c.RmsEps);
+        _pool.For(rows, (start, end) =>
+        {
+            for (int t = start; t < end; t++)
+                RmsNorm.Apply(x + (long)t * _c.NEmbd, y + (long)t * _c.NEmbd, weight, _c.NEmbd, _c.RmsEps);
+        });
     }
 
     private void RotateAndStore(int layer, int pos, int n)
     {
         int qDim = _c.NHead * _c.HeadDim;
-        for (int t = 0; t < n; t++)
+        _pool.For(n, (start, end) =>
         {
-            _rope.Angles(pos + t, _cos, _sin);
-            float* q = _q.Floats + (long)t * qDim, k = _k.Floats + (long)t * _c.KvDim;
-            _rope.Apply(q, _c.NHead, _c.HeadDim, _cos, _sin);
-            _rope.Apply(k, _c.NHeadKv, _c.HeadDim, _cos, _sin);
-            Cache.Store(layer, pos + t, k, _v.Floats + (long)t * _c.KvDim);
-        }
+            Span<float> cos = stackalloc float[_c.NRot / 2], sin = stackalloc float[_c.NRot / 2];
+            for (int t = start; t < end; t++)
+            {
+                _rope.Angles(pos + t, cos, sin);
+                float* q = _q.Floats + (long)t * qDim, k = _k.Floats + (long)t * _c.KvDim;
+                _rope.Apply(q, _c.NHead, _c.HeadDim, cos, sin);
+                _rope.Apply(k, _c.NHeadKv, _c.HeadDim, cos, sin);
+                Cache.Store(layer, pos + t, k, _v.Floats + (long)t * _c.KvDim);
+            }
+        });
     }
 
-    private static void Add(float* x, float* y, int n)
+    private void SwiGluRows(int n)
     {
-        for (int i = 0; i < n; i++)
-            x[i] += y[i];
+        int nFf = _c.NFf;
+        _pool.For(n, (start, end) =>
+        {
+            for (int t = start; t < end; t++)
+                SwiGlu.Row(_hb.Floats + (long)t * nFf, _hb2.Floats + (long)t * nFf, nFf);
+        });
+    }
+
+    private void Add(float* x, float* y, int n)
+    {
+        int nEmbd = _c.NEmbd;
+        _pool.For(n / nEmbd, (start, end) =>
+        {
+            for (long i = (long)start * nEmbd; i < (long)end * nEmbd; i++)
+                x[i] += y[i];
+        });
     }
 
     public void Dispose()

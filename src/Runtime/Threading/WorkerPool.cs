@@ -147,6 +147,38 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) split into one contiguous range
+    /// per active thread (inline when there is one thread or one item).
+    /// </summary>
+    internal void For(int count, Action<int, int> body)
+    {
+        if (count <= 1 || _active == 1)
+        {
+            body(0, count);
+            return;
+        }
+        _for.Body = body;
+        _for.Count = count;
+        Run(_for);
+        _for.Body = null;
+    }
+
+    private readonly ForWork _for = new();
+
+    private sealed class ForWork : IParallelWork
+    {
+        public Action<int, int>? Body;
+        public int Count;
+
+        public void Execute(int thread, int threads)
+        {
+            var (start, end) = Split(Count, thread, threads);
+            if (start < end)
+                Body!(start, end);
+        }
+    }
+
+    /// <summary>
     /// Splits [0, count) into <paramref name="threads"/> contiguous ranges whose starts are multiples of
     /// <paramref name="grain"/>; returns this thread's range (possibly empty).
     /// </summary>

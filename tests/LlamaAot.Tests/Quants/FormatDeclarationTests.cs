@@ -100,3 +100,60 @@ public class FormatDeclarationTests
         Assert.Equal(x, y);
     }
 }
+
+/// <summary>The vectorized activation quantizers against their scalar twins, byte for byte.</summary>
+public class ActivationQuantizerTests
+{
+    public static TheoryData<int> Seeds() => [1, 2, 3, 4, 5];
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Q8_0MatchesItsReferenceBitForBit(int seed)
+    {
+        var x = Inputs(seed, 64 * 32);
+        var fast = new BlockQ8_0[64];
+        var reference = new BlockQ8_0[64];
+        BlockQ8_0.QuantizeActivations(x, fast);
+        BlockQ8_0.QuantizeActivationsReference(x, reference);
+        Assert.Equal(Bytes(reference), Bytes(fast));
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public unsafe void Q8_0SHoldsTheSameQuantsWithFloatScaleAndSum(int seed)
+    {
+        var x = Inputs(seed, 16 * 32);
+        var q8 = new BlockQ8_0[16];
+        var q8s = new BlockQ8_0S[16];
+        BlockQ8_0.QuantizeActivationsReference(x, q8);
+        BlockQ8_0S.QuantizeActivations(x, q8s);
+        for (int b = 0; b < 16; b++)
+        {
+            Assert.Equal(Fp16.HalfBitsToSingle(q8[b].D), q8s[b].D);
+            int sum = 0;
+            for (int j = 0; j < 32; j++)
+            {
+                Assert.Equal(q8[b].Qs[j], q8s[b].Qs[j]);
+                sum += q8[b].Qs[j];
+            }
+            Assert.Equal(sum, q8s[b].Sum);
+        }
+    }
+
+    /// <summary>Gaussian values, plus blocks of zeros, of exact ties (k + 0.5 with a multiplier of 1) and of one spike.</summary>
+    private static float[] Inputs(int seed, int n)
+    {
+        var random = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++)
+            x[i] = (float)(random.NextDouble() * 2 - 1) * (i % 97 + 1);
+        Array.Clear(x, 0, 32);
+        for (int j = 32; j < 64; j++)
+            x[j] = j == 32 ? 127 : (j % 7) - 3.5f;
+        x[64] = 1e-30f;
+        x[70] = -5e4f;
+        return x;
+    }
+
+    private static byte[] Bytes<T>(T[] blocks) where T : unmanaged => System.Runtime.InteropServices.MemoryMarshal.AsBytes(blocks.AsSpan()).ToArray();
+}

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using LlamaAot.Kernels;
 using LlamaAot.Quants;
 using LlamaAot.Threading;
 
@@ -162,7 +163,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         int i = 0;
         for (; i + 8 <= n; i += 8)
         {
-            var e = Vector256.Exp(Vector256.Load(s + i) - shift);
+            var e = ExpF.Exp(Vector256.Load(s + i) - shift);
             e.Store(s + i);
             for (int j = 0; j < 8; j++)
                 sum += e[j];
@@ -218,8 +219,8 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         float newMax = MathF.Max(m, MaxOf(Vector256.Max(s0, s1)));
         float factor = MathF.Exp(m - newMax);
         var shift = Vector256.Create(newMax);
-        var e0 = Vector256.Exp(s0 - shift);
-        var e1 = Vector256.Exp(s1 - shift);
+        var e0 = ExpF.Exp(s0 - shift);
+        var e1 = ExpF.Exp(s1 - shift);
         e0.Store(e);
         e1.Store(e + 8);
         l = l * factor + Vector256.Sum(e0 + e1);

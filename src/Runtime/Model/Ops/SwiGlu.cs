@@ -1,11 +1,22 @@
+using System.Runtime.Intrinsics;
+using LlamaAot.Kernels;
+
 namespace LlamaAot.Model.Ops;
 
 /// <summary>The SwiGLU gate: gate = silu(gate) * up, silu(x) = x / (1 + e^-x) (ggml_silu then ggml_mul).</summary>
 internal static unsafe class SwiGlu
 {
-    public static void Apply(float* gate, float* up, int n)
+    /// <summary>One row; e^-x as the C library's expf (<see cref="ExpF"/>).</summary>
+    public static void Row(float* gate, float* up, int n)
     {
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        var one = Vector256<float>.One;
+        for (; i + 8 <= n; i += 8)
+        {
+            var g = Vector256.Load(gate + i);
+            (g / (one + ExpF.Exp(-g)) * Vector256.Load(up + i)).Store(gate + i);
+        }
+        for (; i < n; i++)
         {
             float g = gate[i];
             gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];

@@ -39,9 +39,10 @@ public unsafe partial struct BlockQ8_0
     /// <summary>
     /// quantize_row_q8_0 of ggml-cpu on x86 (the AVX branch llama.cpp runs on this CPU): the multiplier is
     /// 127 / amax rather than 1 / d, and rounding is to nearest even. These are the activations every Q8_0-paired
-    /// product sees, so matching them bit for bit keeps logits close to llama.cpp's.
+    /// product sees, so matching them bit for bit keeps logits close to llama.cpp's. The scalar twin of
+    /// <see cref="QuantizeActivations"/>.
     /// </summary>
-    public static void QuantizeActivations(ReadOnlySpan<float> x, Span<BlockQ8_0> blocks)
+    public static void QuantizeActivationsReference(ReadOnlySpan<float> x, Span<BlockQ8_0> blocks)
     {
         for (int i = 0; i < blocks.Length; i++)
         {

@@ -26,19 +26,18 @@ public unsafe struct BlockQ8_0S : IActivationFormat<BlockQ8_0S>
     /// <summary>Exactly <see cref="BlockQ8_0.QuantizeActivations"/>, then the float scale and the sum.</summary>
     public static void QuantizeActivations(ReadOnlySpan<float> x, Span<BlockQ8_0S> blocks)
     {
-        Span<BlockQ8_0> q8 = stackalloc BlockQ8_0[1];
-        for (int i = 0; i < blocks.Length; i++)
+        BlockQ8_0 q8;
+        fixed (float* source = x)
         {
-            BlockQ8_0.QuantizeActivations(x.Slice(i * BlockSize, BlockSize), q8);
-            ref var b = ref blocks[i];
-            b.D = Fp16.HalfBitsToSingle(q8[0].D);
-            int sum = 0;
-            for (int j = 0; j < BlockSize; j++)
+            for (int i = 0; i < blocks.Length; i++)
             {
-                b.Qs[j] = q8[0].Qs[j];
-                sum += q8[0].Qs[j];
+                BlockQ8_0.QuantizeBlock(source + i * BlockSize, &q8, out float d, out int sum);
+                ref var b = ref blocks[i];
+                b.D = d;
+                b.Sum = sum;
+                fixed (sbyte* qs = b.Qs)
+                    Buffer.MemoryCopy(q8.Qs, qs, BlockSize, BlockSize);
             }
-            b.Sum = sum;
         }
     }
 }
