@@ -15,6 +15,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "write-models")
             return WriteModels.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "side-by-side")
+            return SideBySide.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }
