@@ -25,6 +25,7 @@ public unsafe class KernelTests
         [GgmlType.Q8_0] = 2e-6,
         [GgmlType.Q4_0] = 2e-6,
         [GgmlType.IQ4_NL] = 2e-6,
+        [GgmlType.IQ4_XS] = 2e-6,
     };
 
     public static TheoryData<string> Entries()
@@ -106,6 +107,7 @@ public unsafe class KernelTests
         [GgmlType.Q4_0] = -8,  // d = max / -8
         [GgmlType.Q8_0] = 127, // d = amax / 127
         [GgmlType.IQ4_NL] = -127, // with max = -127 the scale search tries id = 1 (see ScaleOneLevels)
+        [GgmlType.IQ4_XS] = -127, // each sub-block as IQ4_NL; then d = -1/32 and every (ls - 32) = -32
     };
 
     /// <summary>
@@ -115,6 +117,7 @@ public unsafe class KernelTests
     private static readonly Dictionary<GgmlType, sbyte[]> ScaleOneLevels = new()
     {
         [GgmlType.IQ4_NL] = BlockIQ4_NL.Values.ToArray(),
+        [GgmlType.IQ4_XS] = BlockIQ4_NL.Values.ToArray(),
     };
 
     /// <summary>Values drawn from <paramref name="levels"/>, with <paramref name="anchor"/> first in every 32.</summary>
