@@ -33,49 +33,57 @@ internal static unsafe class IQ4_XSScales
     }
 }
 
-[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2)]
 internal static unsafe class IQ4_XSxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockIQ4_XS.BlockSize;
 
     /// <summary>
-    /// Indices of 64 values each (sub-blocks 2k and 2k + 1) as 128-bit lanes [lo(2k), lo(2k+1), hi(2k), hi(2k+1)]:
-    /// the packed bytes and their high nibbles, with no permute. The activations are permuted to match instead,
-    /// once per step for every row of a tile.
+    /// Levels of 64 values each (sub-blocks 2k and 2k + 1) as 128-bit lanes [2k: 0-15, 2k+1: 0-15, 2k: 16-31,
+    /// 2k+1: 16-31], which is how the 32 packed bytes and their high nibbles fall with no permute. The activations
+    /// are permuted to match instead, once per step for every row of a tile.
     /// </summary>
-    public readonly record struct Weights(Vector512<byte> N0, Vector512<byte> N1, Vector512<byte> N2, Vector512<byte> N3, Vector128<short> Scales, float D);
+    public readonly record struct Weights(Vector512<sbyte> L0, Vector512<sbyte> L1, Vector512<sbyte> L2, Vector512<sbyte> L3, Vector128<short> Scales, float D);
 
-    /// <summary>The 256 activations, each 64 in the weights' lane order.</summary>
-    public readonly record struct Activations(Vector512<sbyte> Q0, Vector512<sbyte> Q1, Vector512<sbyte> Q2, Vector512<sbyte> Q3, float D);
+    /// <summary>
+    /// The 256 activations, each 64 in the weights' lane order, and their negations (for the levels' signs, see
+    /// <see cref="NonLinearTable.MultiplyAddPairs"/>).
+    /// </summary>
+    public readonly record struct Activations(
+        Vector512<sbyte> Q0, Vector512<sbyte> Q1, Vector512<sbyte> Q2, Vector512<sbyte> Q3,
+        Vector512<sbyte> N0, Vector512<sbyte> N1, Vector512<sbyte> N2, Vector512<sbyte> N3, float D);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* w)
     {
         var b = (BlockIQ4_XS*)w;
-        return new(Indices(b->Qs), Indices(b->Qs + 32), Indices(b->Qs + 64), Indices(b->Qs + 96), IQ4_XSScales.Decode(b), Fp16.HalfBitsToSingle(b->D));
+        return new(Levels(b->Qs), Levels(b->Qs + 32), Levels(b->Qs + 64), Levels(b->Qs + 96), IQ4_XSScales.Decode(b), Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_K*)x;
-        return new(Permuted(b->Qs), Permuted(b->Qs + 64), Permuted(b->Qs + 128), Permuted(b->Qs + 192), b->D);
+        var (q0, q1, q2, q3) = (Permuted(b->Qs), Permuted(b->Qs + 64), Permuted(b->Qs + 128), Permuted(b->Qs + 192));
+        return new(q0, q1, q2, q3, -q0, -q1, -q2, -q3, b->D);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
     {
         var scales = w.Scales.ToVector256Unsafe().ToVector512Unsafe();
-        var sums = SubBlockPair(w.N0, x.Q0, scales, 0) + SubBlockPair(w.N1, x.Q1, scales, 1)
-                 + SubBlockPair(w.N2, x.Q2, scales, 2) + SubBlockPair(w.N3, x.Q3, scales, 3);
+        var sums = SubBlockPair(w.L0, x.Q0, x.N0, scales, 0) + SubBlockPair(w.L1, x.Q1, x.N1, scales, 1)
+                 + SubBlockPair(w.L2, x.Q2, x.N2, scales, 2) + SubBlockPair(w.L3, x.Q3, x.N3, scales, 3);
         return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), Vector512.Create(w.D * x.D), acc);
     }
 
+    /// <summary>32 packed bytes in both halves, the upper half shifted by 4: low nibbles, then high nibbles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Indices(byte* qs)
+    private static Vector512<sbyte> Levels(byte* qs)
     {
-        var packed = Vector256.Load(qs);
-        return Vector512.Create(packed, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)0x0F);
+        var both = Avx512F.BroadcastVector256ToVector512((ulong*)qs);
+        var index = Avx512F.ShiftRightLogicalVariable(both, Vector512.Create(0ul, 0, 0, 0, 4, 4, 4, 4)).AsByte() & Vector512.Create((byte)0x0F);
+        return Avx512BW.Shuffle(NonLinearTable.InEveryLane, index.AsSByte());
     }
 
     /// <summary>Value-order lanes [2k: 0-15, 2k: 16-31, 2k+1: 0-15, 2k+1: 16-31] -> [lanes 0, 2, 1, 3].</summary>
@@ -85,14 +93,20 @@ internal static unsafe class IQ4_XSxQ8_K_Avx512
 
     /// <summary>Sum of (ls - 32) * level * q8 over sub-blocks 2k and 2k + 1, in 16 exact int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> SubBlockPair(Vector512<byte> index, Vector512<sbyte> x, Vector512<short> scales, int k)
+    private static Vector512<int> SubBlockPair(Vector512<sbyte> level, Vector512<sbyte> x, Vector512<sbyte> negatedX, Vector512<short> scales, int k)
     {
-        var magnitude = Avx512BW.Shuffle(NonLinearTable.InEveryLane(NonLinearTable.Magnitudes), index);
-        var negative = Avx512BW.Shuffle(NonLinearTable.InEveryLane(NonLinearTable.Negative), index.AsSByte());
-        var pairs = Avx512BW.MultiplyAddAdjacent(magnitude, (x ^ negative) - negative);
         // 128-bit lane j holds sub-block 2k + (j & 1): its scale in every 16-bit lane of it.
-        var laneScale = Vector256.Create(Vector128.Create((short)(2 * k)), Vector128.Create((short)(2 * k + 1)));
-        return Avx512BW.MultiplyAddAdjacent(pairs, Avx512BW.PermuteVar32x16(scales, Vector512.Create(laneScale, laneScale)));
+        var laneScale = Avx512BW.PermuteVar32x16(scales, Vector512.Create((short)(2 * k)) + SubBlockOfLane);
+        return Avx512BW.MultiplyAddAdjacent(NonLinearTable.MultiplyAddPairs(level, x, negatedX), laneScale);
+    }
+
+    /// <summary>0 in the 16-bit lanes of 128-bit lanes 0 and 2, 1 in those of lanes 1 and 3.</summary>
+    private static Vector512<short> SubBlockOfLane
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(
+            (short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+            0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     }
 }
 
@@ -128,10 +142,15 @@ internal static unsafe class IQ4_XSxQ8_K_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x) => new((BlockQ8_K*)x);
 
+    /// <summary>
+    /// A loop over the 8 sub-blocks rather than 8 inlined copies: unrolled, the constants and temporaries of all
+    /// sub-blocks outgrow the 16 ymm registers beside a tile's accumulators and spill.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(in Weights w, in Activations x, Vector256<float> acc)
     {
         var table = Vector256.Create(NonLinearTable.Values, NonLinearTable.Values);
+        var scales = w.Scales;
         var sums = Vector256<int>.Zero;
         for (int ib = 0; ib < BlockIQ4_XS.SubBlocks; ib++)
         {
@@ -139,7 +158,9 @@ internal static unsafe class IQ4_XSxQ8_K_Avx2
             var index = Vector256.Create(packed, Vector128.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
             var level = Avx2.Shuffle(table, index.AsSByte());
             var pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(level), Avx2.Sign(Vector256.Load(x.Block->Qs + 32 * ib), level));
-            sums += Avx2.MultiplyAddAdjacent(pairs, Vector256.Create(w.Scales.GetElement(ib)));
+            // Lane 0 of the scales is sub-block ib's: spread it, then move the next one down.
+            sums += Avx2.MultiplyAddAdjacent(pairs, Avx2.BroadcastScalarToVector256(scales));
+            scales = Sse2.ShiftRightLogical128BitLane(scales, 2);
         }
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(w.D * x.Block->D), acc);
     }
@@ -173,10 +194,12 @@ internal static unsafe class IQ4_XSxQ8_K_Portable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x) => new((BlockQ8_K*)x);
 
+    /// <summary>A loop over the 8 sub-blocks, as on AVX2 (unrolled, it spills on 16-register targets).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MulAdd(in Weights w, in Activations x, Vector128<float> acc)
     {
         var table = NonLinearTable.Values;
+        var scales = w.Scales;
         var sums = Vector128<int>.Zero;
         for (int ib = 0; ib < BlockIQ4_XS.SubBlocks; ib++)
         {
@@ -185,7 +208,9 @@ internal static unsafe class IQ4_XSxQ8_K_Portable
             var hi = Vector128.ShuffleNative(table, Vector128.ShiftRightLogical(packed, 4).AsSByte());
             var q = x.Block->Qs + 32 * ib;
             var sumi = Int8Dot.Portable(lo, Vector128.Load(q)) + Int8Dot.Portable(hi, Vector128.Load(q + 16));
-            sums += sumi * (int)w.Scales.GetElement(ib);
+            // Lane 0 of the scales is sub-block ib's; then rotate the next one down.
+            sums += sumi * (int)scales.ToScalar();
+            scales = Vector128.Shuffle(scales, Vector128.Create((short)1, 2, 3, 4, 5, 6, 7, 0));
         }
         return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sums), Vector128.Create(w.D * x.Block->D), acc);
     }
