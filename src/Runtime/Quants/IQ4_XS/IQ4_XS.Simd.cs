@@ -33,6 +33,8 @@ internal static unsafe class IQ4_XSScales
     }
 }
 
+// Matrix-matrix tiles of 2 rows x 2 tokens: two tokens' activations take 16 registers, and with 4 rows the
+// accumulators and one row's levels no longer fit in 32.
 [KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2)]
 internal static unsafe class IQ4_XSxQ8_K_Avx512
 {
