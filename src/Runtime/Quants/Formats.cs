@@ -106,6 +106,8 @@ public static class Formats
         new WeightFormat<BlockBF16, BF16Activation>(),
         new WeightFormat<BlockQ8_0, BlockQ8_0>(),
         new WeightFormat<BlockQ4_0, BlockQ8_0>(),
+        new WeightFormat<BlockIQ4_NL, BlockQ8_0>(),
+        new WeightFormat<BlockIQ4_XS, BlockQ8_K>(),
     }.ToDictionary(f => f.Type);
 
     /// <summary>Every weight format this build computes with.</summary>

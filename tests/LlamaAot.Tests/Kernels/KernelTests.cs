@@ -24,6 +24,8 @@ public unsafe class KernelTests
         [GgmlType.BF16] = 2e-6,
         [GgmlType.Q8_0] = 2e-6,
         [GgmlType.Q4_0] = 2e-6,
+        [GgmlType.IQ4_NL] = 2e-6,
+        [GgmlType.IQ4_XS] = 2e-6,
     };
 
     public static TheoryData<string> Entries()
@@ -106,7 +108,9 @@ public unsafe class KernelTests
         int k = entry.IsSpecialized ? entry.K : 9 * Math.Max(32, format.BlockSize);
         var random = new Random(7);
         const int rows = 5, cols = 2;
-        var w = SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
+        var w = ScaleOneLevels.TryGetValue(format.Type, out var levels)
+            ? OnLevels(random, rows * k, levels, ScaleOneWeight[format.Type])
+            : SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
         var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, 127, 1);
         RunAndCompare(entry, format, k, rows, 1, w, x.AsSpan(0, k).ToArray(), exact: true);
         RunAndCompare(entry, format, k, rows, cols, w, x, exact: true, gemm: true);
@@ -117,7 +121,28 @@ public unsafe class KernelTests
     {
         [GgmlType.Q4_0] = -8,  // d = max / -8
         [GgmlType.Q8_0] = 127, // d = amax / 127
+        [GgmlType.IQ4_NL] = -127, // with max = -127 the scale search tries id = 1 (see ScaleOneLevels)
+        [GgmlType.IQ4_XS] = -127, // each sub-block as IQ4_NL; then d = -1/32 and every (ls - 32) = -32
     };
+
+    /// <summary>
+    /// Formats whose levels are a table, not evenly spaced integers: weights drawn from the levels, with the anchor in
+    /// every 32-value sub-block (each searches its own scale), quantize back to themselves with a scale of 1.
+    /// </summary>
+    private static readonly Dictionary<GgmlType, sbyte[]> ScaleOneLevels = new()
+    {
+        [GgmlType.IQ4_NL] = BlockIQ4_NL.Values.ToArray(),
+        [GgmlType.IQ4_XS] = BlockIQ4_NL.Values.ToArray(),
+    };
+
+    /// <summary>Values drawn from <paramref name="levels"/>, with <paramref name="anchor"/> first in every 32.</summary>
+    private static float[] OnLevels(Random random, int n, sbyte[] levels, float anchor)
+    {
+        var values = new float[n];
+        for (int i = 0; i < n; i++)
+            values[i] = i % 32 == 0 ? anchor : levels[random.Next(levels.Length)];
+        return values;
+    }
 
     /// <summary>Integers in [-limit, limit], with <paramref name="anchor"/> at one place per block (when nonzero).</summary>
     private static float[] SmallIntegers(Random random, int n, int limit, int blockSize, float anchor, int anchorAt)
