@@ -8,7 +8,8 @@ namespace LlamaAot.Quants;
 // Q4_K weights x Q8_K activations (ggml_vec_dot_q4_K_q8_K), one 256-value super-block per step. The nibbles stay
 // unsigned for vpmaddubsw (a pair sum is at most 2 * 15 * 127); vpmaddwd applies the 6-bit sub-block scales. The
 // mins meet the activations' bsums: sum_j min_j * (bsums[2j] + bsums[2j + 1]), one vpmaddwd. All integer sums are
-// exact; per super-block two float FMAs, with d * d_x and -(dmin * d_x) (one float multiply each), as ggml does.
+// exact and land in llama.cpp's lanes; the float operations, with d * d_x and -(dmin * d_x) (one float multiply
+// each), are llama.cpp's on AVX-512 (KQuantSimd) and two FMAs per super-block on the other paths.
 // The steps are plain pointers and MulAdd does all the work: see Q6_K.Simd.cs for why. Q5_K shares the helpers.
 
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
@@ -41,7 +42,7 @@ internal static unsafe class Q4_KxQ8_K_Avx512
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<byte> Nibbles(byte* qs) =>
-        Avx512BW.ShiftRightLogicalVariable(Q6_KxQ8_K_Avx512.BothHalves(qs), Q6_KxQ8_K_Avx512.Counts(0, 4)).AsByte() & Vector512.Create((byte)0x0F);
+        Avx512BW.ShiftRightLogicalVariable(KQuantSimd.BothHalves(qs), KQuantSimd.Counts(0, 4)).AsByte() & Vector512.Create((byte)0x0F);
 
     /// <summary>
     /// 64 quants (0..31) of chunk c times their activations, each int16 pair sum times its sub-block scale
@@ -56,17 +57,21 @@ internal static unsafe class Q4_KxQ8_K_Avx512
     }
 
     /// <summary>
-    /// acc + (d * d_x) * sums - (dmin * d_x) * mins, two FMAs as ggml, where the min terms
-    /// min_j * (bsums[2j] + bsums[2j + 1]) fill lanes 0..7.
+    /// llama.cpp's 4 min lanes: min_2p * (bsums[4p] + bsums[4p + 1]) + min_2p+1 * (bsums[4p + 2] + bsums[4p + 3])
+    /// (vphaddw of the bsums, then vpmaddwd with the mins).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Combine(Vector512<int> sums, Vector128<byte> scalesAndMins, ushort d, ushort dmin, BlockQ8_K* a, Vector512<float> acc)
+    internal static Vector128<int> MinLanes(Vector128<byte> scalesAndMins, BlockQ8_K* a)
     {
-        var minPairs = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scalesAndMins, Vector128.Create((byte)8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
-        var mins = Avx2.MultiplyAddAdjacent(minPairs, Vector256.Load(a->BSums)).ToVector512();
-        acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), Vector512.Create(Fp16.HalfBitsToSingle(d) * a->D), acc);
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(mins), Vector512.Create(-(Fp16.HalfBitsToSingle(dmin) * a->D)), acc);
+        var bsums = Vector256.Load(a->BSums);
+        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(scalesAndMins, 8));
+        return Sse2.MultiplyAddAdjacent(mins, Ssse3.HorizontalAdd(bsums.GetLower(), bsums.GetUpper()));
     }
+
+    /// <summary>acc + (d * d_x) * sums - (dmin * d_x) * mins, in llama.cpp's lanes and order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Combine(Vector512<int> sums, Vector128<byte> scalesAndMins, ushort d, ushort dmin, BlockQ8_K* a, Vector512<float> acc) =>
+        KQuantSimd.MulAddInLlamaOrder(sums, MinLanes(scalesAndMins, a), Fp16.HalfBitsToSingle(d) * a->D, -(Fp16.HalfBitsToSingle(dmin) * a->D), acc);
 }
 
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]

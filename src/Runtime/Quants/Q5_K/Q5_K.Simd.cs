@@ -9,7 +9,8 @@ namespace LlamaAot.Quants;
 // order, helpers shared from Q4_K.Simd.cs) with each nibble's fifth bit from qh added as 16 before the products
 // (a pair sum is at most 2 * 31 * 127, no saturation).
 
-[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
+// Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
+[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2)]
 internal static unsafe class Q5_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ5_K.BlockSize;
@@ -29,15 +30,17 @@ internal static unsafe class Q5_KxQ8_K_Avx512
         var table = Avx2.ConvertToVector256Int16(scalesAndMins).ToVector512Unsafe(); // int16: scales 0..7, mins 0..7
         // qh in both 256-bit halves, shifted right by 2 per chunk: chunk c's fifth bits (bits 2c and 2c + 1 of qh)
         // are then bit 0 (low half, low nibbles) and bit 1 (high half, high nibbles), moved to bit 4.
-        var h = Q6_KxQ8_K_Avx512.BothHalves(b->Qh);
+        var h = KQuantSimd.BothHalves(b->Qh);
         var sums = Vector512<int>.Zero;
         for (int c = 0; c < 4; c++)
         {
-            var fifth = Avx512BW.ShiftLeftLogicalVariable(h, Q6_KxQ8_K_Avx512.Counts(4, 3)).AsByte() & Vector512.Create((byte)0x10);
+            var fifth = Avx512BW.ShiftLeftLogicalVariable(h, KQuantSimd.Counts(4, 3)).AsByte() & Vector512.Create((byte)0x10);
             sums += Q4_KxQ8_K_Avx512.Chunk(Q4_KxQ8_K_Avx512.Nibbles(b->Qs + 32 * c) | fifth, a->Qs + 64 * c, table, c);
             h = Vector512.ShiftRightLogical(h, 2);
         }
-        return Q4_KxQ8_K_Avx512.Combine(sums, scalesAndMins, b->D, b->DMin, a, acc);
+        // llama.cpp keeps Q5_K's min term as one float (summs), not in 4 lanes: their integer sum in one lane.
+        var minSum = Vector128.CreateScalar(Vector128.Sum(Q4_KxQ8_K_Avx512.MinLanes(scalesAndMins, a)));
+        return KQuantSimd.MulAddInLlamaOrder(sums, minSum, Fp16.HalfBitsToSingle(b->D) * a->D, -(Fp16.HalfBitsToSingle(b->DMin) * a->D), acc);
     }
 }
 

@@ -7,10 +7,9 @@ namespace LlamaAot.Quants;
 
 // Q6_K weights x Q8_K activations (ggml_vec_dot_q6_K_q8_K), one 256-value super-block per step. The 6-bit quants
 // stay unsigned (0..63) so vpmaddubsw takes them directly (a pair sum is at most 2 * 63 * 127, no saturation);
-// vpmaddwd then applies the int8 sub-block scales. The -32 offset is applied once per super-block through the
-// activations' bsums (16 sums of 16 quants, one per Q6_K sub-block): sum sc * (q - 32) * x =
-// sum sc * q * x - 32 * sum_s sc[s] * bsums[s]. All integer sums are exact; one float FMA per super-block with
-// d = d_w * d_x (one float multiply), as ggml does.
+// the -32 offset is taken off the int16 pair sums as vpmaddubsw(32, x), then vpmaddwd applies the int8 sub-block
+// scales. All integer sums are exact and land in llama.cpp's lanes; one float FMA per super-block with
+// d = d_w * d_x (one float multiply). On AVX-512 and AVX2 the float operations are llama.cpp's (KQuantSimd).
 //
 // Why the steps are plain pointers and MulAdd does all the work (for all three K-quants): an unpacked super-block
 // is many vectors, and the JIT gives every inlined copy of LoadWeights/MulAdd in a tile its own temporaries; past
@@ -33,8 +32,7 @@ internal static unsafe class Q6_KxQ8_K_Avx512
     {
         var b = (BlockQ6_K*)w;
         var a = (BlockQ8_K*)x;
-        var scales = Avx2.ConvertToVector256Int16(Vector128.Load(b->Scales));
-        var table = scales.ToVector512Unsafe();
+        var table = Avx2.ConvertToVector256Int16(Vector128.Load(b->Scales)).ToVector512Unsafe();
         // Int16 pair lane i of 64 consecutive values covers sub-block i / 8 of them.
         var pick = Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
         var nibble = Vector512.Create((byte)0x0F);
@@ -46,43 +44,26 @@ internal static unsafe class Q6_KxQ8_K_Avx512
             // high nibbles; qh byte 32n+l holds the top 2 bits of values 128n+l+32i in bits 2i..2i+1. With qh in
             // both 256-bit halves, per-half shifts bring the right 2 bits to bits 4-5.
             var ql = Vector512.Load(b->Ql + 64 * n);
-            var h = BothHalves(b->Qh + 32 * n);
-            var low = (ql & nibble) | (Avx512BW.ShiftLeftLogicalVariable(h, Counts(4, 2)).AsByte() & bits45);
-            var high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & nibble) | (Avx512BW.ShiftRightLogicalVariable(h, Counts(0, 2)).AsByte() & bits45);
-            var lowScales = Avx512BW.PermuteVar32x16(table, pick + Vector512.Create((short)(8 * n)));
-            var highScales = Avx512BW.PermuteVar32x16(table, pick + Vector512.Create((short)(8 * n + 4)));
-            sums += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(a->Qs + 128 * n)), lowScales)
-                + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(a->Qs + 128 * n + 64)), highScales);
+            var h = KQuantSimd.BothHalves(b->Qh + 32 * n);
+            var low = (ql & nibble) | (Avx512BW.ShiftLeftLogicalVariable(h, KQuantSimd.Counts(4, 2)).AsByte() & bits45);
+            var high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & nibble) | (Avx512BW.ShiftRightLogicalVariable(h, KQuantSimd.Counts(0, 2)).AsByte() & bits45);
+            sums += Scaled(low, a->Qs + 128 * n, Avx512BW.PermuteVar32x16(table, pick + Vector512.Create((short)(8 * n))))
+                + Scaled(high, a->Qs + 128 * n + 64, Avx512BW.PermuteVar32x16(table, pick + Vector512.Create((short)(8 * n + 4))));
         }
-        // The -32 offset: 32 * sum_s scale[s] * bsums[s], in lanes 0..7.
-        sums -= Vector256.ShiftLeft(Avx2.MultiplyAddAdjacent(scales, Vector256.Load(a->BSums)), 5).ToVector512();
         float d = Fp16.HalfBitsToSingle(b->D) * a->D;
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), Vector512.Create(d), acc);
+        return KQuantSimd.MulAddInLlamaOrder(sums, Vector128<int>.Zero, d, 0, acc);
     }
 
-    /// <summary>
-    /// 32 bytes in both 256-bit halves, as int16 lanes (vinserti32x8). Not Avx512F.BroadcastVector256ToVector512:
-    /// .NET 10.0.12 encodes its memory form with a wrong compressed displacement (it reads another address when the
-    /// offset is not zero).
-    /// </summary>
+    /// <summary>64 quants times 64 activations, (q - 32) * x summed in int16 pairs, each pair times its scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<ushort> BothHalves(byte* p)
+    private static Vector512<int> Scaled(Vector512<byte> q, sbyte* x, Vector512<short> scale)
     {
-        var v = Vector256.Load(p);
-        return Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1).AsUInt16();
+        var xs = Vector512.Load(x);
+        var pairs = Avx512BW.MultiplyAddAdjacent(q, xs) - Avx512BW.MultiplyAddAdjacent(Vector512.Create((byte)32), xs);
+        return Avx512BW.MultiplyAddAdjacent(pairs, scale);
     }
-
-    /// <summary>
-    /// Shift counts for the int16 lanes of the low and the high 256-bit half (not built from two Vector256:
-    /// .NET 10 does not fold that to a constant).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<ushort> Counts(ushort low, ushort high) => Vector512.Create(
-        low, low, low, low, low, low, low, low, low, low, low, low, low, low, low, low,
-        high, high, high, high, high, high, high, high, high, high, high, high, high, high, high, high);
 }
 
-// Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
 [KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1, GemmRows = 2)]
 internal static unsafe class Q6_KxQ8_K_Avx2
 {
@@ -116,22 +97,22 @@ internal static unsafe class Q6_KxQ8_K_Avx2
                 + Scaled((Vector256.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & nibble) | (h.AsByte() & bits45), xs + 64, halfScales, 2)
                 + Scaled((Vector256.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftRightLogical(h, 2).AsByte() & bits45), xs + 96, halfScales, 3);
         }
-        // The -32 offset: 32 * sum_s scale[s] * bsums[s].
-        sums -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales, Vector256.Load(a->BSums)), 5);
         float d = Fp16.HalfBitsToSingle(b->D) * a->D;
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(d), acc);
+        return KQuantSimd.MulAddInLlamaOrder(sums, d, acc);
     }
 
     /// <summary>
-    /// 32 quants (sub-blocks 2i and 2i + 1 of the half) times 32 activations, each pair sum times its sub-block
-    /// scale: vpshufb picks int16 scale 2i in the low 128-bit lane and 2i + 1 in the high lane.
+    /// 32 quants (sub-blocks 2i and 2i + 1 of the half) times 32 activations, (q - 32) * x summed in int16 pairs,
+    /// each pair times its sub-block scale: vpshufb picks int16 scale 2i in the low 128-bit lane, 2i + 1 in the high.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Scaled(Vector256<byte> q, sbyte* x, Vector256<short> halfScales, int i)
     {
         ulong low = (ulong)(4 * i | (4 * i + 1) << 8) * 0x0001_0001_0001_0001, high = low + 0x0202_0202_0202_0202;
         var scale = Avx2.Shuffle(halfScales.AsByte(), Vector256.Create(low, low, high, high).AsByte()).AsInt16();
-        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(x)), scale);
+        var xs = Vector256.Load(x);
+        var pairs = Avx2.MultiplyAddAdjacent(q, xs) - Avx2.MultiplyAddAdjacent(Vector256.Create((byte)32), xs);
+        return Avx2.MultiplyAddAdjacent(pairs, scale);
     }
 }
 
