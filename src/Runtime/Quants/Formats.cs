@@ -108,6 +108,9 @@ public static class Formats
         new WeightFormat<BlockQ4_0, BlockQ8_0>(),
         new WeightFormat<BlockIQ4_NL, BlockQ8_0>(),
         new WeightFormat<BlockIQ4_XS, BlockQ8_K>(),
+        new WeightFormat<BlockQ4_K, BlockQ8_K>(),
+        new WeightFormat<BlockQ5_K, BlockQ8_K>(),
+        new WeightFormat<BlockQ6_K, BlockQ8_K>(),
     }.ToDictionary(f => f.Type);
 
     /// <summary>Every weight format this build computes with.</summary>

@@ -28,4 +28,10 @@ internal sealed record ReferenceCase(
         : Path.Combine(Shared.Reference, "stories260K", $"stories260K-{type}.{prompt}.json");
 
     public static readonly string[] Stories260KPrompts = ["once-upon-a-time", "lily-tom-park", "bos-only"];
+
+    /// <summary>random-e256-l2-{type}.{prompt}.kvf32.json (llama.cpp with an F32 KV cache).</summary>
+    public static string RandomE256KvF32Path(string type, string prompt) =>
+        Path.Combine(Shared.Reference, "random-e256", "kv-f32", $"random-e256-l2-{type}.{prompt}.kvf32.json");
+
+    public static readonly string[] RandomE256Prompts = ["once-upon-a-time", "lily-tom-park"];
 }

@@ -36,12 +36,14 @@ public class ReferenceLogitsTests
     };
 
     /// <summary>
-    /// The portable path (no FMA: multiply then add) rounds some float sums differently; where that moves a value
-    /// across a rounding boundary of a low-precision activation, logits move more. Measured: F32 1.0e-3, F16 1.9e-2,
-    /// BF16 4.5e-2 (one activation rounded to the other bfloat16 neighbour, 2^-8 apart); the rest as above.
+    /// The AVX2 and portable paths sum floats in other orders (8 or 4 lanes, the portable one without FMA); where a
+    /// last-bit difference moves a value across a rounding boundary of a low-precision value (q or the softmax to
+    /// half, an activation to bfloat16), logits move more. Measured: F32 4.0e-3 (AVX2; one weight rounded to the other
+    /// half neighbour at one position), F16 1.9e-2, BF16 4.5e-2 (portable); the rest as above.
     /// </summary>
-    public static readonly Dictionary<string, double> PortableTolerance = new()
+    public static readonly Dictionary<string, double> OtherPathTolerance = new()
     {
+        ["F32"] = 5e-3,
         ["F16"] = 3e-2,
         ["BF16"] = 1e-1,
     };
@@ -100,7 +102,7 @@ public class ReferenceLogitsTests
 
         string key = kvF32 ? type + "/kv-f32" : type;
         double tolerance = flash ? FlashTolerance[key]
-            : KernelIsas.Best == KernelIsa.Portable && PortableTolerance.TryGetValue(key, out double p) ? p : Tolerance[key];
+            : KernelIsas.Best != KernelIsa.Avx512 && OtherPathTolerance.TryGetValue(key, out double p) ? p : Tolerance[key];
         int nVocab = model.Config.NVocab;
         for (int t = 0; t < reference.Tokens.Length; t++)
         {
@@ -118,6 +120,60 @@ public class ReferenceLogitsTests
             var (top1, top2) = TopTwo(expected);
             if (expected[top1] - expected[top2] > ClearLead)
                 Assert.Equal(top1, TopTwo(actual).Top1);
+        }
+    }
+
+    /// <summary>
+    /// Largest difference per random-e256 file (rows of 256 and 768: real K-quant blocks), F32 KV cache. Measured
+    /// max |dlogit| over both prompts: Q6_K 2.4e-7 (AVX-512, AVX2), 2.8e-7 (portable); Q4_K_M 1.1e-2 (AVX-512),
+    /// 1.2e-2 (AVX2, portable); Q5_K_M 1.3e-3 (AVX-512), 9.8e-3 (AVX2), 1.5e-2 (portable). The large ones are single
+    /// positions where one activation lands on the other side of a Q8_K rounding step after a last-bit difference
+    /// upstream: they remain with the AVX-512 K-quant kernels, whose float operations equal llama.cpp's, and with
+    /// the scalar reference kernels; Q8_0 shows the same on this model (8.6e-3), and llama.cpp's own batch and
+    /// one-token results differ by 0.011 for Q4_K_M.
+    /// </summary>
+    public static readonly Dictionary<string, double> RandomE256Tolerance = new()
+    {
+        ["Q6_K"] = 1e-5,
+        ["Q4_K_M"] = 3e-2,
+        ["Q5_K_M"] = 3e-2,
+    };
+
+    public static TheoryData<string, string> RandomE256Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string type in RandomE256Tolerance.Keys)
+        {
+            foreach (string prompt in ReferenceCase.RandomE256Prompts)
+                data.Add(type, prompt);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RandomE256Cases))]
+    public void MatchesLlamaCppOnRandomE256(string type, string prompt)
+    {
+        var reference = ReferenceCase.Load(ReferenceCase.RandomE256KvF32Path(type, prompt));
+        using var model = LlamaModel.Load(Path.Combine(Shared.Models, "random-e256", $"random-e256-l2-{type}.gguf"));
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 128, Threads = 1, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
+        Assert.Equal(reference.Tokens, model.Tokenize(reference.Prompt));
+
+        float[] logits = context.EvaluateAll(reference.Tokens);
+
+        int nVocab = model.Config.NVocab;
+        for (int t = 0; t < reference.Tokens.Length; t++)
+        {
+            double worst = 0;
+            int worstAt = 0;
+            for (int i = 0; i < nVocab; i++)
+            {
+                double d = Math.Abs(logits[t * nVocab + i] - reference.Logits[t][i]);
+                if (d > worst)
+                    (worst, worstAt) = (d, i);
+            }
+            Assert.True(worst <= RandomE256Tolerance[type],
+                $"{type} position {t}: logit {worstAt} is {logits[t * nVocab + worstAt]}, llama.cpp {reference.Logits[t][worstAt]} (|d| {worst:G3})");
         }
     }
 
