@@ -24,6 +24,7 @@ public unsafe class KernelTests
         [GgmlType.BF16] = 2e-6,
         [GgmlType.Q8_0] = 2e-6,
         [GgmlType.Q4_0] = 2e-6,
+        [GgmlType.Q6_K] = 2e-6,
     };
 
     public static TheoryData<string> Entries()
@@ -93,9 +94,26 @@ public unsafe class KernelTests
         const int rows = 5, cols = 2;
         var w = SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
         var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, 127, 1);
-        RunAndCompare(entry, format, k, rows, 1, w, x.AsSpan(0, k).ToArray(), exact: true);
-        RunAndCompare(entry, format, k, rows, cols, w, x, exact: true, gemm: true);
+        byte[]? blocks = null;
+        if (ExactWeightBlocks.TryGetValue(format.Type, out var build))
+        {
+            blocks = new byte[format.RowBytes(k) * rows];
+            for (int at = 0; at < blocks.Length; at += format.BlockBytes)
+                build(random, blocks.AsSpan(at, format.BlockBytes));
+        }
+        RunAndCompare(entry, format, k, rows, 1, w, x.AsSpan(0, k).ToArray(), exact: true, weightBlocks: blocks);
+        RunAndCompare(entry, format, k, rows, cols, w, x, exact: true, gemm: true, weightBlocks: blocks);
     }
+
+    /// <summary>
+    /// For formats whose quantizer cannot be steered to exact scales (the K-quants search their scales): weight
+    /// blocks built by hand with small integer sub-block scales and power-of-two super-block scales, so that every
+    /// partial sum of a row with |x| &lt;= 15 stays an integer far below 2^24.
+    /// </summary>
+    private static readonly Dictionary<GgmlType, Action<Random, Span<byte>>> ExactWeightBlocks = new()
+    {
+        [GgmlType.Q6_K] = Quants.Q6_KTests.ExactBlock,
+    };
 
     /// <summary>A value that makes the reference weight quantizer pick a block scale of exactly 1.</summary>
     private static readonly Dictionary<GgmlType, float> ScaleOneWeight = new()
@@ -128,15 +146,21 @@ public unsafe class KernelTests
     private static void CheckGemm(KernelEntry entry, WeightFormat format, int k, int rows, int cols, Random random) =>
         RunAndCompare(entry, format, k, rows, cols, Gaussian(random, rows * k), Gaussian(random, cols * k), exact: false, gemm: true);
 
-    private static void RunAndCompare(KernelEntry entry, WeightFormat format, int k, int rows, int cols, float[] w, float[] x, bool exact, bool gemm = false)
+    private static void RunAndCompare(KernelEntry entry, WeightFormat format, int k, int rows, int cols, float[] w, float[] x, bool exact, bool gemm = false,
+        byte[]? weightBlocks = null)
     {
         var act = format.Activations;
         int wRowBytes = (int)format.RowBytes(k), xRowBytes = act.RowBytes(k);
         using var wq = new GuardedBuffer((long)wRowBytes * rows);
         using var xq = new GuardedBuffer((long)xRowBytes * cols);
         using var y = new GuardedBuffer((long)rows * cols * sizeof(float));
-        for (int r = 0; r < rows; r++)
-            format.Quantize(w.AsSpan(r * k, k), wq.Bytes.Slice(r * wRowBytes, wRowBytes));
+        if (weightBlocks is not null)
+            weightBlocks.CopyTo(wq.Bytes);
+        else
+        {
+            for (int r = 0; r < rows; r++)
+                format.Quantize(w.AsSpan(r * k, k), wq.Bytes.Slice(r * wRowBytes, wRowBytes));
+        }
         for (int c = 0; c < cols; c++)
             act.Quantize(x.AsSpan(c * k, k), xq.Bytes.Slice(c * xRowBytes, xRowBytes));
 
