@@ -1,19 +1,18 @@
+using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Tests.Quants;
 
-public class Q2_KTests
+public unsafe class Q2_KTests
 {
+    /// <summary>random-e256-l2-Q2_K.gguf holds token_embd, attn_q/k and ffn_gate/up of both layers as Q2_K.</summary>
     [Fact]
-    public void QuantizeMatchesLlamaQuantizeByteForByte()
-    {
-        // random-e256-l2-Q2_K.gguf holds token_embd, attn_q/k and ffn_gate/up of both layers as Q2_K.
-        Assert.Equal(9, LlamaQuantizeFiles.AssertMatches(GgmlType.Q2_K, "Q2_K"));
-    }
+    public void QuantizesLikeLlamaCpp() =>
+        Assert.Equal(9, KQuantTestData.AssertQuantizesLikeLlamaCpp("Q2_K", GgmlType.Q2_K).Count);
 
     [Fact]
-    public unsafe void DequantizeReadsGgmlsLayout()
+    public void DequantizesACraftedBlock()
     {
         var b = new BlockQ2_K
         {
@@ -42,13 +41,52 @@ public class Q2_KTests
         Assert.Equal(0f, y[96]);
         Assert.Equal(7.5f * 3, y[128]);
         Assert.Equal(0f, y[159]);
-        Assert.Equal(1f * 2 - 1.25f, y[255]);
         Assert.Equal(1f * 0 - 1.25f, y[240]); // q 0 in sub-block 15
+        Assert.Equal(1f * 2 - 1.25f, y[255]);
     }
 
     [Fact]
-    public void DotMatchesDequantizedProducts()
+    public void DequantizesLlamaCppBytesCloseToTheF32Weights()
     {
-        LlamaQuantizeFiles.AssertDotMatchesDequantized(GgmlType.Q2_K, blocks: 12, seed: 2);
+        // Requantization rounds (x + ml) / dl to the nearest of 0..3, so a value is within half a step dl of its
+        // weight unless the clamp cut it off: then the weight lies beyond the end of the grid (below q = 0 or above 3).
+        using var source = GgufFile.Open(KQuantTestData.RandomE256("F32"));
+        using var quantized = GgufFile.Open(KQuantTestData.RandomE256("Q2_K"));
+        var tensor = quantized.FindTensor("token_embd.weight")!;
+        var expected = MemoryMarshal.Cast<byte, float>(source.GetData(source.FindTensor("token_embd.weight")!));
+        var blocks = MemoryMarshal.Cast<byte, BlockQ2_K>(quantized.GetData(tensor));
+        var y = new float[expected.Length];
+        BlockQ2_K.Dequantize(blocks, y);
+        int checkedValues = 0;
+        for (int i = 0; i < y.Length; i++)
+        {
+            var b = blocks[i / 256];
+            int sc = b.Scales[i % 256 / 16];
+            float dl = Fp16.HalfBitsToSingle(b.D) * (sc & 0xF), ml = Fp16.HalfBitsToSingle(b.DMin) * (sc >> 4);
+            if (dl == 0)
+                continue; // no scale: the quantizer keeps its search's quants and every value is -ml
+            int q = (int)MathF.Round((y[i] + ml) / dl);
+            float error = expected[i] - y[i];
+            bool beyondGrid = (q == 0 && error < 0) || (q == 3 && error > 0);
+            Assert.True(beyondGrid || Math.Abs(error) <= 0.5f * dl * 1.0001f + 1e-9f, $"value {i}: {y[i]} (q {q}) vs {expected[i]} (step {dl})");
+            checkedValues++;
+        }
+        Assert.True(checkedValues > 0.99 * y.Length, $"only {checkedValues} of {y.Length} values have a scale");
+    }
+
+    [Fact]
+    public void DotMatchesDequantizedProduct() => KQuantTestData.AssertDotMatchesDequantized(GgmlType.Q2_K, 2);
+
+    /// <summary>
+    /// A Q2_K block whose integer dot products stay exact in float whatever the order (for the kernel tests): random
+    /// quants, scales and mins (every bit pattern is a valid block) with d = dmin = 1, so |scale * q * x| &lt;= 675
+    /// and |min * bsum| &lt;= 15 * 16 * 15 for |x| &lt;= 15.
+    /// </summary>
+    internal static void ExactBlock(Random random, Span<byte> bytes)
+    {
+        random.NextBytes(bytes);
+        ref var b = ref MemoryMarshal.AsRef<BlockQ2_K>(bytes);
+        b.D = 0x3C00;
+        b.DMin = 0x3C00;
     }
 }
