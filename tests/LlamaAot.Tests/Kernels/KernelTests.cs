@@ -25,6 +25,8 @@ public unsafe class KernelTests
         [GgmlType.Q8_0] = 2e-6,
         [GgmlType.Q4_0] = 2e-6,
         [GgmlType.Q6_K] = 2e-6,
+        [GgmlType.Q2_K] = 2e-6,
+        [GgmlType.Q3_K] = 2e-6,
     };
 
     public static TheoryData<string> Entries()
@@ -94,6 +96,8 @@ public unsafe class KernelTests
         const int rows = 5, cols = 2;
         var w = SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
         var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, 127, 1);
+        Assert.True(format.BlockSize == 1 || ScaleOneWeight.ContainsKey(format.Type) || ExactWeightBlocks.ContainsKey(format.Type),
+            $"{format.Type} has no exact-integer weights: add it to ScaleOneWeight or ExactWeightBlocks");
         byte[]? blocks = null;
         if (ExactWeightBlocks.TryGetValue(format.Type, out var build))
         {
@@ -113,6 +117,8 @@ public unsafe class KernelTests
     private static readonly Dictionary<GgmlType, Action<Random, Span<byte>>> ExactWeightBlocks = new()
     {
         [GgmlType.Q6_K] = Quants.Q6_KTests.ExactBlock,
+        [GgmlType.Q2_K] = Quants.Q2_KTests.ExactBlock,
+        [GgmlType.Q3_K] = Quants.Q3_KTests.ExactBlock,
     };
 
     /// <summary>A value that makes the reference weight quantizer pick a block scale of exactly 1.</summary>

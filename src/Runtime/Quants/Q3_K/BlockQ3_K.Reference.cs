@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LlamaAot.Quants;
@@ -6,6 +7,7 @@ namespace LlamaAot.Quants;
 public unsafe partial struct BlockQ3_K
 {
     /// <summary>The signed scale (-32..31) of sub-block <paramref name="s"/> (0..15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Scale(in BlockQ3_K b, int s)
     {
         int low = s < 8 ? b.Scales[s] & 0xF : b.Scales[s - 8] >> 4;
