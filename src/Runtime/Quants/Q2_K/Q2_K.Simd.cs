@@ -193,23 +193,30 @@ internal static unsafe class Q2_KxQ8_K_Portable
         var mins = (p0 + p1) + (p2 + p3);
         acc = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(mins), Vector128.Create(-x.D * w.DMin), acc);
 
-        // Sub-block s = 8n + 2j + h holds values [16s, 16s + 16): bits 2j of qs[32n + 16h ..].
+        // Bytes [16g, 16g + 16) of qs (g = 2n + h) hold, two bits each, sub-blocks s = 8n + h + 2j (j = 0..3):
+        // values [16s, 16s + 16).
         var sumi = Vector128<int>.Zero;
-        for (int s = 0; s < 16; s++)
+        var three = Vector128.Create((byte)3);
+        for (int g = 0; g < 4; g++)
         {
-            var q = Vector128.ShiftRightLogical(Vector128.Load(b->Qs + 32 * (s / 8) + 16 * (s % 2)), 2 * (s % 8 / 2)) & Vector128.Create((byte)3);
-            sumi += ScaledDot(q.AsSByte(), Vector128.Load(x.Q + 16 * s), b->Scales[s] & 0xF);
+            var q = Vector128.Load(b->Qs + 16 * g);
+            int s = 8 * (g >> 1) + (g & 1);
+            sumi += (ScaledDot(q & three, x.Q, b, s) + ScaledDot(Vector128.ShiftRightLogical(q, 2) & three, x.Q, b, s + 2))
+                  + (ScaledDot(Vector128.ShiftRightLogical(q, 4) & three, x.Q, b, s + 4) + ScaledDot(Vector128.ShiftRightLogical(q, 6), x.Q, b, s + 6));
         }
         return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sumi), Vector128.Create(x.D * w.D), acc);
     }
 
-    /// <summary>scale * (w . x) over 16 values in four exact int32 lanes (int16 products: |w| &lt;= 3, |x| &lt;= 128).</summary>
+    /// <summary>
+    /// scale * (q . x) over sub-block s in four exact int32 lanes. In int16: a pair sum is at most 2 * 3 * 127 and the
+    /// scale at most 15, so the scaled pair sums fit before they are widened.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> ScaledDot(Vector128<sbyte> w, Vector128<sbyte> x, int scale)
+    private static Vector128<int> ScaledDot(Vector128<byte> q, sbyte* x, BlockQ2_K* b, int s)
     {
-        var (w0, w1) = Vector128.Widen(w);
-        var (x0, x1) = Vector128.Widen(x);
-        var (p0, p1) = Vector128.Widen(w0 * x0 + w1 * x1);
-        return (p0 + p1) * scale;
+        var (q0, q1) = Vector128.Widen(q);
+        var (x0, x1) = Vector128.Widen(Vector128.Load(x + 16 * s));
+        var (p0, p1) = Vector128.Widen((q0.AsInt16() * x0 + q1.AsInt16() * x1) * (short)(b->Scales[s] & 0xF));
+        return p0 + p1;
     }
 }

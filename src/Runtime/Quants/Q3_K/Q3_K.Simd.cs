@@ -188,27 +188,34 @@ internal static unsafe class Q3_KxQ8_K_Portable
     public static Vector128<float> MulAdd(in Weights w, in Activations x, Vector128<float> acc)
     {
         var b = w.Block;
-        // Sub-block s = 8n + 2j + h holds values [16s, 16s + 16): bits 2j of qs[32n + 16h ..], bit 4n + j of hmask[16h ..].
+        // Bytes [16g, 16g + 16) of qs (g = 2n + h) hold the low bits of sub-blocks s = 8n + h + 2j (j = 0..3),
+        // values [16s, 16s + 16); their high bits are bit 4n + j of hmask[16h ..].
         var sumi = Vector128<int>.Zero;
-        for (int s = 0; s < 16; s++)
+        for (int g = 0; g < 4; g++)
         {
-            int n = s / 8, j = s % 8 / 2, h = s % 2;
-            var low = Vector128.ShiftRightLogical(Vector128.Load(b->Qs + 32 * n + 16 * h), 2 * j) & Vector128.Create((byte)3);
-            var high = Vector128.ShiftRightLogical(Vector128.Load(b->HMask + 16 * h), 4 * n + j) & Vector128<byte>.One;
-            var q = (low | (high << 2)).AsSByte() - Vector128.Create((sbyte)4);
-            sumi += ScaledDot(q, Vector128.Load(x.Q + 16 * s), BlockQ3_K.Scale(*b, s));
+            int n = g >> 1, h = g & 1, s = 8 * n + h;
+            var q = Vector128.Load(b->Qs + 16 * g);
+            var hm = Vector128.ShiftRightLogical(Vector128.Load(b->HMask + 16 * h), 4 * n);
+            sumi += (ScaledDot(q, hm, 0, x.Q, b, s) + ScaledDot(q, hm, 1, x.Q, b, s + 2))
+                  + (ScaledDot(q, hm, 2, x.Q, b, s + 4) + ScaledDot(q, hm, 3, x.Q, b, s + 6));
         }
         return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sumi), Vector128.Create(x.D * w.D), acc);
     }
 
-    /// <summary>scale * (w . x) over 16 values in four exact int32 lanes (int16 products: |w| &lt;= 4, |x| &lt;= 128).</summary>
+    /// <summary>
+    /// scale * (q . x) over sub-block s (bits 2j of <paramref name="qs"/>, bit j of <paramref name="hm"/>) in four
+    /// exact int32 lanes. In int16: q is in -4..3 and Q8_K activations in -127..127, so a pair sum is at most
+    /// 2 * 4 * 127 and, times a scale of at most 32, still fits before it is widened.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> ScaledDot(Vector128<sbyte> w, Vector128<sbyte> x, int scale)
+    private static Vector128<int> ScaledDot(Vector128<byte> qs, Vector128<byte> hm, int j, sbyte* x, BlockQ3_K* b, int s)
     {
-        var (w0, w1) = Vector128.Widen(w);
-        var (x0, x1) = Vector128.Widen(x);
-        var (p0, p1) = Vector128.Widen(w0 * x0 + w1 * x1);
-        return (p0 + p1) * scale;
+        var low = Vector128.ShiftRightLogical(qs, 2 * j) & Vector128.Create((byte)3);
+        var high = Vector128.ShiftLeft(Vector128.ShiftRightLogical(hm, j) & Vector128<byte>.One, 2);
+        var (q0, q1) = Vector128.Widen((low | high).AsSByte() - Vector128.Create((sbyte)4));
+        var (x0, x1) = Vector128.Widen(Vector128.Load(x + 16 * s));
+        var (p0, p1) = Vector128.Widen((q0 * x0 + q1 * x1) * (short)BlockQ3_K.Scale(*b, s));
+        return p0 + p1;
     }
 }
 
