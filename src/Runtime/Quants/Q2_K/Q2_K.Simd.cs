@@ -62,8 +62,8 @@ internal static unsafe class Q2_KxQ8_K_Avx512
         return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sumi), Vector512.Create(x.D * w.D), acc);
     }
 
-    /// <summary>Scale-weighted int32 sums of chunk j (sub-blocks 2j, 2j + 1, 8 + 2j, 9 + 2j, eight lanes each pair).</summary>
 #pragma warning disable CA1857 // shift counts derived from a constant argument are constants once the method is inlined
+    /// <summary>Scale-weighted int32 sums of chunk j (sub-blocks 2j, 2j + 1, 8 + 2j, 9 + 2j, eight lanes each pair).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Chunk(in Weights w, Vector512<sbyte> x, [ConstantExpected(Min = 0, Max = 3)] byte j)
     {
@@ -125,11 +125,11 @@ internal static unsafe class Q2_KxQ8_K_Avx2
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(x.D * w.D), acc);
     }
 
+#pragma warning disable CA1857 // shift counts derived from a constant argument are constants once the method is inlined
     /// <summary>
     /// Scale-weighted int32 sums of chunk c = 4n + j: values [32c, 32c + 32) are (Q_n &gt;&gt; 2j) &amp; 3, sub-block
     /// 2c in the lower 128-bit lane and 2c + 1 in the upper.
     /// </summary>
-#pragma warning disable CA1857 // shift counts derived from a constant argument are constants once the method is inlined
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Chunk(Vector256<byte> qn, Vector256<byte> scales, sbyte* x, [ConstantExpected(Min = 0, Max = 7)] byte c)
     {

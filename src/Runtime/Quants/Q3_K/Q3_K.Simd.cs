@@ -58,8 +58,8 @@ internal static unsafe class Q3_KxQ8_K_Avx512
     private static Vector512<sbyte> Regroup(sbyte* q, int j) =>
         Avx512F.InsertVector256(Vector256.Load(q + 32 * j).ToVector512Unsafe(), Vector256.Load(q + 128 + 32 * j), 1);
 
-    /// <summary>Scale-weighted int32 sums of L * x over chunk j (sub-blocks 2j, 2j + 1, 8 + 2j, 9 + 2j).</summary>
 #pragma warning disable CA1857 // shift counts derived from a constant argument are constants once the method is inlined
+    /// <summary>Scale-weighted int32 sums of L * x over chunk j (sub-blocks 2j, 2j + 1, 8 + 2j, 9 + 2j).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Chunk(in Weights w, Vector512<sbyte> x, [ConstantExpected(Min = 0, Max = 3)] byte j)
     {
@@ -125,11 +125,11 @@ internal static unsafe class Q3_KxQ8_K_Avx2
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(x.D * w.D), acc);
     }
 
+#pragma warning disable CA1857 // shift counts derived from a constant argument are constants once the method is inlined
     /// <summary>
     /// Scale-weighted int32 sums of L * x over chunk c = 4n + j: values [32c, 32c + 32), low bits (Q_n &gt;&gt; 2j) &amp; 3,
     /// high bit c of H; sub-block 2c in the lower 128-bit lane, 2c + 1 in the upper.
     /// </summary>
-#pragma warning disable CA1857 // shift counts derived from a constant argument are constants once the method is inlined
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Chunk(Vector256<byte> qn, Vector256<byte> hmask, Vector256<byte> scales, sbyte* x, [ConstantExpected(Min = 0, Max = 7)] byte c)
     {
