@@ -105,6 +105,8 @@ public static class Formats
         new WeightFormat<BlockBF16, BF16Activation>(),
         new WeightFormat<BlockQ8_0, BlockQ8_0>(),
         new WeightFormat<BlockQ4_0, BlockQ8_0>(),
+        new WeightFormat<BlockQ4_K, BlockQ8_K>(),
+        new WeightFormat<BlockQ5_K, BlockQ8_K>(),
         new WeightFormat<BlockQ6_K, BlockQ8_K>(),
         new WeightFormat<BlockQ2_K, BlockQ8_K>(),
         new WeightFormat<BlockQ3_K, BlockQ8_K>(),

@@ -24,6 +24,8 @@ public unsafe class KernelTests
         [GgmlType.BF16] = 2e-6,
         [GgmlType.Q8_0] = 2e-6,
         [GgmlType.Q4_0] = 2e-6,
+        [GgmlType.Q4_K] = 2e-6,
+        [GgmlType.Q5_K] = 2e-6,
         [GgmlType.Q6_K] = 2e-6,
         [GgmlType.Q2_K] = 2e-6,
         [GgmlType.Q3_K] = 2e-6,
@@ -116,6 +118,8 @@ public unsafe class KernelTests
     /// </summary>
     private static readonly Dictionary<GgmlType, Action<Random, Span<byte>>> ExactWeightBlocks = new()
     {
+        [GgmlType.Q4_K] = Quants.Q4_KTests.ExactBlock,
+        [GgmlType.Q5_K] = Quants.Q5_KTests.ExactBlock,
         [GgmlType.Q6_K] = Quants.Q6_KTests.ExactBlock,
         [GgmlType.Q2_K] = Quants.Q2_KTests.ExactBlock,
         [GgmlType.Q3_K] = Quants.Q3_KTests.ExactBlock,

@@ -45,6 +45,31 @@ internal static class KQuantTestData
     }
 
     /// <summary>
+    /// Dequantizes llama.cpp's bytes of every <paramref name="type"/> tensor in <paramref name="file"/> and checks
+    /// them against the F32 weights they were made from: RMS error / RMS weight at most <paramref name="maxRelativeRms"/>.
+    /// </summary>
+    public static void AssertDequantizesCloseToF32(string file, GgmlType type, double maxRelativeRms)
+    {
+        var format = Formats.Get(type);
+        using var source = GgufFile.Open(RandomE256("F32"));
+        using var quantized = GgufFile.Open(RandomE256(file));
+        foreach (var tensor in quantized.Tensors.Where(t => t.Type == type))
+        {
+            var expected = MemoryMarshal.Cast<byte, float>(source.GetData(source.FindTensor(tensor.Name)!));
+            var y = new float[expected.Length];
+            format.Dequantize(quantized.GetData(tensor), y);
+            double error = 0, energy = 0;
+            for (int i = 0; i < y.Length; i++)
+            {
+                error += (y[i] - (double)expected[i]) * (y[i] - expected[i]);
+                energy += (double)expected[i] * expected[i];
+            }
+            double relative = Math.Sqrt(error / energy);
+            Assert.True(relative <= maxRelativeRms, $"{file}: {tensor.Name} dequantizes with relative RMS error {relative:G3} > {maxRelativeRms}");
+        }
+    }
+
+    /// <summary>
     /// The reference Dot of quantized Gaussian rows against sum(dequantize(w) * dequantize(x)) in double: the two
     /// differ only by float rounding, far below the quantization noise.
     /// </summary>

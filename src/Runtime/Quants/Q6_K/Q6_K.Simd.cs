@@ -11,190 +11,180 @@ namespace LlamaAot.Quants;
 // activations' bsums (16 sums of 16 quants, one per Q6_K sub-block): sum sc * (q - 32) * x =
 // sum sc * q * x - 32 * sum_s sc[s] * bsums[s]. All integer sums are exact; one float FMA per super-block with
 // d = d_w * d_x (one float multiply), as ggml does.
+//
+// Why the steps are plain pointers and MulAdd does all the work (for all three K-quants): an unpacked super-block
+// is many vectors, and the JIT gives every inlined copy of LoadWeights/MulAdd in a tile its own temporaries; past
+// 512 locals in a kernel it stops inlining (measured: the matrix-matrix kernels then called the primitives). So
+// MulAdd unpacks inside a loop whose body is inlined once, and the activations are read as memory operands.
 
 [KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
 internal static unsafe class Q6_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
 
-    /// <summary>
-    /// One unpacked super-block: Q0..Q3 = quants 0..63 of values 64j .. 64j + 63; S0..S3 = the sub-block scale of
-    /// each int16 pair lane of Qj; Scales = the 16 scales as int16 (for the offset term).
-    /// </summary>
-    public readonly record struct Weights(
-        Vector512<byte> Q0, Vector512<byte> Q1, Vector512<byte> Q2, Vector512<byte> Q3,
-        Vector512<short> S0, Vector512<short> S1, Vector512<short> S2, Vector512<short> S3,
-        Vector256<short> Scales, float D);
-
-    public readonly record struct Activations(
-        Vector512<sbyte> Q0, Vector512<sbyte> Q1, Vector512<sbyte> Q2, Vector512<sbyte> Q3, Vector256<short> BSums, float D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* LoadWeights(byte* w) => w;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* w)
+    public static byte* LoadActivations(byte* x) => x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(byte* w, byte* x, Vector512<float> acc)
     {
         var b = (BlockQ6_K*)w;
-        // Half n: ql bytes 64n..64n+63 hold values 128n..128n+63 in their low nibbles and 128n+64..128n+127 in
-        // their high nibbles; qh byte 32n+l holds the top 2 bits of values 128n+l+32i in bits 2i..2i+1. With qh
-        // broadcast to both 256-bit halves, per-half shifts bring the right 2 bits to bits 4-5.
-        var (q0, q1) = Half(Vector512.Load(b->Ql), BothHalves(Vector256.Load(b->Qh)));
-        var (q2, q3) = Half(Vector512.Load(b->Ql + 64), BothHalves(Vector256.Load(b->Qh + 32)));
-
+        var a = (BlockQ8_K*)x;
         var scales = Avx2.ConvertToVector256Int16(Vector128.Load(b->Scales));
         var table = scales.ToVector512Unsafe();
-        // Int16 lane i of Qj's pair sums covers values 64j + 2i, +1: sub-block 4j + i / 8.
-        var lane = Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-        var four = Vector512.Create((short)4);
-        var s0 = Avx512BW.PermuteVar32x16(table, lane);
-        var s1 = Avx512BW.PermuteVar32x16(table, lane + four);
-        var s2 = Avx512BW.PermuteVar32x16(table, lane + four + four);
-        var s3 = Avx512BW.PermuteVar32x16(table, lane + four + four + four);
-        return new(q0, q1, q2, q3, s0, s1, s2, s3, scales, Fp16.HalfBitsToSingle(b->D));
+        // Int16 pair lane i of 64 consecutive values covers sub-block i / 8 of them.
+        var pick = Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        var nibble = Vector512.Create((byte)0x0F);
+        var bits45 = Vector512.Create((byte)0x30);
+        var sums = Vector512<int>.Zero;
+        for (int n = 0; n < 2; n++)
+        {
+            // Half n: ql bytes 64n.. hold values 128n..128n+63 in their low nibbles and 128n+64..128n+127 in their
+            // high nibbles; qh byte 32n+l holds the top 2 bits of values 128n+l+32i in bits 2i..2i+1. With qh in
+            // both 256-bit halves, per-half shifts bring the right 2 bits to bits 4-5.
+            var ql = Vector512.Load(b->Ql + 64 * n);
+            var h = BothHalves(b->Qh + 32 * n);
+            var low = (ql & nibble) | (Avx512BW.ShiftLeftLogicalVariable(h, Counts(4, 2)).AsByte() & bits45);
+            var high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & nibble) | (Avx512BW.ShiftRightLogicalVariable(h, Counts(0, 2)).AsByte() & bits45);
+            var lowScales = Avx512BW.PermuteVar32x16(table, pick + Vector512.Create((short)(8 * n)));
+            var highScales = Avx512BW.PermuteVar32x16(table, pick + Vector512.Create((short)(8 * n + 4)));
+            sums += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(a->Qs + 128 * n)), lowScales)
+                + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(a->Qs + 128 * n + 64)), highScales);
+        }
+        // The -32 offset: 32 * sum_s scale[s] * bsums[s], in lanes 0..7.
+        sums -= Vector256.ShiftLeft(Avx2.MultiplyAddAdjacent(scales, Vector256.Load(a->BSums)), 5).ToVector512();
+        float d = Fp16.HalfBitsToSingle(b->D) * a->D;
+        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), Vector512.Create(d), acc);
     }
 
     /// <summary>
-    /// v in both 256-bit halves (vinserti32x8). Not Avx512F.BroadcastVector256ToVector512: .NET 10.0.12 encodes its
-    /// memory form with a wrong compressed displacement (it reads the wrong address when the offset is nonzero).
+    /// 32 bytes in both 256-bit halves, as int16 lanes (vinserti32x8). Not Avx512F.BroadcastVector256ToVector512:
+    /// .NET 10.0.12 encodes its memory form with a wrong compressed displacement (it reads another address when the
+    /// offset is not zero).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<ushort> BothHalves(Vector256<byte> v) => Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1).AsUInt16();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<byte> Low, Vector512<byte> High) Half(Vector512<byte> ql, Vector512<ushort> qh)
+    internal static Vector512<ushort> BothHalves(byte* p)
     {
-        var bits45 = Vector512.Create((byte)0x30);
-        var nibble = Vector512.Create((byte)0x0F);
-        // Values 0..31 take qh bits 0-1 (<< 4), values 32..63 bits 2-3 (<< 2).
-        var hiLow = Avx512BW.ShiftLeftLogicalVariable(qh, Vector512.Create(4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, (ushort)2)).AsByte() & bits45;
-        // Values 64..95 take qh bits 4-5 (in place), values 96..127 bits 6-7 (>> 2).
-        var hiHigh = Avx512BW.ShiftRightLogicalVariable(qh, Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, (ushort)2)).AsByte() & bits45;
-        var low = (ql & nibble) | hiLow;
-        var high = (Vector512.ShiftRightLogical(ql.AsUInt16(), 4).AsByte() & nibble) | hiHigh;
-        return (low, high);
+        var v = Vector256.Load(p);
+        return Avx512F.InsertVector256(v.ToVector512Unsafe(), v, 1).AsUInt16();
     }
 
+    /// <summary>
+    /// Shift counts for the int16 lanes of the low and the high 256-bit half (not built from two Vector256:
+    /// .NET 10 does not fold that to a constant).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Activations LoadActivations(byte* x)
-    {
-        var b = (BlockQ8_K*)x;
-        return new(Vector512.Load(b->Qs), Vector512.Load(b->Qs + 64), Vector512.Load(b->Qs + 128), Vector512.Load(b->Qs + 192),
-            Vector256.Load(b->BSums), b->D);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
-    {
-        var sums = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w.Q0, x.Q0), w.S0)
-            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w.Q1, x.Q1), w.S1)
-            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w.Q2, x.Q2), w.S2)
-            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w.Q3, x.Q3), w.S3);
-        // The -32 offset: 32 * sum_s scale[s] * bsums[s], in lanes 0..7.
-        var offset = Vector256.ShiftLeft(Avx2.MultiplyAddAdjacent(w.Scales, x.BSums), 5);
-        sums -= offset.ToVector512();
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), Vector512.Create(w.D * x.D), acc);
-    }
+    internal static Vector512<ushort> Counts(ushort low, ushort high) => Vector512.Create(
+        low, low, low, low, low, low, low, low, low, low, low, low, low, low, low, low,
+        high, high, high, high, high, high, high, high, high, high, high, high, high, high, high, high);
 }
 
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]
+// Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1, GemmRows = 2)]
 internal static unsafe class Q6_KxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
 
-    /// <summary>
-    /// The block itself: with 16 registers a whole unpacked super-block does not fit beside the accumulators, so
-    /// <see cref="MulAdd"/> unpacks 32 values at a time and reads the activations straight from memory.
-    /// </summary>
-    public readonly record struct Block(nint P, float D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* LoadWeights(byte* w) => w;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Block LoadWeights(byte* w) => new((nint)w, Fp16.HalfBitsToSingle(((BlockQ6_K*)w)->D));
+    public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Block LoadActivations(byte* x) => new((nint)x, ((BlockQ8_K*)x)->D);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(in Block w, in Block x, Vector256<float> acc)
+    public static Vector256<float> MulAdd(byte* w, byte* x, Vector256<float> acc)
     {
-        var b = (BlockQ6_K*)w.P;
-        var a = (BlockQ8_K*)x.P;
-        var scales = Vector128.Load(b->Scales);
-        var sums = Half(b->Ql, b->Qh, scales, a->Qs, 0) + Half(b->Ql + 64, b->Qh + 32, scales, a->Qs + 128, 8);
-        // The -32 offset: 32 * sum_s scale[s] * bsums[s].
-        sums -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(scales), Vector256.Load(a->BSums)), 5);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(w.D * x.D), acc);
-    }
-
-    /// <summary>Sum of scale * q * x over the 128 values of one half (ql 64 bytes, qh 32 bytes, sub-blocks s0..s0+7).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Half(byte* ql, byte* qh, Vector128<sbyte> scales, sbyte* x, int s0)
-    {
+        var b = (BlockQ6_K*)w;
+        var a = (BlockQ8_K*)x;
+        var scales = Avx2.ConvertToVector256Int16(Vector128.Load(b->Scales));
         var nibble = Vector256.Create((byte)0x0F);
         var bits45 = Vector256.Create((byte)0x30);
-        var l0 = Vector256.Load(ql);
-        var l1 = Vector256.Load(ql + 32);
-        var h = Vector256.Load(qh).AsUInt16();
-        var q0 = (l0 & nibble) | (Vector256.ShiftLeft(h, 4).AsByte() & bits45);
-        var q1 = (l1 & nibble) | (Vector256.ShiftLeft(h, 2).AsByte() & bits45);
-        var q2 = (Vector256.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & nibble) | (h.AsByte() & bits45);
-        var q3 = (Vector256.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftRightLogical(h, 2).AsByte() & bits45);
-        return Scaled(q0, x, scales, s0) + Scaled(q1, x + 32, scales, s0 + 2)
-            + Scaled(q2, x + 64, scales, s0 + 4) + Scaled(q3, x + 96, scales, s0 + 6);
+        var sums = Vector256<int>.Zero;
+        for (int n = 0; n < 2; n++)
+        {
+            // Half n (values 128n..128n+127): ql 64 bytes, qh 32 bytes, scales 8n..8n+7 in both 128-bit lanes.
+            var l0 = Vector256.Load(b->Ql + 64 * n);
+            var l1 = Vector256.Load(b->Ql + 64 * n + 32);
+            var h = Vector256.Load(b->Qh + 32 * n).AsUInt16();
+            var halfScales = n == 0 ? Avx2.Permute2x128(scales, scales, 0x00) : Avx2.Permute2x128(scales, scales, 0x11);
+            sbyte* xs = a->Qs + 128 * n;
+            sums += Scaled((l0 & nibble) | (Vector256.ShiftLeft(h, 4).AsByte() & bits45), xs, halfScales, 0)
+                + Scaled((l1 & nibble) | (Vector256.ShiftLeft(h, 2).AsByte() & bits45), xs + 32, halfScales, 1)
+                + Scaled((Vector256.ShiftRightLogical(l0.AsUInt16(), 4).AsByte() & nibble) | (h.AsByte() & bits45), xs + 64, halfScales, 2)
+                + Scaled((Vector256.ShiftRightLogical(l1.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftRightLogical(h, 2).AsByte() & bits45), xs + 96, halfScales, 3);
+        }
+        // The -32 offset: 32 * sum_s scale[s] * bsums[s].
+        sums -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales, Vector256.Load(a->BSums)), 5);
+        float d = Fp16.HalfBitsToSingle(b->D) * a->D;
+        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(d), acc);
     }
 
-    /// <summary>32 quants (sub-blocks s and s + 1) times 32 activations, each pair sum times its sub-block scale.</summary>
+    /// <summary>
+    /// 32 quants (sub-blocks 2i and 2i + 1 of the half) times 32 activations, each pair sum times its sub-block
+    /// scale: vpshufb picks int16 scale 2i in the low 128-bit lane and 2i + 1 in the high lane.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Scaled(Vector256<byte> q, sbyte* x, Vector128<sbyte> scales, int s)
+    private static Vector256<int> Scaled(Vector256<byte> q, sbyte* x, Vector256<short> halfScales, int i)
     {
-        var pairs = Avx2.MultiplyAddAdjacent(q, Vector256.Load(x));
-        var pick = Vector128.Create((byte)s, (byte)s, (byte)s, (byte)s, (byte)s, (byte)s, (byte)s, (byte)s,
-            (byte)(s + 1), (byte)(s + 1), (byte)(s + 1), (byte)(s + 1), (byte)(s + 1), (byte)(s + 1), (byte)(s + 1), (byte)(s + 1));
-        var scale = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, pick.AsSByte()));
-        return Avx2.MultiplyAddAdjacent(pairs, scale);
+        ulong low = (ulong)(4 * i | (4 * i + 1) << 8) * 0x0001_0001_0001_0001, high = low + 0x0202_0202_0202_0202;
+        var scale = Avx2.Shuffle(halfScales.AsByte(), Vector256.Create(low, low, high, high).AsByte()).AsInt16();
+        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, Vector256.Load(x)), scale);
     }
 }
 
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1)]
+// Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1, GemmRows = 2)]
 internal static unsafe class Q6_KxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
 
-    /// <summary>The block itself; <see cref="MulAdd"/> unpacks 16 values of each of 4 sub-blocks at a time.</summary>
-    public readonly record struct Block(nint P, float D);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* LoadWeights(byte* w) => w;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Block LoadWeights(byte* w) => new((nint)w, Fp16.HalfBitsToSingle(((BlockQ6_K*)w)->D));
+    public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Block LoadActivations(byte* x) => new((nint)x, ((BlockQ8_K*)x)->D);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MulAdd(in Block w, in Block x, Vector128<float> acc)
+    public static Vector128<float> MulAdd(byte* w, byte* x, Vector128<float> acc)
     {
-        var b = (BlockQ6_K*)w.P;
-        var a = (BlockQ8_K*)x.P;
-        var sums = Quarter(b, a, 0, 0) + Quarter(b, a, 0, 1) + Quarter(b, a, 1, 0) + Quarter(b, a, 1, 1);
-        return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sums), Vector128.Create(w.D * x.D), acc);
-    }
-
-    /// <summary>
-    /// Values 128n + 16c + 32i + 0..15 for i = 0..3 (sub-blocks 8n + c + 2i): 16 bytes of ql and 16 of qh give
-    /// four sub-blocks of signed q - 32.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> Quarter(BlockQ6_K* b, BlockQ8_K* a, int n, int c)
-    {
+        var b = (BlockQ6_K*)w;
+        var a = (BlockQ8_K*)x;
         var nibble = Vector128.Create((byte)0x0F);
         var bits45 = Vector128.Create((byte)0x30);
         var thirtyTwo = Vector128.Create((sbyte)32);
-        var l0 = Vector128.Load(b->Ql + 64 * n + 16 * c);
-        var l1 = Vector128.Load(b->Ql + 64 * n + 32 + 16 * c);
-        var h = Vector128.Load(b->Qh + 32 * n + 16 * c);
-        var q0 = ((l0 & nibble) | (Vector128.ShiftLeft(h, 4) & bits45)).AsSByte() - thirtyTwo;
-        var q1 = ((l1 & nibble) | (Vector128.ShiftLeft(h, 2) & bits45)).AsSByte() - thirtyTwo;
-        var q2 = (Vector128.ShiftRightLogical(l0, 4) | (h & bits45)).AsSByte() - thirtyTwo;
-        var q3 = (Vector128.ShiftRightLogical(l1, 4) | (Vector128.ShiftRightLogical(h, 2) & bits45)).AsSByte() - thirtyTwo;
-        sbyte* x = a->Qs + 128 * n + 16 * c;
-        sbyte* sc = b->Scales + 8 * n + c;
-        return Int8Dot.Portable(q0, Vector128.Load(x)) * sc[0] + Int8Dot.Portable(q1, Vector128.Load(x + 32)) * sc[2]
-            + Int8Dot.Portable(q2, Vector128.Load(x + 64)) * sc[4] + Int8Dot.Portable(q3, Vector128.Load(x + 96)) * sc[6];
+        var sums = Vector128<int>.Zero;
+        for (int j = 0; j < 4; j++)
+        {
+            // Values 128n + 16c + 32i + 0..15 for i = 0..3 (sub-blocks 8n + c + 2i), n = j / 2, c = j % 2: 16 bytes
+            // of ql from each 32-byte half and 16 of qh give four sub-blocks of signed q - 32.
+            int offset = 64 * (j >> 1) + 16 * (j & 1);
+            var l0 = Vector128.Load(b->Ql + offset);
+            var l1 = Vector128.Load(b->Ql + offset + 32);
+            var h = Vector128.Load(b->Qh + (offset >> 1) + 8 * (j & 1));
+            sbyte* xs = a->Qs + 2 * offset - 16 * (j & 1);
+            sbyte* sc = b->Scales + 8 * (j >> 1) + (j & 1);
+            sums += Dot16(((l0 & nibble) | (Vector128.ShiftLeft(h, 4) & bits45)).AsSByte() - thirtyTwo, xs, sc[0])
+                + Dot16(((l1 & nibble) | (Vector128.ShiftLeft(h, 2) & bits45)).AsSByte() - thirtyTwo, xs + 32, sc[2])
+                + Dot16((Vector128.ShiftRightLogical(l0, 4) | (h & bits45)).AsSByte() - thirtyTwo, xs + 64, sc[4])
+                + Dot16((Vector128.ShiftRightLogical(l1, 4) | (Vector128.ShiftRightLogical(h, 2) & bits45)).AsSByte() - thirtyTwo, xs + 96, sc[6]);
+        }
+        float d = Fp16.HalfBitsToSingle(b->D) * a->D;
+        return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sums), Vector128.Create(d), acc);
+    }
+
+    /// <summary>
+    /// 16 quants (-32..31) times 16 activations times the sub-block scale, in 4 int32 lanes: a product is at most
+    /// 32 * 127 and a sum of two fits int16, so pairs are summed before one widening (cheaper than
+    /// <see cref="Int8Dot.Portable"/>, and without its tuples).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Dot16(Vector128<sbyte> q, sbyte* x, int scale)
+    {
+        var xv = Vector128.Load(x);
+        var p = Vector128.WidenLower(q) * Vector128.WidenLower(xv) + Vector128.WidenUpper(q) * Vector128.WidenUpper(xv);
+        return (Vector128.WidenLower(p) + Vector128.WidenUpper(p)) * scale;
     }
 }

@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+using LlamaAot.Gguf;
+
+namespace LlamaAot.Quants;
+
+/// <summary>
+/// Q5_K (ggml <c>block_q5_K</c>): 256 values in 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit min
+/// (packed in 12 bytes, see <see cref="KQuantScaleMin"/>), and two half super-scales <c>d</c> and <c>dmin</c>;
+/// value = (d * scale) * q - (dmin * min), q in 0..31.
+/// <para>Layout: the low 4 bits as in Q4_K (for chunk c = 0..3, qs[32c + l] holds value 64c + l in its low nibble
+/// and value 64c + 32 + l in its high nibble); the fifth bit of value 64c + l is bit 2c of qh[l], that of value
+/// 64c + 32 + l is bit 2c + 1 of qh[l].</para>
+/// 176 bytes, 5.5 bits per weight. Pairs with <see cref="BlockQ8_K"/> activations.
+/// </summary>
+[QuantFormat(GgmlType.Q5_K)]
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public unsafe partial struct BlockQ5_K : IWeightFormat<BlockQ5_K, BlockQ8_K>
+{
+    public const int BlockSize = 256;
+
+    /// <summary>Super-block scale of the sub-block scales, IEEE half bits.</summary>
+    public ushort D;
+
+    /// <summary>Super-block scale of the sub-block mins, IEEE half bits.</summary>
+    public ushort DMin;
+
+    /// <summary>8 scales and 8 mins of 6 bits (<see cref="KQuantScaleMin"/>).</summary>
+    public fixed byte Scales[KQuantScaleMin.Bytes];
+
+    /// <summary>Fifth bits (see the layout above).</summary>
+    public fixed byte Qh[BlockSize / 8];
+
+    /// <summary>Low 4 bits, as nibbles (see the layout above).</summary>
+    public fixed byte Qs[BlockSize / 2];
+
+    public static int ValuesPerBlock => BlockSize;
+
+    public static GgmlType Type => GgmlType.Q5_K;
+}
