@@ -27,10 +27,11 @@ public unsafe partial struct BlockQ2_K
 
     /// <summary>
     /// quantize_row_q2_K_ref (what llama-quantize writes without an importance matrix): per sub-block
-    /// make_qkx2_quants(nmax 3, weights |x|, rmin -0.5, rdelta 0.1, 15 steps, absolute error) gives a scale and a
-    /// min; both are quantized to 4 bits against the largest of each (d = max_scale / 15, dmin = max_min / 15, as
-    /// halves); then every value is requantized with the half-rounded numbers, q = clamp(round((x + dm) / dq), 0, 3)
-    /// (a sub-block whose dq is 0 keeps the quants of its search).
+    /// make_qkx2_quants (<see cref="KQuantScaleMin.MakeQkx2Quants"/>, shared with Q4_K and Q5_K) with nmax 3,
+    /// weights |x|, rmin -0.5, rdelta 0.1, 15 steps and absolute error gives a scale and a min; both are quantized
+    /// to 4 bits against the largest of each (d = max_scale / 15, dmin = max_min / 15, as halves); then every value
+    /// is requantized with the half-rounded numbers, q = clamp(round((x + dm) / dq), 0, 3) (a sub-block whose dq is
+    /// 0 keeps the quants of its search).
     /// </summary>
     public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ2_K> blocks)
     {
@@ -49,7 +50,7 @@ public unsafe partial struct BlockQ2_K
                 var group = src.Slice(16 * s, 16);
                 for (int l = 0; l < 16; l++)
                     weights[l] = MathF.Abs(group[l]);
-                scales[s] = KQuantMath.MakeQkx2Quants(3, group, weights, L.Slice(16 * s, 16), out mins[s], laux, -0.5f, 0.1f, 15, useMad: true);
+                scales[s] = KQuantScaleMin.MakeQkx2Quants(3, group, weights, L.Slice(16 * s, 16), out mins[s], laux, -0.5f, 0.1f, 15, useMad: true);
                 if (scales[s] > maxScale) maxScale = scales[s];
                 if (mins[s] > maxMin) maxMin = mins[s];
             }

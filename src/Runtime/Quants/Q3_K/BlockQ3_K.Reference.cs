@@ -59,7 +59,7 @@ public unsafe partial struct BlockQ3_K
             float maxScale = 0, amax = 0;
             for (int s = 0; s < 16; s++)
             {
-                scales[s] = KQuantMath.MakeQ3Quants(4, src.Slice(16 * s, 16), L.Slice(16 * s, 16));
+                scales[s] = MakeQ3Quants(4, src.Slice(16 * s, 16), L.Slice(16 * s, 16));
                 float scale = MathF.Abs(scales[s]);
                 if (scale > amax)
                 {
@@ -151,5 +151,73 @@ public unsafe partial struct BlockQ3_K
         for (int l = 0; l < 8; l++)
             sumf += sums[l];
         return sumf;
+    }
+
+    /// <summary>
+    /// make_q3_quants with do_rmse: a symmetric grid value = scale * (L - nmax) with L in [0, 2 nmax - 1], weights
+    /// x^2. Starts from iscale = -nmax / max (max = the value of largest magnitude, first one wins), then up to five
+    /// passes of coordinate descent that move one L at a time when that strictly improves sumlx^2 / suml2. Writes
+    /// L, returns sumlx / suml2 (b4748 has no guard for suml2 == 0; it cannot be 0 once a value is nonzero).
+    /// An all-zero group gets L = 0 (not nmax) and scale 0, as in ggml.
+    /// </summary>
+    private static float MakeQ3Quants(int nmax, ReadOnlySpan<float> x, Span<sbyte> L)
+    {
+        int n = x.Length;
+        float max = 0, amax = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float ax = MathF.Abs(x[i]);
+            if (ax > amax)
+            {
+                amax = ax;
+                max = x[i];
+            }
+        }
+        if (amax < 1e-15f) // ggml's GROUP_MAX_EPS
+        {
+            L[..n].Clear();
+            return 0;
+        }
+        float iscale = -nmax / max;
+        float sumlx = 0, suml2 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int l = Math.Clamp(QuantMath.NearestInt(iscale * x[i]), -nmax, nmax - 1);
+            L[i] = (sbyte)l;
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+        for (int pass = 0; pass < 5; pass++)
+        {
+            int changed = 0;
+            for (int i = 0; i < n; i++)
+            {
+                float w = x[i] * x[i];
+                float slx = sumlx - w * x[i] * L[i];
+                if (slx > 0)
+                {
+                    float sl2 = suml2 - w * L[i] * L[i];
+                    int newL = Math.Clamp(QuantMath.NearestInt(x[i] * sl2 / slx), -nmax, nmax - 1);
+                    if (newL != L[i])
+                    {
+                        slx += w * x[i] * newL;
+                        sl2 += w * newL * newL;
+                        if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2)
+                        {
+                            L[i] = (sbyte)newL;
+                            sumlx = slx;
+                            suml2 = sl2;
+                            changed++;
+                        }
+                    }
+                }
+            }
+            if (changed == 0)
+                break;
+        }
+        for (int i = 0; i < n; i++)
+            L[i] += (sbyte)nmax;
+        return sumlx / suml2;
     }
 }
