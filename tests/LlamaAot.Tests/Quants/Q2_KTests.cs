@@ -79,8 +79,9 @@ public unsafe class Q2_KTests
 
     /// <summary>
     /// A Q2_K block whose integer dot products stay exact in float whatever the order (for the kernel tests): random
-    /// quants, scales and mins (every bit pattern is a valid block) with d = dmin = 1, so |scale * q * x| &lt;= 675
-    /// and |min * bsum| &lt;= 15 * 16 * 15 for |x| &lt;= 15.
+    /// quants, scales and mins (every bit pattern is a valid block) with d = dmin = 1. With |x| &lt;= 15 and one 127
+    /// per block, sum |scale * q * x| + sum |min * x| &lt;= 60 * (255 * 15 + 127) per block, so a row of up to 56
+    /// blocks stays below 2^24 in absolute value.
     /// </summary>
     internal static void ExactBlock(Random random, Span<byte> bytes)
     {
