@@ -111,6 +111,8 @@ public static class Formats
         new WeightFormat<BlockQ4_K, BlockQ8_K>(),
         new WeightFormat<BlockQ5_K, BlockQ8_K>(),
         new WeightFormat<BlockQ6_K, BlockQ8_K>(),
+        new WeightFormat<BlockQ2_K, BlockQ8_K>(),
+        new WeightFormat<BlockQ3_K, BlockQ8_K>(),
     }.ToDictionary(f => f.Type);
 
     /// <summary>Every weight format this build computes with.</summary>

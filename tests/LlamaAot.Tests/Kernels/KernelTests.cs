@@ -29,6 +29,8 @@ public unsafe class KernelTests
         [GgmlType.Q4_K] = 2e-6,
         [GgmlType.Q5_K] = 2e-6,
         [GgmlType.Q6_K] = 2e-6,
+        [GgmlType.Q2_K] = 2e-6,
+        [GgmlType.Q3_K] = 2e-6,
     };
 
     public static TheoryData<string> Entries()
@@ -115,6 +117,8 @@ public unsafe class KernelTests
             ? OnLevels(random, rows * k, levels, ScaleOneWeight[format.Type])
             : SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
         var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, 127, 1);
+        Assert.True(format.BlockSize == 1 || ScaleOneWeight.ContainsKey(format.Type) || ExactWeightBlocks.ContainsKey(format.Type),
+            $"{format.Type} has no exact-integer weights: add it to ScaleOneWeight or ExactWeightBlocks");
         byte[]? blocks = null;
         if (ExactWeightBlocks.TryGetValue(format.Type, out var build))
         {
@@ -136,6 +140,8 @@ public unsafe class KernelTests
         [GgmlType.Q4_K] = Quants.Q4_KTests.ExactBlock,
         [GgmlType.Q5_K] = Quants.Q5_KTests.ExactBlock,
         [GgmlType.Q6_K] = Quants.Q6_KTests.ExactBlock,
+        [GgmlType.Q2_K] = Quants.Q2_KTests.ExactBlock,
+        [GgmlType.Q3_K] = Quants.Q3_KTests.ExactBlock,
     };
 
     /// <summary>A value that makes the reference weight quantizer pick a block scale of exactly 1.</summary>

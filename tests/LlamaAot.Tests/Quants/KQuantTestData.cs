@@ -5,7 +5,7 @@ using LlamaAot.Quants;
 namespace LlamaAot.Tests.Quants;
 
 /// <summary>
-/// Shared checks of the K-quant tests (Q4_K, Q5_K, Q6_K): byte-exact quantization against the files llama-quantize
+/// Shared checks of the K-quant tests (Q2_K to Q6_K): byte-exact quantization against the files llama-quantize
 /// wrote (../shared/models/random-e256), and dot products against dequantize-then-float-dot.
 /// </summary>
 internal static class KQuantTestData
