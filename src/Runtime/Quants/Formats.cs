@@ -105,6 +105,9 @@ public static class Formats
         new WeightFormat<BlockBF16, BF16Activation>(),
         new WeightFormat<BlockQ8_0, BlockQ8_0>(),
         new WeightFormat<BlockQ4_0, BlockQ8_0>(),
+        new WeightFormat<BlockQ4_1, BlockQ8_1>(),
+        new WeightFormat<BlockQ5_0, BlockQ8_0>(),
+        new WeightFormat<BlockQ5_1, BlockQ8_1>(),
     }.ToDictionary(f => f.Type);
 
     /// <summary>Every weight format this build computes with.</summary>
