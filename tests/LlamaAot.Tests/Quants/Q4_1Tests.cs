@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
+using LlamaAot.Kernels;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Tests.Quants;
@@ -73,6 +75,33 @@ public unsafe class Q4_1Tests
         }
         float actual = BlockQ4_1.Dot(w, x);
         Assert.True(Math.Abs(actual - expected) <= 1e-6 * magnitude, $"{actual} vs {expected} (sum |w x| {magnitude})");
+    }
+
+    /// <summary>
+    /// The AVX-512 kernels return exactly what llama.cpp's x86 ggml_vec_dot_q4_1_q8_1 returns (AVX2 has no spare lane
+    /// for the separately summed offsets, so there only KernelTests' tolerance applies).
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Isa")]
+    public void Avx512KernelsReproduceLlamaCppBitForBit() =>
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q4_1, KernelIsa.Avx512, LlamaCppX86Dot);
+
+    private static float LlamaCppX86Dot(byte[] wRow, byte[] xRow)
+    {
+        var w = MemoryMarshal.Cast<byte, BlockQ4_1>(wRow).ToArray();
+        var x = MemoryMarshal.Cast<byte, BlockQ8_1>(xRow).ToArray();
+        var blocks = new List<GgmlX86DotModel.Block>();
+        for (int i = 0; i < w.Length; i++)
+        {
+            var products = new int[32];
+            for (int j = 0; j < 16; j++)
+            {
+                products[j] = (w[i].Qs[j] & 0x0F) * x[i].Qs[j];
+                products[j + 16] = (w[i].Qs[j] >> 4) * x[i].Qs[j + 16];
+            }
+            blocks.Add(new(products, Fp16.HalfBitsToSingle(w[i].D) * Fp16.HalfBitsToSingle(x[i].D), Fp16.HalfBitsToSingle(w[i].M), Fp16.HalfBitsToSingle(x[i].S)));
+        }
+        return GgmlX86DotModel.Dot(blocks, hasOffsets: true);
     }
 
     private static float[] Gaussian(Random random, int n) =>

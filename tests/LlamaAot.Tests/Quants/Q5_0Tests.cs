@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
+using LlamaAot.Kernels;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Tests.Quants;
@@ -63,6 +65,24 @@ public unsafe class Q5_0Tests
         }
         float actual = BlockQ5_0.Dot(w, x);
         Assert.True(Math.Abs(actual - expected) <= 1e-6 * magnitude, $"{actual} vs {expected} (sum |w x| {magnitude})");
+    }
+
+    /// <summary>The AVX-512 and AVX2 kernels return exactly what llama.cpp's x86 ggml_vec_dot_q5_0_q8_0 returns.</summary>
+    [Fact]
+    [Trait("Category", "Isa")]
+    public void X86KernelsReproduceLlamaCppBitForBit()
+    {
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q5_0, KernelIsa.Avx512, LlamaCppX86Dot);
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q5_0, KernelIsa.Avx2, LlamaCppX86Dot);
+    }
+
+    private static float LlamaCppX86Dot(byte[] wRow, byte[] xRow)
+    {
+        var w = MemoryMarshal.Cast<byte, BlockQ5_0>(wRow).ToArray();
+        var x = MemoryMarshal.Cast<byte, BlockQ8_0>(xRow).ToArray();
+        return GgmlX86DotModel.Dot(w.Select((b, i) => new GgmlX86DotModel.Block(
+            Enumerable.Range(0, 32).Select(j => (b.Quant(j) - 16) * x[i].Qs[j]).ToArray(),
+            Fp16.HalfBitsToSingle(b.D) * Fp16.HalfBitsToSingle(x[i].D))), hasOffsets: false);
     }
 
     private static float[] Gaussian(Random random, int n) =>

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
+using LlamaAot.Kernels;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Tests.Quants;
@@ -86,6 +88,25 @@ public unsafe class Q5_1Tests
         }
         float actual = BlockQ5_1.Dot(w, x);
         Assert.True(Math.Abs(actual - expected) <= 1e-6 * magnitude, $"{actual} vs {expected} (sum |w x| {magnitude})");
+    }
+
+    /// <summary>
+    /// The AVX-512 kernels return exactly what llama.cpp's x86 ggml_vec_dot_q5_1_q8_1 returns (AVX2 has no spare lane
+    /// for the separately summed offsets, so there only KernelTests' tolerance applies).
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Isa")]
+    public void Avx512KernelsReproduceLlamaCppBitForBit() =>
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q5_1, KernelIsa.Avx512, LlamaCppX86Dot);
+
+    private static float LlamaCppX86Dot(byte[] wRow, byte[] xRow)
+    {
+        var w = MemoryMarshal.Cast<byte, BlockQ5_1>(wRow).ToArray();
+        var x = MemoryMarshal.Cast<byte, BlockQ8_1>(xRow).ToArray();
+        return GgmlX86DotModel.Dot(w.Select((b, i) => new GgmlX86DotModel.Block(
+            Enumerable.Range(0, 32).Select(j => b.Quant(j) * x[i].Qs[j]).ToArray(),
+            Fp16.HalfBitsToSingle(b.D) * Fp16.HalfBitsToSingle(x[i].D),
+            Fp16.HalfBitsToSingle(b.M), Fp16.HalfBitsToSingle(x[i].S))), hasOffsets: true);
     }
 
     private static float[] Gaussian(Random random, int n) =>

@@ -7,7 +7,7 @@ public unsafe partial struct BlockQ5_0
     internal readonly uint HighBits => Qh[0] | (uint)Qh[1] << 8 | (uint)Qh[2] << 16 | (uint)Qh[3] << 24;
 
     /// <summary>Value j's 5-bit quant (0..31): its nibble with its fifth bit on top.</summary>
-    private readonly int Quant(int j)
+    internal readonly int Quant(int j)
     {
         const int half = BlockSize / 2;
         int nibble = j < half ? Qs[j] & 0x0F : Qs[j - half] >> 4;

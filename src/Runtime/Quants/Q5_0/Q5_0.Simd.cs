@@ -9,52 +9,18 @@ namespace LlamaAot.Quants;
 // nibble | fifth bit << 4) so vpmaddubsw can take them directly; the -16 offset is applied as 16 * (activation pair
 // sums), which depends only on the activations and so is computed once per activation step and shared by every
 // weight row of a tile. Pair sums stay far inside int16: |(q - 16) * x| * 2 <= 16 * 127 * 2.
+//
+// The x86 paths reproduce llama.cpp's AVX2 kernel (which its AVX-512 builds run too) bit for bit: one block per
+// step, ggml's eight lane sums in GgmlLanes' layout, acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot
+// product (GemvUnroll = 1). llama.cpp's batched path for Q5_0 (tinyBLAS) computes the same numbers in the same
+// order. Matching its rounding exactly matters: activations are re-quantized after every product, and a last-bit
+// difference that moves one of them across a rounding boundary moved stories260K logits by up to 0.15. The
+// AVX-512 path does the same 256-bit integer work with the float lanes in the lower half of a Vector512 (upper half
+// zero), which Vector512.Sum adds last.
 
-[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx512)]
-internal static unsafe class Q5_0xQ8_0_Avx512
+/// <summary>The unpacking both x86 paths share, in <see cref="GgmlLanes"/>' layout.</summary>
+internal static unsafe class Q5_0xQ8_0_X86
 {
-    /// <summary>Two blocks per 512-bit step: lanes 0-7 of the int32 sums are block 0, lanes 8-15 block 1.</summary>
-    public const int ValuesPerStep = 2 * BlockQ5_0.BlockSize;
-
-    public readonly record struct Weights(Vector512<byte> Q, Vector512<float> D);
-
-    public readonly record struct Activations(Vector512<sbyte> Q, Vector512<short> Offset, Vector512<float> D);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* w)
-    {
-        var b = (BlockQ5_0*)w;
-        var packed = Vector256.Create(Vector128.Load(b[0].Qs), Vector128.Load(b[1].Qs));
-        // 128-bit lanes [lo0, lo1, hi0, hi1] -> value order [lo0, hi0, lo1, hi1] (low nibbles are values 0..15).
-        var nibbles = Vector512.Create(packed, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)0x0F);
-        var q = Avx512F.PermuteVar8x64(nibbles.AsUInt64(), Vector512.Create(0ul, 1, 4, 5, 2, 3, 6, 7)).AsByte();
-        q |= FifthBits.TwoBlocks(Unsafe.ReadUnaligned<uint>(b[0].Qh), Unsafe.ReadUnaligned<uint>(b[1].Qh));
-        return new(q, Int8Dot.TwoBlockScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Activations LoadActivations(byte* x)
-    {
-        var b = (BlockQ8_0*)x;
-        var q = Vector512.Create(Vector256.Load(b[0].Qs), Vector256.Load(b[1].Qs));
-        var offset = Avx512BW.MultiplyAddAdjacent(Vector512.Create((byte)16), q);
-        return new(q, offset, Int8Dot.TwoBlockScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
-    {
-        var pairs = Avx512BW.MultiplyAddAdjacent(w.Q, x.Q) - x.Offset;
-        var sums = Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One);
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), w.D * x.D, acc);
-    }
-}
-
-[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx2)]
-internal static unsafe class Q5_0xQ8_0_Avx2
-{
-    public const int ValuesPerStep = BlockQ5_0.BlockSize;
-
     public readonly record struct Weights(Vector256<byte> Q, float D);
 
     public readonly record struct Activations(Vector256<sbyte> Q, Vector256<short> Offset, float D);
@@ -63,26 +29,54 @@ internal static unsafe class Q5_0xQ8_0_Avx2
     public static Weights LoadWeights(byte* w)
     {
         var b = (BlockQ5_0*)w;
-        var packed = Vector128.Load(b->Qs);
-        var nibbles = Vector256.Create(packed, Vector128.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
-        return new(nibbles | FifthBits.OneBlock(Unsafe.ReadUnaligned<uint>(b->Qh)), Fp16.HalfBitsToSingle(b->D));
+        var q = GgmlLanes.Nibbles(Vector128.Load(b->Qs)) | FifthBits.InGgmlLaneOrder(Unsafe.ReadUnaligned<uint>(b->Qh));
+        return new(q, Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_0*)x;
-        var q = Vector256.Load(b->Qs);
+        var q = GgmlLanes.FromValueOrder(Vector256.Load(b->Qs));
         return new(q, Avx2.MultiplyAddAdjacent(Vector256.Create((byte)16), q), Fp16.HalfBitsToSingle(b->D));
     }
 
+    /// <summary>ggml's eight exact lane sums of (q - 16) * x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(in Weights w, in Activations x, Vector256<float> acc)
-    {
-        var pairs = Avx2.MultiplyAddAdjacent(w.Q, x.Q) - x.Offset;
-        var sums = Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(w.D * x.D), acc);
-    }
+    public static Vector256<float> LaneSums(in Weights w, in Activations x) =>
+        Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w.Q, x.Q) - x.Offset, Vector256<short>.One));
+}
+
+[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]
+internal static unsafe class Q5_0xQ8_0_Avx512
+{
+    public const int ValuesPerStep = BlockQ5_0.BlockSize;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Q5_0xQ8_0_X86.Weights LoadWeights(byte* w) => Q5_0xQ8_0_X86.LoadWeights(w);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Q5_0xQ8_0_X86.Activations LoadActivations(byte* x) => Q5_0xQ8_0_X86.LoadActivations(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(in Q5_0xQ8_0_X86.Weights w, in Q5_0xQ8_0_X86.Activations x, Vector512<float> acc) =>
+        Vector512.FusedMultiplyAdd(Vector512.Create(w.D * x.D), Q5_0xQ8_0_X86.LaneSums(w, x).ToVector512(), acc);
+}
+
+[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
+internal static unsafe class Q5_0xQ8_0_Avx2
+{
+    public const int ValuesPerStep = BlockQ5_0.BlockSize;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Q5_0xQ8_0_X86.Weights LoadWeights(byte* w) => Q5_0xQ8_0_X86.LoadWeights(w);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Q5_0xQ8_0_X86.Activations LoadActivations(byte* x) => Q5_0xQ8_0_X86.LoadActivations(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MulAdd(in Q5_0xQ8_0_X86.Weights w, in Q5_0xQ8_0_X86.Activations x, Vector256<float> acc) =>
+        Vector256.FusedMultiplyAdd(Vector256.Create(w.D * x.D), Q5_0xQ8_0_X86.LaneSums(w, x), acc);
 }
 
 [KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Portable)]
