@@ -16,6 +16,7 @@ internal static class Program
         RunCommand.Configure(root);
         root.Add(RunCommand.Create());
         root.Add(LogitsCommand.Create());
+        root.Add(BenchCommand.Create());
 
         // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });

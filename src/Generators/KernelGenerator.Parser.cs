@@ -42,6 +42,7 @@ public sealed partial class KernelGenerator
             }
             string? isa = EnumMemberName(args[2]);
             int? valuesPerStep = ConstInt(type, "ValuesPerStep");
+            int rows = ConstInt(type, "Rows") ?? 0;
             int? weightBlockSize = ConstInt(weights, "BlockSize");
             int? activationBlockSize = ConstInt(activations, "BlockSize");
             string? weightType = weights.GetAttributes()
@@ -63,7 +64,7 @@ public sealed partial class KernelGenerator
                 Error($"{activations.Name} declares no 'const int BlockSize'");
             if (weightType is null)
                 Error($"{weights.Name} has no [QuantFormat] attribute");
-            foreach (string method in new[] { "LoadWeights", "LoadActivations", "MulAdd" })
+            foreach (string method in rows > 0 ? new[] { "LoadWeights", "LoadActivations", "MulAdd", "Repack" } : new[] { "LoadWeights", "LoadActivations", "MulAdd" })
             {
                 if (!type.GetMembers(method).OfType<IMethodSymbol>().Any(m => m.IsStatic))
                     Error($"declares no static {method} method");
@@ -74,7 +75,7 @@ public sealed partial class KernelGenerator
             foreach (var (name, value) in new[]
             {
                 ("ValuesPerStep", valuesPerStep), ($"{weights.Name}.BlockSize", weightBlockSize), ($"{activations.Name}.BlockSize", activationBlockSize),
-                ("GemvRows", tiles.GemvRows), ("GemvUnroll", tiles.GemvUnroll), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
+                ("Rows", rows == 0 ? 1 : rows), ("GemvRows", tiles.GemvRows), ("GemvUnroll", tiles.GemvUnroll), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
             })
             {
                 if (value < 1)
@@ -97,7 +98,8 @@ public sealed partial class KernelGenerator
                 activationBlockSize!.Value,
                 isa!,
                 valuesPerStep!.Value,
-                tiles);
+                tiles,
+                rows);
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 

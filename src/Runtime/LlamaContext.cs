@@ -32,8 +32,8 @@ public sealed class LlamaContext : IDisposable
         _pool = new WorkerPool(Math.Max(Threads, BatchThreads));
         try
         {
-            _cache = new KvCache(c.NLayer, nCtx, c.KvDim, options.KeyCacheType, options.ValueCacheType);
-            _transformer = new Transformer(c, model.Weights, _cache, _pool, Math.Min(options.BatchSize, nCtx));
+            _cache = new KvCache(c.NLayer, nCtx, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
+            _transformer = new Transformer(c, model.Weights, _cache, _pool, Math.Min(options.BatchSize, nCtx), options.FlashAttention);
         }
         catch
         {

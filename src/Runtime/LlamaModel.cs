@@ -77,6 +77,9 @@ public sealed class LlamaModel : IDisposable
 
     internal LlamaWeights Weights { get; }
 
+    /// <summary>Bytes of tensor data (llama.cpp's "model size").</summary>
+    public long TensorBytes => _file.Tensors.Sum(t => t.ByteSize);
+
     /// <summary>Number of weights (parameters) in the file's tensors.</summary>
     public long ParameterCount => _file.Tensors.Sum(t => t.ElementCount);
 
@@ -95,7 +98,14 @@ public sealed class LlamaModel : IDisposable
     public IEnumerable<KernelChoice> KernelChoices() =>
         Weights.Matrices().Select(m => new KernelChoice(m.Name, m.Format.Type, m.K, m.Kernels.GemvName, m.Kernels.GemmName, m.Kernels.Isa, m.Kernels.IsSpecialized));
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>Bytes of weights repacked into interleaved rows at load (held in memory instead of the file's pages).</summary>
+    public long RepackedBytes => Weights.RepackedBytes;
+
+    public void Dispose()
+    {
+        Weights.Dispose();
+        _file.Dispose();
+    }
 }
 
 /// <summary>The kernels chosen for one weight tensor.</summary>

@@ -31,6 +31,13 @@ public sealed record ContextOptions
 
     public KvCacheType ValueCacheType { get; init; } = KvCacheType.F16;
 
+    /// <summary>
+    /// Take the attention softmax online in one pass over the cache (flash attention, llama.cpp's -fa). Off by
+    /// default, as in the llama.cpp the references come from: then the softmax is rounded exactly as llama.cpp rounds
+    /// it without flash attention.
+    /// </summary>
+    public bool FlashAttention { get; init; }
+
     internal int ResolveThreads() => Threads > 0 ? Threads : CpuInfo.PhysicalCores;
 
     internal int ResolveBatchThreads() => BatchThreads > 0 ? BatchThreads : ResolveThreads();

@@ -86,14 +86,23 @@ public partial class EmitterTests
         string text = RegistryEmitter.Emit(new([avx512, f32, avx2]));
 
         Assert.Equal(text, RegistryEmitter.Emit(new([avx2, avx512, f32])));
+        string[] lists = text.Split('\n').Where(l => l.TrimStart().StartsWith("..", StringComparison.Ordinal)).Select(l => l.Trim()).ToArray();
+        Assert.Equal(
+            [".. MatMulKernels.Entries_F32xF32_Avx2(),",
+             ".. MatMulKernels.Entries_Q4_0xQ8_0_Avx2(),",
+             ".. MatMulKernels.Entries_Q4_0xQ8_0_Avx512(),"],
+            lists);
+    }
+
+    [Fact]
+    public void Each_kernel_file_lists_its_generic_and_specialized_pairs_for_the_registry()
+    {
+        string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(isa: "Avx512"), 128, 4096));
         string[] entries = text.Split('\n').Where(l => l.TrimStart().StartsWith("new(", StringComparison.Ordinal)).Select(l => l.Trim()).ToArray();
         Assert.Equal(
-            ["new(GgmlType.F32, KernelIsa.Avx2, 0, \"Gemv_F32xF32_Avx2_R4\", &MatMulKernels.Gemv_F32xF32_Avx2_R4, \"Gemm_F32xF32_Avx2_R4C2\", &MatMulKernels.Gemm_F32xF32_Avx2_R4C2),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx2, 0, \"Gemv_Q4_0xQ8_0_Avx2_R4\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx2_R4, \"Gemm_Q4_0xQ8_0_Avx2_R4C2\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx2_R4C2),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx2, 4096, \"Gemv_Q4_0xQ8_0_Avx2_R4_K4096\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx2_R4_K4096, \"Gemm_Q4_0xQ8_0_Avx2_R4C2_K4096\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx2_R4C2_K4096),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx512, 0, \"Gemv_Q4_0xQ8_0_Avx512_R4\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx512_R4, \"Gemm_Q4_0xQ8_0_Avx512_R4C2\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx512_R4C2),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx512, 128, \"Gemv_Q4_0xQ8_0_Avx512_R4_K128\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx512_R4_K128, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K128\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx512_R4C2_K128),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx512, 4096, \"Gemv_Q4_0xQ8_0_Avx512_R4_K4096\", &MatMulKernels.Gemv_Q4_0xQ8_0_Avx512_R4_K4096, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096\", &MatMulKernels.Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096),"],
+            ["new(GgmlType.Q4_0, KernelIsa.Avx512, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4\", &Gemv_Q4_0xQ8_0_Avx512_R4, \"Gemm_Q4_0xQ8_0_Avx512_R4C2\", &Gemm_Q4_0xQ8_0_Avx512_R4C2),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 128, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4_K128\", &Gemv_Q4_0xQ8_0_Avx512_R4_K128, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K128\", &Gemm_Q4_0xQ8_0_Avx512_R4C2_K128),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 4096, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4_K4096\", &Gemv_Q4_0xQ8_0_Avx512_R4_K4096, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096\", &Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096),"],
             entries);
     }
 

@@ -57,6 +57,11 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "f16",
     }.AcceptOnlyFromAmong("f16", "f32");
 
+    public static Option<bool> FlashAttention() => new("--flash-attn", "-fa")
+    {
+        Description = "Flash attention: an online softmax in one pass over the KV cache (off: llama.cpp's exact rounding without it).",
+    };
+
     public static Option<bool> Verbose() => new("--verbose")
     {
         Description = "Print model metadata and, for every weight tensor, the kernel that serves it.",

@@ -19,12 +19,13 @@ internal sealed class LogitsCommand
     private readonly Option<int> _batch = CommonOptions.BatchSize();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
+    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
 
     public static Command Create()
     {
         var self = new LogitsCommand();
         var command = new Command("logits", "Write the prompt's token ids and the logits at every position as JSON.");
-        foreach (var o in new Option[] { self._model, self._prompt, self._file, self._output, self._threads, self._ctx, self._batch, self._ctk, self._ctv })
+        foreach (var o in new Option[] { self._model, self._prompt, self._file, self._output, self._threads, self._ctx, self._batch, self._ctk, self._ctv, self._fa })
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -45,6 +46,7 @@ internal sealed class LogitsCommand
             BatchSize = p.GetValue(_batch),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
+            FlashAttention = p.GetValue(_fa),
         };
         using var context = model.CreateContext(options);
         if (tokens.Length > context.ContextSize)

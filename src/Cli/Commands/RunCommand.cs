@@ -43,6 +43,7 @@ internal sealed class RunCommand
     private readonly Option<bool> _ignoreEos = new("--ignore-eos") { Description = "Keep generating past end-of-sequence (it is never sampled)." };
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
+    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
     private readonly Option<bool> _verbose = CommonOptions.Verbose();
 
     /// <summary>Makes the root command itself generate (llama-cli's interface).</summary>
@@ -58,7 +59,7 @@ internal sealed class RunCommand
 
     private void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, _batch, _seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN, _ignoreEos, _ctk, _ctv, _verbose })
+        foreach (var o in new Option[] { _model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, _batch, _seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN, _ignoreEos, _ctk, _ctv, _fa, _verbose })
             command.Add(o);
         command.SetAction(Run);
     }
@@ -92,6 +93,7 @@ internal sealed class RunCommand
             BatchSize = p.GetValue(_batch),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
+            FlashAttention = p.GetValue(_fa),
         };
         bool verbose = p.GetValue(_verbose);
 

@@ -12,11 +12,13 @@ internal static class KernelEmitter
 {
     public static string FileName(PrimitiveSpec spec) => $"MatMulKernels.{spec.Recipe}.g.cs";
 
-    public static string GemvName(PrimitiveSpec spec, int? k) =>
-        $"Gemv_{spec.Recipe}_R{spec.Tiles.GemvRows}{KSuffix(k)}";
+    public static string GemvName(PrimitiveSpec spec, int? k) => spec.IsInterleaved
+        ? $"Gemv_{spec.Recipe}{KSuffix(k)}"
+        : $"Gemv_{spec.Recipe}_R{spec.Tiles.GemvRows}{KSuffix(k)}";
 
-    public static string GemmName(PrimitiveSpec spec, int? k) =>
-        $"Gemm_{spec.Recipe}_R{spec.Tiles.GemmRows}C{spec.Tiles.GemmColumns}{KSuffix(k)}";
+    public static string GemmName(PrimitiveSpec spec, int? k) => spec.IsInterleaved
+        ? $"Gemm_{spec.Recipe}C{spec.Tiles.GemmColumns}{KSuffix(k)}"
+        : $"Gemm_{spec.Recipe}_R{spec.Tiles.GemmRows}C{spec.Tiles.GemmColumns}{KSuffix(k)}";
 
     public static string VectorType(string isa) => isa switch
     {
@@ -25,7 +27,7 @@ internal static class KernelEmitter
         _ => "Vector128",
     };
 
-    private static string KSuffix(int? k) => k is null ? "" : "_K" + k.Value.ToString(CultureInfo.InvariantCulture);
+    internal static string KSuffix(int? k) => k is null ? "" : "_K" + k.Value.ToString(CultureInfo.InvariantCulture);
 
     public static string Emit(KernelPlan plan)
     {
@@ -34,13 +36,21 @@ internal static class KernelEmitter
         WriteHeader(w, plan);
         using (w.Block("internal static unsafe partial class MatMulKernels"))
         {
-            EmitGemv(w, spec, null, null);
-            EmitGemm(w, spec, null, null);
-            foreach (var k in plan.Specialized)
+            if (spec.IsInterleaved)
             {
-                EmitGemv(w, spec, k.K, k.Families);
-                EmitGemm(w, spec, k.K, k.Families);
+                InterleavedEmitter.Emit(w, plan);
             }
+            else
+            {
+                EmitGemv(w, spec, null, null);
+                EmitGemm(w, spec, null, null);
+                foreach (var k in plan.Specialized)
+                {
+                    EmitGemv(w, spec, k.K, k.Families);
+                    EmitGemm(w, spec, k.K, k.Families);
+                }
+            }
+            RegistryEmitter.WriteEntries(w, plan);
         }
         return w.ToString();
     }
@@ -55,7 +65,15 @@ internal static class KernelEmitter
         w.Line($"// Kernels for {spec.WeightType} weights x {spec.ActivationName} activations on the {spec.Isa} path");
         w.Line($"// ({VectorType(spec.Isa)}<float> accumulators), picked by KernelRegistry when the process runs that path.");
         w.Line($"// One step = {spec.ValuesPerStep} values = {blocksPerStep} {Short(spec.WeightBlock)} block(s).");
-        w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows x unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
+        if (spec.IsInterleaved)
+        {
+            w.Line($"// Weights repacked at load (P.Repack) into groups of {spec.Rows} interleaved rows: accumulator lane i is row i of a");
+            w.Line($"// group, so no horizontal sums. Matrix-vector: unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Rows} rows x {spec.Tiles.GemmColumns} columns.");
+        }
+        else
+        {
+            w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows x unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
+        }
         string ks = plan.Specialized.Count == 0
             ? "none"
             : string.Join(", ", plan.Specialized.Select(k => $"{k.K} ({k.Families})"));
@@ -66,6 +84,7 @@ internal static class KernelEmitter
         w.Line("#nullable enable");
         w.Line("using System.Runtime.CompilerServices;");
         w.Line("using System.Runtime.Intrinsics;");
+        w.Line("using LlamaAot.Gguf;");
         w.Line($"using P = {spec.FullClassName};");
         w.Line($"using TW = {spec.WeightBlock};");
         w.Line($"using TX = {spec.ActivationBlock};");
@@ -255,7 +274,7 @@ internal static class KernelEmitter
     }
 
     /// <summary>Pairwise sum expression: ((a + b) + (c + d)).</summary>
-    private static string SumTree(string[] terms)
+    internal static string SumTree(string[] terms)
     {
         if (terms.Length == 1)
             return terms[0];
@@ -266,7 +285,7 @@ internal static class KernelEmitter
 
     private static string Wrap(string e) => e.Contains(" + ") ? $"({e})" : e;
 
-    private static string Short(string fullName)
+    internal static string Short(string fullName)
     {
         int dot = fullName.LastIndexOf('.');
         return dot < 0 ? fullName.Replace("global::", "") : fullName.Substring(dot + 1);

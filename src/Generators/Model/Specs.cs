@@ -16,7 +16,10 @@ namespace LlamaAot.Generators.Model;
 /// <param name="ActivationBlock">Fully qualified activation block struct.</param>
 /// <param name="ActivationBlockSize">Values per activation block.</param>
 /// <param name="Isa">KernelIsa member name: Avx512, Avx2 or Portable.</param>
-/// <param name="ValuesPerStep">Values one primitive step consumes.</param>
+/// <param name="ValuesPerStep">Values one primitive step consumes (per row).</param>
+/// <param name="Tiles">Tile shapes.</param>
+/// <param name="Rows">0 for primitives whose accumulator lanes are partial sums of one row; otherwise the rows of
+/// one interleaved group (the class's <c>const int Rows</c>): weights are repacked at load and lanes are rows.</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -28,10 +31,14 @@ internal sealed record PrimitiveSpec(
     int ActivationBlockSize,
     string Isa,
     int ValuesPerStep,
-    TileSpec Tiles)
+    TileSpec Tiles,
+    int Rows = 0)
 {
-    /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>.</summary>
-    public string Recipe => $"{WeightType}x{ActivationName}_{Isa}";
+    /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
+    public bool IsInterleaved => Rows > 0;
+
+    /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>, or <c>Q4_0xQ8_0S_Avx512_X16</c> interleaved.</summary>
+    public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}" : $"{WeightType}x{ActivationName}_{Isa}";
 }
 
 /// <summary>Tile shapes: matrix-vector rows and unroll, matrix-matrix rows and columns.</summary>

@@ -9,7 +9,7 @@ namespace LlamaAot.Gguf;
 /// so weights are never copied at load. Everything read from the file is checked; a malformed file throws a
 /// <see cref="GgufFormatException"/> that names the problem and its byte offset, key or tensor.
 /// </summary>
-public sealed unsafe class GgufFile : IDisposable
+public sealed unsafe partial class GgufFile : IDisposable
 {
     /// <summary>"GGUF" read as a little-endian uint32.</summary>
     public const uint Magic = 0x46554747;
@@ -133,6 +133,22 @@ public sealed unsafe class GgufFile : IDisposable
         return new ReadOnlySpan<byte>(GetPointer(tensor), (int)tensor.ByteSize);
     }
 
+    /// <summary>
+    /// Tells the OS this process no longer needs a tensor's pages (after its data was copied elsewhere, e.g.
+    /// repacked): they leave the process's resident memory; reading them again would fault them back in from the file.
+    /// Only whole pages inside the tensor are released. No-op off Linux.
+    /// </summary>
+    public void Release(GgufTensorInfo tensor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!OperatingSystem.IsLinux())
+            return;
+        long page = Environment.SystemPageSize;
+        long start = (tensor.FileOffset + page - 1) / page * page, end = (tensor.FileOffset + tensor.ByteSize) / page * page;
+        if (end > start)
+            _ = Native.Madvise(_base + start, (nuint)(end - start), Native.MadvDontNeed);
+    }
+
     public void Dispose()
     {
         if (_disposed)
@@ -144,6 +160,14 @@ public sealed unsafe class GgufFile : IDisposable
             _view.Dispose();
         }
         _map?.Dispose();
+    }
+
+    private static partial class Native
+    {
+        public const int MadvDontNeed = 4;
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "madvise")]
+        public static partial int Madvise(byte* address, nuint length, int advice);
     }
 
     /// <summary>A bounds-checked little-endian cursor over the mapped file.</summary>

@@ -30,5 +30,5 @@ internal static unsafe class ReferenceKernels
     public static KernelEntry EntryFor<TW, TA>()
         where TW : unmanaged, IWeightFormat<TW, TA>
         where TA : unmanaged, IActivationFormat<TA> =>
-        new(TW.Type, KernelIsa.Reference, 0, $"Reference_Gemv_{TW.Type}", &Gemv<TW, TA>, $"Reference_Gemm_{TW.Type}", &Gemm<TW, TA>);
+        new(TW.Type, KernelIsa.Reference, 0, TW.ValuesPerBlock, Formats.ActivationOf<TA>(), $"Reference_Gemv_{TW.Type}", &Gemv<TW, TA>, $"Reference_Gemm_{TW.Type}", &Gemm<TW, TA>);
 }

@@ -11,26 +11,40 @@ public enum KvCacheType
 }
 
 /// <summary>
-/// Keys and values of every layer for every position seen so far: per layer, [nCtx, kvDim] keys and the same for
-/// values, row-major by position, each in F16 (rounded to nearest even, as llama.cpp stores them) or F32.
+/// Keys and values of every layer and position seen so far, each element F16 (rounded to nearest even, as llama.cpp
+/// stores them) or F32, laid out for the attention kernel:
+/// <list type="bullet">
+/// <item>keys, per layer and KV head, in tiles of <see cref="Tile"/> positions stored dimension-major ([headDim][Tile]):
+/// one vector load gives one dimension of 16 consecutive positions, so q . k for a whole tile is headDim
+/// multiply-adds with no horizontal sums;</item>
+/// <item>values, per layer and KV head, position-major ([nCtx][headDim]): the row of a position is contiguous.</item>
+/// </list>
 /// </summary>
 internal sealed unsafe class KvCache : IDisposable
 {
+    /// <summary>Positions per key tile.</summary>
+    public const int Tile = 16;
+
     private readonly AlignedBuffer _keys;
     private readonly AlignedBuffer _values;
+    private readonly int _tiles;
 
-    public KvCache(int nLayer, int nCtx, int kvDim, KvCacheType keyType, KvCacheType valueType)
+    public KvCache(int nLayer, int nCtx, int nHeadKv, int headDim, KvCacheType keyType, KvCacheType valueType)
     {
         NLayer = nLayer;
         NCtx = nCtx;
-        KvDim = kvDim;
+        NHeadKv = nHeadKv;
+        HeadDim = headDim;
         KeyType = keyType;
         ValueType = valueType;
-        long keyBytes = (long)nLayer * nCtx * kvDim * SizeOf(keyType), valueBytes = (long)nLayer * nCtx * kvDim * SizeOf(valueType);
+        _tiles = (nCtx + Tile - 1) / Tile;
+        long keyBytes = (long)nLayer * nHeadKv * _tiles * Tile * headDim * SizeOf(keyType);
+        long valueBytes = (long)nLayer * nHeadKv * nCtx * headDim * SizeOf(valueType);
         long available = SystemMemory.Available;
         if (keyBytes + valueBytes > available)
             throw new InsufficientMemoryException(
                 $"a KV cache for {nCtx} tokens needs {SystemMemory.GiB(keyBytes + valueBytes)} but only {SystemMemory.GiB(available)} of memory is available: use a smaller context (-c)");
+        // Not cleared: a position is written before it is read (unused lanes of a key tile are masked out).
         _keys = new AlignedBuffer(keyBytes, clear: false);
         try
         {
@@ -45,7 +59,8 @@ internal sealed unsafe class KvCache : IDisposable
 
     public int NLayer { get; }
     public int NCtx { get; }
-    public int KvDim { get; }
+    public int NHeadKv { get; }
+    public int HeadDim { get; }
     public KvCacheType KeyType { get; }
     public KvCacheType ValueType { get; }
 
@@ -54,29 +69,35 @@ internal sealed unsafe class KvCache : IDisposable
 
     public static int SizeOf(KvCacheType type) => type == KvCacheType.F16 ? 2 : 4;
 
-    /// <summary>The key row of <paramref name="pos"/> in <paramref name="layer"/> (kvDim elements).</summary>
-    public byte* Key(int layer, int pos) => _keys.Pointer + ((long)layer * NCtx + pos) * KvDim * SizeOf(KeyType);
+    /// <summary>The key tile holding positions [tile * Tile, (tile + 1) * Tile): [headDim][Tile] elements.</summary>
+    public byte* KeyTile(int layer, int kvHead, int tile) =>
+        _keys.Pointer + ((((long)layer * NHeadKv + kvHead) * _tiles + tile) * Tile * HeadDim) * SizeOf(KeyType);
 
-    /// <summary>The value row of <paramref name="pos"/> in <paramref name="layer"/> (kvDim elements).</summary>
-    public byte* Value(int layer, int pos) => _values.Pointer + ((long)layer * NCtx + pos) * KvDim * SizeOf(ValueType);
+    /// <summary>The value row of <paramref name="pos"/>: headDim elements.</summary>
+    public byte* ValueRow(int layer, int kvHead, int pos) =>
+        _values.Pointer + ((((long)layer * NHeadKv + kvHead) * NCtx + pos) * HeadDim) * SizeOf(ValueType);
 
-    /// <summary>Stores one position's key and value rows.</summary>
+    /// <summary>Stores one position's keys and values (nHeadKv * headDim each, head after head).</summary>
     public void Store(int layer, int pos, float* k, float* v)
     {
-        Write(Key(layer, pos), k, KeyType);
-        Write(Value(layer, pos), v, ValueType);
+        int tile = pos / Tile, lane = pos % Tile;
+        for (int g = 0; g < NHeadKv; g++)
+        {
+            byte* keys = KeyTile(layer, g, tile);
+            for (int d = 0; d < HeadDim; d++)
+                Write(keys, d * Tile + lane, k[g * HeadDim + d], KeyType);
+            byte* values = ValueRow(layer, g, pos);
+            for (int d = 0; d < HeadDim; d++)
+                Write(values, d, v[g * HeadDim + d], ValueType);
+        }
     }
 
-    private void Write(byte* dst, float* src, KvCacheType type)
+    private static void Write(byte* row, int index, float value, KvCacheType type)
     {
         if (type == KvCacheType.F32)
-        {
-            Buffer.MemoryCopy(src, dst, KvDim * 4, KvDim * 4);
-            return;
-        }
-        var halves = (ushort*)dst;
-        for (int i = 0; i < KvDim; i++)
-            halves[i] = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(src[i]));
+            ((float*)row)[index] = value;
+        else
+            ((ushort*)row)[index] = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(value));
     }
 
     public void Dispose()

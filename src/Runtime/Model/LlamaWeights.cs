@@ -21,7 +21,7 @@ internal sealed class LayerWeights
 /// All weights of a llama model, as views into the memory-mapped GGUF file (norm vectors, which are tiny, are
 /// copied as floats). Tensor names are llama.cpp's.
 /// </summary>
-internal sealed class LlamaWeights
+internal sealed class LlamaWeights : IDisposable
 {
     public required WeightMatrix TokenEmbedding { get; init; } // [nEmbd, nVocab]: rows are looked up, not multiplied
     public required LayerWeights[] Layers { get; init; }
@@ -48,15 +48,14 @@ internal sealed class LlamaWeights
                 Down = WeightMatrix.Load(file, p + "ffn_down.weight", c.NFf, c.NEmbd, isa),
             };
         }
-        var embedding = WeightMatrix.Load(file, "token_embd.weight", c.NEmbd, c.NVocab, isa);
+        // Embedding rows are looked up, so that table keeps the file's layout; a tied output matrix is the same
+        // tensor loaded a second time, free to be repacked for its products.
         return new LlamaWeights
         {
-            TokenEmbedding = embedding,
+            TokenEmbedding = WeightMatrix.Load(file, "token_embd.weight", c.NEmbd, c.NVocab, isa, allowRepack: false),
             Layers = layers,
             OutputNorm = WeightMatrix.LoadVector(file, "output_norm.weight", c.NEmbd),
-            Output = file.FindTensor("output.weight") is null
-                ? embedding
-                : WeightMatrix.Load(file, "output.weight", c.NEmbd, c.NVocab, isa),
+            Output = WeightMatrix.Load(file, file.FindTensor("output.weight") is null ? "token_embd.weight" : "output.weight", c.NEmbd, c.NVocab, isa),
         };
     }
 
@@ -74,5 +73,14 @@ internal sealed class LlamaWeights
             yield return l.Down;
         }
         yield return Output;
+    }
+
+    /// <summary>Bytes of repacked weight copies held in memory.</summary>
+    public long RepackedBytes => Matrices().Sum(m => m.RepackedBytes);
+
+    public void Dispose()
+    {
+        foreach (var m in Matrices())
+            m.Dispose();
     }
 }

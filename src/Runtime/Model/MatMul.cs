@@ -47,11 +47,11 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
         {
             if (done[i])
                 continue;
-            var format = targets[i].W.Format.Activations;
+            var format = targets[i].W.Kernels.Activations;
             _targetCount = 0;
             for (int j = i; j < targets.Length; j++)
             {
-                if (!done[j] && ReferenceEquals(targets[j].W.Format.Activations, format))
+                if (!done[j] && ReferenceEquals(targets[j].W.Kernels.Activations, format))
                 {
                     done[j] = true;
                     _targets[_targetCount++] = targets[j];
@@ -98,7 +98,7 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
     private void Multiply(in MatMulTarget target, int thread, int threads)
     {
         var w = target.W;
-        var (r0, r1) = WorkerPool.Split(w.Rows, thread, threads, RowGrain);
+        var (r0, r1) = WorkerPool.Split(w.Rows, thread, threads, Math.Max(RowGrain, w.Kernels.Rows));
         if (r0 >= r1)
             return;
         byte* rows = w.Data + r0 * w.RowBytes;

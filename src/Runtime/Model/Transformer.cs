@@ -18,7 +18,7 @@ internal sealed unsafe class Transformer : IDisposable
     private readonly AlignedBuffer _x, _xb, _q, _k, _v, _att, _hb, _hb2, _logits;
     private readonly float[] _cos, _sin;
 
-    public Transformer(LlamaConfig config, LlamaWeights weights, KvCache cache, WorkerPool pool, int maxBatch)
+    public Transformer(LlamaConfig config, LlamaWeights weights, KvCache cache, WorkerPool pool, int maxBatch, bool flashAttention)
     {
         _c = config;
         _w = weights;
@@ -26,7 +26,7 @@ internal sealed unsafe class Transformer : IDisposable
         _pool = pool;
         MaxBatch = maxBatch;
         _matMul = new MatMul(pool);
-        _attention = new Attention(config, cache, pool.Threads);
+        _attention = new Attention(config, cache, pool.Threads, flashAttention);
         _rope = new Rope(config.NRot, config.RopeFreqBase, config.RopeFreqScale);
         int qDim = config.NHead * config.HeadDim;
         AlignedBuffer Floats(long n) => new(n * maxBatch * sizeof(float));

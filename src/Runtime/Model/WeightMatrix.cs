@@ -6,11 +6,15 @@ namespace LlamaAot.Model;
 
 /// <summary>
 /// A 2-D weight tensor as the forward pass uses it: <see cref="Rows"/> rows of <see cref="K"/> values in
-/// <see cref="Format"/>, read in place from the memory-mapped file, and the kernels chosen for it at load.
+/// <see cref="Format"/>, and the kernels chosen for it at load. The data is read in place from the memory-mapped
+/// file, unless the kernels want interleaved rows: then it is repacked once into memory of the same size, and the
+/// file's pages are released.
 /// </summary>
-internal sealed unsafe class WeightMatrix
+internal sealed unsafe class WeightMatrix : IDisposable
 {
-    public WeightMatrix(string name, WeightFormat format, byte* data, int rows, int k, KernelIsa isa)
+    private readonly AlignedBuffer? _repacked;
+
+    private WeightMatrix(string name, WeightFormat format, byte* data, int rows, int k, KernelEntry kernels, AlignedBuffer? repacked)
     {
         Name = name;
         Format = format;
@@ -18,11 +22,14 @@ internal sealed unsafe class WeightMatrix
         Rows = rows;
         K = k;
         RowBytes = format.RowBytes(k);
-        Kernels = KernelSelection.Select(format, k, isa);
+        Kernels = kernels;
+        _repacked = repacked;
     }
 
     public string Name { get; }
     public WeightFormat Format { get; }
+
+    /// <summary>Row r starts at Data + r * RowBytes (for interleaved kernels: its group does, when r is a group's first row).</summary>
     public byte* Data { get; }
     public int Rows { get; }
 
@@ -31,13 +38,41 @@ internal sealed unsafe class WeightMatrix
     public long RowBytes { get; }
     public KernelEntry Kernels { get; }
 
-    /// <summary>Loads <paramref name="name"/> and checks it is [k, rows] (ggml order) in a computable format.</summary>
-    public static WeightMatrix Load(GgufFile file, string name, int k, int rows, KernelIsa isa)
+    /// <summary>Bytes of memory taken by a repacked copy (0 when the weights are read from the file).</summary>
+    public long RepackedBytes => _repacked?.Bytes ?? 0;
+
+    /// <summary>
+    /// Loads <paramref name="name"/>, checks it is [k, rows] (ggml order) in a computable format, and picks its
+    /// kernels; <paramref name="allowRepack"/> is false for tables whose rows are looked up (token embeddings).
+    /// </summary>
+    public static WeightMatrix Load(GgufFile file, string name, int k, int rows, KernelIsa isa, bool allowRepack = true)
     {
         var t = RequireTensor(file, name);
         if (t.Shape.Length != 2 || t.Shape[0] != k || t.Shape[1] != rows)
             throw new GgufFormatException($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}], expected [{k}, {rows}]");
-        return new WeightMatrix(name, FormatOf(t), file.GetPointer(t), rows, k, isa);
+        var format = FormatOf(t);
+        var kernels = KernelSelection.Select(format, k, isa, allowRepack);
+        byte* data = file.GetPointer(t);
+        if (!kernels.IsInterleaved)
+            return new WeightMatrix(name, format, data, rows, k, kernels, null);
+        var repacked = Repack(data, format.RowBytes(k), rows, k, kernels);
+        if (name != "token_embd.weight") // the embedding table is still read for lookups
+            file.Release(t);
+        return new WeightMatrix(name, format, repacked.Pointer, rows, k, kernels, repacked);
+    }
+
+    private static AlignedBuffer Repack(byte* src, long rowBytes, int rows, int k, KernelEntry kernels)
+    {
+        int group = kernels.Rows, groups = (rows + group - 1) / group;
+        var buffer = new AlignedBuffer(groups * group * rowBytes, clear: false);
+        byte* dst = buffer.Pointer;
+        var repack = kernels.Repack;
+        Parallel.For(0, groups, g =>
+        {
+            int first = g * group;
+            repack(src + first * rowBytes, (nint)rowBytes, Math.Min(group, rows - first), k, dst + first * rowBytes);
+        });
+        return buffer;
     }
 
     /// <summary>Reads a 1-D tensor of <paramref name="length"/> values as floats (norm weights).</summary>
@@ -59,4 +94,6 @@ internal sealed unsafe class WeightMatrix
             $"tensor '{t.Name}' has type {t.Type}, which this build of llama-aot cannot compute with (supported: {string.Join(", ", Formats.All.Select(f => f.Type).Order())})");
 
     public override string ToString() => $"{Name} {Format.Type} [{K}, {Rows}]";
+
+    public void Dispose() => _repacked?.Dispose();
 }

@@ -94,6 +94,7 @@ public static class Formats
         [typeof(F16Activation)] = new ActivationFormat<F16Activation>("F16"),
         [typeof(BF16Activation)] = new ActivationFormat<BF16Activation>("BF16"),
         [typeof(BlockQ8_0)] = new ActivationFormat<BlockQ8_0>("Q8_0"),
+        [typeof(BlockQ8_0S)] = new ActivationFormat<BlockQ8_0S>("Q8_0S"),
         [typeof(BlockQ8_1)] = new ActivationFormat<BlockQ8_1>("Q8_1"),
         [typeof(BlockQ8_K)] = new ActivationFormat<BlockQ8_K>("Q8_K"),
     };

@@ -32,6 +32,14 @@ internal static class Fixture
             }
         }
 
+        namespace LlamaAot.Quants
+        {
+            public static class Formats
+            {
+                public static object ActivationOf<T>() => typeof(T);
+            }
+        }
+
         namespace LlamaAot.Kernels
         {
             using LlamaAot.Gguf;
@@ -59,17 +67,21 @@ internal static class Fixture
             }
 
             internal sealed unsafe class KernelEntry(
-                GgmlType weights, KernelIsa isa, int k,
+                GgmlType weights, KernelIsa isa, int k, int valuesPerStep, object activations,
                 string gemvName, delegate*<byte*, byte*, float*, int, int, void> gemv,
                 string gemmName, delegate*<byte*, byte*, float*, int, int, int, nint, void> gemm)
             {
                 public GgmlType Weights { get; } = weights;
                 public KernelIsa Isa { get; } = isa;
                 public int K { get; } = k;
+                public int ValuesPerStep { get; } = valuesPerStep;
+                public object Activations { get; } = activations;
                 public string GemvName { get; } = gemvName;
                 public string GemmName { get; } = gemmName;
                 public delegate*<byte*, byte*, float*, int, int, void> Gemv { get; } = gemv;
                 public delegate*<byte*, byte*, float*, int, int, int, nint, void> Gemm { get; } = gemm;
+                public int Rows { get; init; } = 1;
+                public delegate*<byte*, nint, int, int, byte*, void> Repack { get; init; }
             }
 
             internal static unsafe partial class KernelRegistry

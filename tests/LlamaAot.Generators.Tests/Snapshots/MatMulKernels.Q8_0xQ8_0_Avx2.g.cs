@@ -11,6 +11,7 @@
 #nullable enable
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using LlamaAot.Gguf;
 using P = global::LlamaAot.Quants.Q8_0xQ8_0_Avx2;
 using TW = global::LlamaAot.Quants.BlockQ8_0;
 using TX = global::LlamaAot.Quants.BlockQ8_0;
@@ -491,4 +492,11 @@ internal static unsafe partial class MatMulKernels
         }
     }
 
+    /// <summary>The kernel pairs of this file, for KernelRegistry.</summary>
+    internal static KernelEntry[] Entries_Q8_0xQ8_0_Avx2() =>
+    [
+        new(GgmlType.Q8_0, KernelIsa.Avx2, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2", &Gemv_Q8_0xQ8_0_Avx2_R2, "Gemm_Q8_0xQ8_0_Avx2_R2C1", &Gemm_Q8_0xQ8_0_Avx2_R2C1),
+        new(GgmlType.Q8_0, KernelIsa.Avx2, 64, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2_K64", &Gemv_Q8_0xQ8_0_Avx2_R2_K64, "Gemm_Q8_0xQ8_0_Avx2_R2C1_K64", &Gemm_Q8_0xQ8_0_Avx2_R2C1_K64),
+        new(GgmlType.Q8_0, KernelIsa.Avx2, 96, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2_K96", &Gemv_Q8_0xQ8_0_Avx2_R2_K96, "Gemm_Q8_0xQ8_0_Avx2_R2C1_K96", &Gemm_Q8_0xQ8_0_Avx2_R2C1_K96),
+    ];
 }

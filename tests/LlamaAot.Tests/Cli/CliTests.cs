@@ -97,6 +97,31 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchPrintsLlamaBenchTable()
+    {
+        var r = LlamaAotProcess.Run("bench", "-m", Shared.Stories260K("Q4_0"), "-p", "16", "-n", "8", "-t", "1,2", "-r", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("| model", lines[0]);
+        var rows = lines.Skip(2).ToArray();
+        Assert.Equal(4, rows.Length);
+        Assert.Matches(@"^\| llama 293K Q4_0 +\| +0\.25 MiB \| +292\.80 K \| CPU +\| +1 \| +pp16 \| +[\d.]+ ± [\d.]+ \|$", rows[0]);
+        Assert.Contains("|       2 |           tg8 |", rows[3]);
+    }
+
+    [Fact]
+    public void BenchWritesJson()
+    {
+        var r = LlamaAotProcess.Run("bench", "-m", Shared.Stories260K("Q8_0"), "-p", "0", "-n", "4", "-t", "1", "-r", "3", "-o", "json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var test = Assert.Single(doc.RootElement.EnumerateArray());
+        Assert.Equal(4, test.GetProperty("n_gen").GetInt32());
+        Assert.Equal(3, test.GetProperty("samples_ts").GetArrayLength());
+        Assert.True(test.GetProperty("avg_ts").GetDouble() > 0);
+    }
+
+    [Fact]
     public void VersionAndHelp()
     {
         var version = LlamaAotProcess.Run("--version");
@@ -113,7 +138,7 @@ public class CliTests
     {
         var r = LlamaAotProcess.Run("-m", Shared.Stories260K("Q4_0"), "-p", "Lily", "-n", "1", "--verbose", "-c", "128");
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("kernel blk.0.attn_q.weight Q4_0 K=64: Gemv_Q4_0xQ8_0_", r.Stderr);
+        Assert.Contains("kernel blk.0.attn_q.weight Q4_0 K=64: Gemv_Q4_0xQ8_0", r.Stderr);
         Assert.Contains("_K64 (specialized)", r.Stderr);
         Assert.Contains("kernel blk.0.ffn_down.weight F16 K=172", r.Stderr);
         Assert.Contains("(generic)", r.Stderr);
@@ -129,6 +154,8 @@ public class CliTests
         { ["-m", "x.gguf", "-n", "abc"], 2, "abc" },
         { ["-m", "x.gguf", "-p", "a", "-f", "b.txt"], 2, "not both" },
         { ["-m", "x.gguf", "-f", "/no/such/prompt.txt"], 1, "not found" },
+        { ["bench", "-m", "x.gguf", "-t", "1,x"], 2, "comma-separated" },
+        { ["bench", "-m", "x.gguf", "-o", "csv"], 2, "csv" },
     };
 
     [Theory]

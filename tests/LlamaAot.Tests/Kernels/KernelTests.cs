@@ -47,9 +47,9 @@ public unsafe class KernelTests
         var random = new Random(HashCode.Combine(gemvName.Length, (int)entry.Weights, entry.K));
         foreach (int k in ks)
         {
-            foreach (int rows in new[] { 1, 3, 4, 5, 9 })
+            foreach (int rows in new[] { 1, 3, 4, 5, 9, 16, 33 })
                 CheckGemv(entry, format, k, rows, random);
-            foreach (var (rows, cols) in new[] { (1, 1), (4, 2), (5, 3), (9, 5) })
+            foreach (var (rows, cols) in new[] { (1, 1), (4, 2), (5, 3), (9, 5), (17, 6) })
                 CheckGemm(entry, format, k, rows, cols, random);
         }
     }
@@ -61,8 +61,8 @@ public unsafe class KernelTests
         {
             foreach (var isa in Enum.GetValues<KernelIsa>().Where(i => i != KernelIsa.Reference && KernelIsas.IsSupported(i)))
             {
-                var generic = KernelRegistry.Find(format.Type, isa, 12345 * format.BlockSize);
-                Assert.True(generic is { IsSpecialized: false }, $"{format.Type} has no generic {isa} kernel");
+                var generic = KernelRegistry.Find(format.Type, isa, 12345 * format.BlockSize, allowRepack: false);
+                Assert.True(generic is { IsSpecialized: false, IsInterleaved: false }, $"{format.Type} has no generic {isa} kernel on the file's layout");
             }
         }
     }
@@ -71,13 +71,28 @@ public unsafe class KernelTests
     public void SelectionPrefersTheSpecializedKernel()
     {
         var isa = KernelIsas.Best;
-        var specialized = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096);
+        var specialized = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096, allowRepack: false);
         Assert.NotNull(specialized);
         Assert.True(specialized.IsSpecialized);
         Assert.EndsWith("_K4096", specialized.GemvName);
-        var generic = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096 + 64);
+        var generic = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096 + 64, allowRepack: false);
         Assert.NotNull(generic);
         Assert.False(generic.IsSpecialized);
+    }
+
+    [Fact]
+    public void SelectionPrefersInterleavedKernelsWhenRepackingIsAllowed()
+    {
+        foreach (var isa in Enum.GetValues<KernelIsa>().Where(i => i != KernelIsa.Reference && KernelIsas.IsSupported(i)))
+        {
+            var interleaved = KernelRegistry.All.Where(e => e.Isa == isa && e.IsInterleaved).Select(e => e.Weights).Distinct();
+            foreach (var type in interleaved)
+            {
+                var chosen = KernelRegistry.Find(type, isa, 4096);
+                Assert.True(chosen is { IsInterleaved: true, IsSpecialized: true }, $"{type} {isa}: {chosen?.GemvName}");
+                Assert.False(KernelRegistry.Find(type, isa, 4096, allowRepack: false)!.IsInterleaved);
+            }
+        }
     }
 
     /// <summary>
@@ -140,28 +155,48 @@ public unsafe class KernelTests
     private static void RunAndCompare(KernelEntry entry, WeightFormat format, int k, int rows, int cols, float[] w, float[] x, bool exact, bool gemm = false)
     {
         var act = format.Activations;
-        int wRowBytes = (int)format.RowBytes(k), xRowBytes = act.RowBytes(k);
-        using var wq = new GuardedBuffer((long)wRowBytes * rows);
-        using var xq = new GuardedBuffer((long)xRowBytes * cols);
-        using var y = new GuardedBuffer((long)rows * cols * sizeof(float));
+        int wRowBytes = (int)format.RowBytes(k), xRowBytes = act.RowBytes(k), kernelXRowBytes = entry.Activations.RowBytes(k);
+        var wq = new byte[(long)wRowBytes * rows];
+        var xq = new byte[(long)xRowBytes * cols];
         for (int r = 0; r < rows; r++)
-            format.Quantize(w.AsSpan(r * k, k), wq.Bytes.Slice(r * wRowBytes, wRowBytes));
+            format.Quantize(w.AsSpan(r * k, k), wq.AsSpan(r * wRowBytes, wRowBytes));
         for (int c = 0; c < cols; c++)
-            act.Quantize(x.AsSpan(c * k, k), xq.Bytes.Slice(c * xRowBytes, xRowBytes));
+            act.Quantize(x.AsSpan(c * k, k), xq.AsSpan(c * xRowBytes, xRowBytes));
+
+        // The kernel's inputs, in guarded memory: weights repacked when the kernel interleaves rows, activations in
+        // the kernel's own format (values identical to the reference's, only laid out differently).
+        int groups = (rows + entry.Rows - 1) / entry.Rows;
+        using var kw = new GuardedBuffer((long)groups * entry.Rows * wRowBytes);
+        using var kx = new GuardedBuffer((long)kernelXRowBytes * cols);
+        using var y = new GuardedBuffer((long)rows * cols * sizeof(float));
+        fixed (byte* src = wq)
+        {
+            if (entry.IsInterleaved)
+            {
+                for (int g = 0; g < groups; g++)
+                    entry.Repack(src + (long)g * entry.Rows * wRowBytes, wRowBytes, Math.Min(entry.Rows, rows - g * entry.Rows), k, kw.Pointer + (long)g * entry.Rows * wRowBytes);
+            }
+            else
+            {
+                wq.CopyTo(kw.Bytes);
+            }
+        }
+        for (int c = 0; c < cols; c++)
+            entry.Activations.Quantize(x.AsSpan(c * k, k), kx.Bytes.Slice(c * kernelXRowBytes, kernelXRowBytes));
 
         if (gemm || cols > 1)
-            entry.Gemm(wq.Pointer, xq.Pointer, (float*)y.Pointer, rows, cols, k, rows);
+            entry.Gemm(kw.Pointer, kx.Pointer, (float*)y.Pointer, rows, cols, k, rows);
         else
-            entry.Gemv(wq.Pointer, xq.Pointer, (float*)y.Pointer, rows, k);
+            entry.Gemv(kw.Pointer, kx.Pointer, (float*)y.Pointer, rows, k);
 
         var wd = new float[k];
         for (int r = 0; r < rows; r++)
         {
-            var wRow = wq.Bytes.Slice(r * wRowBytes, wRowBytes);
+            var wRow = wq.AsSpan(r * wRowBytes, wRowBytes);
             format.Dequantize(wRow, wd);
             for (int c = 0; c < cols; c++)
             {
-                var xRow = xq.Bytes.Slice(c * xRowBytes, xRowBytes);
+                var xRow = xq.AsSpan(c * xRowBytes, xRowBytes);
                 float expected = format.Dot(wRow, xRow);
                 float actual = y.Floats[c * rows + r];
                 string where = $"{entry.GemvName}/{entry.GemmName} k={k} rows={rows} cols={cols} at row {r} col {c}";

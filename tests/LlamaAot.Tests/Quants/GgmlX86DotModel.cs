@@ -45,7 +45,7 @@ internal static unsafe class GgmlX86DotModel
         var random = new Random((int)type * 31 + (int)isa);
         foreach (int k in new[] { 256, 7 * 32 })
         {
-            var entry = KernelRegistry.Find(type, isa, k) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
+            var entry = KernelRegistry.Find(type, isa, k, allowRepack: false) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
             Assert.Equal(k == 256, entry.IsSpecialized);
             const int rows = 5, cols = 3;
             int wRowBytes = (int)format.RowBytes(k), xRowBytes = format.Activations.RowBytes(k);

@@ -1,33 +1,51 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using LlamaAot.Quants;
 using LlamaAot.Threading;
 
 namespace LlamaAot.Model.Ops;
 
 /// <summary>
-/// Causal multi-head attention with grouped-query heads over the KV cache, one (token, head) pair per task:
-/// scores = q . k_j * scale for every cached position j up to the token's own, softmax, out = sum_j p_j v_j.
-/// Rounded where llama.cpp rounds without flash attention: with an F16 key cache q is rounded to half before
-/// q . k; with an F16 value cache the probabilities are rounded to half before they weigh v. The softmax sums
-/// in double (ggml_compute_forward_soft_max_f32).
+/// Causal multi-head attention with grouped-query heads over the KV cache. For each token and KV head, keys and
+/// values are read tile by tile (16 positions), once for all the query heads that share them; scores for a tile
+/// come from the dimension-major key tile with no horizontal sums. Work and memory stay linear in the context:
+/// nothing of size n_ctx x n_ctx is built.
+/// <para>Per query head: s_j = (q . k_j) / sqrt(headDim) for every position j up to the token's own;
+/// out = sum_j softmax(s)_j v_j. With an F16 key cache q is rounded to half first, as llama.cpp does.</para>
+/// <para>Two ways to take the softmax, as llama.cpp has (its -fa): by default the scores of a row are kept (n floats
+/// per head), then exponentiated against their maximum, summed in double, normalized, and, with an F16 value
+/// cache, rounded to half before they weigh the values: llama.cpp's rounding without flash attention, so logits
+/// agree to float rounding. With <c>flashAttention</c>, an online softmax (a running maximum and sum rescale what was
+/// accumulated) does it in one pass over the cache, the CPU form of flash attention.</para>
 /// </summary>
 internal sealed unsafe class Attention : IParallelWork, IDisposable
 {
+    private const int Tile = KvCache.Tile;
+
     private readonly LlamaConfig _c;
     private readonly KvCache _cache;
+    private readonly bool _flash;
     private readonly float _scale;
-    private readonly AlignedBuffer _scratch; // per thread: scores [nCtx] + rounded q [headDim]
-    private readonly int _scratchFloats;
+    private readonly AlignedBuffer _scratch;
+    private readonly long _scratchFloats;
     private int _layer, _tokens, _pos;
     private float* _q, _out;
 
-    public Attention(LlamaConfig config, KvCache cache, int threads)
+    public Attention(LlamaConfig config, KvCache cache, int threads, bool flashAttention)
     {
         _c = config;
         _cache = cache;
+        _flash = flashAttention;
         _scale = 1.0f / MathF.Sqrt(config.HeadDim);
-        _scratchFloats = cache.NCtx + config.HeadDim + 16;
-        _scratch = new AlignedBuffer((long)_scratchFloats * threads * sizeof(float));
+        int hd = config.HeadDim, g = config.GroupSize;
+        // Per thread: key tile [hd][16], value tile [16][hd], q [G][hd], out [G][hd], m [G], l [G], then weights:
+        // [G][16] for the online softmax, [G][n_ctx rounded to tiles] when the scores are kept.
+        long weights = flashAttention ? (long)g * Tile : (long)g * ((cache.NCtx + Tile - 1) / Tile * Tile);
+        _scratchFloats = RoundUp(2L * Tile * hd + 2L * g * hd + 2L * g + weights);
+        _scratch = new AlignedBuffer(_scratchFloats * threads * sizeof(float));
     }
+
+    private static long RoundUp(long floats) => (floats + 15) / 16 * 16;
 
     /// <summary>
     /// out[t, h*headDim ..] for every token t of the batch at positions pos + t and every head h; q is [tokens,
@@ -45,83 +63,194 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
 
     public void Execute(int thread, int threads)
     {
-        int nHead = _c.NHead, hd = _c.HeadDim;
-        var (start, end) = WorkerPool.Split(_tokens * nHead, thread, threads);
-        float* scores = _scratch.Floats + (long)thread * _scratchFloats;
-        float* qh = scores + _cache.NCtx;
+        int hd = _c.HeadDim, group = _c.GroupSize, nKv = _c.NHeadKv;
+        float* scratch = _scratch.Floats + thread * _scratchFloats;
+        float* keyTile = scratch, valueTile = keyTile + Tile * hd, q = valueTile + Tile * hd;
+        float* o = q + group * hd, m = o + group * hd, l = m + group, weights = l + group;
+        int rowStride = _flash ? Tile : (_cache.NCtx + Tile - 1) / Tile * Tile;
+        var (start, end) = WorkerPool.Split(_tokens * nKv, thread, threads);
         for (int task = start; task < end; task++)
         {
-            int t = task / nHead, h = task % nHead;
-            int kvHead = h / _c.GroupSize;
+            int t = task / nKv, kvHead = task % nKv;
             int n = _pos + t + 1; // positions this token attends to
-            float* q = _q + (long)t * nHead * hd + h * hd;
-            for (int d = 0; d < hd; d++)
-                qh[d] = _cache.KeyType == KvCacheType.F16 ? (float)Fp16.ToHalf(q[d]) : q[d];
-
-            // scores[j] = (q . k_j) * scale, and their maximum
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < n; j++)
+            float* qt = _q + (long)t * _c.NHead * hd + kvHead * group * hd;
+            for (int i = 0; i < group * hd; i++)
+                q[i] = _cache.KeyType == KvCacheType.F16 ? (float)Fp16.ToHalf(qt[i]) : qt[i];
+            new Span<float>(o, group * hd).Clear();
+            for (int h = 0; h < group; h++)
             {
-                float s = Dot(qh, _cache.Key(_layer, j) + kvHead * hd * KvCache.SizeOf(_cache.KeyType), hd, _cache.KeyType) * _scale;
-                scores[j] = s;
-                max = MathF.Max(max, s);
+                m[h] = float.NegativeInfinity;
+                l[h] = 0;
             }
 
-            // softmax: exp(s - max) summed in double, then scaled by the float reciprocal of the sum
-            double sum = 0;
-            for (int j = 0; j < n; j++)
+            if (_flash)
             {
-                float e = MathF.Exp(scores[j] - max);
-                scores[j] = e;
-                sum += e;
+                for (int tile = 0; tile * Tile < n; tile++)
+                {
+                    int count = Math.Min(Tile, n - tile * Tile);
+                    float* k = Widen(_cache.KeyTile(_layer, kvHead, tile), Tile * hd, _cache.KeyType, keyTile);
+                    float* v = Widen(_cache.ValueRow(_layer, kvHead, tile * Tile), count * hd, _cache.ValueType, valueTile);
+                    for (int h = 0; h < group; h++)
+                        Accumulate(q + h * hd, k, v, count, hd, o + h * hd, weights + h * Tile, ref m[h], ref l[h]);
+                }
             }
-            float inv = (float)(1.0 / sum);
-            for (int j = 0; j < n; j++)
+            else
             {
-                float p = scores[j] * inv;
-                scores[j] = _cache.ValueType == KvCacheType.F16 ? (float)Fp16.ToHalf(p) : p;
+                // Pass 1: every score of the row, tile by tile.
+                for (int tile = 0; tile * Tile < n; tile++)
+                {
+                    float* k = Widen(_cache.KeyTile(_layer, kvHead, tile), Tile * hd, _cache.KeyType, keyTile);
+                    for (int h = 0; h < group; h++)
+                        Scores(q + h * hd, k, hd, Math.Min(Tile, n - tile * Tile), weights + h * rowStride + tile * Tile);
+                }
+                // The softmax, rounded as llama.cpp rounds it.
+                for (int h = 0; h < group; h++)
+                    Softmax(weights + h * rowStride, n, _cache.ValueType == KvCacheType.F16);
+                // Pass 2: the weighted values, tile by tile.
+                for (int tile = 0; tile * Tile < n; tile++)
+                {
+                    int count = Math.Min(Tile, n - tile * Tile);
+                    float* v = Widen(_cache.ValueRow(_layer, kvHead, tile * Tile), count * hd, _cache.ValueType, valueTile);
+                    for (int h = 0; h < group; h++)
+                        AddWeighted(weights + h * rowStride + tile * Tile, v, count, hd, o + h * hd, 1);
+                }
+                for (int h = 0; h < group; h++)
+                    l[h] = 1;
             }
 
-            // out = sum_j p_j * v_j
-            float* o = _out + (long)t * nHead * hd + h * hd;
-            new Span<float>(o, hd).Clear();
-            for (int j = 0; j < n; j++)
-                Axpy(scores[j], _cache.Value(_layer, j) + kvHead * hd * KvCache.SizeOf(_cache.ValueType), o, hd, _cache.ValueType);
+            float* output = _out + (long)t * _c.NHead * hd + kvHead * group * hd;
+            for (int h = 0; h < group; h++)
+            {
+                float inverse = 1.0f / l[h];
+                for (int d = 0; d < hd; d++)
+                    output[h * hd + d] = o[h * hd + d] * inverse;
+            }
         }
     }
 
-    private static float Dot(float* q, byte* k, int n, KvCacheType type)
+    /// <summary>Scaled scores of one tile for one query head; lanes past <paramref name="count"/> are -infinity.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Scores(float* q, float* k, int hd, int count, float* scores)
     {
-        float sum = 0;
-        if (type == KvCacheType.F32)
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        for (int d = 0; d < hd; d++)
         {
-            var kf = (float*)k;
-            for (int d = 0; d < n; d++)
-                sum += q[d] * kf[d];
+            var qd = Vector256.Create(q[d]);
+            s0 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile), s0);
+            s1 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile + 8), s1);
         }
-        else
-        {
-            var kh = (ushort*)k;
-            for (int d = 0; d < n; d++)
-                sum += q[d] * Fp16.HalfBitsToSingle(kh[d]);
-        }
-        return sum;
+        var scale = Vector256.Create(_scale);
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var limit = Vector256.Create(count);
+        var inf = Vector256.Create(float.NegativeInfinity);
+        Vector256.ConditionalSelect(Vector256.LessThan(lanes, limit).AsSingle(), s0 * scale, inf).Store(scores);
+        Vector256.ConditionalSelect(Vector256.LessThan(lanes + Vector256.Create(8), limit).AsSingle(), s1 * scale, inf).Store(scores + 8);
     }
 
-    private static void Axpy(float a, byte* v, float* y, int n, KvCacheType type)
+    /// <summary>
+    /// ggml_compute_forward_soft_max_f32 on one row: exp(s - max), summed in double, scaled by the float reciprocal of
+    /// the sum; then rounded to half when the values are half (llama.cpp converts the weights to the values' type).
+    /// </summary>
+    private static void Softmax(float* s, int n, bool roundToHalf)
+    {
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < n; j++)
+            max = MathF.Max(max, s[j]);
+        double sum = 0;
+        var shift = Vector256.Create(max);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var e = Vector256.Exp(Vector256.Load(s + i) - shift);
+            e.Store(s + i);
+            for (int j = 0; j < 8; j++)
+                sum += e[j];
+        }
+        for (; i < n; i++)
+        {
+            s[i] = MathF.Exp(s[i] - max);
+            sum += s[i];
+        }
+        float inverse = (float)(1.0 / sum);
+        for (int j = 0; j < n; j++)
+        {
+            float p = s[j] * inverse;
+            s[j] = roundToHalf ? (float)Fp16.ToHalf(p) : p;
+        }
+    }
+
+    /// <summary>o = o * factor + sum over the tile's positions of weight_j * v_j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWeighted(float* weights, float* v, int count, int hd, float* o, float factor)
+    {
+        if (hd % 8 == 0)
+        {
+            var f = Vector256.Create(factor);
+            for (int d = 0; d < hd; d += 8)
+            {
+                var acc = Vector256.Load(o + d) * f;
+                for (int j = 0; j < count; j++)
+                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(weights[j]), Vector256.Load(v + j * hd + d), acc);
+                acc.Store(o + d);
+            }
+            return;
+        }
+        for (int d = 0; d < hd; d++)
+        {
+            float acc = o[d] * factor;
+            for (int j = 0; j < count; j++)
+                acc += weights[j] * v[j * hd + d];
+            o[d] = acc;
+        }
+    }
+
+    /// <summary>
+    /// Flash attention, one tile for one query head: scores, the online softmax update (what was accumulated is
+    /// rescaled when the maximum grows), then the weighted values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Accumulate(float* q, float* k, float* v, int count, int hd, float* o, float* e, ref float m, ref float l)
+    {
+        Scores(q, k, hd, count, e);
+        var s0 = Vector256.Load(e);
+        var s1 = Vector256.Load(e + 8);
+        float newMax = MathF.Max(m, MaxOf(Vector256.Max(s0, s1)));
+        float factor = MathF.Exp(m - newMax);
+        var shift = Vector256.Create(newMax);
+        var e0 = Vector256.Exp(s0 - shift);
+        var e1 = Vector256.Exp(s1 - shift);
+        e0.Store(e);
+        e1.Store(e + 8);
+        l = l * factor + Vector256.Sum(e0 + e1);
+        m = newMax;
+        AddWeighted(e, v, count, hd, o, factor);
+    }
+
+    private static float MaxOf(Vector256<float> v)
+    {
+        var half = Vector128.Max(v.GetLower(), v.GetUpper());
+        float max = half[0];
+        for (int i = 1; i < 4; i++)
+            max = MathF.Max(max, half[i]);
+        return max;
+    }
+
+    /// <summary>The cache elements as floats: F32 in place, F16 widened into <paramref name="buffer"/>.</summary>
+    private static float* Widen(byte* source, int count, KvCacheType type, float* buffer)
     {
         if (type == KvCacheType.F32)
+            return (float*)source;
+        var halves = (ushort*)source;
+        int i = 0;
+        for (; i + 8 <= count; i += 8)
         {
-            var vf = (float*)v;
-            for (int d = 0; d < n; d++)
-                y[d] += a * vf[d];
+            var h = Vector128.Load(halves + i);
+            HalfVectors.ToSingle(Vector256.Create(Vector128.WidenLower(h), Vector128.WidenUpper(h))).Store(buffer + i);
         }
-        else
-        {
-            var vh = (ushort*)v;
-            for (int d = 0; d < n; d++)
-                y[d] += a * Fp16.HalfBitsToSingle(vh[d]);
-        }
+        for (; i < count; i++)
+            buffer[i] = Fp16.HalfBitsToSingle(halves[i]);
+        return buffer;
     }
 
     public void Dispose() => _scratch.Dispose();

@@ -1,0 +1,21 @@
+using BenchmarkDotNet.Running;
+
+namespace LlamaAot.Bench;
+
+/// <summary>
+/// Benchmark entry point. Examples:
+///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*'
+///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*' --anyCategories Q4_0
+///   dotnet run -c Release --project bench/LlamaAot.Bench -- write-models bench-models tinyllama F16 Q8_0 Q4_0
+/// Results go to BenchmarkDotNet.Artifacts/; the tables quoted in issues are kept in bench/results/.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "write-models")
+            return WriteModels.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Linq;
+using LlamaAot.Generators.Model;
+
+namespace LlamaAot.Generators.Emitters;
+
+/// <summary>
+/// Kernels over weights repacked into groups of interleaved rows: one accumulator vector holds one partial dot
+/// product per row of a group, so a step of the primitive advances a whole group of rows and the result is stored
+/// without horizontal sums. K must be a multiple of the step (the registry only offers these kernels then).
+/// </summary>
+internal static class InterleavedEmitter
+{
+    public static void Emit(CodeWriter w, KernelPlan plan)
+    {
+        var spec = plan.Spec;
+        EmitGemv(w, spec, null, null);
+        EmitGemm(w, spec, null, null);
+        foreach (var k in plan.Specialized)
+        {
+            EmitGemv(w, spec, k.K, k.Families);
+            EmitGemm(w, spec, k.K, k.Families);
+        }
+    }
+
+    private static void EmitGemv(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
+    {
+        int unroll = spec.Tiles.GemvUnroll;
+        string vector = KernelEmitter.VectorType(spec.Isa);
+        string name = KernelEmitter.GemvName(spec, k);
+        w.Line("/// <summary>");
+        w.Line($"/// {name}: y[r] = dot(W[r], x) for r in [0, rows). W is repacked in groups of {spec.Rows} rows (P.Repack), the");
+        w.Line("/// last group padded with zero rows; x holds K activations. The share of rows starts at a group boundary.");
+        w.Line(k is null
+            ? "/// Generic: K at run time (a multiple of the step)."
+            : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps; the k argument is ignored.");
+        w.Line("/// </summary>");
+        w.Line("[SkipLocalsInit]");
+        using (w.Block($"public static void {name}(byte* w, byte* x, float* y, int rows, int k)"))
+        {
+            WriteSizes(w, spec, k);
+            using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
+            {
+                w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
+                w.Line(string.Join(" ", Enumerable.Range(0, unroll).Select(u => $"var a{u} = {vector}<float>.Zero;").ToArray()));
+                w.Line("int s = 0;");
+                w.Line($"// {unroll} accumulators take turns, hiding the latency of the fused multiply-adds.");
+                using (w.Block($"for (; s + {unroll} <= steps; s += {unroll})"))
+                {
+                    for (int u = 0; u < unroll; u++)
+                    {
+                        string step = u == 0 ? "s" : $"s + {u}";
+                        w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u});");
+                    }
+                }
+                if (k is null)
+                {
+                    w.Line("// Steps left over go to the first accumulator.");
+                    using (w.Block("for (; s < steps; s++)"))
+                        w.Line("a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);");
+                }
+                else
+                {
+                    int leftover = k.Value / spec.ValuesPerStep % unroll;
+                    for (int u = 0; u < leftover; u++)
+                    {
+                        string step = u == 0 ? "s" : $"s + {u}";
+                        w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u}); // left over after the unrolled loop");
+                    }
+                }
+                w.Line($"InterleavedStore.Rows({KernelEmitter.SumTree(Enumerable.Range(0, unroll).Select(u => $"a{u}").ToArray())}, y + r, rows - r);");
+            }
+        }
+        w.Line();
+    }
+
+    private static void EmitGemm(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
+    {
+        int cols = spec.Tiles.GemmColumns;
+        string vector = KernelEmitter.VectorType(spec.Isa);
+        string name = KernelEmitter.GemmName(spec, k);
+        w.Line("/// <summary>");
+        w.Line($"/// {name}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols). W is repacked in groups");
+        w.Line($"/// of {spec.Rows} rows; x holds cols activation rows back to back. Tiles of one group x {cols} columns: each weight");
+        w.Line($"/// step is unpacked once and used for {cols} columns.");
+        w.Line(k is null
+            ? "/// Generic: K at run time (a multiple of the step)."
+            : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps; the k argument is ignored.");
+        w.Line("/// </summary>");
+        w.Line("[SkipLocalsInit]");
+        using (w.Block($"public static void {name}(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)"))
+        {
+            WriteSizes(w, spec, k);
+            w.Line("nint xRowBytes = steps * xStep;");
+            using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
+            {
+                w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
+                w.Line("int c = 0;");
+                using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
+                    WriteGemmTile(w, vector, cols);
+                w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
+                using (w.Block("for (; c < cols; c++)"))
+                    WriteGemmTile(w, vector, 1);
+            }
+        }
+        w.Line();
+    }
+
+    private static void WriteGemmTile(CodeWriter w, string vector, int cols)
+    {
+        w.Line("byte* x0 = x + c * xRowBytes;");
+        for (int j = 1; j < cols; j++)
+            w.Line($"byte* x{j} = x{j - 1} + xRowBytes;");
+        w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var a{j} = {vector}<float>.Zero;").ToArray()));
+        using (w.Block("for (int s = 0; s < steps; s++)"))
+        {
+            w.Line("var ws = P.LoadWeights(g + s * groupStep);");
+            for (int j = 0; j < cols; j++)
+                w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
+        }
+        for (int j = 0; j < cols; j++)
+            w.Line($"InterleavedStore.Rows(a{j}, y + (c + {j}) * yStride + r, rows - r);");
+    }
+
+    private static void WriteSizes(CodeWriter w, PrimitiveSpec spec, int? k)
+    {
+        w.Line("// Bytes of one step of one group of rows, and of one step of activations.");
+        w.Line("nint groupStep = P.Rows * (P.ValuesPerStep / TW.BlockSize) * sizeof(TW);");
+        w.Line("nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);");
+        w.Line(k is null ? "int steps = k / P.ValuesPerStep;" : $"const int steps = {k / spec.ValuesPerStep};");
+        w.Line("nint groupBytes = steps * groupStep;");
+    }
+}

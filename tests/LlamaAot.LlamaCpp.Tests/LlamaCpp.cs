@@ -1,0 +1,53 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace LlamaAot.LlamaCpp.Tests;
+
+/// <summary>
+/// llama.cpp in-process through LLamaSharp 0.30.0 (llama.cpp commit 815a2a591, its generic AVX-512 CPU build here):
+/// evaluates a prompt in one batch and returns the logits at every position, with flash attention off and an F32 KV
+/// cache, the settings under which llama.cpp's logits are the tightest reference.
+/// </summary>
+internal static class LlamaCpp
+{
+    private static readonly object Gate = new();
+    private static bool s_configured;
+
+    public static float[][] Logits(string modelPath, string prompt, out int[] tokens)
+    {
+        Configure();
+        var p = new ModelParams(modelPath)
+        {
+            ContextSize = 256,
+            Threads = 1,
+            BatchThreads = 1,
+            FlashAttention = false,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+        };
+        using var weights = LLamaWeights.LoadFromFile(p);
+        using var context = weights.CreateContext(p);
+        var ids = context.Tokenize(prompt, addBos: true, special: false);
+        tokens = ids.Select(t => (int)t).ToArray();
+        var batch = new LLamaBatch();
+        for (int i = 0; i < ids.Length; i++)
+            batch.Add(ids[i], i, LLamaSeqId.Zero, true);
+        var result = context.Decode(batch);
+        if (result != DecodeResult.Ok)
+            throw new InvalidOperationException($"llama_decode failed: {result}");
+        return Enumerable.Range(0, ids.Length).Select(i => context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
+    }
+
+    private static void Configure()
+    {
+        lock (Gate)
+        {
+            if (s_configured)
+                return;
+            // Must happen before the first model is created; keeps llama.cpp's load chatter out of the test output.
+            NativeLibraryConfig.All.WithLogCallback((level, message) => { });
+            s_configured = true;
+        }
+    }
+}

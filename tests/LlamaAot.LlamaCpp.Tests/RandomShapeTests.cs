@@ -1,0 +1,65 @@
+using LlamaAot.Gguf;
+using LlamaAot.Model;
+using LlamaAot.Quants;
+using Xunit.Abstractions;
+
+namespace LlamaAot.LlamaCpp.Tests;
+
+/// <summary>
+/// Models written by the test at shapes the shared references do not cover (other widths and head sizes, grouped
+/// and full multi-head attention, several layers), in every weight type llama-aot computes with: logits at every
+/// prompt position must be within 0.05 of llama.cpp's on the same file. Weights are random (std 0.02), so logits are
+/// nearly flat (std ~0.3) and only numbers are compared, not greedy text; a wrong kernel misses by far more.
+/// </summary>
+public class RandomShapeTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 0.05;
+    private const string Prompt = "Once upon a time, Lily and Tom went to the park. They saw a big";
+
+    public static readonly Dictionary<string, LlamaShape> Shapes = new()
+    {
+        ["e512-gqa4-l3"] = new(NEmbd: 512, NLayer: 3, NHead: 8, NHeadKv: 2, NFf: 1536),
+        ["e384-mha-l2"] = new(NEmbd: 384, NLayer: 2, NHead: 6, NHeadKv: 6, NFf: 1024),
+        ["e512-hd128-mqa"] = new(NEmbd: 512, NLayer: 2, NHead: 4, NHeadKv: 1, NFf: 1280),
+        ["e768-gqa3-l1"] = new(NEmbd: 768, NLayer: 1, NHead: 12, NHeadKv: 4, NFf: 2048),
+    };
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string shape in Shapes.Keys)
+            foreach (var format in Formats.All.OrderBy(f => f.Type))
+                data.Add(shape, format.Type.ToString());
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void LogitsMatchLlamaCpp(string shapeName, string typeName)
+    {
+        var type = Enum.Parse<GgmlType>(typeName);
+        string path = Path.Combine(Path.GetTempPath(), $"llama-aot-{shapeName}-{typeName}-{Environment.ProcessId}.gguf");
+        try
+        {
+            RandomModel.Write(path, Shapes[shapeName], type, Shared.Stories260KF32, seed: 7);
+            var expected = LlamaCpp.Logits(path, Prompt, out int[] tokens);
+
+            using var model = LlamaModel.Load(path);
+            Assert.Equal(tokens, model.Tokenize(Prompt));
+            using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 2, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
+            float[] actual = context.EvaluateAll(tokens);
+
+            int nVocab = model.Config.NVocab;
+            double worst = 0;
+            for (int t = 0; t < tokens.Length; t++)
+                for (int i = 0; i < nVocab; i++)
+                    worst = Math.Max(worst, Math.Abs(actual[t * nVocab + i] - expected[t][i]));
+            output.WriteLine($"{shapeName} {typeName}: max |logit difference| {worst:G3}");
+            Assert.True(worst <= Tolerance, $"{shapeName} {typeName}: max |logit difference| {worst:G3} > {Tolerance}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
