@@ -113,6 +113,9 @@ public static class Formats
         new WeightFormat<BlockQ6_K, BlockQ8_K>(),
         new WeightFormat<BlockQ2_K, BlockQ8_K>(),
         new WeightFormat<BlockQ3_K, BlockQ8_K>(),
+        new WeightFormat<BlockQ4_1, BlockQ8_1>(),
+        new WeightFormat<BlockQ5_0, BlockQ8_0>(),
+        new WeightFormat<BlockQ5_1, BlockQ8_1>(),
     }.ToDictionary(f => f.Type);
 
     /// <summary>Every weight format this build computes with.</summary>

@@ -31,6 +31,9 @@ public unsafe class KernelTests
         [GgmlType.Q6_K] = 2e-6,
         [GgmlType.Q2_K] = 2e-6,
         [GgmlType.Q3_K] = 2e-6,
+        [GgmlType.Q4_1] = 2e-6,
+        [GgmlType.Q5_0] = 2e-6,
+        [GgmlType.Q5_1] = 2e-6,
     };
 
     public static TheoryData<string> Entries()
@@ -114,9 +117,9 @@ public unsafe class KernelTests
         var random = new Random(7);
         const int rows = 5, cols = 2;
         var w = ScaleOneLevels.TryGetValue(format.Type, out var levels)
-            ? OnLevels(random, rows * k, levels, ScaleOneWeight[format.Type])
-            : SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type), 0);
-        var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, 127, 1);
+            ? OnLevels(random, rows * k, levels, ScaleOneWeight[format.Type][0])
+            : SmallIntegers(random, rows * k, 7, format.BlockSize, ScaleOneWeight.GetValueOrDefault(format.Type, []), 0);
+        var x = SmallIntegers(random, cols * k, 15, format.Activations.BlockSize, [127], 1);
         Assert.True(format.BlockSize == 1 || ScaleOneWeight.ContainsKey(format.Type) || ExactWeightBlocks.ContainsKey(format.Type),
             $"{format.Type} has no exact-integer weights: add it to ScaleOneWeight or ExactWeightBlocks");
         byte[]? blocks = null;
@@ -144,13 +147,19 @@ public unsafe class KernelTests
         [GgmlType.Q3_K] = Quants.Q3_KTests.ExactBlock,
     };
 
-    /// <summary>A value that makes the reference weight quantizer pick a block scale of exactly 1.</summary>
-    private static readonly Dictionary<GgmlType, float> ScaleOneWeight = new()
+    /// <summary>
+    /// Values that, placed at the start of every block among integers in [-7, 7], make the reference weight
+    /// quantizer pick a block scale of exactly 1 (and an integer offset where the format has one).
+    /// </summary>
+    private static readonly Dictionary<GgmlType, float[]> ScaleOneWeight = new()
     {
-        [GgmlType.Q4_0] = -8,  // d = max / -8
-        [GgmlType.Q8_0] = 127, // d = amax / 127
-        [GgmlType.IQ4_NL] = -127, // with max = -127 the scale search tries id = 1 (see ScaleOneLevels)
-        [GgmlType.IQ4_XS] = -127, // each sub-block as IQ4_NL; then d = -1/32 and every (ls - 32) = -32
+        [GgmlType.Q4_0] = [-8],      // d = max / -8
+        [GgmlType.Q8_0] = [127],     // d = amax / 127
+        [GgmlType.Q4_1] = [-7, 8],   // m = min = -7, d = (max - min) / 15
+        [GgmlType.Q5_0] = [-16],     // d = max / -16
+        [GgmlType.Q5_1] = [-15, 16], // m = min = -15, d = (max - min) / 31
+        [GgmlType.IQ4_NL] = [-127],  // with max = -127 the scale search tries id = 1 (see ScaleOneLevels)
+        [GgmlType.IQ4_XS] = [-127],  // each sub-block as IQ4_NL; then d = -1/32 and every (ls - 32) = -32
     };
 
     /// <summary>
@@ -172,16 +181,16 @@ public unsafe class KernelTests
         return values;
     }
 
-    /// <summary>Integers in [-limit, limit], with <paramref name="anchor"/> at one place per block (when nonzero).</summary>
-    private static float[] SmallIntegers(Random random, int n, int limit, int blockSize, float anchor, int anchorAt)
+    /// <summary>Integers in [-limit, limit], with <paramref name="anchors"/> from <paramref name="anchorAt"/> on in every block.</summary>
+    private static float[] SmallIntegers(Random random, int n, int limit, int blockSize, float[] anchors, int anchorAt)
     {
         var values = new float[n];
         for (int i = 0; i < n; i++)
             values[i] = random.Next(-limit, limit + 1);
-        if (anchor != 0 && blockSize > 1)
+        if (blockSize > 1)
         {
-            for (int i = anchorAt; i < n; i += blockSize)
-                values[i] = anchor;
+            for (int b = 0; b < n; b += blockSize)
+                anchors.CopyTo(values, b + anchorAt);
         }
         return values;
     }
