@@ -57,12 +57,12 @@ public class ReferenceLogitsTests
     /// <summary>
     /// The AVX2 and portable paths sum floats in other orders (8 or 4 lanes, the portable one without FMA); where a
     /// last-bit difference moves a value across a rounding boundary of a low-precision value (q or the softmax to
-    /// half, an activation to bfloat16), logits move more. Measured: F32 4.0e-3 (AVX2; one weight rounded to the other
+    /// half, an activation to bfloat16), logits move more. Measured: F32 5.4e-3 (AVX2; q or a weight rounded to the other
     /// half neighbour at one position), F16 1.9e-2, BF16 4.5e-2 (portable); the rest as above.
     /// </summary>
     public static readonly Dictionary<string, double> OtherPathTolerance = new()
     {
-        ["F32"] = 5e-3,
+        ["F32"] = 1e-2,
         ["F16"] = 3e-2,
         ["BF16"] = 1e-1,
         ["Q4_1"] = 0.15,   // measured 0.108
