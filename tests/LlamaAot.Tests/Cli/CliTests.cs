@@ -9,7 +9,7 @@ public class CliTests
     public static TheoryData<string, int> GenerationCases()
     {
         var data = new TheoryData<string, int>();
-        foreach (string type in new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "IQ4_NL", "IQ4_XS", "Q2_K" })
+        foreach (string type in new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K_M", "Q6_K" })
         {
             data.Add(type, 1);
             data.Add(type, 2);

@@ -12,7 +12,7 @@ public class GreedyTests
     public static TheoryData<string, string, int> Cases()
     {
         var data = new TheoryData<string, string, int>();
-        foreach (string type in new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "IQ4_NL", "IQ4_XS", "Q2_K" })
+        foreach (string type in new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K_M", "Q6_K" })
             foreach (string prompt in ReferenceCase.Stories260KPrompts)
                 foreach (int threads in new[] { 1, 2 })
                     data.Add(type, prompt, threads);

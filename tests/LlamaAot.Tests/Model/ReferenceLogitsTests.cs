@@ -41,6 +41,10 @@ public class ReferenceLogitsTests
         // that a last-bit difference outside the Q5 kernels rounds the other way (Q5_0 alone: 2.8e-6).
         ["Q4_K_M"] = 0.2,
         ["Q5_K_M"] = 0.3,
+        // Q3_K_M (IQ4_NL, Q5_0, Q5_1, Q8_0, F16 here): 0.049, one activation rounded the other way again;
+        // Q6_K (all Q8_0 here): 3.9e-6.
+        ["Q3_K_M"] = 0.1,
+        ["Q6_K"] = 1e-4,
     };
 
     /// <summary>
@@ -93,6 +97,8 @@ public class ReferenceLogitsTests
         ["Q5_1"] = 0.5,
         ["Q4_K_M"] = 0.5,
         ["Q5_K_M"] = 0.5,
+        ["Q3_K_M"] = 0.5, // measured 0.28
+        ["Q6_K"] = 0.5,   // 0.28
     };
 
     /// <summary>Where llama.cpp's top-1 leads its top-2 by more than this, llama-aot must pick the same argmax.</summary>
@@ -104,7 +110,7 @@ public class ReferenceLogitsTests
         foreach (string prompt in ReferenceCase.Stories260KPrompts)
         {
             data.Add("F32", prompt, true);
-            foreach (string type in new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "IQ4_NL", "IQ4_XS", "Q2_K" })
+            foreach (string type in new[] { "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K_M", "Q5_K_M", "IQ4_NL", "IQ4_XS", "Q2_K", "Q3_K_M", "Q6_K" })
                 data.Add(type, prompt, false);
         }
         return data;
@@ -156,19 +162,36 @@ public class ReferenceLogitsTests
     }
 
     /// <summary>
-    /// Largest difference per random-e256 file (rows of 256 and 768: real K-quant blocks), F32 KV cache. Measured
-    /// max |dlogit| over both prompts: Q6_K 2.4e-7 (AVX-512, AVX2), 2.8e-7 (portable); Q4_K_M 1.1e-2 (AVX-512),
-    /// 1.2e-2 (AVX2, portable); Q5_K_M 1.3e-3 (AVX-512), 9.8e-3 (AVX2), 1.5e-2 (portable). The large ones are single
-    /// positions where one activation lands on the other side of a Q8_K rounding step after a last-bit difference
-    /// upstream: they remain with the AVX-512 K-quant kernels, whose float operations equal llama.cpp's, and with
-    /// the scalar reference kernels; Q8_0 shows the same on this model (8.6e-3), and llama.cpp's own batch and
-    /// one-token results differ by 0.011 for Q4_K_M.
+    /// Largest difference per random-e256 file (rows of 256 and 768: real K-quant blocks), F32 KV cache; the issue's
+    /// bound is 0.05. Measured max |dlogit| over both prompts with the published binary (`llama-aot logits -t 1 -ctk
+    /// f32 -ctv f32`, LLAMA_AOT_ISA = avx512 / avx2 / portable):
+    /// F32 3.3e-7 / 4.2e-7 / 5.4e-7; F16 3.8e-4 / 3.7e-4 / 4.2e-4; BF16 3.0e-3 / 1.7e-4 / 3.0e-3;
+    /// Q8_0 8.6e-3 / 3.8e-3 / 3.8e-3; Q4_0 5e-8 / 1.3e-2 / 3e-7; Q4_1 4e-8 / 1.2e-2 / 1.1e-2;
+    /// Q5_0 1.1e-2 on all three; Q5_1 5e-8 / 3.8e-7 / 3.1e-7; Q2_K 8.2e-3 / 3.6e-7 / 8.2e-3;
+    /// Q3_K_M 4.5e-7 / 5e-7 / 4.5e-7; Q4_K_M 1.1e-2 / 1.2e-2 / 1.1e-2; Q5_K_M 1.3e-3 / 9.8e-3 / 1.5e-2;
+    /// Q6_K 2.4e-7 / 2.4e-7 / 3.0e-7; IQ4_NL 3.5e-7 / 3.5e-7 / 4.1e-7; IQ4_XS 2.4e-7 / 2.6e-7 / 3.5e-7.
+    /// The ~1e-2 ones are single positions where one activation lands on the other side of a Q8_0/Q8_K rounding
+    /// step after a last-bit difference upstream (which path shows one is a matter of luck, so the bound for each
+    /// type that quantizes activations allows one); llama.cpp's own batch and one-token results differ by 0.011
+    /// for Q4_K_M. A wrong kernel misses by far more than 0.05.
     /// </summary>
     public static readonly Dictionary<string, double> RandomE256Tolerance = new()
     {
-        ["Q6_K"] = 1e-5,
+        ["F32"] = 1e-5,
+        ["F16"] = 1e-3,
+        ["BF16"] = 1e-2,
+        ["Q8_0"] = 3e-2,
+        ["Q4_0"] = 3e-2,
+        ["Q4_1"] = 3e-2,
+        ["Q5_0"] = 3e-2,
+        ["Q5_1"] = 3e-2,
+        ["Q2_K"] = 3e-2,
+        ["Q3_K_M"] = 3e-2,
         ["Q4_K_M"] = 3e-2,
         ["Q5_K_M"] = 3e-2,
+        ["Q6_K"] = 3e-2,
+        ["IQ4_NL"] = 3e-2,
+        ["IQ4_XS"] = 3e-2,
     };
 
     public static TheoryData<string, string> RandomE256Cases()
