@@ -63,6 +63,18 @@ public partial class EmitterTests
         Assert.DoesNotContain("tail", Code(specialized));
     }
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    public void The_generic_matrix_vector_kernel_has_a_loop_for_left_over_steps_only_when_it_unrolls(int unroll, int leftoverLoops)
+    {
+        string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(tiles: new TileSpec(4, unroll, 4, 2))));
+
+        string generic = Code(Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4("));
+        // Per tile of rows and for the rows left over: the main loop, then (when unrolled) the loop for the rest.
+        Assert.Equal(2 * (1 + leftoverLoops), Regex.Matches(generic, @"for \(; s").Count);
+    }
+
     /// <summary>The lines that are not comments.</summary>
     private static string Code(string text) =>
         string.Join("\n", text.Split('\n').Where(l => !l.TrimStart().StartsWith("//", StringComparison.Ordinal)));

@@ -52,13 +52,13 @@ internal static class InterleavedEmitter
                         w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u});");
                     }
                 }
-                if (k is null)
+                if (k is null && unroll > 1)
                 {
                     w.Line("// Steps left over go to the first accumulator.");
                     using (w.Block("for (; s < steps; s++)"))
                         w.Line("a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);");
                 }
-                else
+                else if (k is not null)
                 {
                     int leftover = k.Value / spec.ValuesPerStep % unroll;
                     for (int u = 0; u < leftover; u++)

@@ -153,9 +153,12 @@ internal static class KernelEmitter
         }
         if (k is null)
         {
-            w.Line("// Steps left over go to the first accumulators.");
-            using (w.Block("for (; s < steps; s++)"))
-                WriteGemvStep(w, rows, 0, "s");
+            if (unroll > 1)
+            {
+                w.Line("// Steps left over go to the first accumulators.");
+                using (w.Block("for (; s < steps; s++)"))
+                    WriteGemvStep(w, rows, 0, "s");
+            }
         }
         else
         {
