@@ -5,8 +5,10 @@
 #     end-to-end CLI tests run them, as a user would.
 #  2. Runs the whole suite once, on the best instruction set this CPU has (AVX-512 here).
 #  3. Runs the tests marked [Trait("Category", "Isa")] (kernel dispatch, model logits) twice more under the JIT with
-#     AVX-512 switched off (DOTNET_EnableAVX512=0: the AVX2 paths; on .NET 10 DOTNET_EnableAVX512F=0 is ignored) and with AVX2 switched off (the 128-bit portable paths), so every path
-#     the registry can pick is exercised through the real dispatch.
+#     AVX-512 switched off (DOTNET_EnableAVX512=0: the AVX2 paths, with AVX-VNNI where the CPU has it; on .NET 10
+#     DOTNET_EnableAVX512F=0 is ignored) and with AVX2 switched off (the 128-bit portable paths), so every path the
+#     registry can pick is exercised through the real dispatch; the kernel tests run once more on AVX2 without
+#     AVX-VNNI (DOTNET_EnableAVXVNNI=0), the vpmaddubsw/vpmaddwd form of the same integer sums.
 # The exit code is non-zero if the build or any test failed.
 #
 # LLAMA_AOT_QUICK=1 skips the AOT publish (the CLI tests then run the JIT build) and the extra instruction-set runs.
@@ -68,6 +70,7 @@ fi
 run_tests "all, best instruction set" dotnet test llama-aot.slnx -c Release --no-build
 if [ "${LLAMA_AOT_QUICK:-0}" != 1 ]; then
   run_tests "AVX2 paths (AVX-512 off)" DOTNET_EnableAVX512=0 dotnet test llama-aot.slnx -c Release --no-build --filter Category=Isa
+  run_tests "AVX2 kernels without AVX-VNNI" DOTNET_EnableAVX512=0 DOTNET_EnableAVXVNNI=0 dotnet test tests/LlamaAot.Tests -c Release --no-build --filter "Category=Isa&FullyQualifiedName~Kernels"
   run_tests "portable paths (AVX2 off)" DOTNET_EnableAVX2=0 dotnet test llama-aot.slnx -c Release --no-build --filter Category=Isa
 fi
 

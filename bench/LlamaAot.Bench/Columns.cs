@@ -44,7 +44,7 @@ internal sealed class IsaColumn : IColumn
     public bool IsNumeric => false;
     public UnitType UnitType => UnitType.Dimensionless;
     public string Legend => "Kernel path (LLAMA_AOT_ISA can force one)";
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => KernelIsas.Best.ToString();
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => KernelIsas.Describe(KernelIsas.Best);
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public bool IsAvailable(Summary summary) => true;

@@ -1,4 +1,5 @@
 using LlamaAot.Gguf;
+using LlamaAot.Kernels;
 
 namespace LlamaAot.Cli.Commands;
 
@@ -12,7 +13,7 @@ internal static class ModelReport
         string mostly = choices.GroupBy(k => k.Type).OrderByDescending(g => g.Count()).First().Key.ToString();
         Log.Info($"model {Path.GetFileName(model.Path)}: {c.Architecture}, {Log.Count(model.ParameterCount)} params, mostly {mostly}, {Log.Bytes(model.FileSize)}");
         Log.Info($"n_vocab {c.NVocab}, n_embd {c.NEmbd}, n_layer {c.NLayer}, n_head {c.NHead}, n_head_kv {c.NHeadKv}, n_ff {c.NFf}, n_rot {c.NRot}, n_ctx_train {c.NCtxTrain}");
-        Log.Info($"kernels {model.Isa.ToString().ToLowerInvariant()}: {choices.Count(k => k.Specialized)} of {choices.Count} weight matrices on shape-specialized kernels");
+        Log.Info($"kernels {KernelIsas.Describe(model.Isa)}: {choices.Count(k => k.Specialized)} of {choices.Count} weight matrices on shape-specialized kernels");
         Log.Info($"loaded in {Log.F(loadTime.TotalMilliseconds)} ms");
         if (!verbose)
             return;

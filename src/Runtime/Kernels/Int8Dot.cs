@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LlamaAot.Kernels;
 
@@ -19,6 +20,27 @@ internal static class Int8Dot
         var (p2, p3) = Vector128.Widen(a1 * b1);
         return (p0 + p1) + (p2 + p3);
     }
+
+    /// <summary>
+    /// Eight int32 sums of four unsigned x signed byte products each, added to <paramref name="acc"/>: one vpdpbusd
+    /// where the CPU has AVX-VNNI, else vpmaddubsw + vpmaddwd. The two agree exactly whenever no 16-bit pair sum of
+    /// vpmaddubsw saturates, and every caller's operands keep those below 32767 (each says why).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SumQuads(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> s) => AvxVnni.IsSupported
+        ? AvxVnni.MultiplyWideningAndAdd(acc, u, s)
+        : acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s), Vector256<short>.One);
+
+    /// <summary>Eight int32 sums of four unsigned x signed byte products each (<see cref="SumQuads(Vector256{int}, Vector256{byte}, Vector256{sbyte})"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SumQuads(Vector256<byte> u, Vector256<sbyte> s) => SumQuads(Vector256<int>.Zero, u, s);
+
+    /// <summary>
+    /// Eight int32 sums of four signed x signed byte products each, for |a| &lt;= 127: |a| meets b with a's signs
+    /// (pair sums at most 2 * 127 * 128 = 32512, so vpmaddubsw cannot saturate).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> SumQuadsSigned(Vector256<sbyte> a, Vector256<sbyte> b) => SumQuads(Avx2.Abs(a), Avx2.Sign(b, a));
 
     /// <summary>Two per-block scales spread over the 512-bit lanes of two 32-value blocks (8 int32 lanes each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

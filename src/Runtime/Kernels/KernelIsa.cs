@@ -42,6 +42,13 @@ public static class KernelIsas
 
     private static KernelIsa? s_best;
 
+    /// <summary>
+    /// The path's name as logs print it: "avx512", "avx2", "portable", "reference", with "+avx-vnni" where the 256-bit
+    /// integer sums take vpdpbusd (the AVX2 kernels, and the AVX-512 kernels that work in 256-bit halves).
+    /// </summary>
+    public static string Describe(KernelIsa isa) =>
+        isa.ToString().ToLowerInvariant() + (isa is KernelIsa.Avx2 or KernelIsa.Avx512 && AvxVnni.IsSupported ? "+avx-vnni" : "");
+
     internal static KernelIsa Choose(string? forced)
     {
         var best = IsSupported(KernelIsa.Avx512) ? KernelIsa.Avx512 : IsSupported(KernelIsa.Avx2) ? KernelIsa.Avx2 : KernelIsa.Portable;

@@ -121,8 +121,7 @@ internal static unsafe class IQ4_NLxQ8_0_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(in Weights w, in Activations x, Vector256<float> acc)
     {
-        var pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(w.Q), Avx2.Sign(x.Q, w.Q));
-        var sums = Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
+        var sums = Int8Dot.SumQuadsSigned(w.Q, x.Q);
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(x.D * w.D), acc);
     }
 }

@@ -55,7 +55,8 @@ internal static unsafe class Q4_0xQ8_0_Avx2
 
     public readonly record struct Weights(Vector256<byte> Q, float D);
 
-    public readonly record struct Activations(Vector256<sbyte> Q, Vector256<short> Offset, float D);
+    /// <summary>The activation quants, minus 8 times their sums of four (the -8 offset of the nibbles), and the scale.</summary>
+    public readonly record struct Activations(Vector256<sbyte> Q, Vector256<int> Offset, float D);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* w)
@@ -71,14 +72,13 @@ internal static unsafe class Q4_0xQ8_0_Avx2
     {
         var b = (BlockQ8_0*)x;
         var q = Vector256.Load(b->Qs);
-        return new(q, Avx2.MultiplyAddAdjacent(Vector256.Create((byte)8), q), Fp16.HalfBitsToSingle(b->D));
+        return new(q, -Int8Dot.SumQuads(Vector256.Create((byte)8), q), Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(in Weights w, in Activations x, Vector256<float> acc)
     {
-        var pairs = Avx2.MultiplyAddAdjacent(w.Q, x.Q) - x.Offset;
-        var sums = Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
+        var sums = Int8Dot.SumQuads(x.Offset, w.Q, x.Q);
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(w.D * x.D), acc);
     }
 }

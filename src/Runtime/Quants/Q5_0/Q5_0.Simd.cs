@@ -23,7 +23,8 @@ internal static unsafe class Q5_0xQ8_0_X86
 {
     public readonly record struct Weights(Vector256<byte> Q, float D);
 
-    public readonly record struct Activations(Vector256<sbyte> Q, Vector256<short> Offset, float D);
+    /// <summary>The activation quants, minus 16 times their sums of four (the -16 offset of the weights), and the scale.</summary>
+    public readonly record struct Activations(Vector256<sbyte> Q, Vector256<int> Offset, float D);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* w)
@@ -38,13 +39,13 @@ internal static unsafe class Q5_0xQ8_0_X86
     {
         var b = (BlockQ8_0*)x;
         var q = GgmlLanes.FromValueOrder(Vector256.Load(b->Qs));
-        return new(q, Avx2.MultiplyAddAdjacent(Vector256.Create((byte)16), q), Fp16.HalfBitsToSingle(b->D));
+        return new(q, -Int8Dot.SumQuads(Vector256.Create((byte)16), q), Fp16.HalfBitsToSingle(b->D));
     }
 
     /// <summary>ggml's eight exact lane sums of (q - 16) * x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> LaneSums(in Weights w, in Activations x) =>
-        Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w.Q, x.Q) - x.Offset, Vector256<short>.One));
+        Vector256.ConvertToSingle(Int8Dot.SumQuads(x.Offset, w.Q, x.Q));
 }
 
 [KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]

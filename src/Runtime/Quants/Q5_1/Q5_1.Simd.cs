@@ -31,7 +31,7 @@ internal static unsafe class Q5_1xQ8_1_X86
     /// <summary>ggml's eight exact lane sums of q_w * q_x (q_w unsigned, so vpmaddubsw takes it as it is).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> LaneSums(Vector256<byte> w, Vector256<sbyte> x) =>
-        Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, x), Vector256<short>.One));
+        Vector256.ConvertToSingle(Int8Dot.SumQuads(w, x));
 }
 
 [KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Avx512, GemvUnroll = 1)]

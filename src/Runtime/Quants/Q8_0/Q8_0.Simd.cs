@@ -65,8 +65,7 @@ internal static unsafe class Q8_0xQ8_0_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MulAdd(in Block w, in Block x, Vector256<float> acc)
     {
-        var pairs = Avx2.MultiplyAddAdjacent(Avx2.Abs(w.Q), Avx2.Sign(x.Q, w.Q));
-        var sums = Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
+        var sums = Int8Dot.SumQuadsSigned(w.Q, x.Q);
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(w.D * x.D), acc);
     }
 }
