@@ -59,32 +59,43 @@ public unsafe class KernelBenchmarks
     {
         var format = Formats.Get(Enum.Parse<GgmlType>(Type));
         var isa = KernelIsas.Best;
+        // The layout a model load picks (repacked groups of rows where an interleaved kernel exists), and in it the
+        // specialized pair for K or the generic one: the comparison is between kernels on the same weight bytes.
+        var best = KernelRegistry.Find(format.Type, isa, K);
         _kernel = Kernel switch
         {
-            "specialized" => KernelRegistry.Find(format.Type, isa, K) is { IsSpecialized: true } e ? e
+            "specialized" => best is { IsSpecialized: true } ? best
                 : throw new InvalidOperationException($"no specialized {isa} kernel for {Type} at K={K}"),
-            "generic" => KernelRegistry.All.Single(e => e.Weights == format.Type && e.Isa == isa && !e.IsSpecialized),
+            "generic" => KernelRegistry.All.Single(e => e.Weights == format.Type && e.Isa == isa && !e.IsSpecialized && e.Rows == best!.Rows),
             _ => format.ReferenceKernels,
         };
         _wBytes = format.RowBytes(K) * Rows;
-        int xRowBytes = format.Activations.RowBytes(K);
+        var activations = _kernel.Activations;
+        int xRowBytes = activations.RowBytes(K);
         _w = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)_wBytes, 64);
         _x = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(xRowBytes * Tokens), 64);
         _y = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(Rows * Tokens * 4), 64);
         var random = new Random(1);
         var row = new float[K];
         var rowBytes = (int)format.RowBytes(K);
+        byte* fileLayout = _kernel.IsInterleaved ? (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)_wBytes) : _w;
         for (int r = 0; r < Rows; r++)
         {
             for (int i = 0; i < K; i++)
                 row[i] = (float)(random.NextDouble() * 2 - 1);
-            format.Quantize(row, new Span<byte>(_w + (long)r * rowBytes, rowBytes));
+            format.Quantize(row, new Span<byte>(fileLayout + (long)r * rowBytes, rowBytes));
+        }
+        if (_kernel.IsInterleaved)
+        {
+            for (int r = 0; r < Rows; r += _kernel.Rows)
+                _kernel.Repack(fileLayout + (long)r * rowBytes, rowBytes, _kernel.Rows, K, _w + (long)r * rowBytes);
+            System.Runtime.InteropServices.NativeMemory.Free(fileLayout);
         }
         for (int t = 0; t < Tokens; t++)
         {
             for (int i = 0; i < K; i++)
                 row[i] = (float)(random.NextDouble() * 2 - 1);
-            format.Activations.Quantize(row, new Span<byte>(_x + (long)t * xRowBytes, xRowBytes));
+            activations.Quantize(row, new Span<byte>(_x + (long)t * xRowBytes, xRowBytes));
         }
     }
 

@@ -75,8 +75,10 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
             int t = task / nKv, kvHead = task % nKv;
             int n = _pos + t + 1; // positions this token attends to
             float* qt = _q + (long)t * _c.NHead * hd + kvHead * group * hd;
-            for (int i = 0; i < group * hd; i++)
-                q[i] = _cache.KeyType == KvCacheType.F16 ? (float)Fp16.ToHalf(qt[i]) : qt[i];
+            if (_cache.KeyType == KvCacheType.F16)
+                HalfVectors.RoundToHalf(qt, q, group * hd);
+            else
+                new ReadOnlySpan<float>(qt, group * hd).CopyTo(new Span<float>(q, group * hd));
             new Span<float>(o, group * hd).Clear();
             for (int h = 0; h < group; h++)
             {
@@ -101,8 +103,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                 for (int tile = 0; tile * Tile < n; tile++)
                 {
                     float* k = Widen(_cache.KeyTile(_layer, kvHead, tile), Tile * hd, _cache.KeyType, keyTile);
-                    for (int h = 0; h < group; h++)
-                        Scores(q + h * hd, k, hd, Math.Min(Tile, n - tile * Tile), weights + h * rowStride + tile * Tile);
+                    Scores(q, group, k, hd, Math.Min(Tile, n - tile * Tile), weights + tile * Tile, rowStride);
                 }
                 // The softmax, rounded as llama.cpp rounds it.
                 for (int h = 0; h < group; h++)
@@ -112,8 +113,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                 {
                     int count = Math.Min(Tile, n - tile * Tile);
                     float* v = Widen(_cache.ValueRow(_layer, kvHead, tile * Tile), count * hd, _cache.ValueType, valueTile);
-                    for (int h = 0; h < group; h++)
-                        AddWeighted(weights + h * rowStride + tile * Tile, v, count, hd, o + h * hd, 1);
+                    AddWeighted(weights + tile * Tile, rowStride, group, v, count, hd, o);
                 }
                 for (int h = 0; h < group; h++)
                     l[h] = 1;
@@ -127,6 +127,47 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                     output[h * hd + d] = o[h * hd + d] * inverse;
             }
         }
+    }
+
+    /// <summary>
+    /// Scaled scores of one tile for <paramref name="heads"/> query heads (q is [heads][hd], scores of head h start at
+    /// h * <paramref name="stride"/>); lanes past <paramref name="count"/> are -infinity. Each lane sums q[d] * k[d]
+    /// over d in order, whatever the vector width: results do not depend on the path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Scores(float* q, int heads, float* k, int hd, int count, float* scores, int stride)
+    {
+        int h = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var scale = Vector512.Create(_scale);
+            var valid = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
+            var inf = Vector512.Create(float.NegativeInfinity);
+            // Four heads at a time share each row of the key tile.
+            for (; h + 4 <= heads; h += 4)
+            {
+                float* q0 = q + h * hd, q1 = q0 + hd, q2 = q1 + hd, q3 = q2 + hd;
+                var s0 = Vector512<float>.Zero;
+                var s1 = Vector512<float>.Zero;
+                var s2 = Vector512<float>.Zero;
+                var s3 = Vector512<float>.Zero;
+                for (int d = 0; d < hd; d++)
+                {
+                    var kd = Vector512.Load(k + d * Tile);
+                    s0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), kd, s0);
+                    s1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), kd, s1);
+                    s2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), kd, s2);
+                    s3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), kd, s3);
+                }
+                float* out0 = scores + h * stride;
+                Vector512.ConditionalSelect(valid, s0 * scale, inf).Store(out0);
+                Vector512.ConditionalSelect(valid, s1 * scale, inf).Store(out0 + stride);
+                Vector512.ConditionalSelect(valid, s2 * scale, inf).Store(out0 + 2 * stride);
+                Vector512.ConditionalSelect(valid, s3 * scale, inf).Store(out0 + 3 * stride);
+            }
+        }
+        for (; h < heads; h++)
+            Scores(q + h * hd, k, hd, count, scores + h * stride);
     }
 
     /// <summary>Scaled scores of one tile for one query head; lanes past <paramref name="count"/> are -infinity.</summary>
@@ -155,12 +196,16 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     /// </summary>
     private static void Softmax(float* s, int n, bool roundToHalf)
     {
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < n; j++)
-            max = MathF.Max(max, s[j]);
+        var maxes = Vector256.Create(float.NegativeInfinity);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+            maxes = Vector256.Max(maxes, Vector256.Load(s + i));
+        float max = MaxOf(maxes);
+        for (; i < n; i++)
+            max = MathF.Max(max, s[i]);
         double sum = 0;
         var shift = Vector256.Create(max);
-        int i = 0;
+        i = 0;
         for (; i + 8 <= n; i += 8)
         {
             var e = ExpF.Exp(Vector256.Load(s + i) - shift);
@@ -173,12 +218,55 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
             s[i] = MathF.Exp(s[i] - max);
             sum += s[i];
         }
-        float inverse = (float)(1.0 / sum);
-        for (int j = 0; j < n; j++)
+        var inverse = Vector256.Create((float)(1.0 / sum));
+        i = 0;
+        for (; i + 8 <= n; i += 8)
+            (Vector256.Load(s + i) * inverse).Store(s + i);
+        for (; i < n; i++)
+            s[i] *= inverse[0];
+        if (roundToHalf)
+            HalfVectors.RoundToHalf(s, s, n);
+    }
+
+    /// <summary>
+    /// For <paramref name="heads"/> query heads (weights of head h start at h * <paramref name="stride"/>, outputs at
+    /// o + h * hd): o += sum over the tile's positions of weight_j * v_j. Each lane adds the positions in order,
+    /// whatever the vector width, so results do not depend on the path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWeighted(float* weights, int stride, int heads, float* v, int count, int hd, float* o)
+    {
+        int h = 0;
+        if (Vector512.IsHardwareAccelerated && hd % 16 == 0)
         {
-            float p = s[j] * inverse;
-            s[j] = roundToHalf ? (float)Fp16.ToHalf(p) : p;
+            // Four heads at a time share each loaded value vector.
+            for (; h + 4 <= heads; h += 4)
+            {
+                float* w0 = weights + h * stride, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
+                float* o0 = o + h * hd, o1 = o0 + hd, o2 = o1 + hd, o3 = o2 + hd;
+                for (int d = 0; d < hd; d += 16)
+                {
+                    var a0 = Vector512.Load(o0 + d);
+                    var a1 = Vector512.Load(o1 + d);
+                    var a2 = Vector512.Load(o2 + d);
+                    var a3 = Vector512.Load(o3 + d);
+                    for (int j = 0; j < count; j++)
+                    {
+                        var vj = Vector512.Load(v + j * hd + d);
+                        a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w0[j]), vj, a0);
+                        a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j]), vj, a1);
+                        a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j]), vj, a2);
+                        a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j]), vj, a3);
+                    }
+                    a0.Store(o0 + d);
+                    a1.Store(o1 + d);
+                    a2.Store(o2 + d);
+                    a3.Store(o3 + d);
+                }
+            }
         }
+        for (; h < heads; h++)
+            AddWeighted(weights + h * stride, v, count, hd, o + h * hd, 1);
     }
 
     /// <summary>o = o * factor + sum over the tile's positions of weight_j * v_j.</summary>

@@ -53,9 +53,12 @@ public struct F16Activation : IActivationFormat<F16Activation>
     public static int ValuesPerBlock => BlockSize;
 
     /// <summary>ggml_fp32_to_fp16_row: round to nearest even.</summary>
-    public static void QuantizeActivations(ReadOnlySpan<float> x, Span<F16Activation> blocks)
+    public static unsafe void QuantizeActivations(ReadOnlySpan<float> x, Span<F16Activation> blocks)
     {
-        for (int i = 0; i < x.Length; i++)
-            blocks[i].Value = (float)Fp16.ToHalf(x[i]);
+        if (blocks.Length < x.Length)
+            throw new ArgumentException($"{x.Length} values need {x.Length} activations, not {blocks.Length}", nameof(blocks));
+        fixed (float* source = x)
+        fixed (F16Activation* target = blocks)
+            HalfVectors.RoundToHalf(source, (float*)target, x.Length);
     }
 }

@@ -15,6 +15,59 @@ internal static class HalfVectors
     private const float TwoPow112 = 5.192296858534828E+33f;
     private const uint InfOrNaN = 0x0f800000; // the half exponent 31, shifted into float position
 
+    private const uint SmallestNormal = 0x38800000; // 2^-14, the smallest normal half, as float bits
+    private const uint Overflow = 0x47800000;       // 2^16: a rounded magnitude this large is beyond the halves
+
+    /// <summary>
+    /// x rounded to the nearest half (ties to even) and widened back, lane by lane: exactly (float)(Half)x, the
+    /// rounding llama.cpp applies to activations before half products (F16C's vcvtps2ph). Normal halves keep 10
+    /// mantissa bits (the carry of the rounding may bump the exponent, up to infinity past 65504); below 2^-14 the
+    /// halves are multiples of 2^-24, which adding and subtracting 0.5 rounds to; infinities and NaNs pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> RoundToHalf(Vector512<float> x)
+    {
+        var u = x.AsUInt32();
+        var magnitude = u & Vector512.Create(0x7fffffffu);
+        var normal = (magnitude + Vector512.Create(0x0fffu) + ((magnitude >> 13) & Vector512<uint>.One)) & Vector512.Create(0xffffe000u);
+        normal = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(normal, Vector512.Create(Overflow)), Vector512.Create(0x7f800000u), normal);
+        var half = Vector512.Create(0.5f);
+        var small = ((magnitude.AsSingle() + half) - half).AsUInt32();
+        var bits = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(SmallestNormal)), small, normal);
+        bits = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7f800000u)), magnitude, bits);
+        return (bits | (u & Vector512.Create(0x80000000u))).AsSingle();
+    }
+
+    /// <inheritdoc cref="RoundToHalf(Vector512{float})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> RoundToHalf(Vector256<float> x)
+    {
+        var u = x.AsUInt32();
+        var magnitude = u & Vector256.Create(0x7fffffffu);
+        var normal = (magnitude + Vector256.Create(0x0fffu) + ((magnitude >> 13) & Vector256<uint>.One)) & Vector256.Create(0xffffe000u);
+        normal = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(normal, Vector256.Create(Overflow)), Vector256.Create(0x7f800000u), normal);
+        var half = Vector256.Create(0.5f);
+        var small = ((magnitude.AsSingle() + half) - half).AsUInt32();
+        var bits = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(SmallestNormal)), small, normal);
+        bits = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7f800000u)), magnitude, bits);
+        return (bits | (u & Vector256.Create(0x80000000u))).AsSingle();
+    }
+
+    /// <summary>y[i] = x[i] rounded to the nearest half (<see cref="RoundToHalf(Vector512{float})"/>); y may be x.</summary>
+    public static unsafe void RoundToHalf(float* x, float* y, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16)
+                RoundToHalf(Vector512.Load(x + i)).Store(y + i);
+        }
+        for (; i + 8 <= n; i += 8)
+            RoundToHalf(Vector256.Load(x + i)).Store(y + i);
+        for (; i < n; i++)
+            y[i] = (float)Fp16.ToHalf(x[i]);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ToSingle(Vector512<uint> h)
     {
