@@ -44,5 +44,14 @@ internal static class Int8Dot
 
     /// <summary>Two per-block scales spread over the 512-bit lanes of two 32-value blocks (8 int32 lanes each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> TwoBlockScales(float d0, float d1) => Vector512.Create(Vector256.Create(d0), Vector256.Create(d1));
+    public static Vector512<float> TwoBlockScales(float d0, float d1) => Join(Vector256.Create(d0), Vector256.Create(d1));
+
+    /// <summary>
+    /// lower | upper as one 512-bit vector, in registers (vinserti32x8). Vector512.Create(lower, upper) is the same
+    /// value, but .NET 10's code generator built it through a stack slot in the kernels' loops: a store and a
+    /// reload per call that cost the Q8_0 matrix-vector kernel more than its arithmetic.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Join<T>(Vector256<T> lower, Vector256<T> upper) =>
+        Avx512F.InsertVector256(lower.ToVector512Unsafe().AsInt32(), upper.AsInt32(), 1).As<int, T>();
 }

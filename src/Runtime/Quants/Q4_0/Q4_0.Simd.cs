@@ -25,7 +25,7 @@ internal static unsafe class Q4_0xQ8_0_Avx512
         var b = (BlockQ4_0*)w;
         var packed = Vector256.Create(Vector128.Load(b[0].Qs), Vector128.Load(b[1].Qs));
         // 128-bit lanes [lo0, lo1, hi0, hi1] -> value order [lo0, hi0, lo1, hi1] (low nibbles are values 0..15).
-        var nibbles = Vector512.Create(packed, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)0x0F);
+        var nibbles = Int8Dot.Join(packed, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector512.Create((byte)0x0F);
         var q = Avx512F.PermuteVar8x64(nibbles.AsUInt64(), Vector512.Create(0ul, 1, 4, 5, 2, 3, 6, 7)).AsByte();
         return new(q, Int8Dot.TwoBlockScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
     }
@@ -34,7 +34,7 @@ internal static unsafe class Q4_0xQ8_0_Avx512
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_0*)x;
-        var q = Vector512.Create(Vector256.Load(b[0].Qs), Vector256.Load(b[1].Qs));
+        var q = Int8Dot.Join(Vector256.Load(b[0].Qs), Vector256.Load(b[1].Qs));
         var offset = Avx512BW.MultiplyAddAdjacent(Vector512.Create((byte)8), q);
         return new(q, offset, Int8Dot.TwoBlockScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
     }

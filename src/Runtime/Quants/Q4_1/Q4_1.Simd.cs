@@ -49,7 +49,7 @@ internal static unsafe class Q4_1xQ8_1_Avx512
     public static Weights LoadWeights(byte* w)
     {
         var b = (BlockQ4_1*)w;
-        var dm = Vector512.Create(Vector256.Create(Fp16.HalfBitsToSingle(b->D)), Vector256.CreateScalar(Fp16.HalfBitsToSingle(b->M)));
+        var dm = Int8Dot.Join(Vector256.Create(Fp16.HalfBitsToSingle(b->D)), Vector256.CreateScalar(Fp16.HalfBitsToSingle(b->M)));
         return new(Q4_1xQ8_1_X86.WeightQuants(b), dm);
     }
 
@@ -57,7 +57,7 @@ internal static unsafe class Q4_1xQ8_1_Avx512
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_1*)x;
-        var dOne = Vector512.Create(Vector256.Create(Fp16.HalfBitsToSingle(b->D)), Vector256.CreateScalar(1f));
+        var dOne = Int8Dot.Join(Vector256.Create(Fp16.HalfBitsToSingle(b->D)), Vector256.CreateScalar(1f));
         return new(Q4_1xQ8_1_X86.ActivationQuants(b), dOne, Vector256.CreateScalar(Fp16.HalfBitsToSingle(b->S)));
     }
 

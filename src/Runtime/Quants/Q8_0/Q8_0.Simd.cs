@@ -28,7 +28,7 @@ internal static unsafe class Q8_0xQ8_0_Avx512
     private static Blocks Load(byte* p)
     {
         var b = (BlockQ8_0*)p;
-        var q = Vector512.Create(Vector256.Load(b[0].Qs), Vector256.Load(b[1].Qs));
+        var q = Int8Dot.Join(Vector256.Load(b[0].Qs), Vector256.Load(b[1].Qs));
         return new(q, Int8Dot.TwoBlockScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
     }
 
