@@ -109,11 +109,13 @@ internal sealed class QuantizeCommand
     private static void Show(QuantizeProgress e)
     {
         var t = e.Tensor;
-        int width = e.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length;
-        string index = e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(width);
+        // "[ 12/ 48]" as llama-quantize pads its counter; names and types in columns.
+        int width = Math.Max(3, e.Count.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        string Pad(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(width);
+        string shape = $"[{string.Join(", ", t.Shape)}]";
         string fallback = t.FellBack ? $"  ({t.Intended} needs rows of {GgmlTypes.GeometryOf(t.Intended).BlockSize}: fallback)" : "";
         Console.Error.WriteLine(
-            $"[{index}/{e.Count}] {t.Name,-32} {t.Source.Type,-6} -> {t.Type,-6} [{string.Join(", ", t.Shape)}]  {Log.Bytes(t.Source.ByteSize)} -> {Log.Bytes(t.ByteSize)}{fallback}");
+            $"[{Pad(e.Index)}/{Pad(e.Count)}] {t.Name,-32} {t.Source.Type,-6} -> {t.Type,-6} {shape,-14} {Log.Bytes(t.Source.ByteSize),10} -> {Log.Bytes(t.ByteSize),10}{fallback}");
     }
 
     private static void Summary(QuantizeSummary s, string output)
