@@ -106,6 +106,7 @@ public static class Quantizer
             writer.AddTensor(tensor.Name, tensor.Shape, tensor.Type, stream =>
             {
                 WriteTensor(input, tensor, stream, pool, cancellationToken);
+                input.Release(tensor.Source); // its pages are done with: keeps resident memory near one tensor, not the model
                 progress?.Invoke(new QuantizeProgress(++done, plan.Count, tensor));
             });
         }
