@@ -6,7 +6,7 @@ namespace LlamaAot.Bench;
 /// Benchmark entry point. Examples:
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*'
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*' --anyCategories Q4_0
-///   dotnet run -c Release --project bench/LlamaAot.Bench -- write-models bench-models tinyllama F16 Q8_0 Q4_0
+///   dotnet run -c Release --project bench/LlamaAot.Bench -- write-models bench-models tinyllama F16 Q8_0 Q4_0 Q4_K_M
 /// Results go to BenchmarkDotNet.Artifacts/; the tables quoted in issues are kept in bench/results/.
 /// </summary>
 public static class Program

@@ -15,6 +15,7 @@ internal static class Errors
             FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",
             DirectoryNotFoundException d => d.Message,
             UsageException u => u.Message,
+            Tools.QuantizeException q => q.Message,
             GgufFormatException g => $"cannot load the model: {g.Message}",
             PlatformNotSupportedException p => p.Message,
             NotSupportedException n => $"not supported: {n.Message}",

@@ -39,6 +39,49 @@ internal static class LlamaCpp
         return Enumerable.Range(0, ids.Length).Select(i => context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
     }
 
+    /// <summary>
+    /// Greedy decoding as llama-cli does with --temp 0: the prompt (BOS added) in one batch, then
+    /// <paramref name="count"/> tokens one at a time, each the argmax of the last logits (first maximum wins),
+    /// end-of-sequence included like any token.
+    /// </summary>
+    public static int[] Greedy(string modelPath, string prompt, int count)
+    {
+        Configure();
+        var p = new ModelParams(modelPath)
+        {
+            ContextSize = 256,
+            Threads = 1,
+            BatchThreads = 1,
+            FlashAttention = false,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+        };
+        using var weights = LLamaWeights.LoadFromFile(p);
+        using var context = weights.CreateContext(p);
+        var ids = context.Tokenize(prompt, addBos: true, special: false);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < ids.Length; i++)
+            batch.Add(ids[i], i, LLamaSeqId.Zero, i == ids.Length - 1);
+        var generated = new int[count];
+        for (int step = 0; step < count; step++)
+        {
+            var result = context.Decode(batch);
+            if (result != DecodeResult.Ok)
+                throw new InvalidOperationException($"llama_decode failed: {result}");
+            var logits = context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
+            int best = 0;
+            for (int v = 1; v < logits.Length; v++)
+            {
+                if (logits[v] > logits[best])
+                    best = v;
+            }
+            generated[step] = best;
+            batch.Clear();
+            batch.Add((LLamaToken)best, ids.Length + step, LLamaSeqId.Zero, true);
+        }
+        return generated;
+    }
+
     private static void Configure()
     {
         lock (Gate)
