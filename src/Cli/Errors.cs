@@ -1,3 +1,4 @@
+using LlamaAot.Convert;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Cli;
@@ -16,6 +17,7 @@ internal static class Errors
             DirectoryNotFoundException d => d.Message,
             UsageException u => u.Message,
             GgufFormatException g => $"cannot load the model: {g.Message}",
+            ConversionException c => $"cannot convert: {c.Message}",
             PlatformNotSupportedException p => p.Message,
             NotSupportedException n => $"not supported: {n.Message}",
             InsufficientMemoryException i => $"not enough memory: {i.Message}",
