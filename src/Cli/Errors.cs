@@ -1,4 +1,4 @@
-using LlamaAot.Convert;
+using LlamaAot.Conversion;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Cli;

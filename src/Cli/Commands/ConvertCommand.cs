@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using LlamaAot.Convert;
+using LlamaAot.Conversion;
 
 namespace LlamaAot.Cli.Commands;
 

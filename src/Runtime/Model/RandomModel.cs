@@ -1,4 +1,4 @@
-using LlamaAot.Convert;
+using LlamaAot.Conversion;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 using LlamaAot.Sampling;

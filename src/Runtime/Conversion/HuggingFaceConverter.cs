@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using LlamaAot.Gguf;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>
 /// Converts a Hugging Face llama-family model directory (<c>config.json</c>, <c>tokenizer.model</c> or

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using LlamaAot.Quants;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>A tensor of a safetensors file: its dtype, shape in PyTorch order (rows first), and byte range.</summary>
 public sealed record SafetensorsTensor(string Name, string DType, long[] Shape, long Begin, long End)

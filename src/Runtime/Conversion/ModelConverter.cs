@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using LlamaAot.Gguf;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>Options of <see cref="ModelConverter.Convert"/>.</summary>
 public sealed record ConvertOptions

@@ -4,7 +4,7 @@ using System.Text;
 using LlamaAot.Gguf;
 using LlamaAot.Tokenizers;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>
 /// Converts a llama2.c checkpoint (karpathy/llama2.c <c>run.c</c> format) and its tokenizer (<c>tokenizer.bin</c>)

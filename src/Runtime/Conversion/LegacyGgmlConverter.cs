@@ -4,7 +4,7 @@ using LlamaAot.Gguf;
 using LlamaAot.Quants;
 using LlamaAot.Tokenizers;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>
 /// Converts the llama.cpp model files of 2023, before GGUF: <c>ggml</c> (unversioned), <c>ggmf</c> v1 (adds

@@ -1,6 +1,6 @@
 using System.IO.MemoryMappedFiles;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>
 /// A source file mapped read-only: converters read tensors straight out of the mapping, so a model passes through

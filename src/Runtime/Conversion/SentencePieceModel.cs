@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using LlamaAot.Tokenizers;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>
 /// The parts of a SentencePiece <c>tokenizer.model</c> (a <c>ModelProto</c> protobuf, sentencepiece_model.proto)

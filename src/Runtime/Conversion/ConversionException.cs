@@ -1,4 +1,4 @@
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>
 /// A source model that cannot be converted: malformed, truncated, inconsistent, or a variant the converter does not

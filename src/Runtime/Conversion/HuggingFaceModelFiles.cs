@@ -1,7 +1,7 @@
 using System.Text.Json;
 using LlamaAot.Tokenizers;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>The hyperparameters of a Hugging Face llama <c>config.json</c> (transformers' LlamaConfig, with its defaults).</summary>
 internal sealed record HuggingFaceConfig(LlamaHyperparameters Hyperparameters, int VocabSize, bool TieWordEmbeddings, float? RopeScalingFactor,

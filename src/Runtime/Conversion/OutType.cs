@@ -1,7 +1,7 @@
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>The element type a converter writes weight matrices in (<c>--outtype</c>).</summary>
 public enum OutType

@@ -1,7 +1,7 @@
 using LlamaAot.Gguf;
 using LlamaAot.Tokenizers;
 
-namespace LlamaAot.Convert;
+namespace LlamaAot.Conversion;
 
 /// <summary>The hyperparameters of a llama-architecture model, as its GGUF <c>llama.*</c> keys state them.</summary>
 /// <param name="NCtxTrain">Training context length (<c>llama.context_length</c>).</param>
