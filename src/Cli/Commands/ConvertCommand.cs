@@ -28,14 +28,14 @@ internal sealed class ConvertCommand
     };
     private readonly Option<int> _ctx = new("--ctx")
     {
-        Description = $"Legacy GGML files: the training context to record (default: {LegacyGgmlConverter.DefaultContextLength}).",
+        Description = "Legacy GGML files: the training context to record.",
         HelpName = "N",
         DefaultValueFactory = _ => LegacyGgmlConverter.DefaultContextLength,
         Validators = { CommonOptions.Positive },
     };
     private readonly Option<float> _eps = new("--eps")
     {
-        Description = "Legacy GGML files: the RMSNorm epsilon to record: 1e-5 for Llama 2, 1e-6 for LLaMA 1 (default: 5e-6, as convert_llama_ggml_to_gguf.py).",
+        Description = "Legacy GGML files: the RMSNorm epsilon to record: 1e-5 for Llama 2, 1e-6 for LLaMA 1 (the default is convert_llama_ggml_to_gguf.py's).",
         HelpName = "X",
         DefaultValueFactory = _ => LegacyGgmlConverter.DefaultRmsEps,
     };

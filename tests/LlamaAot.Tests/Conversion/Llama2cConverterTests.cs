@@ -95,6 +95,24 @@ public class Llama2cConverterTests
     }
 
     [Fact]
+    public void NegativeVocabSizeMeansASeparateClassifier()
+    {
+        // run.c: a negative vocab_size says the classifier (wcls) follows the RoPE tables instead of being the
+        // token embedding. Append one (the embedding halved) and flip the sign.
+        using var dir = new ConvertFixture.ScratchDirectory();
+        byte[] bin = File.ReadAllBytes(ConvertFixture.Stories260KBin);
+        float[] embedding = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bin.AsSpan(28, 512 * 64 * 4)).ToArray();
+        float[] classifier = embedding.Select(v => v / 2).ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bin.AsSpan(20), -512);
+        string checkpoint = dir.File("unshared.bin"), output = dir.File("unshared.gguf");
+        File.WriteAllBytes(checkpoint, [.. bin, .. System.Runtime.InteropServices.MemoryMarshal.AsBytes(classifier.AsSpan())]);
+        Llama2cConverter.Convert(checkpoint, ConvertFixture.Tok512, output);
+        using var gguf = GgufFile.Open(output);
+        Assert.Equal(classifier, ConvertFixture.ReadFloats(gguf, "output.weight"));
+        Assert.Equal(embedding, ConvertFixture.ReadFloats(gguf, "token_embd.weight"));
+    }
+
+    [Fact]
     public void TruncatedCheckpointIsAClearError()
     {
         using var dir = new ConvertFixture.ScratchDirectory();
