@@ -41,6 +41,25 @@ public class HuggingFaceConverterTests
     }
 
     [Fact]
+    public void LargerModelStreamsThroughWithoutBeingHeldInMemory()
+    {
+        // A random model of another shape (8 heads of 64, 2 kv heads): ~24 MB of F32 weights. The conversion reads
+        // them from the mapping row by row, so it allocates a small fraction of that.
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string random = dir.File("random.gguf"), hf = dir.File("hf"), output = dir.File("out.gguf");
+        LlamaAot.Model.RandomModel.Write(random, new LlamaAot.Model.LlamaShape(512, 2, 8, 2, 1408), GgmlType.F32, Shared.Stories260K("F32"), seed: 3);
+        HuggingFaceWriter.Write(hf, random, "F32", shards: 2);
+        long weights = Directory.GetFiles(hf, "*.safetensors").Sum(f => new FileInfo(f).Length);
+        Assert.True(weights > 20_000_000, $"{weights} bytes of weights");
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        ModelConverter.Convert(hf, output);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < weights / 5, $"converting {weights} bytes of weights allocated {allocated} bytes");
+        ConvertFixture.AssertSameTensors(random, output, absent: "output.weight");
+    }
+
+    [Fact]
     public void HalfNormsAreWidenedToF32()
     {
         using var dir = new ConvertFixture.ScratchDirectory();
