@@ -82,6 +82,16 @@ public class LegacyGgmlConverterTests
     }
 
     [Fact]
+    public void LoadingALegacyFileNamesTheConvertCommand()
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string legacy = dir.File("ggml-model-q4_0.bin");
+        LegacyGgmlWriter.Write(legacy, Shared.Stories260K("Q4_0"), LegacyGgmlWriter.Ggjt, 3);
+        var e = Assert.Throws<GgufFormatException>(() => LlamaModel.Load(legacy));
+        Assert.Contains("legacy GGJT file: convert it to GGUF with `llama-aot convert FILE OUT.gguf`", e.Message);
+    }
+
+    [Fact]
     public void OldQ5BitOrderIsAClearError()
     {
         using var dir = new ConvertFixture.ScratchDirectory();
