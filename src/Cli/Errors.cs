@@ -1,3 +1,4 @@
+using LlamaAot.Conversion;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Cli;
@@ -17,6 +18,7 @@ internal static class Errors
             UsageException u => u.Message,
             Tools.QuantizeException q => q.Message,
             GgufFormatException g => $"cannot load the model: {g.Message}",
+            ConversionException c => $"cannot convert: {c.Message}",
             PlatformNotSupportedException p => p.Message,
             NotSupportedException n => $"not supported: {n.Message}",
             InsufficientMemoryException i => $"not enough memory: {i.Message}",

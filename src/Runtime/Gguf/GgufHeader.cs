@@ -124,9 +124,9 @@ internal sealed record GgufHeader(
 
     private static string LegacyHint(uint magic) => magic switch
     {
-        0x67676d6c => " (this is a legacy unversioned GGML file: convert it to GGUF)",
-        0x67676d66 => " (this is a legacy GGMF file: convert it to GGUF)",
-        0x67676a74 => " (this is a legacy GGJT file: convert it to GGUF)",
+        0x67676d6c => " (this is a legacy unversioned GGML file: convert it to GGUF with `llama-aot convert FILE OUT.gguf`)",
+        0x67676d66 => " (this is a legacy GGMF file: convert it to GGUF with `llama-aot convert FILE OUT.gguf`)",
+        0x67676a74 => " (this is a legacy GGJT file: convert it to GGUF with `llama-aot convert FILE OUT.gguf`)",
         _ => "",
     };
 

@@ -1,3 +1,4 @@
+using LlamaAot.Conversion;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 using LlamaAot.Sampling;
@@ -35,23 +36,11 @@ public static class RandomModel
             ?? throw new GgufFormatException($"{vocabularySource} has no tokenizer.ggml.tokens");
         int nVocab = tokens.Length, headDim = shape.NEmbd / shape.NHead;
         var writer = new GgufWriter();
-        writer.Add("general.architecture", "llama");
-        writer.Add("general.name", $"random-{shape.NEmbd}x{shape.NLayer}-{type}");
-        writer.Add("llama.context_length", (uint)shape.NCtxTrain);
-        writer.Add("llama.embedding_length", (uint)shape.NEmbd);
-        writer.Add("llama.block_count", (uint)shape.NLayer);
-        writer.Add("llama.feed_forward_length", (uint)shape.NFf);
-        writer.Add("llama.rope.dimension_count", (uint)headDim);
-        writer.Add("llama.attention.head_count", (uint)shape.NHead);
-        writer.Add("llama.attention.head_count_kv", (uint)shape.NHeadKv);
-        writer.Add("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-        writer.Add("llama.rope.freq_base", 10000f);
+        LlamaGgufMetadata.AddHyperparameters(writer, $"random-{shape.NEmbd}x{shape.NLayer}-{type}",
+            new LlamaHyperparameters(shape.NCtxTrain, shape.NEmbd, shape.NLayer, shape.NFf, shape.NHead, shape.NHeadKv, headDim, 1e-5f));
         if (LlamaFileTypes.Pure(type) is { } fileType)
-            writer.Add("general.file_type", (uint)fileType);
-        if (type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
-            writer.Add("general.quantization_version", 2u);
-        foreach (string key in vocab.Metadata.Keys.Where(k => k.StartsWith("tokenizer.", StringComparison.Ordinal)))
-            writer.Add(key, vocab.Metadata[key]);
+            LlamaGgufMetadata.AddFileType(writer, fileType);
+        LlamaGgufMetadata.CopyVocabulary(writer, vocab.Metadata);
 
         void Matrix(string name, int k, int rows, WeightFormat f) =>
             writer.AddTensor(name, [k, rows], f.Type, stream => WriteRandomRows(stream, f, name, k, rows, seed, std));
