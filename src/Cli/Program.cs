@@ -12,11 +12,12 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits.");
+        var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits, benchmark, measure perplexity.");
         RunCommand.Configure(root);
         root.Add(RunCommand.Create());
         root.Add(LogitsCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(PerplexityCommand.Create());
 
         // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
