@@ -21,11 +21,14 @@ public class PerplexityTests
     /// Q5_0 -6.7e-6, Q5_1 +7.0e-5, Q4_K_M +1.2e-4, Q5_K_M -5.2e-6, Q6_K +2.5e-5, Q2_K -1.6e-5, Q3_K_M +2.3e-5,
     /// IQ4_NL -7.4e-5, IQ4_XS +7.7e-5.</para>
     /// Why the quantized stories260K files move most: every chunk's nll sum differs from llama.cpp's by ±0.1..0.8
-    /// (not a few chunks by much), the signature of last-bit differences upstream (attention sums in another order)
-    /// flipping the rounding of a few activations to 8 bits in each chunk of 128 positions; with 64-wide rows one
-    /// flip moves the logits of every later position. Summed over 29 chunks that is noise of about 0.09% (one
-    /// standard deviation) in PPL, the same size as the bound: llama.cpp's own newer build moves these files by up to
-    /// 0.17% (Q4_0). The float types and the 256/768-wide random-e256 rows stay far inside.
+    /// (not a few chunks by much), the signature of last-bit differences upstream (float sums taken in another order
+    /// than llama.cpp's) flipping the rounding of a few activations to 8 bits in each chunk of 128 positions; with
+    /// 64-wide rows one flip moves the logits of every later position. Summed over 29 chunks that is noise of about
+    /// 0.09% (one standard deviation, from the spread of the chunk differences) in PPL, the same size as the bound:
+    /// llama.cpp's own newer build moves these files by up to 0.17% (Q4_0). Taking the attention sums in llama.cpp's
+    /// order (tinyBLAS lanes, a double KQ sum, softmax sums 16 at a time) was tried and moved Q8_0 only from 5.1142 to
+    /// 5.1145, so the attention is not the main source. The float types and the 256/768-wide random-e256 rows stay
+    /// far inside.
     /// <para>With an F32 KV cache against llama.cpp's F32-cache run (ppl_kv_f32) it is not tighter for the quantized
     /// files, only different: F32 +5.0e-9, F16 -4.5e-6, BF16 -2.9e-4, Q8_0 / Q6_K -3.3e-4, Q4_0 -7.0e-5,
     /// Q4_1 +4.3e-4, Q5_0 +3.2e-4, Q5_1 -2.0e-4, Q4_K_M -3.9e-4, Q5_K_M +9.0e-4, Q3_K_M +1.9e-4, and Q2_K / IQ4_NL /
