@@ -24,7 +24,7 @@ internal static class Errors
             InsufficientMemoryException i => $"not enough memory: {i.Message}",
             OutOfMemoryException o => $"out of memory: {o.Message}; try a smaller context (-c) or model",
             ArgumentException a => a.Message,
-            PromptTooLongException or ContextFullException => e.Message,
+            PromptTooLongException or ContextFullException or PerplexityTextTooShortException => e.Message,
             UnauthorizedAccessException or IOException => e.Message,
             _ => $"internal error ({e.GetType().Name}): {e.Message}",
         };

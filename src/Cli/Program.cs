@@ -19,6 +19,7 @@ internal static class Program
         root.Add(BenchCommand.Create());
         root.Add(ConvertCommand.Create());
         root.Add(QuantizeCommand.Create());
+        root.Add(PerplexityCommand.Create());
 
         // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });

@@ -75,10 +75,14 @@ internal static class CommonOptions
         string? text = p.GetValue(prompt), path = p.GetValue(file);
         if (text is not null && path is not null)
             throw new UsageException("give the prompt with -p or -f, not both");
-        if (path is null)
-            return text ?? "";
+        return path is null ? text ?? "" : ReadTextFile(path, "prompt");
+    }
+
+    /// <summary>A text file as llama.cpp's -f reads it: the whole file, one trailing newline dropped.</summary>
+    public static string ReadTextFile(string path, string what)
+    {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"prompt file not found: {path}", path);
+            throw new FileNotFoundException($"{what} file not found: {path}", path);
         string content = File.ReadAllText(path);
         return content.EndsWith('\n') ? content[..^1] : content;
     }
