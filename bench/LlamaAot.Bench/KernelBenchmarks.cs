@@ -120,7 +120,8 @@ public unsafe class KernelBenchmarks
     {
         public Config()
         {
-            AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(5));
+            AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(1).WithIterationCount(5)
+                .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(100)));
             AddColumn(new ThroughputColumn("GB/s", (b, seconds) => b.WeightBytes / seconds / 1e9));
             AddColumn(new ThroughputColumn("GFLOP/s", (b, seconds) => 2.0 * b.Rows * b.K * b.Tokens / seconds / 1e9));
             AddColumn(new IsaColumn());
