@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
+using LlamaAot.Kernels;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Tests.Quants;
@@ -101,5 +102,35 @@ public class IQ4_NLTests
         for (int i = 0; i < n; i++)
             values[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
         return values;
+    }
+
+    /// <summary>
+    /// The AVX-512 and AVX2 kernels return exactly what llama.cpp's batched x86 path (tinyBLAS: one accumulator per
+    /// dot product, ggml's lanes) returns; see IQ4_NL.Simd.cs.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Isa")]
+    public void X86KernelsReproduceLlamaCppBitForBit()
+    {
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.IQ4_NL, KernelIsa.Avx512, LlamaCppX86Dot);
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.IQ4_NL, KernelIsa.Avx2, LlamaCppX86Dot);
+    }
+
+    private static unsafe float LlamaCppX86Dot(byte[] wRow, byte[] xRow)
+    {
+        var w = MemoryMarshal.Cast<byte, BlockIQ4_NL>(wRow).ToArray();
+        var x = MemoryMarshal.Cast<byte, BlockQ8_0>(xRow).ToArray();
+        var blocks = new List<GgmlX86DotModel.Block>();
+        for (int i = 0; i < w.Length; i++)
+        {
+            var products = new int[32];
+            for (int j = 0; j < 16; j++)
+            {
+                products[j] = BlockIQ4_NL.Values[w[i].Qs[j] & 0x0F] * x[i].Qs[j];
+                products[j + 16] = BlockIQ4_NL.Values[w[i].Qs[j] >> 4] * x[i].Qs[j + 16];
+            }
+            blocks.Add(new(products, Fp16.HalfBitsToSingle(w[i].D) * Fp16.HalfBitsToSingle(x[i].D)));
+        }
+        return GgmlX86DotModel.Dot(blocks, hasOffsets: false);
     }
 }

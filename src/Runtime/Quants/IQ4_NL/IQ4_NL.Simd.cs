@@ -39,91 +39,72 @@ internal static unsafe class NonLinearTable
         Avx512BW.MultiplyAddAdjacent(Vector512.Abs(level).AsByte(), Vector512.ConditionalSelect(Vector512.LessThan(level, Vector512<sbyte>.Zero), negatedX, x));
 }
 
-[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx512)]
-internal static unsafe class IQ4_NLxQ8_0_Avx512
+/// <summary>
+/// The integer work both x86 paths share, in <see cref="GgmlLanes"/>' layout: one block per step, one accumulator per
+/// dot product, acc = fma(d_w * d_x, lane sums, acc). That is the order of llama.cpp's batched path (tinyBLAS, which
+/// runs prompts and perplexity chunks), so those results are llama.cpp's bit for bit; its one-token vec_dot
+/// alternates blocks between two accumulators, so generation can differ from it in the last bit. A faster AVX-512 form
+/// with two blocks per step put stories260K-Q3_K_M's perplexity 0.105% off llama-perplexity's (the bound is 0.1%).
+/// </summary>
+internal static unsafe class IQ4_NLxQ8_0_X86
 {
-    /// <summary>
-    /// Two blocks per 512-bit step, as 128-bit lanes [block 0 values 0-15, block 1 values 0-15, block 0 values
-    /// 16-31, block 1 values 16-31]: the packed bytes, then their high nibbles, with no permute. The activations are
-    /// loaded in the same lane order, and the scales are spread to match (int32 lanes 0-3 and 8-11 are block 0).
-    /// </summary>
-    public const int ValuesPerStep = 2 * BlockIQ4_NL.BlockSize;
+    /// <summary>The 32 weight levels in the lane layout, and the block scale.</summary>
+    public readonly record struct Weights(Vector256<sbyte> Level, float D);
 
-    /// <summary>The 64 weight levels and the two block scales, in the lane order above.</summary>
-    public readonly record struct Weights(Vector512<sbyte> Level, Vector512<float> D);
-
-    /// <summary>The 64 activations in the weights' lane order, negated, and the two block scales.</summary>
-    public readonly record struct Activations(Vector512<sbyte> Q, Vector512<sbyte> NegatedQ, Vector512<float> D);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* w)
-    {
-        var b = (BlockIQ4_NL*)w;
-        var packed = Vector256.Create(Vector128.Load(b[0].Qs), Vector128.Load(b[1].Qs));
-        var high = Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte();
-        var index = Avx512F.InsertVector256(packed.ToVector512Unsafe(), high, 1) & Vector512.Create((byte)0x0F);
-        var level = Avx512BW.Shuffle(NonLinearTable.InEveryLane, index.AsSByte());
-        return new(level, LaneScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Activations LoadActivations(byte* x)
-    {
-        var b = (BlockQ8_0*)x;
-        var first = Vector256.Create(Vector128.Load(b[0].Qs), Vector128.Load(b[1].Qs));
-        var second = Vector256.Create(Vector128.Load(b[0].Qs + 16), Vector128.Load(b[1].Qs + 16));
-        var q = Avx512F.InsertVector256(first.ToVector512Unsafe(), second, 1);
-        return new(q, -q, LaneScales(Fp16.HalfBitsToSingle(b[0].D), Fp16.HalfBitsToSingle(b[1].D)));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
-    {
-        var sums = Avx512BW.MultiplyAddAdjacent(NonLinearTable.MultiplyAddPairs(w.Level, x.Q, x.NegatedQ), Vector512<short>.One);
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), x.D * w.D, acc);
-    }
-
-    /// <summary>d0 in int32 lanes 0-3 and 8-11, d1 in lanes 4-7 and 12-15.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> LaneScales(float d0, float d1) =>
-        Avx512F.PermuteVar16x32(Vector128.CreateScalarUnsafe(d0).WithElement(1, d1).ToVector256Unsafe().ToVector512Unsafe(),
-            Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1));
-}
-
-[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx2)]
-internal static unsafe class IQ4_NLxQ8_0_Avx2
-{
-    /// <summary>One block per step, so with two accumulators blocks alternate between them as in ggml's AVX2 kernel.</summary>
-    public const int ValuesPerStep = BlockIQ4_NL.BlockSize;
-
-    /// <summary>The 32 weight levels in value order, and the block scale.</summary>
-    public readonly record struct Weights(Vector256<sbyte> Q, float D);
-
+    /// <summary>The 32 activations in the lane layout, and the block scale.</summary>
     public readonly record struct Activations(Vector256<sbyte> Q, float D);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* w)
     {
         var b = (BlockIQ4_NL*)w;
-        var packed = Vector128.Load(b->Qs);
-        var index = Vector256.Create(packed, Vector128.ShiftRightLogical(packed.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
         var table = Vector256.Create(NonLinearTable.Values, NonLinearTable.Values);
-        return new(Avx2.Shuffle(table, index.AsSByte()), Fp16.HalfBitsToSingle(b->D));
+        var level = Avx2.Shuffle(table, GgmlLanes.Nibbles(Vector128.Load(b->Qs)).AsSByte());
+        return new(level, Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_0*)x;
-        return new(Vector256.Load(b->Qs), Fp16.HalfBitsToSingle(b->D));
+        return new(GgmlLanes.FromValueOrder(Vector256.Load(b->Qs)), Fp16.HalfBitsToSingle(b->D));
     }
 
+    /// <summary>ggml's eight exact lane sums of level * q_x (|level| &lt;= 127).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(in Weights w, in Activations x, Vector256<float> acc)
-    {
-        var sums = Int8Dot.SumQuadsSigned(w.Q, x.Q);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(x.D * w.D), acc);
-    }
+    public static Vector256<float> LaneSums(in Weights w, in Activations x) => Vector256.ConvertToSingle(Int8Dot.SumQuadsSigned(w.Level, x.Q));
+}
+
+[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]
+internal static unsafe class IQ4_NLxQ8_0_Avx512
+{
+    public const int ValuesPerStep = BlockIQ4_NL.BlockSize;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static IQ4_NLxQ8_0_X86.Weights LoadWeights(byte* w) => IQ4_NLxQ8_0_X86.LoadWeights(w);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static IQ4_NLxQ8_0_X86.Activations LoadActivations(byte* x) => IQ4_NLxQ8_0_X86.LoadActivations(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(in IQ4_NLxQ8_0_X86.Weights w, in IQ4_NLxQ8_0_X86.Activations x, Vector512<float> acc) =>
+        Vector512.FusedMultiplyAdd(Vector512.Create(x.D * w.D), IQ4_NLxQ8_0_X86.LaneSums(w, x).ToVector512(), acc);
+}
+
+[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
+internal static unsafe class IQ4_NLxQ8_0_Avx2
+{
+    public const int ValuesPerStep = BlockIQ4_NL.BlockSize;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static IQ4_NLxQ8_0_X86.Weights LoadWeights(byte* w) => IQ4_NLxQ8_0_X86.LoadWeights(w);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static IQ4_NLxQ8_0_X86.Activations LoadActivations(byte* x) => IQ4_NLxQ8_0_X86.LoadActivations(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MulAdd(in IQ4_NLxQ8_0_X86.Weights w, in IQ4_NLxQ8_0_X86.Activations x, Vector256<float> acc) =>
+        Vector256.FusedMultiplyAdd(Vector256.Create(x.D * w.D), IQ4_NLxQ8_0_X86.LaneSums(w, x), acc);
 }
 
 [KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Portable)]
