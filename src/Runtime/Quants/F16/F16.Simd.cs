@@ -99,7 +99,7 @@ internal static class HalfVectors
 // F16 weights x F16-rounded activations (stored as floats): convert a vector of halves, fused multiply-add
 // (ggml_vec_dot_f16).
 
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemmRows = 2, GemmColumns = 8)]
 internal static unsafe class F16xF16_Avx512
 {
     public const int ValuesPerStep = 16;

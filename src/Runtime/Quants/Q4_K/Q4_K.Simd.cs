@@ -12,7 +12,7 @@ namespace LlamaAot.Quants;
 // each), are llama.cpp's on AVX-512 (KQuantSimd) and two FMAs per super-block on the other paths.
 // The steps are plain pointers and MulAdd does all the work: see Q6_K.Simd.cs for why. Q5_K shares the helpers.
 
-[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2, GemmColumns = 4)]
 internal static unsafe class Q4_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ4_K.BlockSize;

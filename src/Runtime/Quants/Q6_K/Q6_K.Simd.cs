@@ -16,7 +16,7 @@ namespace LlamaAot.Quants;
 // 512 locals in a kernel it stops inlining (measured: the matrix-matrix kernels then called the primitives). So
 // MulAdd unpacks inside a loop whose body is inlined once, and the activations are read as memory operands.
 
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2, GemmColumns = 4)]
 internal static unsafe class Q6_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
