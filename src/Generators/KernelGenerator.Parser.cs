@@ -99,7 +99,8 @@ public sealed partial class KernelGenerator
                 isa!,
                 valuesPerStep!.Value,
                 tiles,
-                rows);
+                rows,
+                rows > 0 && type.GetMembers("Store").OfType<IMethodSymbol>().Any(m => m.IsStatic));
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 

@@ -4,9 +4,11 @@ using LlamaAot.Generators.Model;
 namespace LlamaAot.Generators.Emitters;
 
 /// <summary>
-/// Kernels over weights repacked into groups of interleaved rows: one accumulator vector holds one partial dot
-/// product per row of a group, so a step of the primitive advances a whole group of rows and the result is stored
-/// without horizontal sums. K must be a multiple of the step (the registry only offers these kernels then).
+/// Kernels over weights repacked into groups of interleaved rows: one accumulator vector holds the partial dot
+/// products of every row of a group, so a step of the primitive advances a whole group of rows. Lane i is row i and
+/// the result is stored without horizontal sums, unless the primitive declares its own Store (rows of several lanes,
+/// reduced in the order a reference implementation reduces them). K must be a multiple of the step (the registry only
+/// offers these kernels then).
 /// </summary>
 internal static class InterleavedEmitter
 {
@@ -49,6 +51,7 @@ internal static class InterleavedEmitter
                     for (int u = 0; u < unroll; u++)
                     {
                         string step = u == 0 ? "s" : $"s + {u}";
+                        w.Line($"WeightPrefetch.Ahead(g + ({step}) * groupStep, groupStep);");
                         w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u});");
                     }
                 }
@@ -67,7 +70,7 @@ internal static class InterleavedEmitter
                         w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u}); // left over after the unrolled loop");
                     }
                 }
-                w.Line($"InterleavedStore.Rows({KernelEmitter.SumTree(Enumerable.Range(0, unroll).Select(u => $"a{u}").ToArray())}, y + r, rows - r);");
+                w.Line($"{Store(spec)}({KernelEmitter.SumTree(Enumerable.Range(0, unroll).Select(u => $"a{u}").ToArray())}, y + r, rows - r);");
             }
         }
         w.Line();
@@ -96,16 +99,19 @@ internal static class InterleavedEmitter
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
                 w.Line("int c = 0;");
                 using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-                    WriteGemmTile(w, vector, cols);
+                    WriteGemmTile(w, spec, vector, cols);
                 w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
                 using (w.Block("for (; c < cols; c++)"))
-                    WriteGemmTile(w, vector, 1);
+                    WriteGemmTile(w, spec, vector, 1);
             }
         }
         w.Line();
     }
 
-    private static void WriteGemmTile(CodeWriter w, string vector, int cols)
+    /// <summary>The call that writes one accumulator's rows: the primitive's own reduction, or lane i = row i.</summary>
+    private static string Store(PrimitiveSpec spec) => spec.OwnStore ? "P.Store" : "InterleavedStore.Rows";
+
+    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, string vector, int cols)
     {
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
@@ -118,7 +124,7 @@ internal static class InterleavedEmitter
                 w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
         }
         for (int j = 0; j < cols; j++)
-            w.Line($"InterleavedStore.Rows(a{j}, y + (c + {j}) * yStride + r, rows - r);");
+            w.Line($"{Store(spec)}(a{j}, y + (c + {j}) * yStride + r, rows - r);");
     }
 
     private static void WriteSizes(CodeWriter w, PrimitiveSpec spec, int? k)

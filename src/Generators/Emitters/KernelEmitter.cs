@@ -186,7 +186,10 @@ internal static class KernelEmitter
     {
         w.Line($"var x{u} = P.LoadActivations(x + ({step}) * xStep);");
         for (int i = 0; i < rows; i++)
+        {
+            w.Line($"WeightPrefetch.Ahead(w{i} + ({step}) * wStep, wStep);");
             w.Line($"a{i}_{u} = P.MulAdd(P.LoadWeights(w{i} + ({step}) * wStep), x{u}, a{i}_{u});");
+        }
     }
 
     private static void WriteGemvTail(CodeWriter w, int rows)

@@ -20,6 +20,8 @@ namespace LlamaAot.Generators.Model;
 /// <param name="Tiles">Tile shapes.</param>
 /// <param name="Rows">0 for primitives whose accumulator lanes are partial sums of one row; otherwise the rows of
 /// one interleaved group (the class's <c>const int Rows</c>): weights are repacked at load and lanes are rows.</param>
+/// <param name="OwnStore">Interleaved only: the class declares <c>static void Store(acc, float* y, int count)</c>, which
+/// reduces an accumulator to its group's row results (when a row takes several lanes); otherwise lane i is row i.</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -32,7 +34,8 @@ internal sealed record PrimitiveSpec(
     string Isa,
     int ValuesPerStep,
     TileSpec Tiles,
-    int Rows = 0)
+    int Rows = 0,
+    bool OwnStore = false)
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;

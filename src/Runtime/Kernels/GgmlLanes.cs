@@ -39,4 +39,15 @@ internal static class GgmlLanes
         var shifted = Avx2.ShiftRightLogicalVariable(spread.AsUInt32(), Vector256.Create(0u, 4, 0, 4, 0, 4, 0, 4));
         return shifted.AsByte() & Vector256.Create((byte)0x0F);
     }
+
+    /// <summary>
+    /// ggml's <c>hsum_float_8</c> of lanes in ggml's own order (value order, no <see cref="Order"/> permutation):
+    /// ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)), for kernels that reduce their accumulators themselves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector256<float> v)
+    {
+        var s = v.GetLower() + v.GetUpper();
+        return (s.GetElement(0) + s.GetElement(2)) + (s.GetElement(1) + s.GetElement(3));
+    }
 }

@@ -84,6 +84,11 @@ internal static class Fixture
                 public delegate*<byte*, nint, int, int, byte*, void> Repack { get; init; }
             }
 
+            internal static unsafe class WeightPrefetch
+            {
+                public static void Ahead(byte* p, nint bytes) { }
+            }
+
             internal static unsafe partial class KernelRegistry
             {
                 public static readonly KernelEntry[] Entries = CreateGeneratedEntries();

@@ -34,7 +34,7 @@ internal static unsafe class GgmlX86DotModel
 
     /// <summary>
     /// Runs <paramref name="type"/>'s generated kernels of <paramref name="isa"/> (gemv and gemm, a specialized K and
-    /// a generic one) on seeded random data and asserts every output equals <paramref name="model"/> (weight row
+    /// a generic one, on the file's layout and, where the type has one, on the row-interleaved layout) on seeded random data and asserts every output equals <paramref name="model"/> (weight row
     /// bytes, activation row bytes: the model's dot product) bit for bit.
     /// </summary>
     public static void AssertKernelsMatch(GgmlType type, KernelIsa isa, Func<byte[], byte[], float> model)
@@ -45,39 +45,62 @@ internal static unsafe class GgmlX86DotModel
         var random = new Random((int)type * 31 + (int)isa);
         foreach (int k in new[] { 256, 7 * 32 })
         {
-            var entry = KernelRegistry.Find(type, isa, k, allowRepack: false) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
-            Assert.Equal(k == 256, entry.IsSpecialized);
-            const int rows = 5, cols = 3;
-            int wRowBytes = (int)format.RowBytes(k), xRowBytes = format.Activations.RowBytes(k);
-            var w = new byte[rows * wRowBytes];
-            var x = new byte[cols * xRowBytes];
-            for (int r = 0; r < rows; r++)
-                format.Quantize(Gaussian(random, k), w.AsSpan(r * wRowBytes, wRowBytes));
-            for (int c = 0; c < cols; c++)
-                format.Activations.Quantize(Gaussian(random, k), x.AsSpan(c * xRowBytes, xRowBytes));
-            var gemv = new float[rows];
-            var gemm = new float[rows * cols];
-            fixed (byte* wp = w, xp = x)
-            fixed (float* yv = gemv, ym = gemm)
+            var onFileLayout = KernelRegistry.Find(type, isa, k, allowRepack: false) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
+            var best = KernelRegistry.Find(type, isa, k)!;
+            foreach (var entry in best.IsInterleaved ? new[] { onFileLayout, best } : [onFileLayout])
             {
-                entry.Gemv(wp, xp, yv, rows, k);
-                entry.Gemm(wp, xp, ym, rows, cols, k, rows);
-            }
-            for (int r = 0; r < rows; r++)
-            {
-                byte[] wRow = w.AsSpan(r * wRowBytes, wRowBytes).ToArray();
+                Assert.Equal(k == 256, entry.IsSpecialized);
+                const int rows = 5, cols = 3;
+                int wRowBytes = (int)format.RowBytes(k), xRowBytes = format.Activations.RowBytes(k), kxRowBytes = entry.Activations.RowBytes(k);
+                var w = new byte[rows * wRowBytes];
+                var x = new byte[cols * xRowBytes];
+                var kernelX = new byte[cols * kxRowBytes]; // the same values in the kernel's activation format
+                for (int r = 0; r < rows; r++)
+                    format.Quantize(Gaussian(random, k), w.AsSpan(r * wRowBytes, wRowBytes));
                 for (int c = 0; c < cols; c++)
                 {
-                    float expected = model(wRow, x.AsSpan(c * xRowBytes, xRowBytes).ToArray());
-                    float actual = gemm[c * rows + r];
-                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
-                        $"{entry.GemmName} k={k} row {r} col {c}: {actual:R}, llama.cpp's kernel gives {expected:R}");
-                    if (c == 0)
-                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(gemv[r]),
-                            $"{entry.GemvName} k={k} row {r}: {gemv[r]:R}, llama.cpp's kernel gives {expected:R}");
+                    var values = Gaussian(random, k);
+                    format.Activations.Quantize(values, x.AsSpan(c * xRowBytes, xRowBytes));
+                    entry.Activations.Quantize(values, kernelX.AsSpan(c * kxRowBytes, kxRowBytes));
+                }
+                var kernelWeights = entry.IsInterleaved ? Repack(entry, w, wRowBytes, rows, k) : w;
+                var gemv = new float[rows];
+                var gemm = new float[rows * cols];
+                fixed (byte* wp = kernelWeights, xp = kernelX)
+                fixed (float* yv = gemv, ym = gemm)
+                {
+                    entry.Gemv(wp, xp, yv, rows, k);
+                    entry.Gemm(wp, xp, ym, rows, cols, k, rows);
+                }
+                for (int r = 0; r < rows; r++)
+                {
+                    byte[] wRow = w.AsSpan(r * wRowBytes, wRowBytes).ToArray();
+                    for (int c = 0; c < cols; c++)
+                    {
+                        float expected = model(wRow, x.AsSpan(c * xRowBytes, xRowBytes).ToArray());
+                        float actual = gemm[c * rows + r];
+                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
+                            $"{entry.GemmName} k={k} row {r} col {c}: {actual:R}, llama.cpp's kernel gives {expected:R}");
+                        if (c == 0)
+                            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(gemv[r]),
+                                $"{entry.GemvName} k={k} row {r}: {gemv[r]:R}, llama.cpp's kernel gives {expected:R}");
+                    }
                 }
             }
         }
+    }
+
+    /// <summary>The rows in the kernel's interleaved groups, the last group padded as the model loader pads it.</summary>
+    private static byte[] Repack(KernelEntry entry, byte[] w, int wRowBytes, int rows, int k)
+    {
+        int groups = (rows + entry.Rows - 1) / entry.Rows;
+        var packed = new byte[groups * entry.Rows * wRowBytes];
+        fixed (byte* src = w, dst = packed)
+        {
+            for (int g = 0; g < groups; g++)
+                entry.Repack(src + g * entry.Rows * wRowBytes, wRowBytes, Math.Min(entry.Rows, rows - g * entry.Rows), k, dst + g * entry.Rows * wRowBytes);
+        }
+        return packed;
     }
 
     private static float[] Gaussian(Random random, int n) =>

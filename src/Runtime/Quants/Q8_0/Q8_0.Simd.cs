@@ -52,6 +52,94 @@ internal static unsafe class Q8_0xQ8_0_Avx512
         Vector512.FusedMultiplyAdd(Vector512.Create(w.D * x.D), Q8_0xQ8_0_X86.LaneSums(w, x).ToVector512(), acc);
 }
 
+/// <summary>
+/// Q8_0 repacked in pairs of rows for the 512-bit path, still in llama.cpp's order of operations: each row keeps
+/// ggml's eight float lanes (in value order) in its half of the accumulator, a step is one block of both rows, and
+/// <see cref="Store"/> reduces each half with hsum_float_8. Against the file's layout this drops the per-block lane
+/// permutes and the horizontal sums of every tile, does the sign trick, the integer sums, the conversion and the
+/// multiply-add once per two rows, and, in the matrix-matrix kernel, unpacks a step of weights once for
+/// <c>GemmColumns</c> tokens.
+/// <para>Activations come as <see cref="BlockQ8_0S"/>, whose scale is already a float (the same value).</para>
+/// <para>Layout of one group step (68 bytes, the same as the two blocks): the two rows' half scales, then row 0's 32
+/// quants, then row 1's.</para>
+/// </summary>
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 8)]
+internal static unsafe class Q8_0xQ8_0S_Avx512_X2
+{
+    public const int Rows = 2;
+    public const int ValuesPerStep = BlockQ8_0.BlockSize;
+    private const int ScaleBytes = Rows * 2;
+
+    /// <summary>One block of both rows: absolute quants, where they are negative, and the scales (8 lanes each).</summary>
+    public readonly struct Weights(Vector512<byte> abs, Vector512<sbyte> negative, Vector512<float> d)
+    {
+        public readonly Vector512<byte> Abs = abs;
+        public readonly Vector512<sbyte> Negative = negative;
+        public readonly Vector512<float> D = d;
+    }
+
+    /// <summary>One activation block: its quants (broadcast to both halves as needed) and its scale.</summary>
+    public readonly struct Activations(sbyte* q, float d)
+    {
+        public readonly sbyte* Q = q;
+        public readonly float D = d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g)
+    {
+        var q = Vector512.Load((sbyte*)(g + ScaleBytes));
+        // Both halves in every lane, row 0's moved down in lanes 0..7 and row 1's in lanes 8..15, widened in vectors.
+        var halves = Avx512F.ShiftRightLogicalVariable(Vector512.Create(*(uint*)g), Vector512.Create(0u, 0, 0, 0, 0, 0, 0, 0, 16, 16, 16, 16, 16, 16, 16, 16));
+        var d = HalfVectors.ToSingle(halves);
+        return new(Avx512BW.Abs(q), Vector512.LessThan(q, Vector512<sbyte>.Zero), d);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Activations LoadActivations(byte* x)
+    {
+        var b = (BlockQ8_0S*)x;
+        return new(b->Qs, b->D);
+    }
+
+    /// <summary>Both rows: lanes += (d_w * d_x) * (ggml's eight exact lane sums), as ggml_vec_dot_q8_0_q8_0 does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
+    {
+        var xq = Avx512F.BroadcastVector256ToVector512((double*)x.Q).AsSByte();
+        var signed = Vector512.ConditionalSelect(w.Negative, Vector512<sbyte>.Zero - xq, xq);
+        var sums = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w.Abs, signed), Vector512<short>.One);
+        return Vector512.FusedMultiplyAdd(w.D * Vector512.Create(x.D), Vector512.ConvertToSingle(sums), acc);
+    }
+
+    /// <summary>Each row's eight lanes reduced as hsum_float_8 reduces them; only the rows that exist are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> acc, float* y, int count)
+    {
+        y[0] = GgmlLanes.Sum(acc.GetLower());
+        if (count > 1)
+            y[1] = GgmlLanes.Sum(acc.GetUpper());
+    }
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
+    {
+        int blocks = k / BlockQ8_0.BlockSize;
+        nint groupStep = Rows * sizeof(BlockQ8_0);
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* g = dst + b * groupStep;
+            new Span<byte>(g, (int)groupStep).Clear();
+            for (int r = 0; r < rowCount; r++)
+            {
+                var block = (BlockQ8_0*)(src + r * srcRowBytes) + b;
+                ((ushort*)g)[r] = block->D;
+                new ReadOnlySpan<byte>(block->Qs, BlockQ8_0.BlockSize).CopyTo(new Span<byte>(g + ScaleBytes + r * BlockQ8_0.BlockSize, BlockQ8_0.BlockSize));
+            }
+        }
+    }
+}
+
 [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
 internal static unsafe class Q8_0xQ8_0_Avx2
 {

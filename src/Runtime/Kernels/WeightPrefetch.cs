@@ -1,0 +1,26 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace LlamaAot.Kernels;
+
+/// <summary>
+/// Software prefetch for the matrix-vector kernels, which stream every weight byte once per token. One core of this
+/// machine read 6-7 GB/s through the kernels with the hardware prefetcher alone against 12.9 GB/s in a plain load
+/// loop: the kernels' loads stalled on memory (61% of the Q8_0 kernel's samples on one load). Asking for the lines
+/// <see cref="Distance"/> bytes ahead of each step keeps enough misses in flight: Q8_0 generation went from 5.4 to 8.3
+/// tokens/s at 2 KiB and 8.8 at 4 KiB (TinyLlama shape, one thread, `llama-aot bench -p 0 -n 32`).
+/// </summary>
+internal static unsafe class WeightPrefetch
+{
+    public const int Distance = 4096;
+
+    /// <summary>Prefetches the cache lines of [p + Distance, p + Distance + bytes) into every cache level.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Ahead(byte* p, nint bytes)
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (nint offset = 0; offset < bytes; offset += 64)
+            Sse.Prefetch0(p + Distance + offset);
+    }
+}
