@@ -14,8 +14,9 @@ internal sealed unsafe class WeightMatrix : IDisposable
 {
     private readonly AlignedBuffer? _repacked;
 
-    private WeightMatrix(string name, WeightFormat format, byte* data, int rows, int k, KernelEntry kernels, AlignedBuffer? repacked)
+    private WeightMatrix(string name, WeightFormat format, byte* data, int rows, int k, KernelEntry kernels, AlignedBuffer? repacked, KernelEntry? panelKernels = null)
     {
+        PanelKernels = panelKernels;
         Name = name;
         Format = format;
         Data = data;
@@ -38,6 +39,13 @@ internal sealed unsafe class WeightMatrix : IDisposable
     public long RowBytes { get; }
     public KernelEntry Kernels { get; }
 
+    /// <summary>
+    /// F16 weights only: the F32 kernels that prompts use on rows widened to floats one panel at a time (see
+    /// <see cref="MatMul"/>); the widening costs a conversion per weight per panel instead of one per token tile.
+    /// Null when the weights are multiplied as they are.
+    /// </summary>
+    public KernelEntry? PanelKernels { get; }
+
     /// <summary>Bytes of memory taken by a repacked copy (0 when the weights are read from the file).</summary>
     public long RepackedBytes => _repacked?.Bytes ?? 0;
 
@@ -54,11 +62,20 @@ internal sealed unsafe class WeightMatrix : IDisposable
         var kernels = KernelSelection.Select(format, k, isa, allowRepack);
         byte* data = file.GetPointer(t);
         if (!kernels.IsInterleaved)
-            return new WeightMatrix(name, format, data, rows, k, kernels, null);
+            return new WeightMatrix(name, format, data, rows, k, kernels, null, PanelKernelsFor(format, k, isa, kernels));
         var repacked = Repack(data, format.RowBytes(k), rows, k, kernels);
         if (name != "token_embd.weight") // the embedding table is still read for lookups
             file.Release(t);
         return new WeightMatrix(name, format, repacked.Pointer, rows, k, kernels, repacked);
+    }
+
+    private static KernelEntry? PanelKernelsFor(WeightFormat format, int k, KernelIsa isa, KernelEntry kernels)
+    {
+        if (format.Type != GgmlType.F16 || kernels.Isa == KernelIsa.Reference)
+            return null;
+        var f32 = KernelRegistry.Find(GgmlType.F32, isa, k, allowRepack: false);
+        // The F32 kernels read the F16 kernels' activations (floats rounded to half) as their own.
+        return f32 is not null && f32.Activations.RowBytes(k) == kernels.Activations.RowBytes(k) ? f32 : null;
     }
 
     private static AlignedBuffer Repack(byte* src, long rowBytes, int rows, int k, KernelEntry kernels)

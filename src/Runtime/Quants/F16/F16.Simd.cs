@@ -68,6 +68,21 @@ internal static class HalfVectors
             y[i] = (float)Fp16.ToHalf(x[i]);
     }
 
+    /// <summary>y[i] = the half with bits h[i], for n values (<see cref="ToSingle(Vector512{uint})"/>).</summary>
+    public static unsafe void ToSingle(ushort* h, float* y, long n)
+    {
+        long i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16)
+                ToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i))).Store(y + i);
+        }
+        for (; i + 4 <= n; i += 4)
+            ToSingle(Vector128.WidenLower(Vector128.CreateScalar(*(ulong*)(h + i)).AsUInt16())).Store(y + i);
+        for (; i < n; i++)
+            y[i] = Fp16.HalfBitsToSingle(h[i]);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ToSingle(Vector512<uint> h)
     {

@@ -6,7 +6,7 @@ namespace LlamaAot.Quants;
 
 // F32 weights x F32 activations: one vector of floats per step, fused multiply-add (ggml_vec_dot_f32).
 
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemmRows = 4, GemmColumns = 4)]
 internal static unsafe class F32xF32_Avx512
 {
     public const int ValuesPerStep = 16;

@@ -1,0 +1,63 @@
+using LlamaAot.Gguf;
+using LlamaAot.Kernels;
+using LlamaAot.Model;
+using LlamaAot.Quants;
+using LlamaAot.Threading;
+
+namespace LlamaAot.Tests.Model;
+
+public unsafe class MatMulTests
+{
+    /// <summary>Every one of the 65536 halves widens to the float the scalar conversion gives (vector and tail paths).</summary>
+    [Fact]
+    public void Widening_halves_in_vectors_is_exact_for_every_half()
+    {
+        var halves = new ushort[65536 + 3]; // + 3: the scalar tail runs too
+        for (int i = 0; i < halves.Length; i++)
+            halves[i] = (ushort)i;
+        var floats = new float[halves.Length];
+        fixed (ushort* h = halves)
+        fixed (float* y = floats)
+            HalfVectors.ToSingle(h, y, halves.Length);
+        for (int i = 0; i < halves.Length; i++)
+        {
+            float expected = Fp16.HalfBitsToSingle(halves[i]);
+            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(floats[i]) || float.IsNaN(expected) && float.IsNaN(floats[i]),
+                $"half 0x{halves[i]:x4}: {floats[i]:R}, expected {expected:R}");
+        }
+    }
+
+    /// <summary>
+    /// F16 prompts go through rows widened to floats and the F32 kernels (MatMul's panels); each token's products must
+    /// agree with the F16 kernel's one-token products, up to the order of float sums.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void F16_prompt_products_through_widened_panels_agree_with_one_token_products(int threads)
+    {
+        using var file = GgufFile.Open(Shared.Stories260K("F16"));
+        using var w = WeightMatrix.Load(file, "blk.0.ffn_up.weight", 64, 172, KernelIsas.Best);
+        Assert.NotNull(w.PanelKernels);
+        const int tokens = 37; // above the panel threshold, not a multiple of any tile
+        var random = new Random(5);
+        var x = new float[tokens * w.K];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = (float)(random.NextDouble() * 2 - 1);
+        var batched = new float[tokens * w.Rows];
+        var single = new float[w.Rows];
+        using var pool = new WorkerPool(threads);
+        using var matMul = new MatMul(pool);
+        fixed (float* xp = x, yb = batched, ys = single)
+        {
+            matMul.Run(xp, tokens, new MatMulTarget(w, yb));
+            for (int t = 0; t < tokens; t++)
+            {
+                matMul.Run(xp + t * w.K, 1, new MatMulTarget(w, ys));
+                for (int r = 0; r < w.Rows; r++)
+                    Assert.True(Math.Abs(batched[t * w.Rows + r] - single[r]) <= 1e-5f * (1 + Math.Abs(single[r])),
+                        $"token {t} row {r}: {batched[t * w.Rows + r]} batched, {single[r]} alone");
+            }
+        }
+    }
+}
