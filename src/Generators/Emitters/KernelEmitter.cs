@@ -149,7 +149,7 @@ internal static class KernelEmitter
         using (w.Block($"for (; s + {unroll} <= steps; s += {unroll})"))
         {
             for (int u = 0; u < unroll; u++)
-                WriteGemvStep(w, rows, u, u == 0 ? "s" : $"s + {u}");
+                WriteGemvStep(w, rows, u, u == 0 ? "s" : $"s + {u}", unroll);
         }
         if (k is null)
         {
@@ -157,7 +157,7 @@ internal static class KernelEmitter
             {
                 w.Line("// Steps left over go to the first accumulators.");
                 using (w.Block("for (; s < steps; s++)"))
-                    WriteGemvStep(w, rows, 0, "s");
+                    WriteGemvStep(w, rows, 0, "s", 1);
             }
         }
         else
@@ -169,7 +169,7 @@ internal static class KernelEmitter
                 using (w.Block("// (own scope: the step locals reuse the loop's names)"))
                 {
                     for (int u = 0; u < leftover; u++)
-                        WriteGemvStep(w, rows, u, u == 0 ? "s" : $"s + {u}");
+                        WriteGemvStep(w, rows, u, u == 0 ? "s" : $"s + {u}", 0);
                 }
             }
         }
@@ -182,12 +182,14 @@ internal static class KernelEmitter
             WriteGemvTail(w, rows);
     }
 
-    private static void WriteGemvStep(CodeWriter w, int rows, int u, string step)
+    /// <summary>One step of every row of a tile; the first step of an iteration prefetches <paramref name="prefetchSteps"/> steps' lines.</summary>
+    private static void WriteGemvStep(CodeWriter w, int rows, int u, string step, int prefetchSteps)
     {
         w.Line($"var x{u} = P.LoadActivations(x + ({step}) * xStep);");
         for (int i = 0; i < rows; i++)
         {
-            w.Line($"WeightPrefetch.Ahead(w{i} + ({step}) * wStep, wStep);");
+            if (u == 0 && prefetchSteps > 0)
+                w.Line(prefetchSteps == 1 ? $"WeightPrefetch.Ahead(w{i} + ({step}) * wStep, wStep);" : $"WeightPrefetch.Ahead(w{i} + ({step}) * wStep, {prefetchSteps} * wStep);");
             w.Line($"a{i}_{u} = P.MulAdd(P.LoadWeights(w{i} + ({step}) * wStep), x{u}, a{i}_{u});");
         }
     }

@@ -45,14 +45,12 @@ internal static unsafe partial class MatMulKernels
             for (; s + 2 <= steps; s += 2)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w1 + (s) * wStep, 2 * wStep);
                 a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
                 var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                WeightPrefetch.Ahead(w0 + (s + 1) * wStep, wStep);
                 a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
-                WeightPrefetch.Ahead(w1 + (s + 1) * wStep, wStep);
                 a1_1 = P.MulAdd(P.LoadWeights(w1 + (s + 1) * wStep), x1, a1_1);
             }
             // Steps left over go to the first accumulators.
@@ -83,10 +81,9 @@ internal static unsafe partial class MatMulKernels
             for (; s + 2 <= steps; s += 2)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
                 var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                WeightPrefetch.Ahead(w0 + (s + 1) * wStep, wStep);
                 a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
             }
             // Steps left over go to the first accumulators.
@@ -238,14 +235,12 @@ internal static unsafe partial class MatMulKernels
             for (; s + 2 <= steps; s += 2)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w1 + (s) * wStep, 2 * wStep);
                 a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
                 var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                WeightPrefetch.Ahead(w0 + (s + 1) * wStep, wStep);
                 a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
-                WeightPrefetch.Ahead(w1 + (s + 1) * wStep, wStep);
                 a1_1 = P.MulAdd(P.LoadWeights(w1 + (s + 1) * wStep), x1, a1_1);
             }
             y[r] = Vector256.Sum(a0_0 + a0_1);
@@ -261,10 +256,9 @@ internal static unsafe partial class MatMulKernels
             for (; s + 2 <= steps; s += 2)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
                 var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                WeightPrefetch.Ahead(w0 + (s + 1) * wStep, wStep);
                 a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
             }
             y[r] = Vector256.Sum(a0_0 + a0_1);
@@ -381,23 +375,19 @@ internal static unsafe partial class MatMulKernels
             for (; s + 2 <= steps; s += 2)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w1 + (s) * wStep, 2 * wStep);
                 a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
                 var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                WeightPrefetch.Ahead(w0 + (s + 1) * wStep, wStep);
                 a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
-                WeightPrefetch.Ahead(w1 + (s + 1) * wStep, wStep);
                 a1_1 = P.MulAdd(P.LoadWeights(w1 + (s + 1) * wStep), x1, a1_1);
             }
             // 1 step(s) left over after the unrolled loop.
             // (own scope: the step locals reuse the loop's names)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
                 a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
             }
             y[r] = Vector256.Sum(a0_0 + a0_1);
@@ -413,17 +403,15 @@ internal static unsafe partial class MatMulKernels
             for (; s + 2 <= steps; s += 2)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
+                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
                 var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                WeightPrefetch.Ahead(w0 + (s + 1) * wStep, wStep);
                 a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
             }
             // 1 step(s) left over after the unrolled loop.
             // (own scope: the step locals reuse the loop's names)
             {
                 var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
                 a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
             }
             y[r] = Vector256.Sum(a0_0 + a0_1);
