@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlamaAot.Kernels;
+
+namespace LlamaAot.Quants;
+
+/// <summary>
+/// Q4_K repacked in groups of 16 rows for the 512-bit path, as Q4_0 is (<see cref="Q4_0xQ8_0S_Avx512_X16"/>): one
+/// int32 lane per row, so a step computes a super-block of 16 rows with no horizontal sum, and the activations are
+/// broadcast 4 quants at a time. The sub-block scales and mins are unpacked once per step (<see cref="LoadWeights"/>)
+/// and serve every token of a matrix-matrix tile; the nibbles are split per token, from L1.
+/// <para>Layout of one group step (one super-block of each of the 16 rows, 2304 bytes, the same as 16 blocks):
+/// 16 half d (32 bytes), 16 half dmin (32 bytes), three 64-byte words of 6-bit scales and mins (int32 lane r holds
+/// row r's: word 0 bytes = scales 0..3, word 1 = mins 0..3, word 2 = scales 4..7, each in the low 6 bits, and the
+/// top 2 bits of the three words' byte i carry bits 0-1, 2-3 and 4-5 of min 4 + i), then 32 chunks of 64 bytes:
+/// chunk 8c + t holds, in int32 lane r, bytes 4t..4t+3 of the 32-byte quant chunk c of row r, whose low nibbles are
+/// values 64c + 4t.. (sub-block 2c) and high nibbles values 64c + 32 + 4t.. (sub-block 2c + 1).</para>
+/// <para>Per row and super-block: eight vpmaddubsw per sub-block summed in 16 bits (8 * 2 * 15 * 128 = 30720 fits),
+/// one vpmaddwd with the sub-block scale in both 16-bit halves of the row's lane, an exact int32 sum over the
+/// super-block; the mins the same way against the activations' bsums; then acc += (d * d_x) * sum - (dmin * d_x) *
+/// mins. The integers are exact, as in llama.cpp; the float part converts one sum per row and super-block where
+/// llama.cpp's vec_dot converts eight partial sums, so results agree with it to rounding, not bit for bit.</para>
+/// </summary>
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
+internal static unsafe class Q4_KxQ8_K_Avx512_X16
+{
+    public const int Rows = 16;
+    public const int ValuesPerStep = BlockQ4_K.BlockSize;
+    private const int HeaderBytes = 2 * Rows * 2 + 3 * 64;
+    private const int ChunkBytes = Rows * 4;
+
+    /// <summary>
+    /// One super-block of 16 rows: where its nibbles are, its scales and mins unpacked (<see cref="Unpacked"/>), d and
+    /// dmin. Small on purpose: the kernels copy it, and a copy of the 16 unpacked vectors per step showed up as
+    /// memmove and memset in the profile.
+    /// </summary>
+    public readonly struct Weights(byte* q, Vector512<short>* unpacked, Vector512<float> d, Vector512<float> dmin)
+    {
+        public readonly byte* Q = q;
+
+        /// <summary>Sub-block j's scale (j = 0..7), then its min (8 + j), in both 16-bit halves of each row's lane.</summary>
+        public readonly Vector512<short>* Unpacked = unpacked;
+        public readonly Vector512<float> D = d;
+        public readonly Vector512<float> DMin = dmin;
+    }
+
+    /// <summary>This thread's place for the unpacked scales and mins of the step in progress (1 KiB, never freed).</summary>
+    [ThreadStatic]
+    private static Vector512<short>* t_unpacked;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g)
+    {
+        var unpacked = t_unpacked;
+        if (unpacked is null)
+            unpacked = t_unpacked = (Vector512<short>*)NativeMemory.AlignedAlloc(16 * 64, 64);
+        var z0 = Vector512.Load((uint*)(g + 4 * Rows));
+        var z1 = Vector512.Load((uint*)(g + 4 * Rows + 64));
+        var z2 = Vector512.Load((uint*)(g + 4 * Rows + 128));
+        var low6 = Vector512.Create(0x3F3F3F3Fu);
+        var scales03 = (z0 & low6).AsByte();
+        var mins03 = (z1 & low6).AsByte();
+        var scales47 = (z2 & low6).AsByte();
+        var mins47 = (((z0 >> 6) & Vector512.Create(0x03030303u)) | ((z1 >> 4) & Vector512.Create(0x0C0C0C0Cu)) | ((z2 >> 2) & Vector512.Create(0x30303030u))).AsByte();
+        for (int i = 0; i < 4; i++)
+        {
+            var spread = Spread(i);
+            unpacked[i] = Avx512BW.Shuffle(scales03, spread).AsInt16();
+            unpacked[i + 4] = Avx512BW.Shuffle(scales47, spread).AsInt16();
+            unpacked[8 + i] = Avx512BW.Shuffle(mins03, spread).AsInt16();
+            unpacked[8 + i + 4] = Avx512BW.Shuffle(mins47, spread).AsInt16();
+        }
+        return new(g + HeaderBytes, unpacked,
+            HalfVectors.ToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)g))),
+            HalfVectors.ToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)(g + 2 * Rows)))));
+    }
+
+    /// <summary>
+    /// vpshufb pattern: byte i of every int32 lane into both 16-bit halves of the lane, zero-extended (vpshufb picks
+    /// within 128-bit lanes, so int32 lane d of each adds 4d to the byte index; 0x80 picks zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Spread(int i) => Vector512.Create((uint)(i | 0x80 << 8 | i << 16 | 0x80 << 24)).AsByte()
+        + Vector512.Create(0u, 0x00040004, 0x00080008, 0x000C000C, 0u, 0x00040004, 0x00080008, 0x000C000C, 0u, 0x00040004, 0x00080008, 0x000C000C, 0u, 0x00040004, 0x00080008, 0x000C000C).AsByte();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* LoadActivations(byte* x) => x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MulAdd(in Weights w, byte* x, Vector512<float> acc)
+    {
+        var a = (BlockQ8_K*)x;
+        var mask = Vector512.Create((byte)0x0F);
+        var sums = Vector512<int>.Zero;
+        for (int c = 0; c < 4; c++)
+        {
+            byte* q = w.Q + c * 8 * ChunkBytes;
+            sbyte* xl = a->Qs + 64 * c, xh = xl + 32;
+            var low = Vector512<short>.Zero;
+            var high = Vector512<short>.Zero;
+            for (int t = 0; t < 8; t++)
+            {
+                var raw = Vector512.Load(q + t * ChunkBytes);
+                low += Avx512BW.MultiplyAddAdjacent(raw & mask, Broadcast(xl + 4 * t));
+                high += Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask, Broadcast(xh + 4 * t));
+            }
+            sums += Avx512BW.MultiplyAddAdjacent(low, w.Unpacked[2 * c]) + Avx512BW.MultiplyAddAdjacent(high, w.Unpacked[2 * c + 1]);
+        }
+        // Sub-block j's activation sum is bsums[2j] + bsums[2j + 1]: one vpmaddwd against (min, min) adds both.
+        var mins = Vector512<int>.Zero;
+        for (int j = 0; j < 8; j++)
+            mins += Avx512BW.MultiplyAddAdjacent(w.Unpacked[8 + j], Vector512.Create(*(int*)(a->BSums + 2 * j)).AsInt16());
+        var dx = Vector512.Create(a->D);
+        acc = Vector512.FusedMultiplyAdd(w.D * dx, Vector512.ConvertToSingle(sums), acc);
+        return Vector512.FusedMultiplyAdd(-(w.DMin * dx), Vector512.ConvertToSingle(mins), acc);
+    }
+
+    /// <summary>Four activation quants in every int32 lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<sbyte> Broadcast(sbyte* p) => Vector512.Create(*(int*)p).AsSByte();
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
+    {
+        int blocks = k / BlockQ4_K.BlockSize;
+        nint groupStep = Rows * sizeof(BlockQ4_K);
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* g = dst + b * groupStep;
+            new Span<byte>(g, (int)groupStep).Clear();
+            for (int r = 0; r < rowCount; r++)
+            {
+                var block = (BlockQ4_K*)(src + r * srcRowBytes) + b;
+                ((ushort*)g)[r] = block->D;
+                ((ushort*)(g + 2 * Rows))[r] = block->DMin;
+                var packed = new ReadOnlySpan<byte>(block->Scales, KQuantScaleMin.Bytes);
+                for (int i = 0; i < 4; i++)
+                {
+                    var (scaleLow, minLow) = KQuantScaleMin.Get(i, packed);
+                    var (scaleHigh, minHigh) = KQuantScaleMin.Get(i + 4, packed);
+                    g[4 * Rows + 4 * r + i] = (byte)(scaleLow | (minHigh & 3) << 6);
+                    g[4 * Rows + 64 + 4 * r + i] = (byte)(minLow | (minHigh >> 2 & 3) << 6);
+                    g[4 * Rows + 128 + 4 * r + i] = (byte)(scaleHigh | (minHigh >> 4 & 3) << 6);
+                }
+                for (int c = 0; c < 4; c++)
+                {
+                    for (int t = 0; t < 8; t++)
+                        *(uint*)(g + HeaderBytes + (8 * c + t) * ChunkBytes + 4 * r) = *(uint*)(block->Qs + 32 * c + 4 * t);
+                }
+            }
+        }
+    }
+}
