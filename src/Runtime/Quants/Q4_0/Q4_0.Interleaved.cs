@@ -67,17 +67,13 @@ internal static unsafe class Q4_0xQ8_0S_Avx512_X16
     public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
     {
         var q = x.Q;
-        var pairs = (Avx512BW.MultiplyAddAdjacent(w.L0, Broadcast(q)) + Avx512BW.MultiplyAddAdjacent(w.H0, Broadcast(q + 16)))
-            + (Avx512BW.MultiplyAddAdjacent(w.L1, Broadcast(q + 4)) + Avx512BW.MultiplyAddAdjacent(w.H1, Broadcast(q + 20)))
-            + ((Avx512BW.MultiplyAddAdjacent(w.L2, Broadcast(q + 8)) + Avx512BW.MultiplyAddAdjacent(w.H2, Broadcast(q + 24)))
-            + (Avx512BW.MultiplyAddAdjacent(w.L3, Broadcast(q + 12)) + Avx512BW.MultiplyAddAdjacent(w.H3, Broadcast(q + 28))));
+        var pairs = (Avx512BW.MultiplyAddAdjacent(w.L0, RowGroups.Broadcast4(q)) + Avx512BW.MultiplyAddAdjacent(w.H0, RowGroups.Broadcast4(q + 16)))
+            + (Avx512BW.MultiplyAddAdjacent(w.L1, RowGroups.Broadcast4(q + 4)) + Avx512BW.MultiplyAddAdjacent(w.H1, RowGroups.Broadcast4(q + 20)))
+            + ((Avx512BW.MultiplyAddAdjacent(w.L2, RowGroups.Broadcast4(q + 8)) + Avx512BW.MultiplyAddAdjacent(w.H2, RowGroups.Broadcast4(q + 24)))
+            + (Avx512BW.MultiplyAddAdjacent(w.L3, RowGroups.Broadcast4(q + 12)) + Avx512BW.MultiplyAddAdjacent(w.H3, RowGroups.Broadcast4(q + 28))));
         var sums = Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One) - Vector512.Create(x.Sum8);
         return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), w.D * Vector512.Create(x.D), acc);
     }
-
-    /// <summary>Four activation quants in every int32 lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Broadcast(sbyte* p) => Vector512.Create(*(int*)p).AsSByte();
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels;
@@ -53,9 +52,7 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* g)
     {
-        var unpacked = t_unpacked;
-        if (unpacked is null)
-            unpacked = t_unpacked = (Vector512<short>*)NativeMemory.AlignedAlloc(16 * 64, 64);
+        var unpacked = RowGroups.Scratch(ref t_unpacked, 16);
         var z0 = Vector512.Load((uint*)(g + 4 * Rows));
         var z1 = Vector512.Load((uint*)(g + 4 * Rows + 64));
         var z2 = Vector512.Load((uint*)(g + 4 * Rows + 128));
@@ -83,7 +80,7 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> Spread(int i) => Vector512.Create((uint)(i | 0x80 << 8 | i << 16 | 0x80 << 24)).AsByte()
-        + Vector512.Create(0u, 0x00040004, 0x00080008, 0x000C000C, 0u, 0x00040004, 0x00080008, 0x000C000C, 0u, 0x00040004, 0x00080008, 0x000C000C, 0u, 0x00040004, 0x00080008, 0x000C000C).AsByte();
+        + (RowGroups.LaneByteOffsets & Vector512.Create(0x00FF00FFu).AsByte());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
@@ -103,8 +100,8 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
             for (int t = 0; t < 8; t++)
             {
                 var raw = Vector512.Load(q + t * ChunkBytes);
-                low += Avx512BW.MultiplyAddAdjacent(raw & mask, Broadcast(xl + 4 * t));
-                high += Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask, Broadcast(xh + 4 * t));
+                low += Avx512BW.MultiplyAddAdjacent(raw & mask, RowGroups.Broadcast4(xl + 4 * t));
+                high += Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask, RowGroups.Broadcast4(xh + 4 * t));
             }
             sums += Avx512BW.MultiplyAddAdjacent(low, w.Unpacked[2 * c]) + Avx512BW.MultiplyAddAdjacent(high, w.Unpacked[2 * c + 1]);
         }
@@ -116,10 +113,6 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
         acc = Vector512.FusedMultiplyAdd(w.D * dx, Vector512.ConvertToSingle(sums), acc);
         return Vector512.FusedMultiplyAdd(-(w.DMin * dx), Vector512.ConvertToSingle(mins), acc);
     }
-
-    /// <summary>Four activation quants in every int32 lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Broadcast(sbyte* p) => Vector512.Create(*(int*)p).AsSByte();
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)

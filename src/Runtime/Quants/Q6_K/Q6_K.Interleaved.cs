@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using LlamaAot.Kernels;
@@ -51,9 +50,7 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* g)
     {
-        var unpacked = t_unpacked;
-        if (unpacked is null)
-            unpacked = t_unpacked = (Vector512<short>*)NativeMemory.AlignedAlloc(24 * 64, 64);
+        var unpacked = RowGroups.Scratch(ref t_unpacked, 24);
         for (int k = 0; k < 4; k++)
         {
             var scales = Vector512.Load(g + ScaleOffset + 64 * k);
@@ -71,7 +68,7 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> Spread(int i, int j) => Vector512.Create((uint)(0x80 | i << 8 | 0x80 << 16 | j << 24)).AsByte()
-        + Vector512.Create(0u, 0x04000400, 0x08000800, 0x0C000C00, 0u, 0x04000400, 0x08000800, 0x0C000C00, 0u, 0x04000400, 0x08000800, 0x0C000C00, 0u, 0x04000400, 0x08000800, 0x0C000C00).AsByte();
+        + (RowGroups.LaneByteOffsets & Vector512.Create(0xFF00FF00u).AsByte());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
@@ -98,8 +95,8 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
                 var q1 = (raw1 & mask) | (h & highMask);
                 var q2 = (Vector512.ShiftRightLogical(raw0.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 2).AsByte() & highMask);
                 var q3 = (Vector512.ShiftRightLogical(raw1.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftRightLogical(h.AsUInt16(), 2).AsByte() & highMask);
-                var pairsLow = Avx512BW.MultiplyAddAdjacent(q0, Broadcast(xl + 8 * u)) + Avx512BW.MultiplyAddAdjacent(q1, Broadcast(xl + 8 * u + 4));
-                var pairsHigh = Avx512BW.MultiplyAddAdjacent(q2, Broadcast(xh + 8 * u)) + Avx512BW.MultiplyAddAdjacent(q3, Broadcast(xh + 8 * u + 4));
+                var pairsLow = Avx512BW.MultiplyAddAdjacent(q0, RowGroups.Broadcast4(xl + 8 * u)) + Avx512BW.MultiplyAddAdjacent(q1, RowGroups.Broadcast4(xl + 8 * u + 4));
+                var pairsHigh = Avx512BW.MultiplyAddAdjacent(q2, RowGroups.Broadcast4(xh + 8 * u)) + Avx512BW.MultiplyAddAdjacent(q3, RowGroups.Broadcast4(xh + 8 * u + 4));
                 sums += Avx512BW.MultiplyAddAdjacent(pairsLow, w.Unpacked[4 * c + u / 2]) + Avx512BW.MultiplyAddAdjacent(pairsHigh, w.Unpacked[4 * c + 2 + u / 2]);
             }
         }
@@ -108,10 +105,6 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
             offset += Avx512BW.MultiplyAddAdjacent(w.Unpacked[16 + p], Vector512.Create(*(int*)(a->BSums + 2 * p)).AsInt16());
         return Vector512.FusedMultiplyAdd(w.D * Vector512.Create(a->D), Vector512.ConvertToSingle(sums - (offset << 5)), acc);
     }
-
-    /// <summary>Four activation quants in every int32 lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> Broadcast(sbyte* p) => Vector512.Create(*(int*)p).AsSByte();
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
