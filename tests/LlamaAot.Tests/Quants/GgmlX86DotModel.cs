@@ -64,14 +64,7 @@ internal static unsafe class GgmlX86DotModel
                     entry.Activations.Quantize(values, kernelX.AsSpan(c * kxRowBytes, kxRowBytes));
                 }
                 var kernelWeights = entry.IsInterleaved ? Repack(entry, w, wRowBytes, rows, k) : w;
-                var gemv = new float[rows];
-                var gemm = new float[rows * cols];
-                fixed (byte* wp = kernelWeights, xp = kernelX)
-                fixed (float* yv = gemv, ym = gemm)
-                {
-                    entry.Gemv(wp, xp, yv, rows, k);
-                    entry.Gemm(wp, xp, ym, rows, cols, k, rows);
-                }
+                var (gemv, gemm) = RunBoth(entry, kernelWeights, kernelX, rows, cols, k);
                 for (int r = 0; r < rows; r++)
                 {
                     byte[] wRow = w.AsSpan(r * wRowBytes, wRowBytes).ToArray();
@@ -88,6 +81,20 @@ internal static unsafe class GgmlX86DotModel
                 }
             }
         }
+    }
+
+    /// <summary>The kernel's matrix-vector product of the first activation row, and its matrix-matrix product of all.</summary>
+    public static (float[] Gemv, float[] Gemm) RunBoth(KernelEntry entry, byte[] w, byte[] x, int rows, int cols, int k)
+    {
+        var gemv = new float[rows];
+        var gemm = new float[rows * cols];
+        fixed (byte* wp = w, xp = x)
+        fixed (float* yv = gemv, ym = gemm)
+        {
+            entry.Gemv(wp, xp, yv, rows, k);
+            entry.Gemm(wp, xp, ym, rows, cols, k, rows);
+        }
+        return (gemv, gemm);
     }
 
     /// <summary>The rows in the kernel's interleaved groups, the last group padded as the model loader pads it.</summary>

@@ -52,14 +52,7 @@ public unsafe class KQuantLlamaOrderTests
         for (int c = 0; c < cols; c++)
             format.Activations.Quantize(KQuantTestData.Gaussian(random, k, 1), x.AsSpan(c * xRowBytes, xRowBytes));
 
-        var gemv = new float[rows];
-        var gemm = new float[rows * cols];
-        fixed (byte* pw = w, px = x)
-        fixed (float* pv = gemv, pm = gemm)
-        {
-            entry.Gemv(pw, px, pv, rows, k);
-            entry.Gemm(pw, px, pm, rows, cols, k, rows);
-        }
+        var (gemv, gemm) = GgmlX86DotModel.RunBoth(entry, w, x, rows, cols, k);
         for (int r = 0; r < rows; r++)
         {
             var wRow = w.AsSpan(r * wRowBytes, wRowBytes);
