@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace LlamaAot.Cli;
 
@@ -10,13 +11,35 @@ namespace LlamaAot.Cli;
 /// </summary>
 internal static class StandardStreams
 {
+    // Standard descriptors found closed at start, now held open on /dev/null (see Install).
+    private static readonly List<SafeFileHandle> s_placeholders = [];
+    private static bool s_outputClosed;
+
     /// <summary>Replaces <see cref="Console.Error"/> and <see cref="Console.Out"/>; call first thing in Main.</summary>
     public static void Install()
     {
+        // A closed descriptor 0, 1 or 2 is the lowest free one: the next file opened would take it, and output meant
+        // for the terminal would go into that file (or standard output into a duplicate of standard error). Hold each
+        // one on /dev/null, and remember that standard output was closed.
+        var closed = new List<int>();
+        while (!OperatingSystem.IsWindows())
+        {
+            var handle = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            int fd = (int)handle.DangerousGetHandle();
+            if (fd > 2)
+            {
+                handle.Dispose();
+                break;
+            }
+            s_placeholders.Add(handle);
+            closed.Add(fd);
+        }
+        s_outputClosed = closed.Contains(1);
+
         TextWriter error;
         try
         {
-            error = Console.Error;
+            error = closed.Contains(2) ? TextWriter.Null : Console.Error;
         }
         catch (Exception e) when (IsWriteFailure(e))
         {
@@ -29,13 +52,15 @@ internal static class StandardStreams
     /// <summary>Standard output as a stream whose failures are <see cref="StandardOutputException"/>s.</summary>
     public static Stream OpenOutput()
     {
+        if (s_outputClosed)
+            return new OutputStream(null, new UnauthorizedAccessException("standard output is closed"));
         try
         {
             return new OutputStream(Console.OpenStandardOutput(), null);
         }
         catch (Exception e) when (IsWriteFailure(e))
         {
-            return new OutputStream(null, e); // nothing at descriptor 1 to duplicate: it fails on the first write
+            return new OutputStream(null, e);
         }
     }
 
