@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using LlamaAot.Sampling;
 
 namespace LlamaAot.Cli.Commands;
 
@@ -25,56 +24,7 @@ internal sealed class RunCommand
     private readonly Option<int> _threadsBatch = CommonOptions.ThreadsBatch();
     private readonly Option<int> _ctx = CommonOptions.ContextSize();
     private readonly Option<int> _batch = CommonOptions.BatchSize();
-    private readonly Option<long> _seed = new("--seed", "-s")
-    {
-        Description = "Random seed; -1 = a random one (printed: 'sampler seed: N'). The same seed and flags give the same text.",
-        HelpName = "SEED",
-        DefaultValueFactory = _ => -1,
-        CustomParser = OptionValues.Long(-1, uint.MaxValue, $"an integer from 0 to {uint.MaxValue}, or -1 for a random seed"),
-    };
-    private readonly Option<float> _temp = new("--temp", "--temperature")
-    {
-        Description = "Temperature; 0 or less = greedy.",
-        HelpName = "X",
-        DefaultValueFactory = _ => 0.8f,
-        CustomParser = OptionValues.Float("a finite number (0 or less: greedy)"),
-    };
-    private readonly Option<int> _topK = new("--top-k")
-    {
-        Description = "Top-k sampling; 0 or less = off.",
-        HelpName = "N",
-        DefaultValueFactory = _ => 40,
-        CustomParser = OptionValues.Int(int.MinValue, int.MaxValue, "an integer (0 or less: off)"),
-    };
-    private readonly Option<float> _topP = new("--top-p")
-    {
-        Description = "Top-p sampling; 1 or more = off, 0 or less = only the most likely token.",
-        HelpName = "X",
-        DefaultValueFactory = _ => 0.95f,
-        CustomParser = OptionValues.Float("a finite number (1 or more: off)"),
-    };
-    private readonly Option<float> _minP = new("--min-p")
-    {
-        Description = "Min-p sampling; 0 or less = off.",
-        HelpName = "X",
-        DefaultValueFactory = _ => 0.05f,
-        CustomParser = OptionValues.Float("a finite number (0 or less: off)"),
-    };
-    private readonly Option<float> _repeatPenalty = new("--repeat-penalty")
-    {
-        Description = "Penalty for repeated tokens; 1 = off.",
-        HelpName = "X",
-        DefaultValueFactory = _ => 1.0f,
-        // llama.cpp: finite, greater than 0, and its inverse finite too.
-        CustomParser = OptionValues.Float(x => x > 0 && float.IsFinite(1 / x), "a finite number greater than 0 (1: off)"),
-    };
-    private readonly Option<int> _repeatLastN = new("--repeat-last-n")
-    {
-        Description = "Tokens the repeat penalty looks back over; 0 = off, -1 = the context.",
-        HelpName = "N",
-        DefaultValueFactory = _ => 64,
-        CustomParser = OptionValues.Int(-1, int.MaxValue, "an integer from -1 (the whole context) to 2147483647 (0: off)"),
-    };
+    private readonly SamplingFlags _sampling = new();
     private readonly Option<bool> _ignoreEos = new("--ignore-eos") { Description = "Keep generating past end-of-sequence (it is never sampled)." };
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
@@ -95,7 +45,7 @@ internal sealed class RunCommand
 
     private void AddTo(Command command)
     {
-        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, _batch, _seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options])
+        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, _batch, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options])
             command.Add(o);
         command.SetAction(Run);
     }
@@ -104,18 +54,7 @@ internal sealed class RunCommand
     {
         string prompt = _escapes.Apply(p, CommonOptions.ReadPrompt(p, _prompt, _file));
         int predict = p.GetValue(_predict);
-        uint seed = Seed(p.GetValue(_seed));
-        var sampling = new SamplingOptions
-        {
-            Temperature = p.GetValue(_temp),
-            // llama.cpp's meanings of values the library takes in one form only.
-            TopK = Math.Max(0, p.GetValue(_topK)),
-            TopP = TopP(p.GetValue(_topP)),
-            MinP = Math.Clamp(p.GetValue(_minP), 0f, 1f),
-            RepeatPenalty = p.GetValue(_repeatPenalty),
-            RepeatLastN = p.GetValue(_repeatLastN),
-            Seed = seed,
-        };
+        var sampling = _sampling.Read(p);
         var generation = new GenerationOptions { MaxTokens = predict < 0 ? -1 : predict, IgnoreEos = p.GetValue(_ignoreEos), Sampling = sampling };
         var contextOptions = new ContextOptions
         {
@@ -135,7 +74,7 @@ internal sealed class RunCommand
         ModelReport.Loaded(model, clock.Elapsed, verbose);
         using var context = model.CreateContext(contextOptions);
         ModelReport.Context(context, contextOptions);
-        Log.Info($"sampler seed: {seed}");
+        Log.Info($"sampler seed: {sampling.Seed}");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -170,14 +109,6 @@ internal sealed class RunCommand
         Timings(context.LastStats!, clock.Elapsed);
         return context.LastStats!.StopReason == StopReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
     }
-
-    /// <summary>The seed in use: -1, and llama.cpp's LLAMA_DEFAULT_SEED (2^32 - 1), pick one at random.</summary>
-    private static uint Seed(long seed) =>
-        seed is >= 0 and < uint.MaxValue ? (uint)seed : (uint)Random.Shared.NextInt64(0, uint.MaxValue);
-
-    // llama.cpp's top-p of 0 or less keeps only the most likely token (its loop always keeps the first candidate);
-    // the smallest positive p does the same in the library, which takes (0, 1].
-    private static float TopP(float p) => p >= 1f ? 1f : p <= 0f ? float.Epsilon : p;
 
     private static void Timings(GenerationStats s, TimeSpan total)
     {
