@@ -49,7 +49,7 @@ internal sealed class BenchCommand
         DefaultValueFactory = _ => 5,
         CustomParser = OptionValues.Int(1, MaxRepetitions, $"an integer from 1 to {MaxRepetitions}"),
     };
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly BatchFlags _batch = new();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
     private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
@@ -69,7 +69,7 @@ internal sealed class BenchCommand
     {
         var self = new BenchCommand();
         var command = new Command("bench", "Measure prompt processing and generation speed, llama-bench style.");
-        foreach (var o in new Option[] { self._models, self._prompt, self._gen, self._threads, self._repetitions, self._batch, self._ctk, self._ctv, self._fa, self._gpuLayers, self._output })
+        foreach (var o in (Option[])[self._models, self._prompt, self._gen, self._threads, self._repetitions, .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, self._output])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -107,7 +107,7 @@ internal sealed class BenchCommand
                     ContextSize = (int)contextSize,
                     Threads = t,
                     BatchThreads = t,
-                    BatchSize = p.GetValue(_batch),
+                    BatchSize = _batch.Read(p),
                     KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
                     ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
                     FlashAttention = p.GetValue(_fa) == OnOff.On,

@@ -55,14 +55,6 @@ internal static class CommonOptions
         CustomParser = OptionValues.Int(0, int.MaxValue, "an integer from 0 (the model's training context) to 2147483647"),
     };
 
-    public static Option<int> BatchSize() => new("--batch-size", "-b", "--ubatch-size", "-ub")
-    {
-        Description = "Most prompt tokens evaluated in one forward pass.",
-        HelpName = "N",
-        DefaultValueFactory = _ => 512,
-        CustomParser = OptionValues.Int(1, int.MaxValue, "an integer from 1 to 2147483647"),
-    };
-
     public static Option<string> CacheType(string name, string alias, string what) => new(name, alias)
     {
         Description = $"Element type of the {what} cache: f16 or f32.",

@@ -17,7 +17,7 @@ internal sealed class LogitsCommand
     private readonly PromptEscapes _escapes = new();
     private readonly Option<int> _threads = CommonOptions.Threads();
     private readonly Option<int> _ctx = CommonOptions.ContextSize();
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly BatchFlags _batch = new();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
     private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
@@ -27,7 +27,7 @@ internal sealed class LogitsCommand
     {
         var self = new LogitsCommand();
         var command = new Command("logits", "Write the prompt's token ids and the logits at every position as JSON.");
-        foreach (var o in (Option[])[self._model, self._prompt, self._file, self._output, self._threads, self._ctx, self._batch, self._ctk, self._ctv, self._fa, self._gpuLayers, .. self._escapes.Options])
+        foreach (var o in (Option[])[self._model, self._prompt, self._file, self._output, self._threads, self._ctx, .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, .. self._escapes.Options])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -45,7 +45,7 @@ internal sealed class LogitsCommand
         {
             ContextSize = p.GetValue(_ctx),
             Threads = p.GetValue(_threads),
-            BatchSize = p.GetValue(_batch),
+            BatchSize = _batch.Read(p),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
             FlashAttention = p.GetValue(_fa) == OnOff.On,

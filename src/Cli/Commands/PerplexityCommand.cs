@@ -26,7 +26,7 @@ internal sealed class PerplexityCommand
         DefaultValueFactory = _ => 512,
         CustomParser = OptionValues.Int(1, int.MaxValue, "an integer from 1 to 2147483647"),
     };
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly BatchFlags _batch = new();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
     private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
@@ -37,7 +37,7 @@ internal sealed class PerplexityCommand
     {
         var self = new PerplexityCommand();
         var command = new Command("perplexity", "Perplexity of the model on a text file, computed and printed as llama.cpp's llama-perplexity does.");
-        foreach (var o in new Option[] { self._model, self._file, self._threads, self._ctx, self._batch, self._ctk, self._ctv, self._fa, self._gpuLayers, self._verbose })
+        foreach (var o in (Option[])[self._model, self._file, self._threads, self._ctx, .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, self._verbose])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -50,7 +50,7 @@ internal sealed class PerplexityCommand
         {
             ContextSize = p.GetValue(_ctx),
             Threads = p.GetValue(_threads),
-            BatchSize = p.GetValue(_batch),
+            BatchSize = _batch.Read(p),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
             FlashAttention = p.GetValue(_fa) == OnOff.On,

@@ -23,7 +23,7 @@ internal sealed class RunCommand
     private readonly Option<int> _threads = CommonOptions.Threads();
     private readonly Option<int> _threadsBatch = CommonOptions.ThreadsBatch();
     private readonly Option<int> _ctx = CommonOptions.ContextSize();
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly BatchFlags _batch = new();
     private readonly SamplingFlags _sampling = new();
     private readonly Option<bool> _ignoreEos = new("--ignore-eos") { Description = "Keep generating past end-of-sequence (it is never sampled)." };
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
@@ -45,7 +45,7 @@ internal sealed class RunCommand
 
     private void AddTo(Command command)
     {
-        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, _batch, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options])
+        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, .. _batch.Options, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options])
             command.Add(o);
         command.SetAction(Run);
     }
@@ -61,7 +61,7 @@ internal sealed class RunCommand
             ContextSize = p.GetValue(_ctx),
             Threads = p.GetValue(_threads),
             BatchThreads = p.GetValue(_threadsBatch),
-            BatchSize = p.GetValue(_batch),
+            BatchSize = _batch.Read(p),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
             FlashAttention = p.GetValue(_fa) == OnOff.On,

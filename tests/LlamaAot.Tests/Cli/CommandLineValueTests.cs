@@ -30,7 +30,8 @@ public partial class CommandLineValueTests
         Row.Text("-m", "--model"),
         new(["-t", "--threads"], "512", [.. Ints, "513", "-2147483649"]),
         new(["-c", "--ctx-size"], ctxFrom, [.. Ints, "-1", "99999999999"]),
-        new(["-b", "--batch-size", "-ub", "--ubatch-size"], "from 1", [.. Ints, "0", "-5"]),
+        new(["-b", "--batch-size"], "from 1", [.. Ints, "0", "-5"]),
+        new(["-ub", "--ubatch-size"], "from 0", [.. Ints, "-1"]),
         new(["-ctk", "--cache-type-k"], "f16", "q9", "F16x"),
         new(["-ctv", "--cache-type-v"], "f32", "q8_0", ""),
         new(["-fa", "--flash-attn"], "auto", "maybe", "2") { NeedsValue = false }, // alone, -fa means on

@@ -81,6 +81,19 @@ public partial class LlamaCppCommandLineTests
         }
     }
 
+    /// <summary>llama.cpp's -b (logical batch) and -ub (physical batch, 0 = as -b): a forward pass takes the smaller.</summary>
+    [Theory]
+    [InlineData(new[] { "-b", "2048", "-ub", "512" }, 512)]
+    [InlineData(new[] { "-b", "64", "-ub", "0" }, 64)]
+    [InlineData(new[] { "--batch-size", "16" }, 16)]
+    [InlineData(new[] { "--ubatch-size", "32" }, 32)]
+    public void BatchAndPhysicalBatchAreBothTaken(string[] flags, int batch)
+    {
+        var r = LlamaAotProcess.Run(["-m", Model, "-p", "Once upon a time", "-n", "1", "-c", "128", .. flags]);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains($", batch {batch}\n", r.Stderr.ReplaceLineEndings("\n"));
+    }
+
     [Theory]
     [InlineData("-ngl", "99")]
     [InlineData("--n-gpu-layers", "0")]
