@@ -22,7 +22,7 @@ public sealed class LlamaContext : IDisposable
     {
         _model = model;
         var c = model.Config;
-        int nCtx = options.ContextSize > 0 ? options.ContextSize : FitTrainingContext(c, options);
+        int nCtx = options.ContextSize > 0 ? options.ContextSize : FitTrainingContext(c, options, SystemMemory.Available);
         if (options.ContextSize < 0)
             throw new ArgumentOutOfRangeException(nameof(options), $"context size {options.ContextSize} must be positive");
         if (options.BatchSize < 1)
@@ -48,12 +48,13 @@ public sealed class LlamaContext : IDisposable
 
     /// <summary>
     /// The default context: the model's training context (llama.cpp's -c 0), or, when its KV cache would take more
-    /// than half the memory available now, the most whole multiples of 256 positions that fit there (at least 256).
+    /// than half of <paramref name="available"/> bytes, the most whole multiples of 256 positions that fit there (at
+    /// least 256).
     /// </summary>
-    private static int FitTrainingContext(LlamaConfig c, ContextOptions options)
+    internal static int FitTrainingContext(LlamaConfig c, ContextOptions options, long available)
     {
         long perPosition = KvCache.BytesPerPosition(c.NLayer, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
-        long fits = SystemMemory.Available / 2 / perPosition;
+        long fits = available / 2 / perPosition;
         return fits >= c.NCtxTrain ? c.NCtxTrain : (int)Math.Max(256, fits / 256 * 256);
     }
 
