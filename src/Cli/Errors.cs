@@ -1,4 +1,5 @@
 using LlamaAot.Conversion;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Cli;
@@ -16,6 +17,7 @@ internal static class Errors
             FileNotFoundException f => $"file not found: {f.FileName ?? f.Message}",
             DirectoryNotFoundException d => d.Message,
             UsageException u => u.Message,
+            OutputFileException o => o.Message,
             Tools.QuantizeException q => q.Message,
             GgufFormatException g => $"cannot load the model: {g.Message}",
             ConversionException c => $"cannot convert: {c.Message}",

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Conversion;
@@ -17,8 +18,11 @@ public static partial class HuggingFaceConverter
     /// <summary>Architectures (config.json <c>architectures</c>) that are the llama graph.</summary>
     public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"];
 
+    /// <param name="output">The GGUF file to write; replaced whole (see <see cref="AtomicOutputFile"/>), never one of
+    /// the directory's files.</param>
     public static long Convert(string directory, string output, OutType outType = OutType.Auto)
     {
+        using var outputFile = AtomicOutputFile.Create(output, [directory, .. InputFiles(directory)]);
         var config = HuggingFaceConfig.Read(directory);
         var vocabulary = HuggingFaceTokenizer.Read(directory, config);
         var files = OpenSafetensors(directory);
@@ -48,7 +52,9 @@ public static partial class HuggingFaceConverter
                 RowEncoder.Add(writer, p.Name, p.Shape, OutTypes.For(outType, p.SourceType, p.Shape),
                     p.HeadsToPermute is { } heads ? PermutedRows(file, tensor, heads) : (row, values) => file.ReadRow(tensor, row, values));
             }
-            return writer.WriteTo(output);
+            long length = writer.WriteTo(outputFile);
+            outputFile.Commit();
+            return length;
         }
         finally
         {
@@ -129,6 +135,13 @@ public static partial class HuggingFaceConverter
             file.ReadRow(tensor, head * headDim + (r % 2) * half + r / 2, values);
         };
     }
+
+    /// <summary>The kinds of file a conversion reads in <paramref name="directory"/> (config and tokenizer JSON,
+    /// tokenizer.model, safetensors): the output must not be one of them.</summary>
+    private static IEnumerable<string> InputFiles(string directory) =>
+        Directory.Exists(directory)
+            ? new[] { "*.json", "*.model", "*.safetensors" }.SelectMany(pattern => Directory.EnumerateFiles(directory, pattern))
+            : [];
 
     /// <summary>The model's safetensors files: the shards the index names, else model.safetensors, else every
     /// *.safetensors file.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 using LlamaAot.Tokenizers;
@@ -51,6 +52,7 @@ public static class LegacyGgmlConverter
     /// <param name="rmsEps">The RMSNorm epsilon to record: 1e-5 for Llama 2, 1e-6 for LLaMA 1 (the files do not say).</param>
     public static long Convert(string source, string output, OutType outType = OutType.Auto, int contextLength = DefaultContextLength, float rmsEps = DefaultRmsEps)
     {
+        using var outputFile = AtomicOutputFile.Create(output, source);
         using var file = MappedFile.Open(source);
         var header = ReadHeader(file);
         var (vocabulary, tensorStart) = ReadVocabulary(file, header);
@@ -104,7 +106,9 @@ public static class LegacyGgmlConverter
                 }
             });
         }
-        return writer.WriteTo(output);
+        long length = writer.WriteTo(outputFile);
+        outputFile.Commit();
+        return length;
     }
 
     private static Header ReadHeader(MappedFile file)

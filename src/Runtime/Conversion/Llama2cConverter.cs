@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Tokenizers;
 
@@ -33,6 +34,7 @@ public static class Llama2cConverter
     /// <returns>The size of the written file.</returns>
     public static long Convert(string checkpoint, string vocabulary, string output, OutType outType = OutType.F32)
     {
+        using var outputFile = AtomicOutputFile.Create(output, checkpoint, vocabulary);
         using var file = MappedFile.Open(checkpoint);
         var config = ReadConfig(file);
         var layout = new Layout(config);
@@ -83,7 +85,9 @@ public static class Llama2cConverter
             Add(p + "ffn_up.weight", layout.W3 + Layout.Floats((long)i * dim * ff), dim, ff);
             Add(p + "ffn_norm.weight", layout.RmsFfn + Layout.Floats((long)i * dim), dim);
         }
-        return writer.WriteTo(output);
+        long length = writer.WriteTo(outputFile);
+        outputFile.Commit();
+        return length;
     }
 
     /// <summary>Reads and checks the checkpoint header.</summary>
