@@ -24,7 +24,6 @@ public static partial class HuggingFaceConverter
     {
         using var outputFile = AtomicOutputFile.Create(output, [directory, .. InputFiles(directory)]);
         var config = HuggingFaceConfig.Read(directory);
-        var vocabulary = HuggingFaceTokenizer.Read(directory, config);
         var files = OpenSafetensors(directory);
         try
         {
@@ -34,7 +33,9 @@ public static partial class HuggingFaceConverter
                     if (!tensors.TryAdd(t.Name, (file, t)))
                         throw new ConversionException($"{directory}: tensor '{t.Name}' is in more than one safetensors file");
 
+            // The tensors first: config.json's sizes are held against them before the vocabulary is padded to vocab_size.
             var plan = Plan(directory, config, tensors);
+            var vocabulary = HuggingFaceTokenizer.Read(directory, config);
             var mainType = plan.Where(p => p.Shape.Length == 2).GroupBy(p => p.SourceType).OrderByDescending(g => g.Count()).First().Key;
 
             var writer = new GgufWriter();
@@ -87,6 +88,16 @@ public static partial class HuggingFaceConverter
             used.Add(source);
             plan.Add(new PlannedTensor(name, ggmlShape, source, DTypeOf(t), permuteHeads));
         }
+
+        string configPath = Path.Combine(directory, "config.json");
+        if (tensors.TryGetValue("model.embed_tokens.weight", out var embedding) && embedding.Tensor.Shape is [long rows, _] && rows != config.VocabSize)
+            throw new ConversionException($"{configPath}: vocab_size {config.VocabSize} does not match tensor 'model.embed_tokens.weight' [{string.Join(", ", embedding.Tensor.Shape)}]");
+        int layers = 0;
+        while (tensors.ContainsKey($"model.layers.{layers}.input_layernorm.weight"))
+            layers++;
+        if (h.NLayer > layers)
+            throw new ConversionException(
+                $"{configPath}: num_hidden_layers {h.NLayer}, but the safetensors files hold {layers} layers{(layers > 0 ? $" (model.layers.0 to model.layers.{layers - 1})" : "")}");
 
         long vocab = config.VocabSize, embd = h.NEmbd, ff = h.NFf, q = h.NHead * h.HeadDim, kv = h.KvDim;
         Add("token_embd.weight", "model.embed_tokens.weight", [embd, vocab]);
