@@ -5,8 +5,8 @@ namespace LlamaAot.Cli;
 
 /// <summary>
 /// SIGINT (Ctrl+C) and SIGTERM during a command that writes files: the temporary file of every unfinished output is
-/// deleted, so each output path keeps what it held before, and the process exits at once with 130 or 143, the codes a
-/// shell gives those signals. SIGKILL cannot be caught: it may leave a temporary file, never a partial output.
+/// deleted, so each output path keeps what it held before, then the signal ends the process as it would have (a shell
+/// reports 130 or 143). SIGKILL cannot be caught: it may leave a temporary file, never a partial output.
 /// </summary>
 internal static class Interrupts
 {
@@ -16,11 +16,12 @@ internal static class Interrupts
     public static void DeleteUnfinishedOutputs() =>
         s_registrations ??= [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
 
+    // Not cancelled: the signal's default action follows and ends the process at once, so no other thread can go on
+    // to report success (a thread that reaches AtomicOutputFile.Commit waits for the end).
     private static void OnSignal(PosixSignalContext context)
     {
-        context.Cancel = true;
         var abandoned = AtomicOutputFile.AbandonAll();
-        Console.Error.WriteLine(abandoned.Count == 0 ? "error: interrupted" : $"error: interrupted; {string.Join(", ", abandoned)} was not written");
-        Environment.Exit(context.Signal == PosixSignal.SIGINT ? ExitCodes.Interrupted : ExitCodes.Terminated);
+        if (abandoned.Count > 0)
+            Console.Error.WriteLine($"error: interrupted; {string.Join(", ", abandoned)} was not written");
     }
 }

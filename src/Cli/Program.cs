@@ -45,6 +45,5 @@ internal static class ExitCodes
     public const int Ok = 0;
     public const int Failed = 1;
     public const int Usage = 2;
-    public const int Interrupted = 130;   // SIGINT, 128 + 2
-    public const int Terminated = 143;    // SIGTERM, 128 + 15
+    public const int Interrupted = 130;
 }

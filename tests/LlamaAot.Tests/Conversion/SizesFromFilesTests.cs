@@ -106,7 +106,7 @@ public class SizesFromFilesTests
                 w.Write(v);
             w.BaseStream.SetLength(w.BaseStream.Length + tokens * 8L + 1000);
         }
-        var r = Cli.LlamaAotProcess.Run(["convert", legacy, dir.File("out.gguf")], new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" });
+        var r = Cli.LlamaAotProcess.Run(["convert", legacy, dir.File("out.gguf")], new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "10000000" }); // hex; NativeAOT takes no 0x
         Assert.Equal(1, r.ExitCode);
         Assert.Equal("error: out of memory: an allocation failed; free memory or use a machine with more", r.Stderr.Trim());
         Assert.False(File.Exists(dir.File("out.gguf")));
