@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LlamaAot.Conversion;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Cli;
@@ -11,7 +12,8 @@ namespace LlamaAot.Cli;
 /// </summary>
 internal static class Errors
 {
-    public static int Report(Exception e)
+    /// <param name="command">The command that failed: memory advice mentions -c only where there is a context to shrink.</param>
+    public static int Report(Exception e, System.CommandLine.Command command)
     {
         try
         {
@@ -27,13 +29,15 @@ internal static class Errors
         {
             FileNotFoundException f => f.FileName is { } name ? $"file not found: {name}" : $"file not found ({f.Message})",
             UsageException or InputException or StandardOutputException => e.Message,
+            OutputFileException o => o.Message,
             Tools.QuantizeException q => q.Message,
             GgufFormatException g => $"cannot load the model: {g.Message}",
             ConversionException c => $"cannot convert: {c.Message}",
             PlatformNotSupportedException p => p.Message,
             NotSupportedException n => $"not supported: {n.Message}",
             InsufficientMemoryException i => $"not enough memory: {i.Message}",
-            OutOfMemoryException => "out of memory: try a smaller context (-c) or model",
+            OutOfMemoryException when command.Options.Any(o => o.Name == "--ctx-size") => "out of memory: an allocation failed; try a smaller context (-c) or model",
+            OutOfMemoryException => "out of memory: an allocation failed; free memory or use a machine with more",
             ArgumentException a => a.Message,
             PromptTooLongException or ContextFullException or PerplexityTextTooShortException => e.Message,
             DirectoryNotFoundException d => $"no such directory ({d.Message})",

@@ -36,7 +36,7 @@ internal static class Program
         }
         catch (Exception e)
         {
-            return Errors.Report(e);
+            return Errors.Report(e, parse.CommandResult.Command);
         }
     }
 }

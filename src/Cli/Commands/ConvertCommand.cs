@@ -66,6 +66,7 @@ internal sealed class ConvertCommand
             RmsEps = eps,
         };
         var clock = Stopwatch.StartNew();
+        Interrupts.DeleteUnfinishedOutputs();
         var result = ModelConverter.Convert(source, output, options);
         Log.Info($"converted {result.SourceKind} {source} -> {output} ({Log.Bytes(result.Bytes)}) in {Log.F(clock.Elapsed.TotalSeconds)} s");
         return ExitCodes.Ok;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using LlamaAot.Files;
 
 namespace LlamaAot.Cli.Commands;
 
@@ -13,7 +14,7 @@ internal sealed class LogitsCommand
     private readonly Option<string> _model = CommonOptions.Model();
     private readonly Option<string?> _prompt = CommonOptions.Prompt();
     private readonly Option<string?> _file = CommonOptions.PromptFile();
-    private readonly Option<string?> _output = new("--output", "-o") { Description = "Write the JSON here instead of standard output.", HelpName = "FILE" };
+    private readonly Option<string?> _output = new("--output", "-o") { Description = "Write the JSON here instead of standard output (replaced whole, never left half-written).", HelpName = "FILE" };
     private readonly PromptEscapes _escapes = new();
     private readonly Option<int> _threads = CommonOptions.Threads();
     private readonly Option<int> _ctx = CommonOptions.ContextSize();
@@ -36,8 +37,13 @@ internal sealed class LogitsCommand
     private int Run(ParseResult p)
     {
         string prompt = _escapes.Apply(p, CommonOptions.ReadPrompt(p, _prompt, _file));
+        string modelPath = p.GetValue(_model)!, promptFile = p.GetValue(_file) ?? modelPath;
+        // Checked and opened before any work; written whole at the end, or not at all.
+        using var file = p.GetValue(_output) is { } path ? AtomicOutputFile.Create(path, modelPath, promptFile) : null;
+        if (file is not null)
+            Interrupts.DeleteUnfinishedOutputs();
         CommonOptions.NoteGpuLayers(p, _gpuLayers);
-        using var model = ModelReport.Load(p.GetValue(_model)!);
+        using var model = ModelReport.Load(modelPath);
         var tokens = model.Tokenize(prompt, addSpecial: true, parseSpecial: false);
         if (tokens.Length == 0)
             throw new UsageException("the prompt has no tokens (and the model adds no BOS): nothing to evaluate");
@@ -56,8 +62,7 @@ internal sealed class LogitsCommand
             throw new PromptTooLongException(tokens.Length, context.ContextSize);
         float[] logits = context.EvaluateAll(tokens);
 
-        string? path = p.GetValue(_output);
-        using var stream = path is null ? StandardStreams.OpenOutput() : File.Create(path);
+        Stream stream = file ?? StandardStreams.OpenOutput();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
         {
             int nVocab = model.Config.NVocab;
@@ -81,8 +86,15 @@ internal sealed class LogitsCommand
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        if (path is null)
+        if (file is null)
+        {
+            stream.Dispose();
             Console.Out.WriteLine();
+        }
+        else
+        {
+            file.Commit();
+        }
         return ExitCodes.Ok;
     }
 }

@@ -29,6 +29,22 @@ internal static class LlamaAotProcess
 
     public static Result RunBinary(string binary, string[] args, IDictionary<string, string>? environment = null)
     {
+        using var process = Process.Start(StartInfo(binary, args, environment))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts llama-aot and returns at once (standard output and error redirected, to be read by the caller).</summary>
+    public static Process Start(params string[] args) => Process.Start(StartInfo(Binary, args, null))!;
+
+    private static ProcessStartInfo StartInfo(string binary, string[] args, IDictionary<string, string>? environment)
+    {
         var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
@@ -43,15 +59,7 @@ internal static class LlamaAotProcess
             foreach (var (key, value) in environment)
                 start.Environment[key] = value;
         }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
-        }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+        return start;
     }
 
     private static string Locate()

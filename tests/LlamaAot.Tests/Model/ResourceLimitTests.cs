@@ -74,3 +74,47 @@ public class ResourceLimitTests
         Assert.Equal(16 - 5 + 1, tokens.Count(t => t.Id >= 0));
     }
 }
+
+/// <summary>GGUF hyperparameters are held against the tensors before anything is allocated from them.</summary>
+public sealed class GgufSizeTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("llama.block_count", 1_000_000_000u, "llama.block_count 1000000000, but the file holds the tensors of 5 blocks (blk.0 to blk.4)")]
+    [InlineData("llama.embedding_length", 1_000_000_000u, "tensor 'blk.0.attn_norm.weight' has shape [64], expected [1000000000]")]
+    [InlineData("llama.feed_forward_length", (uint)int.MaxValue, "tensor 'blk.0.ffn_gate.weight' has shape [64, 172], expected [64, 2147483647]")]
+    [InlineData("llama.attention.head_count", 1_000_000_000u, "n_embd 64 is not a multiple of n_head 1000000000")]
+    [InlineData("llama.attention.head_count_kv", 1_000_000_000u, "n_head 8 is not a multiple of n_head_kv 1000000000")]
+    [InlineData("llama.rope.dimension_count", 1_000_000_000u, "rope dimension count 1000000000 must be even and at most the head size 8")]
+    public void HyperparametersAreCheckedAgainstTheTensors(string key, uint value, string expected)
+    {
+        string path = WithMetadata(key, value);
+        string message = Conversion.SizesFromFilesTests.FailsWithin<GgufFormatException>(() => LlamaModel.Load(path).Dispose());
+        Assert.EndsWith(expected, message);
+    }
+
+    [Fact]
+    public void AnAbsurdBlockCountIsNamedNotCalledOutOfMemory()
+    {
+        var r = Cli.LlamaAotProcess.Run("-m", WithMetadata("llama.block_count", 1_000_000_000u), "-p", "Once", "-n", "1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("error: cannot load the model: llama.block_count 1000000000, but the file holds the tensors of 5 blocks (blk.0 to blk.4)", r.Stderr.Trim());
+    }
+
+    /// <summary>stories260K F32 with one uint32 metadata value replaced.</summary>
+    private string WithMetadata(string key, uint value)
+    {
+        using var source = GgufFile.Open(Shared.Stories260K("F32"));
+        var writer = new GgufWriter();
+        writer.AddMetadata(source.Metadata);
+        writer.Set(key, new GgufValue(GgufValueType.UInt32, value));
+        foreach (var t in source.Tensors)
+            writer.AddTensor(t.Name, t.Shape, t.Type, source.GetData(t));
+        string path = _dir.File("model.gguf");
+        writer.WriteTo(path);
+        return path;
+    }
+}
