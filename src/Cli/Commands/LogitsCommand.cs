@@ -57,7 +57,7 @@ internal sealed class LogitsCommand
             FlashAttention = p.GetValue(_fa) == OnOff.On,
         };
         using var context = model.CreateContext(options);
-        ModelReport.Context(context, options);
+        ModelReport.ContextWarnings(context, options);
         if (tokens.Length > context.ContextSize)
             throw new PromptTooLongException(tokens.Length, context.ContextSize);
         float[] logits = context.EvaluateAll(tokens);

@@ -36,9 +36,15 @@ internal static class ModelReport
     /// <summary>The context's size and threads, and a word when it is not the model's training context.</summary>
     public static void Context(LlamaContext context, ContextOptions options)
     {
-        int trained = context.Model.Config.NCtxTrain;
         string flash = options.FlashAttention ? ", flash attention" : "";
         Log.Info($"context {context.ContextSize} tokens, KV cache {options.KeyCacheType}/{options.ValueCacheType} {Log.Bytes(context.KvCacheBytes)}{flash}, threads {context.Threads} (prompt {context.BatchThreads}), batch {options.BatchSize}");
+        ContextWarnings(context, options);
+    }
+
+    /// <summary>Says when the context is longer than the training context, or shorter than it for lack of memory.</summary>
+    public static void ContextWarnings(LlamaContext context, ContextOptions options)
+    {
+        int trained = context.Model.Config.NCtxTrain;
         if (context.ContextSize > trained)
             Log.Info($"warning: the context ({context.ContextSize} tokens) is longer than the model was trained for ({trained})");
         else if (options.ContextSize == 0 && context.ContextSize < trained)

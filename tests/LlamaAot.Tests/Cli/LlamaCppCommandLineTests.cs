@@ -31,6 +31,9 @@ public partial class LlamaCppCommandLineTests
         Assert.Single(Lines(r.Stderr), l => l.Contains("warning") && l.Contains("256") && l.Contains("128"));
         var within = LlamaAotProcess.Run("-m", Model, "-p", "hi", "-n", "1", "-c", "128");
         Assert.DoesNotContain("warning", within.Stderr);
+        var logits = LlamaAotProcess.Run("logits", "-m", Model, "-p", "hi", "-c", "256");
+        Assert.True(logits.ExitCode == 0, logits.Stderr);
+        Assert.Single(Lines(logits.Stderr), l => l.Contains("warning") && l.Contains("256") && l.Contains("128"));
     }
 
     [Fact]
