@@ -15,7 +15,7 @@ internal static class Excerpt
     /// <summary>
     /// The string in single quotes: its first <see cref="MaxChars"/> characters, with control and invisible characters
     /// (and the replacement character that stands for bytes that were not UTF-8) as <c>\xNN</c> or <c>\uNNNN</c>
-    /// escapes, then "... (N bytes)" when it was longer.
+    /// escapes, then "... (N characters)" when it was longer.
     /// </summary>
     public static string Quote(string s)
     {
@@ -25,7 +25,8 @@ internal static class Excerpt
         {
             if (shown++ == MaxChars)
             {
-                b.Append(CultureInfo.InvariantCulture, $"'... ({Encoding.UTF8.GetByteCount(s)} bytes)");
+                // Characters, not bytes: bytes that were not UTF-8 came back as U+FFFD, 3 bytes each in UTF-8 again.
+                b.Append(CultureInfo.InvariantCulture, $"'... ({s.Length} characters)");
                 return b.ToString();
             }
             if (r.Value is '\\' or '\'')
