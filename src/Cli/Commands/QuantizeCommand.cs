@@ -32,12 +32,7 @@ internal sealed class QuantizeCommand
     {
         Description = "Accept already-quantized weights as the source (quality suffers: start from F32, F16 or BF16 when you can).",
     };
-    private readonly Option<int> _threads = new("--threads", "-t")
-    {
-        Description = "Threads quantizing (default: the number of physical cores). The output does not depend on it.",
-        HelpName = "N",
-        Validators = { CommonOptions.Positive },
-    };
+    private readonly Option<int> _threads = CommonOptions.Threads("Threads quantizing; the output does not depend on it");
 
     public static Command Create()
     {

@@ -16,6 +16,17 @@ internal static class LlamaAotProcess
 
     public static Result Run(string[] args, IDictionary<string, string>? environment) => RunBinary(Binary, args, environment);
 
+    /// <summary>
+    /// Runs llama-aot through <c>sh -c 'exec llama-aot ARGS REDIRECTIONS'</c>, so its standard streams can be closed
+    /// (<c>2&gt;&amp;-</c>) or sent where writing fails (<c>&gt;/dev/full</c>); a stream not redirected is captured.
+    /// </summary>
+    public static Result RunRedirected(string redirections, params string[] args) =>
+        RunBinary("/bin/sh", ["-c", $"exec \"$0\" \"$@\" {redirections}", Binary, .. args]);
+
+    /// <summary>Runs llama-aot as another user (through setpriv), with no capabilities: for permission checks as root.</summary>
+    public static Result RunAs(int uid, params string[] args) =>
+        RunBinary("setpriv", [$"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", Binary, .. args]);
+
     public static Result RunBinary(string binary, string[] args, IDictionary<string, string>? environment = null)
     {
         using var process = Process.Start(StartInfo(binary, args, environment))!;

@@ -34,6 +34,27 @@ public class ResourceLimitTests
         Assert.Contains("smaller context (-c)", e.Message);
     }
 
+    /// <summary>
+    /// The default context is the training context (llama.cpp's -c 0) while its KV cache fits in half the available
+    /// memory; beyond that, the whole multiples of 256 positions that do (at least 256).
+    /// </summary>
+    [Theory]
+    [InlineData(128, 1L << 30, 128)]                 // stories260K-like: fits
+    [InlineData(1 << 20, 1L << 30, 1 << 20)]          // 128 MiB of cache in 512 MiB: fits
+    [InlineData(1 << 20, 64L << 20, 262_144)]        // 32 MiB hold 262,144 positions of 128 bytes
+    [InlineData(1 << 20, 100_000_000, 390_400)]      // 50,000,000 / 128 = 390,625, cut to a multiple of 256
+    [InlineData(1 << 20, 1024, 256)]                 // nothing fits: the smallest context llama.cpp pads to
+    public void DefaultContextIsTheTrainingContextAsFarAsHalfTheMemoryHolds(int nCtxTrain, long available, int expected)
+    {
+        // One layer, 4 KV heads of 8 dimensions, F16 keys and values: 128 bytes a position.
+        var config = new LlamaAot.Model.LlamaConfig
+        {
+            Architecture = "llama", NVocab = 8, NEmbd = 64, NLayer = 1, NHead = 8, NHeadKv = 4, NFf = 8,
+            NCtxTrain = nCtxTrain, NRot = 8, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
+        };
+        Assert.Equal(expected, LlamaContext.FitTrainingContext(config, new ContextOptions(), available));
+    }
+
     [Fact]
     public void PromptLongerThanTheContextIsRefused()
     {
