@@ -75,9 +75,11 @@ internal static unsafe class Q5_KxQ8_K_Avx2
             sums += Q4_KxQ8_K_Avx2.Chunk(lo, hi, a->Qs + 64 * c, scales, c);
             h = Vector256.ShiftRightLogical(h, 2);
         }
-        // llama.cpp: summs = fma(dmin, float(sum of the min lanes), summs) beside acc = fma(d, float(lanes), acc).
+        // llama.cpp: summs = fma(dmin, float(sum of the min lanes), summs) beside acc = fma(d, float(lanes), acc). The
+        // lanes are summed as floats, which stays in vector registers: each is below 2^19 and their sum below 2^21,
+        // so every float in it is an exact integer and the sum is the integer one.
         float dmin = -(Fp16.HalfBitsToSingle(b->DMin) * a->D);
-        float summs = MathF.FusedMultiplyAdd(dmin, Vector128.Sum(KQuantSimd.MinLanes(scalesAndMins, a)), acc.Summs);
+        float summs = MathF.FusedMultiplyAdd(dmin, Vector128.Sum(Vector128.ConvertToSingle(KQuantSimd.MinLanes(scalesAndMins, a))), acc.Summs);
         return new(KQuantSimd.MulAddInLlamaOrder(sums, Fp16.HalfBitsToSingle(b->D) * a->D, acc.Lanes), summs);
     }
 }
