@@ -16,7 +16,7 @@ public sealed class LlamaContext : IDisposable
     private readonly LlamaModel _model;
     private readonly WorkerPool _pool;
     private readonly KvCache _cache;
-    private readonly Transformer _transformer;
+    private readonly ForwardState _state;
 
     internal LlamaContext(LlamaModel model, ContextOptions options)
     {
@@ -34,7 +34,7 @@ public sealed class LlamaContext : IDisposable
         try
         {
             _cache = new KvCache(c.NLayer, nCtx, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
-            _transformer = new Transformer(c, model.Weights, _cache, _pool, Math.Min(options.BatchSize, nCtx), options.FlashAttention);
+            _state = new ForwardState(c, _cache, _pool, Math.Min(options.BatchSize, nCtx), options.FlashAttention);
         }
         catch
         {
@@ -51,7 +51,7 @@ public sealed class LlamaContext : IDisposable
     /// than half of <paramref name="available"/> bytes, the most whole multiples of 256 positions that fit there (at
     /// least 256).
     /// </summary>
-    internal static int FitTrainingContext(LlamaConfig c, ContextOptions options, long available)
+    internal static int FitTrainingContext(ModelConfig c, ContextOptions options, long available)
     {
         long perPosition = KvCache.BytesPerPosition(c.NLayer, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
         long fits = available / 2 / perPosition;
@@ -93,18 +93,18 @@ public sealed class LlamaContext : IDisposable
             throw new ContextFullException(Position, tokens.Length, ContextSize);
         int nVocab = _model.Config.NVocab;
         var result = new float[(allLogits ? tokens.Length : 1) * nVocab];
-        for (int start = 0; start < tokens.Length; start += _transformer.MaxBatch)
+        for (int start = 0; start < tokens.Length; start += _state.MaxBatch)
         {
-            var batch = tokens.Slice(start, Math.Min(_transformer.MaxBatch, tokens.Length - start));
+            var batch = tokens.Slice(start, Math.Min(_state.MaxBatch, tokens.Length - start));
             _pool.Active = batch.Length > 1 ? BatchThreads : Threads;
             bool last = start + batch.Length == tokens.Length;
             if (!allLogits && !last)
             {
-                _transformer.Forward(batch, Position, allLogits: false);
+                _model.Weights.Forward(_state, batch, Position, allLogits: false);
             }
             else
             {
-                var logits = _transformer.Forward(batch, Position, allLogits);
+                var logits = _model.Weights.Forward(_state, batch, Position, allLogits);
                 logits.CopyTo(result.AsSpan(allLogits ? start * nVocab : 0));
             }
             Position += batch.Length;
@@ -213,7 +213,7 @@ public sealed class LlamaContext : IDisposable
 
     public void Dispose()
     {
-        _transformer.Dispose();
+        _state.Dispose();
         _cache.Dispose();
         _pool.Dispose();
     }

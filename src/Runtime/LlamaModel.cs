@@ -2,6 +2,7 @@ using LlamaAot.Diagnostics;
 using LlamaAot.Gguf;
 using LlamaAot.Kernels;
 using LlamaAot.Model;
+using LlamaAot.Model.Architectures;
 using LlamaAot.Tokenizers;
 
 namespace LlamaAot;
@@ -22,10 +23,9 @@ public sealed class LlamaModel : IDisposable
 {
     private readonly GgufFile _file;
 
-    private LlamaModel(GgufFile file, LlamaConfig config, Vocabulary vocabulary, LlamaWeights weights, KernelIsa isa)
+    private LlamaModel(GgufFile file, Vocabulary vocabulary, Architecture weights, KernelIsa isa)
     {
         _file = file;
-        Config = config;
         Vocabulary = vocabulary;
         Tokenizer = new Tokenizer(vocabulary);
         Weights = weights;
@@ -49,9 +49,8 @@ public sealed class LlamaModel : IDisposable
                 throw new InsufficientMemoryException(
                     $"the model file is {SystemMemory.GiB(file.Length)} but this machine has {SystemMemory.GiB(total)} of memory: use a smaller or more strongly quantized model");
             var vocabulary = Vocabulary.FromGguf(file.Metadata);
-            var config = LlamaConfig.FromGguf(file.Metadata, vocabulary.Count);
-            var weights = LlamaWeights.Load(file, config, isa);
-            return new LlamaModel(file, config, vocabulary, weights, isa);
+            var weights = Architecture.Load(file, vocabulary.Count, isa);
+            return new LlamaModel(file, vocabulary, weights, isa);
         }
         catch
         {
@@ -60,7 +59,7 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    public LlamaConfig Config { get; }
+    public ModelConfig Config => Weights.Config;
     public Vocabulary Vocabulary { get; }
     public Tokenizer Tokenizer { get; }
 
@@ -75,7 +74,8 @@ public sealed class LlamaModel : IDisposable
 
     public long FileSize => _file.Length;
 
-    internal LlamaWeights Weights { get; }
+    /// <summary>The architecture's weights and forward pass.</summary>
+    internal Architecture Weights { get; }
 
     /// <summary>Bytes of tensor data (llama.cpp's "model size").</summary>
     public long TensorBytes => _file.Tensors.Sum(t => t.ByteSize);

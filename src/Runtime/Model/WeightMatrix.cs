@@ -51,9 +51,10 @@ internal sealed unsafe class WeightMatrix : IDisposable
 
     /// <summary>
     /// Loads <paramref name="name"/>, checks it is [k, rows] (ggml order) in a computable format, and picks its
-    /// kernels; <paramref name="allowRepack"/> is false for tables whose rows are looked up (token embeddings).
+    /// kernels; <paramref name="allowRepack"/> is false for tables whose rows are looked up (token embeddings), and
+    /// <paramref name="releaseFile"/> false when such a table is the same tensor (its pages are still read).
     /// </summary>
-    public static WeightMatrix Load(GgufFile file, string name, int k, int rows, KernelIsa isa, bool allowRepack = true)
+    public static WeightMatrix Load(GgufFile file, string name, int k, int rows, KernelIsa isa, bool allowRepack = true, bool releaseFile = true)
     {
         var t = RequireTensor(file, name);
         if (t.Shape.Length != 2 || t.Shape[0] != k || t.Shape[1] != rows)
@@ -64,7 +65,7 @@ internal sealed unsafe class WeightMatrix : IDisposable
         if (!kernels.IsInterleaved)
             return new WeightMatrix(name, format, data, rows, k, kernels, null, PanelKernelsFor(format, k, isa, kernels));
         var repacked = Repack(data, format.RowBytes(k), rows, k, kernels);
-        if (name != "token_embd.weight") // the embedding table is still read for lookups
+        if (releaseFile)
             file.Release(t);
         return new WeightMatrix(name, format, repacked.Pointer, rows, k, kernels, repacked);
     }

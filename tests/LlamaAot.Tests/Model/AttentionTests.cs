@@ -20,9 +20,9 @@ public unsafe class AttentionTests
     [InlineData(128, 4, 1, 16, 4, true)]    // exactly one tile, multi-query
     public void MatchesPlainAttention(int headDim, int nHead, int nHeadKv, int positions, int tokens, bool flash)
     {
-        var config = new LlamaConfig
+        var config = new ModelConfig
         {
-            Architecture = "llama", NVocab = 8, NEmbd = nHead * headDim, NLayer = 1, NHead = nHead, NHeadKv = nHeadKv, NFf = 8,
+            Architecture = "llama", NVocab = 8, NEmbd = nHead * headDim, NLayer = 1, NHead = nHead, NHeadKv = nHeadKv, NFf = 8, HeadDim = headDim,
             NCtxTrain = 256, NRot = headDim, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
         };
         int kvDim = nHeadKv * headDim, qDim = nHead * headDim;

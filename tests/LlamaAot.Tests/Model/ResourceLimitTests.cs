@@ -47,9 +47,9 @@ public class ResourceLimitTests
     public void DefaultContextIsTheTrainingContextAsFarAsHalfTheMemoryHolds(int nCtxTrain, long available, int expected)
     {
         // One layer, 4 KV heads of 8 dimensions, F16 keys and values: 128 bytes a position.
-        var config = new LlamaAot.Model.LlamaConfig
+        var config = new LlamaAot.Model.ModelConfig
         {
-            Architecture = "llama", NVocab = 8, NEmbd = 64, NLayer = 1, NHead = 8, NHeadKv = 4, NFf = 8,
+            Architecture = "llama", NVocab = 8, NEmbd = 64, NLayer = 1, NHead = 8, NHeadKv = 4, NFf = 8, HeadDim = 8,
             NCtxTrain = nCtxTrain, NRot = 8, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
         };
         Assert.Equal(expected, LlamaContext.FitTrainingContext(config, new ContextOptions(), available));

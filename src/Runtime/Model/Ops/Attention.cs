@@ -23,7 +23,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
 {
     private const int Tile = KvCache.Tile;
 
-    private readonly LlamaConfig _c;
+    private readonly ModelConfig _c;
     private readonly KvCache _cache;
     private readonly bool _flash;
     private readonly float _scale;
@@ -32,7 +32,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     private int _layer, _tokens, _pos;
     private float* _q, _out;
 
-    public Attention(LlamaConfig config, KvCache cache, int threads, bool flashAttention)
+    public Attention(ModelConfig config, KvCache cache, int threads, bool flashAttention)
     {
         _c = config;
         _cache = cache;

@@ -1,0 +1,144 @@
+using LlamaAot.Model.Ops;
+using LlamaAot.Threading;
+
+namespace LlamaAot.Model;
+
+/// <summary>
+/// What every architecture's forward pass shares: the KV cache, the scratch buffers (sized once for
+/// <see cref="MaxBatch"/> tokens), the matrix products, attention and the thread pool, and the element-wise steps
+/// over a batch. An architecture's <c>Forward</c> (in Architectures/) strings these together in its own order.
+/// </summary>
+internal sealed unsafe class ForwardState : IDisposable
+{
+    private readonly ModelConfig _c;
+    private readonly WorkerPool _pool;
+    private readonly AlignedBuffer _x, _xb, _q, _k, _v, _att, _hb, _hb2, _logits;
+
+    public ForwardState(ModelConfig config, KvCache cache, WorkerPool pool, int maxBatch, bool flashAttention)
+    {
+        _c = config;
+        Cache = cache;
+        _pool = pool;
+        MaxBatch = maxBatch;
+        MatMul = new MatMul(pool);
+        Attention = new Attention(config, cache, pool.Threads, flashAttention);
+        AlignedBuffer Floats(long n) => new(n * maxBatch * sizeof(float));
+        _x = Floats(config.NEmbd);
+        _xb = Floats(Math.Max(config.NEmbd, config.QDim));
+        _q = Floats(config.QDim);
+        _k = Floats(config.KvDim);
+        _v = Floats(config.KvDim);
+        _att = Floats(config.QDim);
+        _hb = Floats(config.NFf);
+        _hb2 = Floats(config.NFf);
+        _logits = Floats(config.NVocab);
+    }
+
+    public KvCache Cache { get; }
+    public MatMul MatMul { get; }
+    public Attention Attention { get; }
+    public WorkerPool Pool => _pool;
+
+    /// <summary>The most tokens one forward pass takes.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>The residual stream [n, nEmbd].</summary>
+    public float* X => _x.Floats;
+
+    /// <summary>A normed or projected row per token: [n, max(nEmbd, qDim)].</summary>
+    public float* Xb => _xb.Floats;
+
+    /// <summary>Queries [n, qDim], keys and values [n, kvDim], attention output [n, qDim].</summary>
+    public float* Q => _q.Floats;
+    public float* K => _k.Floats;
+    public float* V => _v.Floats;
+    public float* Att => _att.Floats;
+
+    /// <summary>Feed-forward gate and up rows [n, nFf].</summary>
+    public float* Hb => _hb.Floats;
+    public float* Hb2 => _hb2.Floats;
+
+    /// <summary>Logits [n, nVocab].</summary>
+    public float* Logits => _logits.Floats;
+
+    /// <summary>Checks a batch of <paramref name="n"/> tokens at positions [pos, pos + n) fits the buffers and the cache.</summary>
+    public void CheckBatch(int n, int pos)
+    {
+        if (n < 1 || n > MaxBatch)
+            throw new ArgumentOutOfRangeException(nameof(n), $"a batch holds 1 to {MaxBatch} tokens, not {n}");
+        if (pos + n > Cache.NCtx)
+            throw new InvalidOperationException($"the context is full: {pos} + {n} tokens exceed its {Cache.NCtx} positions");
+    }
+
+    /// <summary>x[t] = table[tokens[t]] for every token.</summary>
+    public void Embed(WeightMatrix table, ReadOnlySpan<int> tokens, float* x)
+    {
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            int id = tokens[t];
+            if ((uint)id >= (uint)_c.NVocab)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is outside the vocabulary (0..{_c.NVocab - 1})");
+            table.Format.Dequantize(new ReadOnlySpan<byte>(table.Data + id * table.RowBytes, (int)table.RowBytes), new Span<float>(x + (long)t * _c.NEmbd, _c.NEmbd));
+        }
+    }
+
+    // The element-wise steps below split a batch's tokens over the threads; each token is computed the same way
+    // whatever the split.
+
+    /// <summary>y[t] = rmsnorm(x[t]) * weight for <paramref name="rows"/> rows of nEmbd.</summary>
+    public void Norm(float* x, float* y, float[] weight, int rows)
+    {
+        _pool.For(rows, (start, end) =>
+        {
+            for (int t = start; t < end; t++)
+                RmsNorm.Apply(x + (long)t * _c.NEmbd, y + (long)t * _c.NEmbd, weight, _c.NEmbd, _c.RmsEps);
+        });
+    }
+
+    /// <summary>Rotates q and k of every token of the batch by its position, then stores its k and v in the cache.</summary>
+    public void RotateAndStore(Rope rope, int layer, int pos, int n)
+    {
+        _pool.For(n, (start, end) =>
+        {
+            Span<float> cos = stackalloc float[_c.NRot / 2], sin = stackalloc float[_c.NRot / 2];
+            for (int t = start; t < end; t++)
+            {
+                rope.Angles(pos + t, cos, sin);
+                float* q = _q.Floats + (long)t * _c.QDim, k = _k.Floats + (long)t * _c.KvDim;
+                rope.Apply(q, _c.NHead, _c.HeadDim, cos, sin);
+                rope.Apply(k, _c.NHeadKv, _c.HeadDim, cos, sin);
+                Cache.Store(layer, pos + t, k, _v.Floats + (long)t * _c.KvDim);
+            }
+        });
+    }
+
+    /// <summary>hb = silu(hb) * hb2 for every token.</summary>
+    public void SwiGluRows(int n)
+    {
+        int nFf = _c.NFf;
+        _pool.For(n, (start, end) =>
+        {
+            for (int t = start; t < end; t++)
+                SwiGlu.Row(_hb.Floats + (long)t * nFf, _hb2.Floats + (long)t * nFf, nFf);
+        });
+    }
+
+    /// <summary>x += y over <paramref name="n"/> floats (whole rows of nEmbd).</summary>
+    public void Add(float* x, float* y, int n)
+    {
+        int nEmbd = _c.NEmbd;
+        _pool.For(n / nEmbd, (start, end) =>
+        {
+            for (long i = (long)start * nEmbd; i < (long)end * nEmbd; i++)
+                x[i] += y[i];
+        });
+    }
+
+    public void Dispose()
+    {
+        MatMul.Dispose();
+        Attention.Dispose();
+        foreach (var b in new[] { _x, _xb, _q, _k, _v, _att, _hb, _hb2, _logits })
+            b.Dispose();
+    }
+}
