@@ -18,8 +18,10 @@ public sealed class ArchitectureTests : IDisposable
 
     /// <summary>
     /// models/arch/llama-F32.gguf carries llama3's rope_freqs.weight (factor 8, original context 8192): each rotated
-    /// pair's angle divided by its factor, as ggml_rope_cache_init does. Held to the bound for F32 weights and
-    /// an F32 cache at every position of llama.cpp's one-batch dump.
+    /// pair's angle divided by its factor, as ggml_rope_cache_init does. Compared at every position of llama.cpp's
+    /// one-batch dump (F32 weights and cache), with a bound set just above what llama-aot achieves (the is
+    /// 1e-3). Measured max |dlogit| over each prompt: 5.8e-6 (lily, cat), 6.0e-6 (ball); with the factors ignored, as
+    /// before the seam: 7.8e-3, 3.9e-3, 7.7e-3.
     /// </summary>
     [Theory]
     [InlineData("lily")]
@@ -46,7 +48,7 @@ public sealed class ArchitectureTests : IDisposable
                 if (d > worst)
                     (worst, worstAt) = (d, i);
             }
-            Assert.True(worst <= 1e-3, $"position {t}: logit {worstAt} is {logits[t * nVocab + worstAt]}, llama.cpp {expected[t][worstAt]} (|d| {worst:G3})");
+            Assert.True(worst <= 5e-5, $"position {t}: logit {worstAt} is {logits[t * nVocab + worstAt]}, llama.cpp {expected[t][worstAt]} (|d| {worst:G3})");
         }
     }
 
