@@ -60,6 +60,15 @@ public sealed class ArchitectureTests : IDisposable
         Assert.Equal("tensor 'blk.0.attn_q.bias' is not used by llama-aot's llama architecture; ignoring it would compute the wrong logits, so the model is not loaded", e.Message);
     }
 
+    [Fact]
+    public void TheCommandLineNamesTheTensor()
+    {
+        string path = Rewrite(w => w.AddTensor("blk.0.attn_q.bias", [64], new float[64]));
+        var r = Cli.LlamaAotProcess.Run("-m", path, "-p", "Once", "-n", "1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("error: not supported: tensor 'blk.0.attn_q.bias' is not used by llama-aot's llama architecture; ignoring it would compute the wrong logits, so the model is not loaded", r.Stderr.Trim());
+    }
+
     [Theory]
     [InlineData("llama.attention.sliding_window")]
     [InlineData("llama.attn_logit_softcapping")]
