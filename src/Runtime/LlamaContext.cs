@@ -100,11 +100,11 @@ public sealed class LlamaContext : IDisposable
             bool last = start + batch.Length == tokens.Length;
             if (!allLogits && !last)
             {
-                _model.Weights.Forward(_state, batch, Position, allLogits: false);
+                _model.Architecture.Forward(_state, batch, Position, allLogits: false);
             }
             else
             {
-                var logits = _model.Weights.Forward(_state, batch, Position, allLogits);
+                var logits = _model.Architecture.Forward(_state, batch, Position, allLogits);
                 logits.CopyTo(result.AsSpan(allLogits ? start * nVocab : 0));
             }
             Position += batch.Length;

@@ -23,12 +23,12 @@ public sealed class LlamaModel : IDisposable
 {
     private readonly GgufFile _file;
 
-    private LlamaModel(GgufFile file, Vocabulary vocabulary, Architecture weights, KernelIsa isa)
+    private LlamaModel(GgufFile file, Vocabulary vocabulary, Architecture architecture, KernelIsa isa)
     {
         _file = file;
         Vocabulary = vocabulary;
         Tokenizer = new Tokenizer(vocabulary);
-        Weights = weights;
+        Architecture = architecture;
         Isa = isa;
     }
 
@@ -49,8 +49,8 @@ public sealed class LlamaModel : IDisposable
                 throw new InsufficientMemoryException(
                     $"the model file is {SystemMemory.GiB(file.Length)} but this machine has {SystemMemory.GiB(total)} of memory: use a smaller or more strongly quantized model");
             var vocabulary = Vocabulary.FromGguf(file.Metadata);
-            var weights = Architecture.Load(file, vocabulary.Count, isa);
-            return new LlamaModel(file, vocabulary, weights, isa);
+            var architecture = Architecture.Load(file, vocabulary.Count, isa);
+            return new LlamaModel(file, vocabulary, architecture, isa);
         }
         catch
         {
@@ -59,7 +59,7 @@ public sealed class LlamaModel : IDisposable
         }
     }
 
-    public ModelConfig Config => Weights.Config;
+    public ModelConfig Config => Architecture.Config;
     public Vocabulary Vocabulary { get; }
     public Tokenizer Tokenizer { get; }
 
@@ -74,8 +74,8 @@ public sealed class LlamaModel : IDisposable
 
     public long FileSize => _file.Length;
 
-    /// <summary>The architecture's weights and forward pass.</summary>
-    internal Architecture Weights { get; }
+    /// <summary>The model family's weights and forward pass.</summary>
+    internal Architecture Architecture { get; }
 
     /// <summary>Bytes of tensor data (llama.cpp's "model size").</summary>
     public long TensorBytes => _file.Tensors.Sum(t => t.ByteSize);
@@ -96,14 +96,14 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>For each weight matrix: its name, type, the kernels serving it and whether they are specialized.</summary>
     public IEnumerable<KernelChoice> KernelChoices() =>
-        Weights.Matrices().Select(m => new KernelChoice(m.Name, m.Format.Type, m.K, m.Kernels.GemvName, m.Kernels.GemmName, m.Kernels.Isa, m.Kernels.IsSpecialized));
+        Architecture.Matrices().Select(m => new KernelChoice(m.Name, m.Format.Type, m.K, m.Kernels.GemvName, m.Kernels.GemmName, m.Kernels.Isa, m.Kernels.IsSpecialized));
 
     /// <summary>Bytes of weights repacked into interleaved rows at load (held in memory instead of the file's pages).</summary>
-    public long RepackedBytes => Weights.RepackedBytes;
+    public long RepackedBytes => Architecture.RepackedBytes;
 
     public void Dispose()
     {
-        Weights.Dispose();
+        Architecture.Dispose();
         _file.Dispose();
     }
 }
