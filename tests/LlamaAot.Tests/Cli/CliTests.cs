@@ -150,7 +150,7 @@ public class CliTests
         { ["-p", "hi"], 2, "--model" },
         { ["-m", "x.gguf", "--bogus"], 2, "--bogus" },
         { ["-m", "x.gguf", "-ctk", "q9"], 2, "q9" },
-        { ["-m", "x.gguf", "-t", "0"], 2, "at least 1" },
+        { ["-m", "x.gguf", "-t", "513"], 2, "up to 512" },
         { ["-m", "x.gguf", "-n", "abc"], 2, "abc" },
         { ["-m", "x.gguf", "-p", "a", "-f", "b.txt"], 2, "not both" },
         { ["-m", "x.gguf", "-f", "/no/such/prompt.txt"], 1, "not found" },
