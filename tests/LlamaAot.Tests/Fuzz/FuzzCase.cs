@@ -81,6 +81,9 @@ internal static partial class FuzzCase
         if (errors.Count != 1)
             return $"exit {o.ExitCode} with {errors.Count} 'error:' lines";
         string error = errors[0];
+        // The CLI's catch-all for an exception no code expected: readable, but an unhandled exception all the same.
+        if (error.StartsWith("error: internal error", StringComparison.Ordinal))
+            return "an unexpected exception (\"internal error\")";
         if (error.Length > LongestErrorLine)
             return $"an error line of {error.Length} characters";
         if (error.Any(c => char.IsControl(c) && c != '\t' || c == '\uFFFD'))

@@ -6,7 +6,7 @@ namespace LlamaAot.Tests.Fuzz;
 
 /// <summary>
 /// Seeded mutations of the fuzz test's inputs: bytes (bit flips, boundary integers written over header fields,
-/// truncation, deleted and repeated chunks), JSON values (extreme numbers, wrong types, missing keys) and command-line
+/// truncation, deleted and repeated chunks), JSON values (extreme numbers, wrong types, missing or renamed keys) and command-line
 /// values (not numbers, overflow, empty, huge).
 /// </summary>
 internal static class Mutations
@@ -91,8 +91,8 @@ internal static class Mutations
     ];
 
     /// <summary>
-    /// Mutates JSON text: one to three values replaced by odd ones or removed; sometimes the text itself is cut or
-    /// damaged (bytes, as for any file). Text that is not JSON gets byte mutations.
+    /// Mutates JSON text: one to three values replaced by odd ones, removed, or their keys renamed; sometimes the text
+    /// itself is cut or damaged (bytes, as for any file). Text that is not JSON gets byte mutations.
     /// </summary>
     public static byte[] Json(byte[] text, Random random)
     {
@@ -116,15 +116,27 @@ internal static class Mutations
         {
             var node = places[1 + random.Next(places.Count - 1)]; // never the root itself
             var parent = node.Parent!;
-            bool remove = random.Next(4) == 0;
+            int action = random.Next(8);
+            bool remove = action < 2;
             var value = OddJsonValues[random.Next(OddJsonValues.Length)](random);
             if (parent is JsonObject o)
             {
                 string key = node.GetPropertyName();
                 if (remove)
+                {
                     o.Remove(key);
+                }
+                else if (action == 2) // the key renamed: some keys are data (token ids, tensor names)
+                {
+                    string renamed = OddKey(random);
+                    o.Remove(key);
+                    if (!o.ContainsKey(renamed))
+                        o[renamed] = node;
+                }
                 else
+                {
                     o[key] = value;
+                }
             }
             else if (parent is JsonArray a)
             {
@@ -139,6 +151,20 @@ internal static class Mutations
         }
         return Encoding.UTF8.GetBytes(root.ToJsonString());
     }
+
+    /// <summary>Keys where a file holds data in its keys: not numbers, out of range, empty, huge, control characters.</summary>
+    private static string OddKey(Random random) => random.Next(10) switch
+    {
+        0 => "",
+        1 => "x",
+        2 => "-1",
+        3 => "1e3",
+        4 => "2147483648",
+        5 => " 7",
+        6 => "\u0000\u001b[2J",
+        7 => new string('k', 1 + random.Next(100_000)),
+        _ => random.Next(1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private static void Collect(JsonNode node, List<JsonNode> into)
     {

@@ -72,6 +72,28 @@ internal sealed class TokenizerJsonTarget : HuggingFaceTarget
 }
 
 /// <summary>
+/// tokenizer_config.json (add_bos_token, added_tokens_decoder keyed by token id) and added_tokens.json (token ids by
+/// text), beside a tokenizer.model.
+/// </summary>
+internal sealed class TokenizerConfigTarget : HuggingFaceTarget
+{
+    public override string Name => "hf-tokenizer-config";
+
+    protected override int Shards => 1;
+
+    protected override HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.SentencePiece;
+
+    public override void Prepare(string seedDir)
+    {
+        base.Prepare(seedDir);
+        HuggingFaceWriter.WriteTokenizerConfig(Path.Combine(seedDir, "model"));
+    }
+
+    protected override (string, Func<byte[], Random, byte[]>) Mutated(Random random) =>
+        (random.Next(4) == 0 ? "added_tokens.json" : "tokenizer_config.json", Mutations.Json);
+}
+
+/// <summary>
 /// Sharded safetensors: the index (model.safetensors.index.json) or a shard, whose 8-byte header length and JSON
 /// header (dtypes, shapes, data offsets) take most mutations.
 /// </summary>
