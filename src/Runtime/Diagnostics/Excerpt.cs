@@ -9,26 +9,23 @@ namespace LlamaAot.Diagnostics;
 /// </summary>
 internal static class Excerpt
 {
-    /// <summary>Most characters of the string a quote shows.</summary>
-    public const int MaxChars = 40;
+    /// <summary>
+    /// The widest a quote's text may be, escapes included: a tensor name (at most 63 bytes in GGUF; Hugging Face names
+    /// run to about 60 characters) shows whole, while binary, four columns a byte as escapes, is cut sooner.
+    /// </summary>
+    public const int MaxWidth = 64;
 
     /// <summary>
-    /// The string in single quotes: its first <see cref="MaxChars"/> characters, with control and invisible characters
-    /// (and the replacement character that stands for bytes that were not UTF-8) as <c>\xNN</c> or <c>\uNNNN</c>
-    /// escapes, then "... (N characters)" when it was longer.
+    /// The string in single quotes, with control and invisible characters (and the replacement character that stands
+    /// for bytes that were not UTF-8) as <c>\xNN</c> or <c>\uNNNN</c> escapes; cut after <see cref="MaxWidth"/> columns,
+    /// then "... (N characters)".
     /// </summary>
     public static string Quote(string s)
     {
         var b = new StringBuilder("'");
-        int shown = 0;
         foreach (Rune r in s.EnumerateRunes())
         {
-            if (shown++ == MaxChars)
-            {
-                // Characters, not bytes: bytes that were not UTF-8 came back as U+FFFD, 3 bytes each in UTF-8 again.
-                b.Append(CultureInfo.InvariantCulture, $"'... ({s.Length} characters)");
-                return b.ToString();
-            }
+            int before = b.Length;
             if (r.Value is '\\' or '\'')
                 b.Append('\\').Append((char)r.Value);
             else if (r.Value < 0x80 && Rune.IsControl(r))
@@ -37,6 +34,12 @@ internal static class Excerpt
                 b.Append(CultureInfo.InvariantCulture, $"\\u{r.Value:x4}");
             else
                 b.Append(r.ToString());
+            if (b.Length - 1 > MaxWidth)
+            {
+                // Characters, not bytes: bytes that were not UTF-8 came back as U+FFFD, 3 bytes each in UTF-8 again.
+                b.Length = before;
+                return b.Append(CultureInfo.InvariantCulture, $"'... ({s.Length} characters)").ToString();
+            }
         }
         return b.Append('\'').ToString();
     }
