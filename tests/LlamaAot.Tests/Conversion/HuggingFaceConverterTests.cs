@@ -140,7 +140,7 @@ public class HuggingFaceConverterTests
         System.Text.Encoding.UTF8.GetBytes("\"I32\"").CopyTo(bytes, 8 + at);
         File.WriteAllBytes(model, bytes);
         var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(hf, dir.File("out.gguf")));
-        Assert.Contains("has dtype I32; only F32, F16 and BF16 tensors can be converted", e.Message);
+        Assert.Contains("has dtype 'I32'; only F32, F16 and BF16 tensors can be converted", e.Message);
         Assert.False(File.Exists(dir.File("out.gguf")));
     }
 
@@ -169,7 +169,7 @@ public class HuggingFaceConverterTests
         HuggingFaceWriter.Write(hf, Shared.Stories260K("F32"), "F32", shards: 2);
         File.Delete(Path.Combine(hf, "model-00001-of-00002.safetensors"));
         var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(hf, dir.File("out.gguf")));
-        Assert.Contains("names the shard model-00001-of-00002.safetensors, which is not in", e.Message);
+        Assert.Contains("names the shard 'model-00001-of-00002.safetensors', which is not in", e.Message);
 
         string other = dir.File("hf2");
         HuggingFaceWriter.Write(other, Shared.Stories260K("F32"), "F32");
@@ -181,8 +181,8 @@ public class HuggingFaceConverterTests
     /// <summary>Stands for 40,000 'a' in the cases below: a string a corrupt or hostile file may hold.</summary>
     private const string Long = "LONG";
 
-    /// <summary>What <see cref="LlamaAot.Diagnostics.Excerpt.Quote"/> makes of <see cref="Long"/>: 40 characters, then the length.</summary>
-    private const string LongQuoted = "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... (40000 characters)";
+    /// <summary>What <see cref="LlamaAot.Diagnostics.Excerpt.Quote"/> makes of <see cref="Long"/>: 64 characters, then the length.</summary>
+    private const string LongQuoted = "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... (40000 characters)";
 
     /// <summary>
     /// A string from the directory's files is quoted short in the error (it once quoted 7-88 KB whole), and a value of
@@ -194,15 +194,17 @@ public class HuggingFaceConverterTests
     [InlineData("config.json", "\"LlamaForCausalLM\"", "1", "config.json: architectures[0] is the number 1, not a string")]
     [InlineData("config.json", "\"hidden_size\": 64", "\"hidden_size\": \"64\"", "config.json: hidden_size is a string, not an integer")]
     [InlineData("config.json", "\"max_position_embeddings\": 512", "\"max_position_embeddings\": 1e308", "config.json: max_position_embeddings is the number 1e308, not an integer")]
-    [InlineData("config.json", "\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": [1e-05]", "config.json: rms_norm_eps is an array, not a number")]
+    [InlineData("config.json", "\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": [1e-05]", "config.json: rms_norm_eps is an array, not a finite number")]
     [InlineData("config.json", "\"model_type\"", "\"rope_scaling\": { \"type\": 2 }, \"model_type\"", "config.json: rope_scaling.type is the number 2, not a string")]
-    [InlineData("config.json", "\"torch_dtype\": \"float32\"", $"\"torch_dtype\": flse, \"x\": \"{Long}\"", "config.json: not valid JSON at line 16, byte 18")]
+    [InlineData("config.json", "\"torch_dtype\": \"float32\"", $"\"torch_dtype\": flse, \"x\": \"{Long}\"", "config.json: not valid JSON at line 16, byte 19")]
     [InlineData("model.safetensors.index.json", "\"model-00002-of-00002.safetensors\"", $"\"{Long}\"", $"model.safetensors.index.json names the shard {LongQuoted}, which is not in")]
     [InlineData("model.safetensors.index.json", "\"model-00002-of-00002.safetensors\"", "1", "model.safetensors.index.json: the shard of tensor 'model.layers.2.post_attention_layernorm.weight' is the number 1, not a string")]
     [InlineData("model.safetensors.index.json", "\"model-00002-of-00002.safetensors\"", "\"../config.json\"", "model.safetensors.index.json names the shard '../config.json', which is not a file name")]
+    [InlineData("model.safetensors.index.json", "\"model-00002-of-00002.safetensors\"", "\"/etc/hostname\"", "model.safetensors.index.json names the shard '/etc/hostname', which is not a file name")]
     [InlineData("model.safetensors.index.json", "*", "[]", "model.safetensors.index.json: not a JSON object")]
     [InlineData("model-00001-of-00002.safetensors", "\"F32\"", $"\"{Long}\"", $"has dtype {LongQuoted}; only F32, F16 and BF16 tensors can be converted")]
     [InlineData("model-00001-of-00002.safetensors", "\"__metadata__\"", $"\"{Long}\": {{ \"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [0, 0] }}, \"__metadata__\"", $"tensor {LongQuoted} has no place in a llama model")]
+    [InlineData("model-00001-of-00002.safetensors", "\"__metadata__\"", "\"model.embed_tokens.weight\": { \"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [0, 0] }, \"__metadata__\"", "tensor 'model.embed_tokens.weight' appears twice in the safetensors header")]
     [InlineData("model-00001-of-00002.safetensors", "\"F32\"", "\"F32\\ud800\"", "the safetensors header: a string is not valid Unicode")]
     [InlineData("tokenizer_config.json", "\"1\":", "\"x\":", "tokenizer_config.json: added_tokens_decoder key 'x' is not a token id")]
     [InlineData("tokenizer_config.json", "\"1\":", "\"99999999999\":", "tokenizer_config.json: added_tokens_decoder key '99999999999' is not a token id")]
@@ -244,7 +246,7 @@ public class HuggingFaceConverterTests
     {
         var e = Record.Exception(() => ModelConverter.Convert(hf, output));
         Assert.True(e is ConversionException or NotSupportedException, $"{e?.GetType().Name}: {e?.Message}");
-        Assert.Contains(expected, e!.Message);
+        Assert.True(e!.Message.Contains(expected, StringComparison.Ordinal), $"expected '{expected}' in: {e.Message}");
         Assert.True(e.Message.Length < 300, $"a message of {e.Message.Length} characters");
         Assert.False(File.Exists(output));
     }
