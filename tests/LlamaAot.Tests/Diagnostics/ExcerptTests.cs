@@ -29,4 +29,24 @@ public class ExcerptTests
         Assert.Equal("'a\\ufffdb\\x00\\'\\\\'", Excerpt.Quote("a\uFFFDb\0'\\"));
         Assert.True(Excerpt.Quote(new string('\uFFFD', 500)).Length < Excerpt.MaxWidth + 30);
     }
+
+    [Theory]
+    [InlineData("/work/shared/models/stories260K/stories260K-Q4_0.gguf")]
+    [InlineData("it's a \\ path")] // quotes and backslashes need no escape where nothing is quoted
+    public void PrintablePathsShowAsTheyAre(string path) => Assert.Equal(path, Excerpt.Path(path));
+
+    [Fact]
+    public void PathWithControlCharactersIsQuotedEscaped() =>
+        Assert.Equal("'/tmp/a\\x1b[2Jb\\x0a'", Excerpt.Path("/tmp/a\u001b[2Jb\n"));
+
+    [Fact]
+    public void LongPathKeepsItsStartAndEnd()
+    {
+        string path = "/tmp/" + new string('d', 20_000) + "/model.gguf";
+        string shown = Excerpt.Path(path);
+        Assert.StartsWith("'/tmp/ddd", shown);
+        Assert.EndsWith("ddd/model.gguf' (20016 characters)", shown);
+        Assert.Contains("...", shown);
+        Assert.True(shown.Length <= Excerpt.MaxPathWidth + 30, shown);
+    }
 }

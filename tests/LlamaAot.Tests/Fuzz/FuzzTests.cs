@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LlamaAot.Tests.Gguf;
+using Xunit.Abstractions;
 
 namespace LlamaAot.Tests.Fuzz;
 
@@ -11,7 +12,7 @@ namespace LlamaAot.Tests.Fuzz;
 /// failure is reproduced from its seed and number alone; its files are kept, with a repro.sh, under
 /// <c>$TMPDIR/llama-aot-fuzz/</c>.
 /// </summary>
-public sealed class FuzzTests
+public sealed class FuzzTests(ITestOutputHelper output)
 {
     private const int DefaultSeconds = 10;
     private const int KeptFailures = 5;
@@ -60,6 +61,7 @@ public sealed class FuzzTests
                     Directory.Delete(caseDir, recursive: true);
             }
         });
+        output.WriteLine($"{name}: {cases} cases in {clock.Elapsed.TotalSeconds:0} s (seed {seed}), {failures.Count} failed");
         Assert.True(cases > 0, $"{name}: no case ran in {budget.TotalSeconds} s");
         Assert.True(failures.Count == 0,
             $"{name}: {failures.Count} of {cases} cases (seed {seed}) failed; the first:\n{string.Join("\n", failures.Order(StringComparer.Ordinal).Take(KeptFailures))}");
