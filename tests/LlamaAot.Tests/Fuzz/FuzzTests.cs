@@ -7,14 +7,14 @@ namespace LlamaAot.Tests.Fuzz;
 
 /// <summary>
 /// A seeded mutation test of every parser llama-aot has (each <see cref="FuzzTarget"/>), through the binary as a
-/// user runs it. Time-boxed: <c>LLAMA_AOT_FUZZ_SECONDS</c> per target (default 10; set it to hours for a real fuzzing
+/// user runs it. Time-boxed: <c>LLAMA_AOT_FUZZ_SECONDS</c> per target (default 3; set it to hours for a real fuzzing
 /// run); <c>LLAMA_AOT_FUZZ_SEED</c> picks another sequence of cases. Case i of a seed is always the same input, so a
 /// failure is reproduced from its seed and number alone; its files are kept, with a repro.sh, under
 /// <c>$TMPDIR/llama-aot-fuzz/</c>.
 /// </summary>
 public sealed class FuzzTests(ITestOutputHelper output)
 {
-    private const int DefaultSeconds = 10;
+    private const int DefaultSeconds = 3;
     private const int KeptFailures = 5;
 
     public static TheoryData<string> Targets() => [.. FuzzTarget.All.Select(t => t.Name)];
@@ -39,6 +39,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
         var failures = new List<string>();
         int next = -1, cases = 0;
+        (TimeSpan Time, int Index) slowest = default;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         object gate = new();
         Parallel.For(0, Environment.ProcessorCount, _ =>
@@ -49,11 +50,15 @@ public sealed class FuzzTests(ITestOutputHelper output)
                 string caseDir = Directory.CreateDirectory(Path.Combine(work.Path, i.ToString(CultureInfo.InvariantCulture))).FullName;
                 string[] args = target.Make(seedDir, caseDir, new Random(unchecked(seed * 1_000_003 + i)));
                 long inputs = Directory.EnumerateFiles(caseDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var outcome = FuzzCase.Run(caseDir, args);
+                var time = System.Diagnostics.Stopwatch.GetElapsedTime(started);
                 string? fault = FuzzCase.Judge(outcome, baseline.PeakBytes + 2 * inputs + FuzzCase.MemoryBoundBytes);
                 lock (gate)
                 {
                     cases++;
+                    if (time > slowest.Time)
+                        slowest = (time, i);
                     if (fault is not null)
                         failures.Add(Keep(name, seed, i, caseDir, args, fault, outcome));
                 }
@@ -61,7 +66,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
                     Directory.Delete(caseDir, recursive: true);
             }
         });
-        output.WriteLine($"{name}: {cases} cases in {clock.Elapsed.TotalSeconds:0} s (seed {seed}), {failures.Count} failed");
+        output.WriteLine($"{name}: {cases} cases in {clock.Elapsed.TotalSeconds:0} s (seed {seed}), {failures.Count} failed; the slowest, case {slowest.Index}, took {slowest.Time.TotalSeconds:0.0} s");
         Assert.True(cases > 0, $"{name}: no case ran in {budget.TotalSeconds} s");
         Assert.True(failures.Count == 0,
             $"{name}: {failures.Count} of {cases} cases (seed {seed}) failed; the first:\n{string.Join("\n", failures.Order(StringComparer.Ordinal).Take(KeptFailures))}");

@@ -9,9 +9,11 @@ namespace LlamaAot.Tests.Fuzz.Targets;
 /// </summary>
 internal abstract class HuggingFaceTarget : FuzzTarget
 {
-    protected abstract int Shards { get; }
+    /// <summary>How many safetensors files the model is written in.</summary>
+    protected virtual int Shards => 1;
 
-    protected abstract HuggingFaceWriter.Tokenizer Tokenizer { get; }
+    /// <summary>Which tokenizer files the directory holds.</summary>
+    protected virtual HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.SentencePiece;
 
     /// <summary>The file of the directory this target mutates, and how.</summary>
     protected abstract (string File, Func<byte[], Random, byte[]> Mutate) Mutated(Random random);
@@ -40,10 +42,6 @@ internal sealed class HuggingFaceConfigTarget : HuggingFaceTarget
 {
     public override string Name => "hf-config";
 
-    protected override int Shards => 1;
-
-    protected override HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.SentencePiece;
-
     protected override (string, Func<byte[], Random, byte[]>) Mutated(Random random) => ("config.json", Mutations.Json);
 }
 
@@ -52,10 +50,6 @@ internal sealed class SentencePieceModelTarget : HuggingFaceTarget
 {
     public override string Name => "hf-tokenizer-model";
 
-    protected override int Shards => 1;
-
-    protected override HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.SentencePiece;
-
     protected override (string, Func<byte[], Random, byte[]>) Mutated(Random random) => ("tokenizer.model", (b, r) => Mutations.Bytes(b, r));
 }
 
@@ -63,8 +57,6 @@ internal sealed class SentencePieceModelTarget : HuggingFaceTarget
 internal sealed class TokenizerJsonTarget : HuggingFaceTarget
 {
     public override string Name => "hf-tokenizer-json";
-
-    protected override int Shards => 1;
 
     protected override HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.Json;
 
@@ -78,10 +70,6 @@ internal sealed class TokenizerJsonTarget : HuggingFaceTarget
 internal sealed class TokenizerConfigTarget : HuggingFaceTarget
 {
     public override string Name => "hf-tokenizer-config";
-
-    protected override int Shards => 1;
-
-    protected override HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.SentencePiece;
 
     public override void Prepare(string seedDir)
     {
@@ -102,8 +90,6 @@ internal sealed class SafetensorsTarget : HuggingFaceTarget
     public override string Name => "hf-safetensors";
 
     protected override int Shards => 2;
-
-    protected override HuggingFaceWriter.Tokenizer Tokenizer => HuggingFaceWriter.Tokenizer.SentencePiece;
 
     protected override (string, Func<byte[], Random, byte[]>) Mutated(Random random) => random.Next(4) switch
     {
