@@ -19,6 +19,7 @@ public class CliTests
 
     [Theory]
     [MemberData(nameof(GenerationCases))]
+    [Trait("Category", "Golden")]
     public void PrintsLlamaCliText(string type, int threads)
     {
         var r = LlamaAotProcess.Run("-m", Shared.Stories260K(type), "-p", "Once upon a time", "-n", "64", "--temp", "0", "-t", threads.ToString(), "-c", "128");
