@@ -38,12 +38,6 @@ public sealed class WorkerPool : IDisposable
     /// <summary>Chunks a run is cut into per active thread: enough that a late thread's share is taken by the others.</summary>
     private const int ChunksPerThread = 8;
 
-    /// <summary>
-    /// Below this many multiply-adds (or element operations) a run is done by the caller alone: waking the workers
-    /// and the final wait cost more than the work (stories260K's 64-wide matrices).
-    /// </summary>
-    internal const long MinParallelCost = 1 << 16;
-
     private const int MaxChunks = ushort.MaxValue;
 
     private readonly Thread[] _workers;
@@ -89,6 +83,12 @@ public sealed class WorkerPool : IDisposable
         get => _active;
         set => _active = value >= 1 && value <= Threads ? value : throw new ArgumentOutOfRangeException(nameof(value), value, $"1 to {Threads} threads");
     }
+
+    /// <summary>
+    /// Below this many multiply-adds (or element operations) a run is done by the caller alone: waking the workers
+    /// and the final wait cost more than the work (stories260K's 64-wide matrices).
+    /// </summary>
+    internal long MinParallelCost { get; init; } = 1 << 16;
 
     /// <summary>
     /// How to cut <paramref name="items"/> items into chunks whose starts are multiples of <paramref name="grain"/>:

@@ -1,0 +1,210 @@
+using LlamaAot.Gguf;
+using LlamaAot.Kernels;
+using LlamaAot.Model;
+using LlamaAot.Model.Ops;
+using LlamaAot.Threading;
+
+namespace LlamaAot.Tests.Threading;
+
+/// <summary>
+/// The pool's claiming of chunks: every chunk of a run exactly once whatever thread is late, a caller that sleeps
+/// rather than spins while it waits, and products that are bit for bit the same whoever computes which rows.
+/// </summary>
+public unsafe class WorkerPoolTests
+{
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)] // more threads than this machine's cores: workers are descheduled in the middle of runs
+    public void Every_chunk_runs_exactly_once_when_a_worker_is_late(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var random = new Random(threads);
+        var work = new CountingWork(threads);
+        long lateChunks = 0, chunksOfLateRuns = 0;
+        for (int run = 0; run < 300; run++)
+        {
+            int chunks = run == 0 ? ushort.MaxValue : random.Next(1, 200);
+            // Every third run, one worker sleeps in the first chunk it takes: the others must take the rest.
+            int late = run % 3 == 0 ? 1 + run % (threads - 1) : -1;
+            work.Start(chunks, late);
+            pool.Run(work, chunks);
+            for (int c = 0; c < chunks; c++)
+                Assert.True(work.Runs[c] == 1, $"run {run}: chunk {c} of {chunks} ran {work.Runs[c]} times");
+            if (late > 0 && chunks >= 100)
+            {
+                lateChunks += work.ByThread[late];
+                chunksOfLateRuns += chunks;
+            }
+        }
+        // With shares fixed in advance the late worker would do 1/threads of those runs' chunks.
+        Assert.True(lateChunks * 4 < chunksOfLateRuns / threads, $"the late worker did {lateChunks} of {chunksOfLateRuns} chunks");
+    }
+
+    [Fact]
+    public void The_caller_sleeps_while_it_waits_for_a_long_chunk()
+    {
+        using var pool = new WorkerPool(2);
+        var work = new LongChunkWork();
+        // The caller's scheduler state ('S' blocked, 'R' running or runnable, as spinning and yielding are), sampled
+        // from another thread while the caller waits for the worker's chunk.
+        string stat = $"/proc/self/task/{Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget)}/stat";
+        var states = new List<char>();
+        var sampler = new Thread(() =>
+        {
+            work.WorkerStarted.Wait(TimeSpan.FromSeconds(10));
+            Thread.Sleep(50);
+            for (int i = 0; i < 15; i++, Thread.Sleep(20))
+                states.Add(File.ReadAllText(stat).Split(") ")[1][0]);
+        });
+        sampler.Start();
+        pool.Run(work, 2);
+        sampler.Join();
+        Assert.True(work.WorkerStarted.IsSet, "the worker never took a chunk");
+        Assert.True(states.Count(s => s == 'S') >= states.Count * 3 / 4, $"the caller's states while it waited: {string.Concat(states)}");
+    }
+
+    public static TheoryData<string> Types => new() { "F16", "Q4_0", "Q8_0", "Q4_K_M", "Q6_K", "IQ4_NL" };
+
+    /// <summary>
+    /// Products cut into chunks of 16 rows (nothing is too small here) and claimed by 2, 3 or 8 threads, many times
+    /// over so the claiming order varies, against the caller alone: bit for bit, for one token and for a batch, and
+    /// for several products sharing one run.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Products_do_not_depend_on_who_claims_which_rows(string type)
+    {
+        using var file = GgufFile.Open(Shared.Stories260K(type));
+        using var q = WeightMatrix.Load(file, "blk.0.attn_q.weight", 64, 64, KernelIsas.Best);
+        using var k = WeightMatrix.Load(file, "blk.0.attn_k.weight", 64, 32, KernelIsas.Best);
+        using var up = WeightMatrix.Load(file, "blk.0.ffn_up.weight", 64, 172, KernelIsas.Best);
+        using var output = WeightMatrix.Load(file, file.FindTensor("output.weight") is null ? "token_embd.weight" : "output.weight", 64, 512, KernelIsas.Best);
+        WeightMatrix[] products = [q, k, up, output];
+        const int tokens = 37;
+        var random = new Random(7);
+        var x = new float[tokens * 64];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = (float)(random.NextDouble() * 2 - 1);
+
+        float[] Multiply(WorkerPool pool, int n)
+        {
+            var y = new float[products.Sum(w => w.Rows) * n];
+            using var matMul = new MatMul(pool);
+            fixed (float* xp = x, yp = y)
+            {
+                float* at = yp;
+                var targets = new MatMulTarget[products.Length];
+                for (int i = 0; i < products.Length; i++, at += products[i - 1].Rows * n)
+                    targets[i] = new MatMulTarget(products[i], at);
+                matMul.Run(xp, n, targets);
+            }
+            return y;
+        }
+
+        foreach (int n in new[] { 1, tokens })
+        {
+            float[] expected;
+            using (var alone = new WorkerPool(1))
+                expected = Multiply(alone, n);
+            foreach (int threads in new[] { 2, 3, 8 })
+            {
+                using var pool = new WorkerPool(threads) { MinParallelCost = 0 };
+                for (int repeat = 0; repeat < 20; repeat++)
+                    AssertBits(expected, Multiply(pool, n), $"{type}, {n} token(s), {threads} threads, repeat {repeat}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Attention_does_not_depend_on_who_claims_which_heads(bool flash)
+    {
+        var config = new LlamaConfig
+        {
+            Architecture = "llama", NVocab = 8, NEmbd = 8 * 16, NLayer = 1, NHead = 8, NHeadKv = 4, NFf = 8,
+            NCtxTrain = 256, NRot = 16, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
+        };
+        const int positions = 70, tokens = 5, kvDim = 4 * 16, qDim = 8 * 16;
+        var random = new Random(3);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        float[] keys = Random(positions * kvDim), values = Random(positions * kvDim), queries = Random(tokens * qDim);
+        using var cache = new KvCache(1, 256, 4, 16, KvCacheType.F16, KvCacheType.F16);
+        fixed (float* kp = keys, vp = values)
+        {
+            for (int p = 0; p < positions; p++)
+                cache.Store(0, p, kp + p * kvDim, vp + p * kvDim);
+        }
+
+        float[] Attend(WorkerPool pool)
+        {
+            using var attention = new Attention(config, cache, pool.Threads, flash);
+            var output = new float[tokens * qDim];
+            fixed (float* q = queries, o = output)
+                attention.Run(pool, 0, q, tokens, positions - tokens, o);
+            return output;
+        }
+
+        float[] expected;
+        using (var alone = new WorkerPool(1))
+            expected = Attend(alone);
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            using var pool = new WorkerPool(threads) { MinParallelCost = 0 };
+            for (int repeat = 0; repeat < 20; repeat++)
+                AssertBits(expected, Attend(pool), $"{threads} threads, repeat {repeat}");
+        }
+    }
+
+    private static void AssertBits(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                Assert.Fail($"{what}: value {i} is {actual[i]:R}, {expected[i]:R} on one thread");
+        }
+    }
+
+    /// <summary>Counts how often each chunk runs and which thread runs it; one thread may sleep in its first chunk.</summary>
+    private sealed class CountingWork(int threads) : IParallelWork
+    {
+        public int[] Runs = [];
+        public readonly int[] ByThread = new int[threads];
+        private int _late, _lateStarted;
+
+        public void Start(int chunks, int late)
+        {
+            Runs = new int[chunks];
+            Array.Clear(ByThread);
+            _late = late;
+            _lateStarted = 0;
+        }
+
+        public void Execute(int thread, int chunk)
+        {
+            Interlocked.Increment(ref Runs[chunk]);
+            Interlocked.Increment(ref ByThread[thread]);
+            if (thread == _late && Interlocked.Exchange(ref _lateStarted, 1) == 0)
+                Thread.Sleep(5);
+        }
+    }
+
+    /// <summary>Two chunks: the caller's returns once a worker has taken the other, which sleeps <see cref="SleepMs"/>.</summary>
+    private sealed class LongChunkWork : IParallelWork
+    {
+        public const int SleepMs = 400;
+        public readonly ManualResetEventSlim WorkerStarted = new();
+
+        public void Execute(int thread, int chunk)
+        {
+            if (thread == 0)
+            {
+                WorkerStarted.Wait(TimeSpan.FromSeconds(10));
+                return;
+            }
+            WorkerStarted.Set();
+            Thread.Sleep(SleepMs);
+        }
+    }
+}
