@@ -59,7 +59,7 @@ measure() {
   $1 -m "$2" -p "Once upon a time" -n "$3" --temp 0 -c 256 --ignore-eos > /dev/null 2> "$tmp/err" || { echo "error: $1 failed:" >&2; tail -3 "$tmp/err" >&2; exit 1; }
   end=$(date +%s.%N)
   # llama-aot: "eval: N tokens in T ms (S tokens/s)"; llama.cpp: "eval time = ... (... tokens per second)"
-  tps=$(grep -E '^ *eval:|[^t] eval time' "$tmp/err" | grep -oE '[0-9.]+ tokens(/s| per second)' | grep -oE '^[0-9.]+' | tail -1)
+  tps=$(grep -E ': +eval( time|:)' "$tmp/err" | grep -oE '[0-9.]+ tokens(/s| per second)' | grep -oE '^[0-9.]+' | tail -1 || true)
   echo "$(echo "$end - $start" | bc) ${tps:-nan}"
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace LlamaAot.Threading;
@@ -27,13 +28,10 @@ internal interface IParallelWork
 /// </summary>
 public sealed class WorkerPool : IDisposable
 {
-    // How long a worker spins for the next run before it sleeps (x SpinWait(8), about 1 ms here): long enough to
-    // bridge the gap between two operations of a forward pass, short enough not to burn a core while the user reads.
-    private const int WorkerSpins = 4_000;
-
-    // How long the caller spins for the last chunks before it sleeps (about 10 us): a running worker finishes a
-    // chunk well within it; a descheduled one needs the core the caller would spin on.
-    private const int CallerSpins = 40;
+    // How long a thread spins before it sleeps (100 us), a worker waiting for the next run or the caller for the last
+    // chunks: it bridges the gaps between the operations of a forward pass and a running worker's last chunk; a
+    // longer wait means the thread waited for is descheduled, and spinning on would take the CPU time it needs.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 10_000;
 
     /// <summary>Chunks a run is cut into per active thread: enough that a late thread's share is taken by the others.</summary>
     private const int ChunksPerThread = 8;
@@ -55,13 +53,22 @@ public sealed class WorkerPool : IDisposable
     private volatile bool _disposed;
     private ExceptionDispatchInfo? _failure;
     private int _active;
+    private int _using;           // threads taking part in the run in progress
+    private readonly ThreadGovernor _governor;
 
     /// <summary>Creates a pool of <paramref name="threads"/> threads in all, the caller included.</summary>
     public WorkerPool(int threads)
+        : this(threads, TimeProvider.System)
+    {
+    }
+
+    /// <summary>A pool whose <see cref="Adaptive"/> backoff runs on <paramref name="time"/>.</summary>
+    internal WorkerPool(int threads, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Threads = threads;
         _active = threads;
+        _governor = new ThreadGovernor(threads, time);
         _workers = new Thread[threads - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -85,6 +92,12 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>
+    /// Whether the thread count is the engine's choice (the user gave none): then fewer than <see cref="Active"/>
+    /// threads are used while the workers are persistently late (see <see cref="ThreadGovernor"/>).
+    /// </summary>
+    public bool Adaptive { get; set; }
+
+    /// <summary>
     /// Below this many multiply-adds (or element operations) a run is done by the caller alone: waking the workers
     /// and the final wait cost more than the work (stories260K's 64-wide matrices).
     /// </summary>
@@ -97,9 +110,10 @@ public sealed class WorkerPool : IDisposable
     /// </summary>
     internal ChunkPlan Plan(int items, int grain, long cost)
     {
-        if (_active == 1 || cost < MinParallelCost || items <= grain)
+        int threads = ThreadsNow();
+        if (threads == 1 || cost < MinParallelCost || items <= grain)
             return new ChunkPlan(items, Math.Max(items, 1));
-        int target = _active * ChunksPerThread;
+        int target = threads * ChunksPerThread;
         long size = ((long)items + target - 1) / target;
         size = Math.Max(size, ((long)items + MaxChunks - 1) / MaxChunks);
         size = (size + grain - 1) / grain * grain;
@@ -113,7 +127,8 @@ public sealed class WorkerPool : IDisposable
     internal void Run(IParallelWork work, int chunks)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunks, MaxChunks);
-        if (chunks <= 1 || _active == 1)
+        int threads = ThreadsNow();
+        if (chunks <= 1 || threads == 1)
         {
             for (int c = 0; c < chunks; c++)
                 work.Execute(0, c);
@@ -122,6 +137,7 @@ public sealed class WorkerPool : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         _work = work;
         _done = 0;
+        _using = threads;
         uint run = Run(Volatile.Read(ref _state)) + 1;
         // A full fence between publishing the run and reading the sleepers: a worker going to sleep either sees the
         // run or is counted here (it increments before its last look).
@@ -131,8 +147,10 @@ public sealed class WorkerPool : IDisposable
             lock (_gate)
                 Monitor.PulseAll(_gate);
         }
-        Work(0, run);
+        int callerChunks = Work(0, run);
         WaitForChunks(chunks);
+        if (Adaptive)
+            _governor.Record(threads, chunks, callerChunks);
         if (_failure is { } failure)
         {
             _failure = null;
@@ -140,10 +158,12 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
+    private int ThreadsNow() => Adaptive ? _governor.Threads(_active) : _active;
+
     private static uint Run(long state) => (uint)((ulong)state >> 32);
 
-    /// <summary>Claims and executes chunks of run <paramref name="run"/> until none is left, then counts them done.</summary>
-    private void Work(int thread, uint run)
+    /// <summary>Claims and executes chunks of run <paramref name="run"/> until none is left, then counts them done; returns how many.</summary>
+    private int Work(int thread, uint run)
     {
         int done = 0, chunks = 0;
         while (true)
@@ -170,24 +190,23 @@ public sealed class WorkerPool : IDisposable
             done++;
         }
         if (done == 0)
-            return;
+            return 0;
         // The same fence pattern as for the sleeping workers: either the caller sees the count, or this sees it asleep.
         if (Interlocked.Add(ref _done, done) == chunks && thread != 0 && Volatile.Read(ref _callerSleeping) != 0)
         {
             lock (_doneGate)
                 Monitor.Pulse(_doneGate);
         }
+        return done;
     }
 
     private void WaitForChunks(int chunks)
     {
-        for (int spins = 0; Volatile.Read(ref _done) != chunks; spins++)
+        long deadline = 0;
+        while (Volatile.Read(ref _done) != chunks)
         {
-            if (spins < CallerSpins)
-            {
-                Thread.SpinWait(8);
+            if (SpinOnce(ref deadline))
                 continue;
-            }
             lock (_doneGate)
             {
                 Interlocked.Exchange(ref _callerSleeping, 1);
@@ -207,20 +226,22 @@ public sealed class WorkerPool : IDisposable
             seen = WaitForRun(index, seen);
             if (_disposed)
                 return;
-            if (index < _active)
+            if (index < Volatile.Read(ref _using))
                 Work(index, seen);
         }
     }
 
-    /// <summary>Waits for a run other than <paramref name="seen"/>: spins (when active), then sleeps; returns its number.</summary>
+    /// <summary>Waits for a run other than <paramref name="seen"/>: spins (if it took part in the last), then sleeps; returns its number.</summary>
     private uint WaitForRun(int index, uint seen)
     {
-        for (int spins = 0; spins < WorkerSpins && index < _active; spins++)
+        long deadline = 0;
+        while (index < Volatile.Read(ref _using))
         {
             uint run = Run(Volatile.Read(ref _state));
             if (run != seen)
                 return run;
-            Thread.SpinWait(8);
+            if (!SpinOnce(ref deadline))
+                break;
         }
         lock (_gate)
         {
@@ -231,6 +252,18 @@ public sealed class WorkerPool : IDisposable
             Interlocked.Decrement(ref _sleepingWorkers);
             return run;
         }
+    }
+
+    /// <summary>Spins a moment; false once <see cref="SpinTicks"/> have passed since the first call (with a deadline of 0).</summary>
+    private static bool SpinOnce(ref long deadline)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (deadline == 0)
+            deadline = now + SpinTicks;
+        else if (now >= deadline)
+            return false;
+        Thread.SpinWait(8);
+        return true;
     }
 
     public void Dispose()

@@ -64,6 +64,69 @@ public unsafe class WorkerPoolTests
         Assert.True(states.Count(s => s == 'S') >= states.Count * 3 / 4, $"the caller's states while it waited: {string.Concat(states)}");
     }
 
+    /// <summary>
+    /// Left to choose (no -t), a pool stops giving runs to a worker that keeps arriving after the caller has taken
+    /// nearly every chunk; told a thread count, it keeps using it.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Only_a_pool_left_to_choose_leaves_out_a_persistently_late_worker(bool adaptive)
+    {
+        var time = new ManualTime(); // standing still: a worker left out is not tried again
+        using var pool = new WorkerPool(2, time) { Adaptive = adaptive };
+        var work = new CountingWork(2);
+        for (int run = 0; run < 64; run++)
+        {
+            work.Start(50, late: 1, everyChunk: true);
+            pool.Run(work, 50);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int workerChunks = 0, runs = 0;
+        for (; runs < 16 || !adaptive && workerChunks == 0 && clock.Elapsed.TotalSeconds < 10; runs++)
+        {
+            work.Start(50, late: 1, everyChunk: true);
+            pool.Run(work, 50);
+            workerChunks += work.ByThread[1];
+        }
+        if (adaptive)
+            Assert.True(workerChunks == 0, $"the late worker took {workerChunks} chunks in {runs} runs after it was found late");
+        else
+            Assert.True(workerChunks > 0, $"with an explicit thread count the worker took no chunk in {runs} runs");
+    }
+
+    [Fact]
+    public void The_governor_leaves_out_late_workers_for_a_while_that_grows_while_they_stay_late()
+    {
+        var time = new ManualTime();
+        var governor = new ThreadGovernor(4, time);
+        void Window(int used, int chunks, int callerChunks)
+        {
+            for (int i = 0; i < 32; i++)
+                governor.Record(used, chunks, callerChunks);
+        }
+
+        Window(4, 40, 10); // each worker kept the caller's pace
+        Assert.Equal(4, governor.Threads(4));
+        Window(4, 40, 20); // the workers did as much as the caller together: one of them would have done
+        Assert.Equal(2, governor.Threads(4));
+        Assert.Equal(1, governor.Threads(1)); // never more than the active ones
+        time.Advance(49);
+        Assert.Equal(2, governor.Threads(4));
+        time.Advance(1); // 50 ms: all are tried again
+        Assert.Equal(4, governor.Threads(4));
+        Window(4, 40, 37); // still late: left out for 100 ms this time
+        Assert.Equal(1, governor.Threads(4));
+        time.Advance(99);
+        Assert.Equal(1, governor.Threads(4));
+        time.Advance(1);
+        Assert.Equal(4, governor.Threads(4));
+        Window(4, 40, 10); // on time again: the next lateness is forgiven after 50 ms again
+        Window(4, 40, 40);
+        time.Advance(50);
+        Assert.Equal(4, governor.Threads(4));
+    }
+
     public static TheoryData<string> Types => new() { "F16", "Q4_0", "Q8_0", "Q4_K_M", "Q6_K", "IQ4_NL" };
 
     /// <summary>
@@ -166,28 +229,42 @@ public unsafe class WorkerPoolTests
         }
     }
 
-    /// <summary>Counts how often each chunk runs and which thread runs it; one thread may sleep in its first chunk.</summary>
+    /// <summary>Counts how often each chunk runs and which thread runs it; one thread may sleep in its first chunk, or in each.</summary>
     private sealed class CountingWork(int threads) : IParallelWork
     {
         public int[] Runs = [];
         public readonly int[] ByThread = new int[threads];
         private int _late, _lateStarted;
+        private bool _everyChunk;
 
-        public void Start(int chunks, int late)
+        public void Start(int chunks, int late, bool everyChunk = false)
         {
             Runs = new int[chunks];
             Array.Clear(ByThread);
             _late = late;
             _lateStarted = 0;
+            _everyChunk = everyChunk;
         }
 
         public void Execute(int thread, int chunk)
         {
             Interlocked.Increment(ref Runs[chunk]);
             Interlocked.Increment(ref ByThread[thread]);
-            if (thread == _late && Interlocked.Exchange(ref _lateStarted, 1) == 0)
+            if (thread == _late && (_everyChunk || Interlocked.Exchange(ref _lateStarted, 1) == 0))
                 Thread.Sleep(5);
         }
+    }
+
+    /// <summary>A clock that moves only when told, in milliseconds.</summary>
+    private sealed class ManualTime : TimeProvider
+    {
+        private long _now = 1;
+
+        public override long TimestampFrequency => 1000;
+
+        public override long GetTimestamp() => _now;
+
+        public void Advance(long milliseconds) => _now += milliseconds;
     }
 
     /// <summary>Two chunks: the caller's returns once a worker has taken the other, which sleeps <see cref="SleepMs"/>.</summary>
