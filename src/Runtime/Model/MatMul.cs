@@ -79,7 +79,14 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
                 _rowPlans[j] = pool.Plan(w.Rows, Math.Max(RowGrain, w.Kernels.Rows), cost);
                 chunks += _rowPlans[j].Count;
             }
-            pool.Run(this, chunks);
+            if (pool.Pays(cost))
+            {
+                pool.Run(this, chunks);
+                continue;
+            }
+            // Products too small to share are one chunk each, still several chunks in all: done here.
+            for (int c = 0; c < chunks; c++)
+                Execute(0, c);
         }
     }
 

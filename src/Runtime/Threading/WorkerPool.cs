@@ -103,6 +103,9 @@ public sealed class WorkerPool : IDisposable
     /// </summary>
     internal long MinParallelCost { get; init; } = 1 << 16;
 
+    /// <summary>Whether work of <paramref name="cost"/> multiply-adds is worth sharing with the workers now.</summary>
+    internal bool Pays(long cost) => cost >= MinParallelCost && ThreadsNow() > 1;
+
     /// <summary>
     /// How to cut <paramref name="items"/> items into chunks whose starts are multiples of <paramref name="grain"/>:
     /// one chunk when the work (<paramref name="cost"/> multiply-adds in all) is too small to pay for the workers or
@@ -110,10 +113,9 @@ public sealed class WorkerPool : IDisposable
     /// </summary>
     internal ChunkPlan Plan(int items, int grain, long cost)
     {
-        int threads = ThreadsNow();
-        if (threads == 1 || cost < MinParallelCost || items <= grain)
+        if (!Pays(cost) || items <= grain)
             return new ChunkPlan(items, Math.Max(items, 1));
-        int target = threads * ChunksPerThread;
+        int target = ThreadsNow() * ChunksPerThread;
         long size = ((long)items + target - 1) / target;
         size = Math.Max(size, ((long)items + MaxChunks - 1) / MaxChunks);
         size = (size + grain - 1) / grain * grain;
