@@ -60,6 +60,7 @@ measure() {
   end=$(date +%s.%N)
   # llama-aot: "eval: N tokens in T ms (S tokens/s)"; llama.cpp: "eval time = ... (... tokens per second)"
   tps=$(grep -E ': +eval( time|:)' "$tmp/err" | grep -oE '[0-9.]+ tokens(/s| per second)' | grep -oE '^[0-9.]+' | tail -1 || true)
+  [ -n "$tps" ] || { echo "== $1 on $2: no eval rate in its output:"; tail -5 "$tmp/err"; } >> "${out%.md}.log"
   echo "$(echo "$end - $start" | bc) ${tps:-nan}"
 }
 
@@ -89,7 +90,8 @@ for load in $loads; do
     done
     for c in "${configs[@]}"; do
       label=${c%%|*}
-      summary() { tr ' ' '\n' | grep -v '^$' | sort -g | awk -v f="$1" '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf f " [" f " - " f "]", m, v[1], v[NR]}'; }
+      # median [min - max] of the numbers (a run that printed no rate counts as missing)
+      summary() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g | awk -v f="$1" -v runs="$runs" '{v[NR]=$1} END {if (!NR) {printf "n/a"; exit} m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf f " [" f " - " f "]", m, v[1], v[NR]; if (NR < runs) printf " (%d of %d)", NR, runs}'; }
       echo "| $(basename "$model" .gguf) | $n | $load | $label | $(echo "${wall[$label]}" | summary %.3f) | $(echo "${tps[$label]}" | summary %.1f) |" | tee -a "$out"
     done
     unset wall tps

@@ -233,7 +233,7 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Waits for a run other than <paramref name="seen"/>: spins (if it took part in the last), then sleeps; returns its number.</summary>
+    /// <summary>Waits for a run other than <paramref name="seen"/>: spins (while among the threads in use), then sleeps; returns its number.</summary>
     private uint WaitForRun(int index, uint seen)
     {
         long deadline = 0;
