@@ -9,6 +9,10 @@
 #     DOTNET_EnableAVX512F=0 is ignored) and with AVX2 switched off (the 128-bit portable paths), so every path the
 #     registry can pick is exercised through the real dispatch; the kernel tests run once more on AVX2 without
 #     AVX-VNNI (DOTNET_EnableAVXVNNI=0), the vpmaddubsw/vpmaddwd form of the same integer sums.
+#     On a CPU with AVX-512, the AVX2 run also takes the golden end-to-end tests, marked [Trait("Category", "Golden")]
+#     (llama.cpp's greedy CLI text, perplexity, the Q5 conversion, the in-process llama.cpp comparisons): the CLI ones
+#     against publish-v3/llama-aot (DOTNET_Enable* reaches only the JIT), the others under the JIT. So an AVX-512
+#     machine catches what would fail on an AVX2-only one; on an AVX2-only one, step 2 already ran them there.
 # The exit code is non-zero if the build or any test failed.
 #
 # LLAMA_AOT_QUICK=1 skips the AOT publish (the CLI tests then run the JIT build) and the extra instruction-set runs.
@@ -69,7 +73,11 @@ fi
 
 run_tests "all, best instruction set" dotnet test llama-aot.slnx -c Release --no-build
 if [ "${LLAMA_AOT_QUICK:-0}" != 1 ]; then
-  run_tests "AVX2 paths (AVX-512 off)" DOTNET_EnableAVX512=0 dotnet test llama-aot.slnx -c Release --no-build --filter Category=Isa
+  avx2=(DOTNET_EnableAVX512=0) filter=Category=Isa label="AVX2 paths (AVX-512 off)"
+  if grep -qw avx512f /proc/cpuinfo && [ -n "${LLAMA_AOT_BINARY_V3:-}" ]; then
+    avx2+=(LLAMA_AOT_BINARY="$LLAMA_AOT_BINARY_V3") filter="Category=Isa|Category=Golden" label+=", with the golden tests (CLI: publish-v3)"
+  fi
+  run_tests "$label" "${avx2[@]}" dotnet test llama-aot.slnx -c Release --no-build --filter "$filter"
   run_tests "AVX2 kernels without AVX-VNNI" DOTNET_EnableAVX512=0 DOTNET_EnableAVXVNNI=0 dotnet test tests/LlamaAot.Tests -c Release --no-build --filter "Category=Isa&FullyQualifiedName~Kernels"
   run_tests "portable paths (AVX2 off)" DOTNET_EnableAVX2=0 dotnet test llama-aot.slnx -c Release --no-build --filter Category=Isa
 fi

@@ -29,5 +29,5 @@ internal static class Log
     public static string F(double value, int digits = 2) => value.ToString("F" + digits, CultureInfo.InvariantCulture);
 
     /// <summary>Standard output as unbuffered-by-piece UTF-8 (no BOM), whatever the console's encoding.</summary>
-    public static StreamWriter OpenStandardOutput() => new(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
+    public static StreamWriter OpenStandardOutput() => new(StandardStreams.OpenOutput(), new UTF8Encoding(false)) { AutoFlush = false };
 }

@@ -12,6 +12,7 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        StandardStreams.Install();
         var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits, convert and quantize models, measure perplexity and speed.");
         RunCommand.Configure(root);
         root.Add(RunCommand.Create());
@@ -35,7 +36,7 @@ internal static class Program
         }
         catch (Exception e)
         {
-            return Errors.Report(e);
+            return Errors.Report(e, parse.CommandResult.Command);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlamaAot.Diagnostics;
 using LlamaAot.Model;
 using LlamaAot.Sampling;
 using LlamaAot.Threading;
@@ -22,7 +23,7 @@ public sealed class LlamaContext : IDisposable
     {
         _model = model;
         var c = model.Config;
-        int nCtx = options.ContextSize > 0 ? options.ContextSize : Math.Min(c.NCtxTrain, 4096);
+        int nCtx = options.ContextSize > 0 ? options.ContextSize : FitTrainingContext(c, options, SystemMemory.Available);
         if (options.ContextSize < 0)
             throw new ArgumentOutOfRangeException(nameof(options), $"context size {options.ContextSize} must be positive");
         if (options.BatchSize < 1)
@@ -47,6 +48,18 @@ public sealed class LlamaContext : IDisposable
     }
 
     public LlamaModel Model => _model;
+
+    /// <summary>
+    /// The default context: the model's training context (llama.cpp's -c 0), or, when its KV cache would take more
+    /// than half of <paramref name="available"/> bytes, the most whole multiples of 256 positions that fit there (at
+    /// least 256).
+    /// </summary>
+    internal static int FitTrainingContext(LlamaConfig c, ContextOptions options, long available)
+    {
+        long perPosition = KvCache.BytesPerPosition(c.NLayer, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
+        long fits = available / 2 / perPosition;
+        return fits >= c.NCtxTrain ? c.NCtxTrain : (int)Math.Max(256, fits / 256 * 256);
+    }
 
     /// <summary>Positions the KV cache holds.</summary>
     public int ContextSize { get; }

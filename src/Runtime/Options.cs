@@ -15,7 +15,10 @@ public sealed record ModelOptions
 /// <summary>How an inference context is set up (llama.cpp's -c, -t, -tb, -b, -ctk, -ctv).</summary>
 public sealed record ContextOptions
 {
-    /// <summary>Positions in the KV cache; 0 means the model's training context, capped at 4096.</summary>
+    /// <summary>
+    /// Positions in the KV cache; 0 means the model's training context (llama.cpp's default), cut to what half the
+    /// available memory holds when its KV cache would not fit there.
+    /// </summary>
     public int ContextSize { get; init; }
 
     /// <summary>

@@ -10,6 +10,7 @@ namespace LlamaAot.LlamaCpp.Tests;
 /// quantized too; its output distribution is nearly flat, so there the logits are compared instead of greedy ids,
 /// within the tolerance of <see cref="RandomShapeTests"/>.
 /// </summary>
+[Trait("Category", "Golden")]
 public class QuantizedFileTests
 {
     private const string Prompt = "Once upon a time";

@@ -12,6 +12,7 @@ namespace LlamaAot.LlamaCpp.Tests;
 /// nearly flat (std ~0.3) and only numbers are compared, not greedy text; a wrong kernel misses by far more.
 /// A type runs on a shape only where its block divides every row (384 is no multiple of a K-quant's 256).
 /// </summary>
+[Trait("Category", "Golden")]
 public class RandomShapeTests(ITestOutputHelper output)
 {
     private const double Tolerance = 0.05;

@@ -21,21 +21,55 @@ internal sealed class BenchCommand
         Required = true,
         AllowMultipleArgumentsPerToken = false,
     };
-    private readonly Option<string> _prompt = new("--n-prompt", "-p") { Description = "Prompt sizes to test, comma-separated; 0 skips (default: 512).", HelpName = "N[,N...]", DefaultValueFactory = _ => "512" };
-    private readonly Option<string> _gen = new("--n-gen", "-n") { Description = "Generation lengths to test, comma-separated; 0 skips (default: 128).", HelpName = "N[,N...]", DefaultValueFactory = _ => "128" };
-    private readonly Option<string?> _threads = new("--threads", "-t") { Description = "Thread counts, comma-separated (default: the number of physical cores).", HelpName = "N[,N...]" };
-    private readonly Option<int> _repetitions = new("--repetitions", "-r") { Description = "Repetitions of each test (default: 5).", HelpName = "N", DefaultValueFactory = _ => 5, Validators = { CommonOptions.Positive } };
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly Option<int[]> _prompt = new("--n-prompt", "-p")
+    {
+        Description = "Prompt sizes to test, comma-separated; 0 skips (default: 512).",
+        HelpName = "N[,N...]",
+        DefaultValueFactory = _ => [512],
+        CustomParser = OptionValues.IntList(0, int.MaxValue, "integers, 0 or more"),
+    };
+    private readonly Option<int[]> _gen = new("--n-gen", "-n")
+    {
+        Description = "Generation lengths to test, comma-separated; 0 skips (default: 128).",
+        HelpName = "N[,N...]",
+        DefaultValueFactory = _ => [128],
+        CustomParser = OptionValues.IntList(0, int.MaxValue, "integers, 0 or more"),
+    };
+    private readonly Option<int[]> _threads = new("--threads", "-t")
+    {
+        Description = $"Thread counts, comma-separated (default: the number of physical cores; at most {OptionValues.MaxThreads}).",
+        HelpName = "N[,N...]",
+        DefaultValueFactory = _ => [Threading.CpuInfo.PhysicalCores],
+        CustomParser = OptionValues.IntList(1, OptionValues.MaxThreads, $"integers from 1 to {OptionValues.MaxThreads}"),
+    };
+    private readonly Option<int> _repetitions = new("--repetitions", "-r")
+    {
+        Description = $"Repetitions of each test (default: 5; at most {MaxRepetitions}).",
+        HelpName = "N",
+        DefaultValueFactory = _ => 5,
+        CustomParser = OptionValues.Int(1, MaxRepetitions, $"an integer from 1 to {MaxRepetitions}"),
+    };
+    private readonly BatchFlags _batch = new();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
-    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
-    private readonly Option<string> _output = new Option<string>("--output", "-o") { Description = "Output format: md or json (default: md).", HelpName = "FORMAT", DefaultValueFactory = _ => "md" }.AcceptOnlyFromAmong("md", "json");
+    private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
+    private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
+    private readonly Option<string> _output = new("--output", "-o")
+    {
+        Description = "Output format: md or json (default: md).",
+        HelpName = "FORMAT",
+        DefaultValueFactory = _ => "md",
+        CustomParser = OptionValues.OneOf("md", "json"),
+    };
+
+    // Every sample is kept (the JSON lists them): a bound that keeps that small and a run finite.
+    private const int MaxRepetitions = 10_000;
 
     public static Command Create()
     {
         var self = new BenchCommand();
         var command = new Command("bench", "Measure prompt processing and generation speed, llama-bench style.");
-        foreach (var o in new Option[] { self._models, self._prompt, self._gen, self._threads, self._repetitions, self._batch, self._ctk, self._ctv, self._fa, self._output })
+        foreach (var o in (Option[])[self._models, self._prompt, self._gen, self._threads, self._repetitions, .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, self._output])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -50,31 +84,33 @@ internal sealed class BenchCommand
 
     private int Run(ParseResult p)
     {
-        int[] prompts = ParseList(p.GetValue(_prompt)!, "-p", allowZero: true);
-        int[] gens = ParseList(p.GetValue(_gen)!, "-n", allowZero: true);
-        string? threadText = p.GetValue(_threads);
-        int[] threads = threadText is null ? [Threading.CpuInfo.PhysicalCores] : ParseList(threadText, "-t", allowZero: false);
+        int[] prompts = p.GetValue(_prompt)!, gens = p.GetValue(_gen)!, threads = p.GetValue(_threads)!;
+        // Each test runs in a context of the longest prompt plus the longest generation, as llama-bench's.
+        long contextSize = Math.Max(1L, (long)prompts.Max() + gens.Max());
+        if (contextSize > int.MaxValue)
+            throw new UsageException($"the longest -p and -n together make a context of {contextSize} tokens: at most {int.MaxValue}");
         int repetitions = p.GetValue(_repetitions);
+        CommonOptions.NoteGpuLayers(p, _gpuLayers);
         bool json = p.GetValue(_output) == "json";
         var results = new List<Test>();
         if (!json)
             PrintHeader();
         foreach (string path in p.GetValue(_models)!)
         {
-            using var model = LlamaModel.Load(path);
+            using var model = ModelReport.Load(path);
             string type = ModelType(model);
             long size = model.TensorBytes;
             foreach (int t in threads)
             {
                 var options = new ContextOptions
                 {
-                    ContextSize = Math.Max(1, prompts.DefaultIfEmpty(0).Max() + gens.DefaultIfEmpty(0).Max()),
+                    ContextSize = (int)contextSize,
                     Threads = t,
                     BatchThreads = t,
-                    BatchSize = p.GetValue(_batch),
+                    BatchSize = _batch.Read(p),
                     KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
                     ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
-                    FlashAttention = p.GetValue(_fa),
+                    FlashAttention = p.GetValue(_fa) == OnOff.On,
                 };
                 using var context = model.CreateContext(options);
                 foreach (int n in prompts.Where(n => n > 0))
@@ -143,7 +179,7 @@ internal sealed class BenchCommand
 
     private static void WriteJson(List<Test> results)
     {
-        using var stdout = Console.OpenStandardOutput();
+        using var stdout = StandardStreams.OpenOutput();
         using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
         w.WriteStartArray();
         foreach (var t in results)
@@ -189,18 +225,6 @@ internal sealed class BenchCommand
     private static string Params(long n) => n >= 1_000_000_000 ? $"{F(n / 1e9)} B" : n >= 1_000_000 ? $"{F(n / 1e6)} M" : $"{F(n / 1e3)} K";
 
     private static string F(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
-
-    private static int[] ParseList(string text, string flag, bool allowZero)
-    {
-        var values = new List<int>();
-        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < 0 || (!allowZero && v == 0))
-                throw new UsageException($"{flag} takes a comma-separated list of {(allowZero ? "non-negative" : "positive")} integers, not '{text}'");
-            values.Add(v);
-        }
-        return [.. values];
-    }
 
     private static string CpuName()
     {

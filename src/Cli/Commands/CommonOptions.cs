@@ -5,9 +5,14 @@ using LlamaAot.Model;
 
 namespace LlamaAot.Cli.Commands;
 
-/// <summary>The options several commands share, with llama.cpp's names and defaults.</summary>
+/// <summary>
+/// The options several commands share, with llama.cpp's names, defaults and accepted values (common/arg.cpp of
+/// llama.cpp 0.5.0). Every value is checked as it is parsed (<see cref="OptionValues"/>).
+/// </summary>
 internal static class CommonOptions
 {
+    private const string AnyInt = "an integer from -2147483648 to 2147483647";
+
     public static Option<string> Model() => new("--model", "-m")
     {
         Description = "Path of the GGUF model file.",
@@ -27,39 +32,54 @@ internal static class CommonOptions
         HelpName = "FILE",
     };
 
-    public static Option<int> Threads() => new("--threads", "-t")
+    /// <summary>llama.cpp's -t: 0 or less means every logical CPU; absent (0 here) means the physical cores.</summary>
+    public static Option<int> Threads(string description = "Threads for generation") => new("--threads", "-t")
     {
-        Description = "Threads for generation (default: the number of physical cores).",
+        Description = $"{description} (default: the number of physical cores; 0 or less: every logical CPU; at most {OptionValues.MaxThreads}).",
         HelpName = "N",
-        Validators = { Positive },
+        CustomParser = ThreadCount,
     };
 
-    public static Option<int> ContextSize(int fallback) => new("--ctx-size", "-c")
+    public static Option<int> ThreadsBatch() => new("--threads-batch", "-tb")
     {
-        Description = $"Size of the context in tokens; 0 = the model's training context.",
+        Description = "Threads for prompt processing (default: same as --threads; 0 or less: every logical CPU).",
         HelpName = "N",
-        DefaultValueFactory = _ => fallback,
-        Validators = { NotNegative },
+        CustomParser = ThreadCount,
     };
 
-    public static Option<int> BatchSize() => new("--ubatch-size", "-ub", "--batch-size", "-b")
+    /// <summary>-c of run and logits: 0 (the default, as llama.cpp's) is the model's training context.</summary>
+    public static Option<int> ContextSize() => new("--ctx-size", "-c")
     {
-        Description = "Most prompt tokens evaluated in one forward pass.",
+        Description = "Size of the context in tokens (default: 0 = the model's training context, as much of it as fits in memory).",
         HelpName = "N",
-        DefaultValueFactory = _ => 512,
-        Validators = { Positive },
+        CustomParser = OptionValues.Int(0, int.MaxValue, "an integer from 0 (the model's training context) to 2147483647"),
     };
 
-    public static Option<string> CacheType(string name, string alias, string what) => new Option<string>(name, alias)
+    public static Option<string> CacheType(string name, string alias, string what) => new(name, alias)
     {
         Description = $"Element type of the {what} cache: f16 or f32.",
         HelpName = "TYPE",
         DefaultValueFactory = _ => "f16",
-    }.AcceptOnlyFromAmong("f16", "f32");
+        CustomParser = OptionValues.OneOf("f16", "f32"),
+    };
 
-    public static Option<bool> FlashAttention() => new("--flash-attn", "-fa")
+    /// <summary>llama.cpp's -fa on|off|auto; the flag alone is on. Auto is llama-aot's default: off.</summary>
+    public static Option<OnOff> FlashAttention() => new("--flash-attn", "-fa")
     {
-        Description = "Flash attention: an online softmax in one pass over the KV cache (off: llama.cpp's exact rounding without it).",
+        Description = "Flash attention: on, off or auto (= off, the default: llama.cpp's exact rounding without it); the flag alone is on.",
+        HelpName = "on|off|auto",
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = OptionValues.OnOffAuto,
+    };
+
+    /// <summary>llama.cpp's -ngl, taken so its command lines run: llama-aot has no GPU offload.</summary>
+    public static Option<string?> GpuLayers() => new("--n-gpu-layers", "-ngl", "--gpu-layers")
+    {
+        Description = "Layers to offload to a GPU in llama.cpp (a number, auto or all): accepted and ignored, llama-aot runs on the CPU.",
+        HelpName = "N",
+        CustomParser = r => r.Tokens[0].Value is "auto" or "all"
+            ? r.Tokens[0].Value
+            : OptionValues.Int(int.MinValue, int.MaxValue, $"{AnyInt}, auto or all")(r).ToString(CultureInfo.InvariantCulture),
     };
 
     public static Option<bool> Verbose() => new("--verbose")
@@ -68,6 +88,13 @@ internal static class CommonOptions
     };
 
     public static KvCacheType ParseCacheType(string value) => value == "f32" ? KvCacheType.F32 : KvCacheType.F16;
+
+    /// <summary>Says once that -ngl has no effect, naming the flag as it was typed.</summary>
+    public static void NoteGpuLayers(ParseResult p, Option<string?> gpuLayers)
+    {
+        if (p.GetResult(gpuLayers) is { IdentifierToken: { } flag })
+            Log.Info($"{flag.Value} {p.GetValue(gpuLayers)} ignored: llama-aot runs on the CPU");
+    }
 
     /// <summary>The prompt from -p or -f (not both); empty when neither is given (generation starts from BOS).</summary>
     public static string ReadPrompt(ParseResult p, Option<string?> prompt, Option<string?> file)
@@ -81,23 +108,17 @@ internal static class CommonOptions
     /// <summary>A text file as llama.cpp's -f reads it: the whole file, one trailing newline dropped.</summary>
     public static string ReadTextFile(string path, string what)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"{what} file not found: {path}", path);
+        InputFiles.Check(path, what);
         string content = File.ReadAllText(path);
         return content.EndsWith('\n') ? content[..^1] : content;
     }
 
-    public static void Positive(OptionResult r)
-    {
-        if (r.Tokens.Count > 0 && r.GetValueOrDefault<int>() < 1)
-            r.AddError($"{r.IdentifierToken?.Value} must be at least 1, not {r.Tokens[0].Value}");
-    }
-
-    public static void NotNegative(OptionResult r)
-    {
-        if (r.Tokens.Count > 0 && r.GetValueOrDefault<int>() < 0)
-            r.AddError($"{r.IdentifierToken?.Value} must be 0 or more, not {r.Tokens[0].Value}");
-    }
-
     public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    // llama.cpp: "if (n_threads <= 0) n_threads = std::thread::hardware_concurrency()"; GGML_MAX_N_THREADS above.
+    private static int ThreadCount(ArgumentResult r)
+    {
+        int n = OptionValues.Int(int.MinValue, OptionValues.MaxThreads, $"an integer up to {OptionValues.MaxThreads} (0 or less: every logical CPU)")(r);
+        return n > 0 ? n : Math.Min(Environment.ProcessorCount, OptionValues.MaxThreads);
+    }
 }

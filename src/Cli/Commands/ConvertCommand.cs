@@ -15,12 +15,13 @@ internal sealed class ConvertCommand
         Description = "A Hugging Face model directory, a llama2.c checkpoint (.bin, with --vocab) or a legacy GGML file (ggml, ggmf, ggjt v1-v3).",
     };
     private readonly Argument<string> _output = new("OUT.gguf") { Description = "The GGUF file to write." };
-    private readonly Option<string> _outType = new Option<string>("--outtype")
+    private readonly Option<string> _outType = new("--outtype")
     {
         Description = "Type of the weight matrices: f32, f16, bf16, q8_0, or auto = keep the source's (F32 for llama2.c). Norms stay F32.",
         HelpName = "TYPE",
         DefaultValueFactory = _ => "auto",
-    }.AcceptOnlyFromAmong("auto", "f32", "f16", "bf16", "q8_0");
+        CustomParser = OptionValues.OneOf("auto", "f32", "f16", "bf16", "q8_0"),
+    };
     private readonly Option<string?> _vocab = new("--vocab")
     {
         Description = "The tokenizer of a llama2.c checkpoint: llama2.c's tokenizer.bin, or a GGUF model to copy the vocabulary from.",
@@ -31,13 +32,14 @@ internal sealed class ConvertCommand
         Description = "Legacy GGML files: the training context to record.",
         HelpName = "N",
         DefaultValueFactory = _ => LegacyGgmlConverter.DefaultContextLength,
-        Validators = { CommonOptions.Positive },
+        CustomParser = OptionValues.Int(1, int.MaxValue, "an integer from 1 to 2147483647"),
     };
     private readonly Option<float> _eps = new("--eps")
     {
         Description = "Legacy GGML files: the RMSNorm epsilon to record: 1e-5 for Llama 2, 1e-6 for LLaMA 1 (the default is convert_llama_ggml_to_gguf.py's).",
         HelpName = "X",
         DefaultValueFactory = _ => LegacyGgmlConverter.DefaultRmsEps,
+        CustomParser = OptionValues.Float(x => x is > 0 and < 1, "a number between 0 and 1"),
     };
 
     public static Command Create()
@@ -55,8 +57,6 @@ internal sealed class ConvertCommand
     private int Run(ParseResult p)
     {
         float eps = p.GetValue(_eps);
-        if (!(eps > 0 && eps < 1))
-            throw new UsageException($"--eps must be between 0 and 1, not {eps}");
         string source = p.GetValue(_source)!, output = p.GetValue(_output)!;
         var options = new ConvertOptions
         {
@@ -66,6 +66,7 @@ internal sealed class ConvertCommand
             RmsEps = eps,
         };
         var clock = Stopwatch.StartNew();
+        Interrupts.DeleteUnfinishedOutputs();
         var result = ModelConverter.Convert(source, output, options);
         Log.Info($"converted {result.SourceKind} {source} -> {output} ({Log.Bytes(result.Bytes)}) in {Log.F(clock.Elapsed.TotalSeconds)} s");
         return ExitCodes.Ok;

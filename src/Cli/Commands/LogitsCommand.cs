@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using LlamaAot.Files;
 
 namespace LlamaAot.Cli.Commands;
 
@@ -13,19 +14,21 @@ internal sealed class LogitsCommand
     private readonly Option<string> _model = CommonOptions.Model();
     private readonly Option<string?> _prompt = CommonOptions.Prompt();
     private readonly Option<string?> _file = CommonOptions.PromptFile();
-    private readonly Option<string?> _output = new("--output", "-o") { Description = "Write the JSON here instead of standard output.", HelpName = "FILE" };
+    private readonly Option<string?> _output = new("--output", "-o") { Description = "Write the JSON here instead of standard output (replaced whole, never left half-written).", HelpName = "FILE" };
+    private readonly PromptEscapes _escapes = new();
     private readonly Option<int> _threads = CommonOptions.Threads();
-    private readonly Option<int> _ctx = CommonOptions.ContextSize(0);
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly Option<int> _ctx = CommonOptions.ContextSize();
+    private readonly BatchFlags _batch = new();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
-    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
+    private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
+    private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
 
     public static Command Create()
     {
         var self = new LogitsCommand();
         var command = new Command("logits", "Write the prompt's token ids and the logits at every position as JSON.");
-        foreach (var o in new Option[] { self._model, self._prompt, self._file, self._output, self._threads, self._ctx, self._batch, self._ctk, self._ctv, self._fa })
+        foreach (var o in (Option[])[self._model, self._prompt, self._file, self._output, self._threads, self._ctx, .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, .. self._escapes.Options])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -33,28 +36,33 @@ internal sealed class LogitsCommand
 
     private int Run(ParseResult p)
     {
-        string prompt = CommonOptions.ReadPrompt(p, _prompt, _file);
-        using var model = LlamaModel.Load(p.GetValue(_model)!);
+        string prompt = _escapes.Apply(p, CommonOptions.ReadPrompt(p, _prompt, _file));
+        string modelPath = p.GetValue(_model)!, promptFile = p.GetValue(_file) ?? modelPath;
+        // Checked and opened before any work; written whole at the end, or not at all.
+        using var file = p.GetValue(_output) is { } path ? AtomicOutputFile.Create(path, modelPath, promptFile) : null;
+        if (file is not null)
+            Interrupts.DeleteUnfinishedOutputs();
+        CommonOptions.NoteGpuLayers(p, _gpuLayers);
+        using var model = ModelReport.Load(modelPath);
         var tokens = model.Tokenize(prompt, addSpecial: true, parseSpecial: false);
         if (tokens.Length == 0)
             throw new UsageException("the prompt has no tokens (and the model adds no BOS): nothing to evaluate");
-        int ctx = p.GetValue(_ctx);
         var options = new ContextOptions
         {
-            ContextSize = ctx > 0 ? ctx : tokens.Length,
+            ContextSize = p.GetValue(_ctx),
             Threads = p.GetValue(_threads),
-            BatchSize = p.GetValue(_batch),
+            BatchSize = _batch.Read(p),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
-            FlashAttention = p.GetValue(_fa),
+            FlashAttention = p.GetValue(_fa) == OnOff.On,
         };
         using var context = model.CreateContext(options);
+        ModelReport.ContextWarnings(context, options);
         if (tokens.Length > context.ContextSize)
             throw new PromptTooLongException(tokens.Length, context.ContextSize);
         float[] logits = context.EvaluateAll(tokens);
 
-        string? path = p.GetValue(_output);
-        using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
+        Stream stream = file ?? StandardStreams.OpenOutput();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
         {
             int nVocab = model.Config.NVocab;
@@ -78,8 +86,15 @@ internal sealed class LogitsCommand
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        if (path is null)
+        if (file is null)
+        {
+            stream.Dispose();
             Console.Out.WriteLine();
+        }
+        else
+        {
+            file.Commit();
+        }
         return ExitCodes.Ok;
     }
 }

@@ -21,22 +21,23 @@ internal sealed class PerplexityCommand
     private readonly Option<int> _threads = CommonOptions.Threads();
     private readonly Option<int> _ctx = new("--ctx-size", "-c")
     {
-        Description = "Tokens per chunk (the context size); the text needs at least two chunks.",
+        Description = "Tokens per chunk (the context size; default 512, llama-perplexity's); the text needs at least two chunks.",
         HelpName = "N",
-        DefaultValueFactory = _ => 4096,
-        Validators = { CommonOptions.Positive },
+        DefaultValueFactory = _ => 512,
+        CustomParser = OptionValues.Int(1, int.MaxValue, "an integer from 1 to 2147483647"),
     };
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
+    private readonly BatchFlags _batch = new();
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
-    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
+    private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
+    private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
     private readonly Option<bool> _verbose = CommonOptions.Verbose();
 
     public static Command Create()
     {
         var self = new PerplexityCommand();
         var command = new Command("perplexity", "Perplexity of the model on a text file, computed and printed as llama.cpp's llama-perplexity does.");
-        foreach (var o in new Option[] { self._model, self._file, self._threads, self._ctx, self._batch, self._ctk, self._ctv, self._fa, self._verbose })
+        foreach (var o in (Option[])[self._model, self._file, self._threads, self._ctx, .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, self._verbose])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -49,17 +50,16 @@ internal sealed class PerplexityCommand
         {
             ContextSize = p.GetValue(_ctx),
             Threads = p.GetValue(_threads),
-            BatchSize = p.GetValue(_batch),
+            BatchSize = _batch.Read(p),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
-            FlashAttention = p.GetValue(_fa),
+            FlashAttention = p.GetValue(_fa) == OnOff.On,
         };
 
+        CommonOptions.NoteGpuLayers(p, _gpuLayers);
         var clock = Stopwatch.StartNew();
-        using var model = LlamaModel.Load(p.GetValue(_model)!);
+        using var model = ModelReport.Load(p.GetValue(_model)!);
         ModelReport.Loaded(model, clock.Elapsed, p.GetValue(_verbose));
-        if (options.ContextSize > model.Config.NCtxTrain)
-            Log.Info($"warning: the context ({options.ContextSize}) is longer than the model was trained for ({model.Config.NCtxTrain})");
         using var context = model.CreateContext(options);
         ModelReport.Context(context, options);
 

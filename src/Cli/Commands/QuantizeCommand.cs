@@ -12,7 +12,7 @@ namespace LlamaAot.Cli.Commands;
 internal sealed class QuantizeCommand
 {
     private readonly Argument<string> _input = new("IN.gguf") { Description = "The model to quantize: F32, F16 or BF16 weights." };
-    private readonly Argument<string> _output = new("OUT.gguf") { Description = "The file to write (replaced if it exists)." };
+    private readonly Argument<string> _output = new("OUT.gguf") { Description = "The file to write (replaced whole if it exists, never left half-written)." };
     private readonly Argument<string> _type = new("TYPE") { Description = $"The recipe: {QuantizeRecipe.Names}; or the file type's number." };
     private readonly Option<bool> _pure = new("--pure")
     {
@@ -32,12 +32,7 @@ internal sealed class QuantizeCommand
     {
         Description = "Accept already-quantized weights as the source (quality suffers: start from F32, F16 or BF16 when you can).",
     };
-    private readonly Option<int> _threads = new("--threads", "-t")
-    {
-        Description = "Threads quantizing (default: the number of physical cores). The output does not depend on it.",
-        HelpName = "N",
-        Validators = { CommonOptions.Positive },
-    };
+    private readonly Option<int> _threads = CommonOptions.Threads("Threads quantizing; the output does not depend on it");
 
     public static Command Create()
     {
@@ -72,31 +67,8 @@ internal sealed class QuantizeCommand
         if (terminal)
             Log.Info($"quantizing {input} to {output} as {recipe.Name} ({LlamaFileTypes.Name(recipe.FileType)}), {options.Threads} threads");
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // The first Ctrl+C stops after the current chunk of rows and removes the unfinished file.
-            if (!cancel.IsCancellationRequested)
-            {
-                e.Cancel = true;
-                cancel.Cancel();
-            }
-        };
-        Console.CancelKeyPress += onCancel;
-        QuantizeSummary summary;
-        try
-        {
-            summary = Quantizer.Quantize(input, output, options, terminal ? Show : null, cancel.Token);
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("error: interrupted; no output written");
-            return ExitCodes.Interrupted;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        Interrupts.DeleteUnfinishedOutputs();
+        var summary = Quantizer.Quantize(input, output, options, terminal ? Show : null);
         Summary(summary, output);
         return ExitCodes.Ok;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using LlamaAot.Sampling;
 
 namespace LlamaAot.Cli.Commands;
 
@@ -13,37 +12,24 @@ internal sealed class RunCommand
     private readonly Option<string> _model = CommonOptions.Model();
     private readonly Option<string?> _prompt = CommonOptions.Prompt();
     private readonly Option<string?> _file = CommonOptions.PromptFile();
-    private readonly Option<int> _predict = new("--n-predict", "-n")
+    private readonly PromptEscapes _escapes = new();
+    private readonly Option<int> _predict = new("--n-predict", "-n", "--predict")
     {
-        Description = "Tokens to generate; -1 = until end of sequence or a full context.",
+        Description = "Tokens to generate; -1 (or any negative number) = until end of sequence or a full context.",
         HelpName = "N",
         DefaultValueFactory = _ => -1,
+        CustomParser = OptionValues.Int(int.MinValue, int.MaxValue, "an integer (-1: until end of sequence or a full context)"),
     };
     private readonly Option<int> _threads = CommonOptions.Threads();
-    private readonly Option<int> _threadsBatch = new("--threads-batch", "-tb")
-    {
-        Description = "Threads for prompt processing (default: same as --threads).",
-        HelpName = "N",
-        Validators = { CommonOptions.Positive },
-    };
-    private readonly Option<int> _ctx = CommonOptions.ContextSize(4096);
-    private readonly Option<int> _batch = CommonOptions.BatchSize();
-    private readonly Option<long> _seed = new("--seed", "-s")
-    {
-        Description = "Random seed; -1 = a random one. The same seed and flags give the same text.",
-        HelpName = "SEED",
-        DefaultValueFactory = _ => -1,
-    };
-    private readonly Option<float> _temp = new("--temp") { Description = "Temperature; 0 = greedy.", HelpName = "X", DefaultValueFactory = _ => 0.8f };
-    private readonly Option<int> _topK = new("--top-k") { Description = "Top-k sampling; 0 = off.", HelpName = "N", DefaultValueFactory = _ => 40 };
-    private readonly Option<float> _topP = new("--top-p") { Description = "Top-p sampling; 1 = off.", HelpName = "X", DefaultValueFactory = _ => 0.95f };
-    private readonly Option<float> _minP = new("--min-p") { Description = "Min-p sampling; 0 = off.", HelpName = "X", DefaultValueFactory = _ => 0.05f };
-    private readonly Option<float> _repeatPenalty = new("--repeat-penalty") { Description = "Penalty for repeated tokens; 1 = off.", HelpName = "X", DefaultValueFactory = _ => 1.0f };
-    private readonly Option<int> _repeatLastN = new("--repeat-last-n") { Description = "Tokens the repeat penalty looks back over; 0 = off, -1 = the context.", HelpName = "N", DefaultValueFactory = _ => 64 };
+    private readonly Option<int> _threadsBatch = CommonOptions.ThreadsBatch();
+    private readonly Option<int> _ctx = CommonOptions.ContextSize();
+    private readonly BatchFlags _batch = new();
+    private readonly SamplingFlags _sampling = new();
     private readonly Option<bool> _ignoreEos = new("--ignore-eos") { Description = "Keep generating past end-of-sequence (it is never sampled)." };
     private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
     private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
-    private readonly Option<bool> _fa = CommonOptions.FlashAttention();
+    private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
+    private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
     private readonly Option<bool> _verbose = CommonOptions.Verbose();
 
     /// <summary>Makes the root command itself generate (llama-cli's interface).</summary>
@@ -59,49 +45,36 @@ internal sealed class RunCommand
 
     private void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, _batch, _seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN, _ignoreEos, _ctk, _ctv, _fa, _verbose })
+        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, .. _batch.Options, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options])
             command.Add(o);
         command.SetAction(Run);
     }
 
     private int Run(ParseResult p)
     {
-        string prompt = CommonOptions.ReadPrompt(p, _prompt, _file);
+        string prompt = _escapes.Apply(p, CommonOptions.ReadPrompt(p, _prompt, _file));
         int predict = p.GetValue(_predict);
-        if (predict < -2)
-            throw new UsageException($"-n must be -1 (unlimited) or more, not {predict}");
-        long seed = p.GetValue(_seed);
-        if (seed is < -1 or > uint.MaxValue)
-            throw new UsageException($"--seed must be -1 (random) or 0..{uint.MaxValue}, not {seed}");
-        var sampling = new SamplingOptions
-        {
-            Temperature = p.GetValue(_temp),
-            TopK = p.GetValue(_topK),
-            TopP = p.GetValue(_topP),
-            MinP = p.GetValue(_minP),
-            RepeatPenalty = p.GetValue(_repeatPenalty),
-            RepeatLastN = p.GetValue(_repeatLastN),
-            Seed = seed < 0 ? null : (uint)seed,
-        };
+        var sampling = _sampling.Read(p);
         var generation = new GenerationOptions { MaxTokens = predict < 0 ? -1 : predict, IgnoreEos = p.GetValue(_ignoreEos), Sampling = sampling };
-        int threads = p.GetValue(_threads);
         var contextOptions = new ContextOptions
         {
             ContextSize = p.GetValue(_ctx),
-            Threads = threads,
+            Threads = p.GetValue(_threads),
             BatchThreads = p.GetValue(_threadsBatch),
-            BatchSize = p.GetValue(_batch),
+            BatchSize = _batch.Read(p),
             KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
             ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
-            FlashAttention = p.GetValue(_fa),
+            FlashAttention = p.GetValue(_fa) == OnOff.On,
         };
         bool verbose = p.GetValue(_verbose);
 
+        CommonOptions.NoteGpuLayers(p, _gpuLayers);
         var clock = Stopwatch.StartNew();
-        using var model = LlamaModel.Load(p.GetValue(_model)!);
+        using var model = ModelReport.Load(p.GetValue(_model)!);
         ModelReport.Loaded(model, clock.Elapsed, verbose);
         using var context = model.CreateContext(contextOptions);
         ModelReport.Context(context, contextOptions);
+        Log.Info($"sampler seed: {sampling.Seed}");
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -131,6 +104,8 @@ internal sealed class RunCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+        if (context.LastStats!.StopReason == StopReason.ContextFull)
+            Log.Info($"the context is full ({context.ContextSize} tokens): stopping, as llama.cpp does without context shift (-c sets the context)");
         Timings(context.LastStats!, clock.Elapsed);
         return context.LastStats!.StopReason == StopReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
     }

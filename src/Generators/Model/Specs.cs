@@ -22,6 +22,9 @@ namespace LlamaAot.Generators.Model;
 /// one interleaved group (the class's <c>const int Rows</c>): weights are repacked at load and lanes are rows.</param>
 /// <param name="OwnStore">Interleaved only: the class declares <c>static void Store(acc, float* y, int count)</c>, which
 /// reduces an accumulator to its group's row results (when a row takes several lanes); otherwise lane i is row i.</param>
+/// <param name="Accumulator">Empty when MulAdd accumulates in a <c>Vector{N}&lt;float&gt;</c> (started at Zero, reduced by
+/// Vector{N}.Sum); otherwise the fully qualified type MulAdd returns, which starts at its static <c>Zero</c> and is
+/// reduced by its static <c>Sum(acc)</c> (one accumulator per dot product).</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -35,10 +38,14 @@ internal sealed record PrimitiveSpec(
     int ValuesPerStep,
     TileSpec Tiles,
     int Rows = 0,
-    bool OwnStore = false)
+    bool OwnStore = false,
+    string Accumulator = "")
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;
+
+    /// <summary>Whether MulAdd accumulates in a type of its own (<see cref="Accumulator"/>) rather than a float vector.</summary>
+    public bool HasOwnAccumulator => Accumulator.Length > 0;
 
     /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>, or <c>Q4_0xQ8_0S_Avx512_X16</c> interleaved.</summary>
     public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}" : $"{WeightType}x{ActivationName}_{Isa}";

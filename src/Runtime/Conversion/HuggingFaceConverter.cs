@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Conversion;
@@ -17,10 +18,12 @@ public static partial class HuggingFaceConverter
     /// <summary>Architectures (config.json <c>architectures</c>) that are the llama graph.</summary>
     public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"];
 
+    /// <param name="output">The GGUF file to write; replaced whole (see <see cref="AtomicOutputFile"/>), never one of
+    /// the directory's files.</param>
     public static long Convert(string directory, string output, OutType outType = OutType.Auto)
     {
+        using var outputFile = AtomicOutputFile.Create(output, [directory, .. InputFiles(directory)]);
         var config = HuggingFaceConfig.Read(directory);
-        var vocabulary = HuggingFaceTokenizer.Read(directory, config);
         var files = OpenSafetensors(directory);
         try
         {
@@ -30,7 +33,9 @@ public static partial class HuggingFaceConverter
                     if (!tensors.TryAdd(t.Name, (file, t)))
                         throw new ConversionException($"{directory}: tensor '{t.Name}' is in more than one safetensors file");
 
+            // The tensors first: config.json's sizes are held against them before the vocabulary is padded to vocab_size.
             var plan = Plan(directory, config, tensors);
+            var vocabulary = HuggingFaceTokenizer.Read(directory, config);
             var mainType = plan.Where(p => p.Shape.Length == 2).GroupBy(p => p.SourceType).OrderByDescending(g => g.Count()).First().Key;
 
             var writer = new GgufWriter();
@@ -48,7 +53,9 @@ public static partial class HuggingFaceConverter
                 RowEncoder.Add(writer, p.Name, p.Shape, OutTypes.For(outType, p.SourceType, p.Shape),
                     p.HeadsToPermute is { } heads ? PermutedRows(file, tensor, heads) : (row, values) => file.ReadRow(tensor, row, values));
             }
-            return writer.WriteTo(output);
+            long length = writer.WriteTo(outputFile);
+            outputFile.Commit();
+            return length;
         }
         finally
         {
@@ -81,6 +88,16 @@ public static partial class HuggingFaceConverter
             used.Add(source);
             plan.Add(new PlannedTensor(name, ggmlShape, source, DTypeOf(t), permuteHeads));
         }
+
+        string configPath = Path.Combine(directory, "config.json");
+        if (tensors.TryGetValue("model.embed_tokens.weight", out var embedding) && embedding.Tensor.Shape is [long rows, _] && rows != config.VocabSize)
+            throw new ConversionException($"{configPath}: vocab_size {config.VocabSize} does not match tensor 'model.embed_tokens.weight' [{string.Join(", ", embedding.Tensor.Shape)}]");
+        int layers = 0;
+        while (tensors.ContainsKey($"model.layers.{layers}.input_layernorm.weight"))
+            layers++;
+        if (h.NLayer > layers)
+            throw new ConversionException(
+                $"{configPath}: num_hidden_layers {h.NLayer}, but the safetensors files hold {layers} layers{(layers > 0 ? $" (model.layers.0 to model.layers.{layers - 1})" : "")}");
 
         long vocab = config.VocabSize, embd = h.NEmbd, ff = h.NFf, q = h.NHead * h.HeadDim, kv = h.KvDim;
         Add("token_embd.weight", "model.embed_tokens.weight", [embd, vocab]);
@@ -129,6 +146,13 @@ public static partial class HuggingFaceConverter
             file.ReadRow(tensor, head * headDim + (r % 2) * half + r / 2, values);
         };
     }
+
+    /// <summary>The kinds of file a conversion reads in <paramref name="directory"/> (config and tokenizer JSON,
+    /// tokenizer.model, safetensors): the output must not be one of them.</summary>
+    private static IEnumerable<string> InputFiles(string directory) =>
+        Directory.Exists(directory)
+            ? new[] { "*.json", "*.model", "*.safetensors" }.SelectMany(pattern => Directory.EnumerateFiles(directory, pattern))
+            : [];
 
     /// <summary>The model's safetensors files: the shards the index names, else model.safetensors, else every
     /// *.safetensors file.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 using LlamaAot.Tokenizers;
@@ -51,6 +52,7 @@ public static class LegacyGgmlConverter
     /// <param name="rmsEps">The RMSNorm epsilon to record: 1e-5 for Llama 2, 1e-6 for LLaMA 1 (the files do not say).</param>
     public static long Convert(string source, string output, OutType outType = OutType.Auto, int contextLength = DefaultContextLength, float rmsEps = DefaultRmsEps)
     {
+        using var outputFile = AtomicOutputFile.Create(output, source);
         using var file = MappedFile.Open(source);
         var header = ReadHeader(file);
         var (vocabulary, tensorStart) = ReadVocabulary(file, header);
@@ -58,6 +60,16 @@ public static class LegacyGgmlConverter
         var byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
 
         Tensor Need(string name) => byName.TryGetValue(name, out var t) ? t : throw new ConversionException($"{source}: tensor '{name}' is missing");
+        // The header's sizes become the GGUF's hyperparameters: they must be the tensors' own.
+        var embedding = Need("tok_embeddings.weight");
+        if (embedding.Shape[0] != header.NEmbd)
+            throw new ConversionException($"{source}: n_embd {header.NEmbd} in the {header.Format} header does not match tensor 'tok_embeddings.weight' [{string.Join(", ", embedding.Shape)}]");
+        int layers = 0;
+        while (byName.ContainsKey($"layers.{layers}.attention_norm.weight"))
+            layers++;
+        if (header.NLayer != layers)
+            throw new ConversionException(
+                $"{source}: n_layer {header.NLayer} in the {header.Format} header, but the file holds the tensors of {layers} layers{(layers > 0 ? $" (layers.0 to layers.{layers - 1})" : "")}");
         int headDim = header.NEmbd / header.NHead;
         var wk = Need("layers.0.attention.wk.weight");
         var w1 = Need("layers.0.feed_forward.w1.weight");
@@ -104,7 +116,9 @@ public static class LegacyGgmlConverter
                 }
             });
         }
-        return writer.WriteTo(output);
+        long length = writer.WriteTo(outputFile);
+        outputFile.Commit();
+        return length;
     }
 
     private static Header ReadHeader(MappedFile file)
@@ -153,6 +167,12 @@ public static class LegacyGgmlConverter
         bool hasScores = header.Magic != MagicGgml;
         var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
         int n = header.NVocab;
+        // Checked before the arrays are sized by it: every token takes its length field (and a score from ggmf on).
+        int minTokenBytes = hasScores ? 8 : 4;
+        long remaining = file.Length - header.VocabOffset;
+        if (n > remaining / minTokenBytes)
+            throw new ConversionException(
+                $"{file.Path}: n_vocab {n} in the {header.Format} header cannot fit in the file: each token takes at least {minTokenBytes} bytes, and {remaining} bytes follow the header");
         var tokens = new string[n];
         var scores = new float[n];
         var types = new TokenType[n];

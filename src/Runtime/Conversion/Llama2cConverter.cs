@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Tokenizers;
 
@@ -33,6 +34,7 @@ public static class Llama2cConverter
     /// <returns>The size of the written file.</returns>
     public static long Convert(string checkpoint, string vocabulary, string output, OutType outType = OutType.F32)
     {
+        using var outputFile = AtomicOutputFile.Create(output, checkpoint, vocabulary);
         using var file = MappedFile.Open(checkpoint);
         var config = ReadConfig(file);
         var layout = new Layout(config);
@@ -83,7 +85,9 @@ public static class Llama2cConverter
             Add(p + "ffn_up.weight", layout.W3 + Layout.Floats((long)i * dim * ff), dim, ff);
             Add(p + "ffn_norm.weight", layout.RmsFfn + Layout.Floats((long)i * dim), dim);
         }
-        return writer.WriteTo(output);
+        long length = writer.WriteTo(outputFile);
+        outputFile.Commit();
+        return length;
     }
 
     /// <summary>Reads and checks the checkpoint header.</summary>
@@ -100,6 +104,15 @@ public static class Llama2cConverter
             throw new ConversionException($"{file.Path}: not a llama2.c checkpoint: dim must be a multiple of n_heads and n_heads of n_kv_heads ({shape})");
         if ((dim / heads) % 2 != 0)
             throw new ConversionException($"{file.Path}: the head size {dim / heads} is odd; RoPE needs pairs ({shape})");
+        try
+        {
+            _ = new Layout(config);
+        }
+        catch (OverflowException)
+        {
+            // Unchecked, such a size wraps around and can even equal the file's length.
+            throw new ConversionException($"{file.Path}: not a llama2.c checkpoint: its header ({shape}) describes more bytes of weights than any file can hold");
+        }
         return config;
     }
 
@@ -169,37 +182,41 @@ public static class Llama2cConverter
         return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && BinaryPrimitives.ReadUInt32LittleEndian(magic) == GgufFile.Magic;
     }
 
-    /// <summary>Byte offsets of the weights in run.c's order (memory_map_weights).</summary>
+    /// <summary>Byte offsets of the weights in run.c's order (memory_map_weights); a size past long's range throws
+    /// <see cref="OverflowException"/>.</summary>
     private sealed class Layout
     {
-        public static long Floats(long n) => n * sizeof(float);
+        public static long Floats(long n) => checked(n * sizeof(float));
 
         public long TokenEmbedding, RmsAtt, Wq, Wk, Wv, Wo, RmsFfn, W1, W2, W3, RmsFinal, Classifier, TotalBytes;
 
         public Layout(Config c)
         {
-            long dim = c.Dim, layers = c.NLayers, kv = c.KvDim, ff = c.HiddenDim, vocab = c.VocabSize;
-            long at = HeaderBytes;
-            long Next(long floats)
+            checked
             {
-                long here = at;
-                at += Floats(floats);
-                return here;
+                long dim = c.Dim, layers = c.NLayers, kv = c.KvDim, ff = c.HiddenDim, vocab = c.VocabSize;
+                long at = HeaderBytes;
+                long Next(long floats)
+                {
+                    long here = at;
+                    at += Floats(floats);
+                    return here;
+                }
+                TokenEmbedding = Next(vocab * dim);
+                RmsAtt = Next(layers * dim);
+                Wq = Next(layers * dim * dim);
+                Wk = Next(layers * dim * kv);
+                Wv = Next(layers * dim * kv);
+                Wo = Next(layers * dim * dim);
+                RmsFfn = Next(layers * dim);
+                W1 = Next(layers * ff * dim);
+                W2 = Next(layers * dim * ff);
+                W3 = Next(layers * ff * dim);
+                RmsFinal = Next(dim);
+                Next(c.SeqLen * (long)c.HeadSize); // freq_cis_real and freq_cis_imag (seq_len * head_size / 2 each): unused
+                Classifier = c.SharedClassifier ? TokenEmbedding : Next(vocab * dim);
+                TotalBytes = at;
             }
-            TokenEmbedding = Next(vocab * dim);
-            RmsAtt = Next(layers * dim);
-            Wq = Next(layers * dim * dim);
-            Wk = Next(layers * dim * kv);
-            Wv = Next(layers * dim * kv);
-            Wo = Next(layers * dim * dim);
-            RmsFfn = Next(layers * dim);
-            W1 = Next(layers * ff * dim);
-            W2 = Next(layers * dim * ff);
-            W3 = Next(layers * ff * dim);
-            RmsFinal = Next(dim);
-            Next(c.SeqLen * (long)c.HeadSize); // freq_cis_real and freq_cis_imag (seq_len * head_size / 2 each): unused
-            Classifier = c.SharedClassifier ? TokenEmbedding : Next(vocab * dim);
-            TotalBytes = at;
         }
     }
 }

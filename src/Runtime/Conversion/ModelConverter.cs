@@ -29,7 +29,8 @@ public sealed record ConversionResult(string SourceKind, string OutputPath, long
 public static class ModelConverter
 {
     /// <param name="source">A model directory, a legacy GGML file, or a llama2.c checkpoint.</param>
-    /// <param name="output">The GGUF file to write (replaced; a failed conversion leaves none).</param>
+    /// <param name="output">The GGUF file to write: replaced whole, or left as it was by a failed conversion; never a
+    /// device, a directory or one of the inputs (see <see cref="Files.AtomicOutputFile"/>).</param>
     public static ConversionResult Convert(string source, string output, ConvertOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
@@ -44,8 +45,6 @@ public static class ModelConverter
         }
         if (!File.Exists(source))
             throw new FileNotFoundException($"file not found: {source}", source);
-        if (Path.GetFullPath(source) == Path.GetFullPath(output))
-            throw new ArgumentException($"the output {output} is the source file: write the GGUF elsewhere");
 
         uint magic = ReadMagic(source);
         if (magic == GgufFile.Magic)

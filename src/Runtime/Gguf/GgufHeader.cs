@@ -1,3 +1,5 @@
+using LlamaAot.Diagnostics;
+
 namespace LlamaAot.Gguf;
 
 /// <summary>
@@ -44,10 +46,10 @@ internal sealed record GgufHeader(
         {
             long at = r.Position;
             string key = r.String($"key of metadata pair {i}");
-            var type = ReadValueType(ref r, $"type of metadata '{key}'");
+            var type = ReadValueType(ref r, $"type of metadata {Excerpt.Quote(key)}");
             var value = ReadValue(ref r, type, key, depth: 0);
             if (!metadata.TryAdd(key, value))
-                throw new GgufFormatException($"corrupt file: duplicate metadata key '{key}' at offset {at}");
+                throw new GgufFormatException($"corrupt file: duplicate metadata key {Excerpt.Quote(key)} at offset {at}");
         }
 
         int alignment = GgufFile.DefaultAlignment;
@@ -65,28 +67,28 @@ internal sealed record GgufHeader(
             long at = r.Position;
             string name = r.String($"name of tensor {i}");
             if (!names.Add(name))
-                throw new GgufFormatException($"corrupt file: duplicate tensor name '{name}' (tensor {i}, at offset {at})");
+                throw new GgufFormatException($"corrupt file: duplicate tensor name {Excerpt.Quote(name)} (tensor {i}, at offset {at})");
             long dimsAt = r.Position;
-            uint nDims = r.U32($"dimension count of tensor '{name}'");
+            uint nDims = r.U32($"dimension count of tensor {Excerpt.Quote(name)}");
             // Checked before the dimensions are read: the count says how many bytes belong to this entry.
             if (nDims is 0 or > GgufFile.MaxDimensions)
-                throw new GgufFormatException($"corrupt file: tensor '{name}' has {nDims} dimensions (at offset {dimsAt}); 1 to {GgufFile.MaxDimensions} are allowed");
+                throw new GgufFormatException($"corrupt file: tensor {Excerpt.Quote(name)} has {nDims} dimensions (at offset {dimsAt}); 1 to {GgufFile.MaxDimensions} are allowed");
             var shape = new long[nDims];
             for (int d = 0; d < nDims; d++)
-                shape[d] = (long)r.U64($"dimension {d} of tensor '{name}'"); // ggml's ne is int64: above 2^63 reads as negative
+                shape[d] = (long)r.U64($"dimension {d} of tensor {Excerpt.Quote(name)}"); // ggml's ne is int64: above 2^63 reads as negative
             long typeAt = r.Position;
-            uint typeId = r.U32($"type of tensor '{name}'");
+            uint typeId = r.U32($"type of tensor {Excerpt.Quote(name)}");
             if (!GgmlTypes.IsKnown(typeId))
-                throw new GgufFormatException($"tensor '{name}' has unknown type id {typeId} (at offset {typeAt}); the file may need a newer llama-aot");
+                throw new GgufFormatException($"tensor {Excerpt.Quote(name)} has unknown type id {typeId} (at offset {typeAt}); the file may need a newer llama-aot");
             var type = (GgmlType)typeId;
             if (GgmlTypes.CheckShape(type, shape, out long bytes) is { } problem)
-                throw new GgufFormatException($"corrupt file: tensor '{name}' {problem} (tensor info at offset {at})");
+                throw new GgufFormatException($"corrupt file: tensor {Excerpt.Quote(name)} {problem} (tensor info at offset {at})");
             long offsetAt = r.Position;
-            ulong offset = r.U64($"data offset of tensor '{name}'");
+            ulong offset = r.U64($"data offset of tensor {Excerpt.Quote(name)}");
             if (offset > (ulong)r.Length)
-                throw new GgufFormatException($"truncated or corrupt file: tensor '{name}' has data offset {offset} (at offset {offsetAt}), past the end of the {r.Length}-byte file");
+                throw new GgufFormatException($"truncated or corrupt file: tensor {Excerpt.Quote(name)} has data offset {offset} (at offset {offsetAt}), past the end of the {r.Length}-byte file");
             if (offset % (ulong)alignment != 0)
-                throw new GgufFormatException($"corrupt file: tensor '{name}' has data offset {offset} (at offset {offsetAt}), not a multiple of the alignment {alignment}");
+                throw new GgufFormatException($"corrupt file: tensor {Excerpt.Quote(name)} has data offset {offset} (at offset {offsetAt}), not a multiple of the alignment {alignment}");
             infos.Add((name, shape, type, (long)offset, bytes));
         }
 
@@ -97,7 +99,7 @@ internal sealed record GgufHeader(
             long start = dataOffset + t.Offset;
             if (t.Offset > r.Length || t.ByteSize > r.Length - start)
                 throw new GgufFormatException(
-                    $"truncated file: the data of tensor '{t.Name}' ({t.ByteSize} bytes at offset {start}) runs past the end of the file ({r.Length} bytes)");
+                    $"truncated file: the data of tensor {Excerpt.Quote(t.Name)} ({t.ByteSize} bytes at offset {start}) runs past the end of the file ({r.Length} bytes)");
             tensors.Add(new GgufTensorInfo(t.Name, t.Shape, t.Type, t.Offset, start, t.ByteSize));
         }
 
@@ -150,12 +152,12 @@ internal sealed record GgufHeader(
             GgufValueType.Int32 => (int)r.U32(key),
             GgufValueType.Float32 => r.F32(key),
             GgufValueType.Bool => ReadBool(ref r, key),
-            GgufValueType.String => r.String($"string value of '{key}'"),
+            GgufValueType.String => r.String($"string value of {Excerpt.Quote(key)}"),
             GgufValueType.Array => ReadArray(ref r, key, depth),
             GgufValueType.UInt64 => r.U64(key),
             GgufValueType.Int64 => (long)r.U64(key),
             GgufValueType.Float64 => r.F64(key),
-            _ => throw new GgufFormatException($"corrupt file: metadata '{key}' has unknown value type {(uint)type}"),
+            _ => throw new GgufFormatException($"corrupt file: metadata {Excerpt.Quote(key)} has unknown value type {(uint)type}"),
         });
 
     private static bool ReadBool(ref GgufFile.Reader r, string key)
@@ -166,17 +168,17 @@ internal sealed record GgufHeader(
         {
             0 => false,
             1 => true,
-            _ => throw new GgufFormatException($"corrupt file: bool metadata '{key}' has value {b} at offset {at}"),
+            _ => throw new GgufFormatException($"corrupt file: bool metadata {Excerpt.Quote(key)} has value {b} at offset {at}"),
         };
     }
 
     private static GgufArray ReadArray(ref GgufFile.Reader r, string key, int depth)
     {
         if (depth >= GgufFile.MaxArrayDepth)
-            throw new GgufFormatException($"corrupt file: metadata '{key}' nests arrays more than {GgufFile.MaxArrayDepth} deep");
-        var elementType = ReadValueType(ref r, $"element type of array '{key}'");
+            throw new GgufFormatException($"corrupt file: metadata {Excerpt.Quote(key)} nests arrays more than {GgufFile.MaxArrayDepth} deep");
+        var elementType = ReadValueType(ref r, $"element type of array {Excerpt.Quote(key)}");
         long countAt = r.Position;
-        ulong count = r.U64($"length of array '{key}'");
+        ulong count = r.U64($"length of array {Excerpt.Quote(key)}");
         int minBytes = elementType switch
         {
             GgufValueType.UInt8 or GgufValueType.Int8 or GgufValueType.Bool => 1,
@@ -186,9 +188,9 @@ internal sealed record GgufHeader(
             _ => 8, // 64-bit numbers; a string is at least its 8-byte length
         };
         if (count > (ulong)(r.Remaining / minBytes))
-            throw new GgufFormatException($"truncated or corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the rest of the file can hold");
+            throw new GgufFormatException($"truncated or corrupt file: array {Excerpt.Quote(key)} at offset {countAt} claims {count} elements, more than the rest of the file can hold");
         if (count > (ulong)Array.MaxLength)
-            throw new GgufFormatException($"corrupt file: array '{key}' at offset {countAt} claims {count} elements, more than the {Array.MaxLength} an array can hold");
+            throw new GgufFormatException($"corrupt file: array {Excerpt.Quote(key)} at offset {countAt} claims {count} elements, more than the {Array.MaxLength} an array can hold");
         int n = (int)count;
         switch (elementType)
         {
@@ -200,7 +202,7 @@ internal sealed record GgufHeader(
             case GgufValueType.Int32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (int)x.U32(k)));
             case GgufValueType.Float32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.F32(k)));
             case GgufValueType.Bool: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => ReadBool(ref x, k)));
-            case GgufValueType.String: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.String($"element of array '{k}'")));
+            case GgufValueType.String: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.String($"element of array {Excerpt.Quote(k)}")));
             case GgufValueType.UInt64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.U64(k)));
             case GgufValueType.Int64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (long)x.U64(k)));
             case GgufValueType.Float64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.F64(k)));
@@ -210,7 +212,7 @@ internal sealed record GgufHeader(
                     items[i] = ReadArray(ref r, key, depth + 1);
                 return new(elementType, items);
             default:
-                throw new GgufFormatException($"corrupt file: array '{key}' has unknown element type {(uint)elementType}");
+                throw new GgufFormatException($"corrupt file: array {Excerpt.Quote(key)} has unknown element type {(uint)elementType}");
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using LlamaAot.Files;
 
 namespace LlamaAot.Gguf;
 
@@ -189,22 +190,18 @@ public sealed class GgufWriter
 
     // ---- writing ----
 
-    /// <summary>Writes the file to <paramref name="path"/> (replacing it); a failed write leaves no file.</summary>
+    /// <summary>
+    /// Writes the file to <paramref name="path"/>, replacing it whole (<see cref="AtomicOutputFile"/>): a failed write
+    /// leaves the path as it was.
+    /// </summary>
     /// <returns>The file length.</returns>
+    /// <exception cref="OutputFileException">The path cannot be written, or the write failed (a full disk).</exception>
     public long WriteTo(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
-        try
-        {
-            using (file)
-                return WriteTo(file);
-        }
-        catch
-        {
-            File.Delete(path);
-            throw;
-        }
+        using var file = AtomicOutputFile.Create(path);
+        long length = WriteTo(file);
+        file.Commit();
+        return length;
     }
 
     /// <summary>Writes the file to <paramref name="destination"/> from its current position, forward only.</summary>

@@ -13,6 +13,10 @@ namespace LlamaAot.Kernels;
 /// public static Vector{N}&lt;float&gt; MulAdd(TW w, TX x, Vector{N}&lt;float&gt; acc); // acc + partial products
 /// </code>
 /// The lanes of the accumulators, summed, give the dot product. Every primitive must inline.
+/// <para>A dot product whose float operations cannot all live in one vector's lanes (llama.cpp's AVX2 kernels keep
+/// an offset or min sum beside their 8 lanes) may accumulate in a type of its own instead: MulAdd then takes and
+/// returns that type, which declares <c>static TA Zero</c> (the start) and <c>static float Sum(TA acc)</c> (the dot
+/// product), and the class keeps GemvUnroll = 1 (one accumulator per dot product).</para>
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, KernelIsa isa) : Attribute

@@ -37,13 +37,15 @@ internal sealed unsafe class KvCache : IDisposable
         HeadDim = headDim;
         KeyType = keyType;
         ValueType = valueType;
-        _tiles = (nCtx + Tile - 1) / Tile;
-        long keyBytes = (long)nLayer * nHeadKv * _tiles * Tile * headDim * SizeOf(keyType);
+        // In long: near int.MaxValue positions, the rounding up to whole tiles overflows an int.
+        long tiles = ((long)nCtx + Tile - 1) / Tile;
+        long keyBytes = nLayer * nHeadKv * tiles * Tile * headDim * SizeOf(keyType);
         long valueBytes = (long)nLayer * nHeadKv * nCtx * headDim * SizeOf(valueType);
         long available = SystemMemory.Available;
         if (keyBytes + valueBytes > available)
             throw new InsufficientMemoryException(
                 $"a KV cache for {nCtx} tokens needs {SystemMemory.GiB(keyBytes + valueBytes)} but only {SystemMemory.GiB(available)} of memory is available: use a smaller context (-c)");
+        _tiles = (int)tiles;
         // Not cleared: a position is written before it is read (unused lanes of a key tile are masked out).
         _keys = new AlignedBuffer(keyBytes, clear: false);
         try
@@ -68,6 +70,10 @@ internal sealed unsafe class KvCache : IDisposable
     public long Bytes => _keys.Bytes + _values.Bytes;
 
     public static int SizeOf(KvCacheType type) => type == KvCacheType.F16 ? 2 : 4;
+
+    /// <summary>Bytes of keys and values one position takes, over all layers (without the key tiles' rounding).</summary>
+    public static long BytesPerPosition(int nLayer, int nHeadKv, int headDim, KvCacheType keyType, KvCacheType valueType) =>
+        (long)nLayer * nHeadKv * headDim * (SizeOf(keyType) + SizeOf(valueType));
 
     /// <summary>The key tile holding positions [tile * Tile, (tile + 1) * Tile): [headDim][Tile] elements.</summary>
     public byte* KeyTile(int layer, int kvHead, int tile) =>

@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Model;
@@ -43,7 +44,7 @@ public sealed record LlamaConfig
     {
         string arch = md.GetString("general.architecture") ?? throw new GgufFormatException("missing metadata key 'general.architecture'");
         if (!SupportedArchitectures.Contains(arch))
-            throw new NotSupportedException($"model architecture '{arch}' is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
+            throw new NotSupportedException($"model architecture {Excerpt.Quote(arch)} is not supported (supported: {string.Join(", ", SupportedArchitectures)})");
         string p = arch + ".";
         int nEmbd = md.GetInt32(p + "embedding_length");
         int nHead = md.GetInt32(p + "attention.head_count");
@@ -53,7 +54,7 @@ public sealed record LlamaConfig
         if (scaling is not null and not "none")
         {
             if (scaling != "linear")
-                throw new NotSupportedException($"rope scaling '{scaling}' is not supported (only linear)");
+                throw new NotSupportedException($"rope scaling {Excerpt.Quote(scaling)} is not supported (only linear)");
             ropeScale = md.GetSingle(p + "rope.scaling.factor", 1);
         }
         var config = new LlamaConfig

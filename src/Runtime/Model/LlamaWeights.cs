@@ -31,6 +31,15 @@ internal sealed class LlamaWeights : IDisposable
     public static LlamaWeights Load(GgufFile file, LlamaConfig c, KernelIsa isa)
     {
         int qDim = c.NHead * c.HeadDim;
+        // block_count sizes the layer array: held against the tensors first, so an absurd count is an error, not an allocation.
+        if (file.FindTensor($"blk.{c.NLayer - 1}.attn_norm.weight") is null)
+        {
+            int blocks = 0;
+            while (file.FindTensor($"blk.{blocks}.attn_norm.weight") is not null)
+                blocks++;
+            throw new GgufFormatException(
+                $"{c.Architecture}.block_count {c.NLayer}, but the file holds the tensors of {blocks} blocks{(blocks > 0 ? $" (blk.0 to blk.{blocks - 1})" : "")}");
+        }
         var layers = new LayerWeights[c.NLayer];
         for (int i = 0; i < c.NLayer; i++)
         {

@@ -30,8 +30,8 @@ public sealed class Sampler
     /// <param name="options">The sampling settings.</param>
     /// <param name="nVocab">Number of logits per row (the model's <c>nVocab</c>).</param>
     /// <param name="nCtx">
-    /// The context length; needed only when <see cref="SamplingOptions.RepeatLastN"/> is -1, which makes the
-    /// penalty window that long (as llama.cpp sets <c>penalty_last_n = n_ctx</c>).
+    /// The context length; needed when <see cref="SamplingOptions.RepeatLastN"/> is -1, which makes the penalty
+    /// window that long (as llama.cpp sets <c>penalty_last_n = n_ctx</c>). When given, a longer window is cut to it.
     /// </param>
     public Sampler(SamplingOptions options, int nVocab, int nCtx = 0)
     {
@@ -46,7 +46,9 @@ public sealed class Sampler
         _options = options;
         _nVocab = nVocab;
         _candidates = new CandidateSet(nVocab);
-        _history = new PenaltyHistory(options.RepeatLastN == -1 ? nCtx : options.RepeatLastN);
+        // A window longer than the context never holds more than the context's tokens: it penalizes the same tokens
+        // as one of the context's length, which is all it allocates (llama.cpp takes --repeat-last-n 2147483647).
+        _history = new PenaltyHistory(options.RepeatLastN == -1 || (nCtx > 0 && options.RepeatLastN > nCtx) ? nCtx : options.RepeatLastN);
         Seed = options.Seed ?? RandomSeed();
         _rng = new Xoshiro256StarStar(Seed);
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LlamaAot.Diagnostics;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Tokenizers;
@@ -34,7 +35,7 @@ public sealed partial class Vocabulary
             ?? throw new GgufFormatException($"missing metadata key '{ModelKey}': the file has no tokenizer");
         if (model != SpmModel)
             throw new NotSupportedException(
-                $"tokenizer model '{model}'{DescribeModel(model)} is not supported: only SentencePiece vocabularies " +
+                $"tokenizer model {Excerpt.Quote(model)}{DescribeModel(model)} is not supported: only SentencePiece vocabularies " +
                 $"({ModelKey} = \"{SpmModel}\") are implemented");
 
         string[] texts = metadata.GetArray<string>(TokensKey)
@@ -116,7 +117,7 @@ public sealed partial class Vocabulary
             if (!index.TryAdd(utf8Texts[id], id))
                 throw new GgufFormatException(
                     $"metadata '{TokensKey}': tokens {index[utf8Texts[id]]} and {id} have the same text " +
-                    $"'{Encoding.UTF8.GetString(utf8Texts[id])}'");
+                    $"{Excerpt.Quote(Encoding.UTF8.GetString(utf8Texts[id]))}");
         }
         return index;
     }
@@ -133,7 +134,7 @@ public sealed partial class Vocabulary
             string text = _texts[id];
             if (text.Length != 6 || !text.StartsWith("<0x", StringComparison.Ordinal) || text[5] != '>' ||
                 !byte.TryParse(text.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out bytes[id]))
-                throw new GgufFormatException($"metadata '{TokensKey}': token {id} is a byte token but its text '{text}' is not <0xHH>");
+                throw new GgufFormatException($"metadata '{TokensKey}': token {id} is a byte token but its text {Excerpt.Quote(text)} is not <0xHH>");
         }
         return bytes;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
 using LlamaAot.Threading;
@@ -72,10 +73,15 @@ public static class Quantizer
     // a bounded buffer.
     private const long ChunkBytes = 16L << 20;
 
-    /// <summary>Quantizes <paramref name="inputPath"/> into <paramref name="outputPath"/> (replaced if it exists).</summary>
+    /// <summary>
+    /// Quantizes <paramref name="inputPath"/> into <paramref name="outputPath"/>, which is replaced whole, or left as it
+    /// was if the run fails or is cancelled (see <see cref="AtomicOutputFile"/>).
+    /// </summary>
     /// <exception cref="FileNotFoundException">No input file.</exception>
     /// <exception cref="GgufFormatException">The input is not a valid GGUF file.</exception>
-    /// <exception cref="QuantizeException">The model cannot be quantized as asked, or the output cannot be written.</exception>
+    /// <exception cref="QuantizeException">The model cannot be quantized as asked.</exception>
+    /// <exception cref="OutputFileException">The output cannot be written (a directory, a device, the input itself, a
+    /// full disk).</exception>
     public static QuantizeSummary Quantize(string inputPath, string outputPath, QuantizeOptions options,
         Action<QuantizeProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -85,8 +91,7 @@ public static class Quantizer
         using var input = GgufFile.Open(inputPath);
         if (input.Metadata.Contains("split.count") && input.Metadata.GetInt64("split.count") > 1)
             throw new QuantizeException($"{inputPath} is one part of a split model; merge the parts first (llama-gguf-split --merge)");
-        if (IsSameFile(inputPath, outputPath))
-            throw new QuantizeException($"the output {outputPath} is the input file; write to another file");
+        using var output = AtomicOutputFile.Create(outputPath, inputPath);
         var plan = Plan(input, options);
 
         var writer = new GgufWriter();
@@ -110,7 +115,8 @@ public static class Quantizer
                 progress?.Invoke(new QuantizeProgress(++done, plan.Count, tensor));
             });
         }
-        long fileBytes = WriteFile(writer, outputPath);
+        long fileBytes = writer.WriteTo(output);
+        output.Commit();
         return new QuantizeSummary(plan.Count, plan.Count(t => t.Converted), plan.Count(t => t.FellBack),
             plan.Sum(t => t.Source.ElementCount), plan.Sum(t => t.Source.ByteSize), plan.Sum(t => t.ByteSize), fileBytes, clock.Elapsed);
     }
@@ -227,40 +233,6 @@ public static class Quantizer
         while (n > 1 && shape[n - 1] == 1)
             n--;
         return shape[..n].ToArray();
-    }
-
-    private static bool IsSameFile(string a, string b)
-    {
-        var fa = new FileInfo(a);
-        var fb = new FileInfo(b);
-        if (!fb.Exists)
-            return false;
-        string ra = fa.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? fa.FullName;
-        string rb = fb.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? fb.FullName;
-        return string.Equals(ra, rb, StringComparison.Ordinal);
-    }
-
-    private static long WriteFile(GgufWriter writer, string path)
-    {
-        FileStream file;
-        try
-        {
-            file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 20);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new QuantizeException($"cannot write {path}: {e.Message}");
-        }
-        try
-        {
-            using (file)
-                return writer.WriteTo(file);
-        }
-        catch
-        {
-            File.Delete(path);
-            throw;
-        }
     }
 
     /// <summary>Writes one tensor's data: copied, or converted row by row in chunks, the rows of each chunk split over the pool.</summary>

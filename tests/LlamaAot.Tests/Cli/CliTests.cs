@@ -19,6 +19,7 @@ public class CliTests
 
     [Theory]
     [MemberData(nameof(GenerationCases))]
+    [Trait("Category", "Golden")]
     public void PrintsLlamaCliText(string type, int threads)
     {
         var r = LlamaAotProcess.Run("-m", Shared.Stories260K(type), "-p", "Once upon a time", "-n", "64", "--temp", "0", "-t", threads.ToString(), "-c", "128");
@@ -150,7 +151,7 @@ public class CliTests
         { ["-p", "hi"], 2, "--model" },
         { ["-m", "x.gguf", "--bogus"], 2, "--bogus" },
         { ["-m", "x.gguf", "-ctk", "q9"], 2, "q9" },
-        { ["-m", "x.gguf", "-t", "0"], 2, "at least 1" },
+        { ["-m", "x.gguf", "-t", "513"], 2, "up to 512" },
         { ["-m", "x.gguf", "-n", "abc"], 2, "abc" },
         { ["-m", "x.gguf", "-p", "a", "-f", "b.txt"], 2, "not both" },
         { ["-m", "x.gguf", "-f", "/no/such/prompt.txt"], 1, "not found" },

@@ -16,7 +16,34 @@ internal static class LlamaAotProcess
 
     public static Result Run(string[] args, IDictionary<string, string>? environment) => RunBinary(Binary, args, environment);
 
+    /// <summary>
+    /// Runs llama-aot through <c>sh -c 'exec llama-aot ARGS REDIRECTIONS'</c>, so its standard streams can be closed
+    /// (<c>2&gt;&amp;-</c>) or sent where writing fails (<c>&gt;/dev/full</c>); a stream not redirected is captured.
+    /// </summary>
+    public static Result RunRedirected(string redirections, params string[] args) =>
+        RunBinary("/bin/sh", ["-c", $"exec \"$0\" \"$@\" {redirections}", Binary, .. args]);
+
+    /// <summary>Runs llama-aot as another user (through setpriv), with no capabilities: for permission checks as root.</summary>
+    public static Result RunAs(int uid, params string[] args) =>
+        RunBinary("setpriv", [$"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", Binary, .. args]);
+
     public static Result RunBinary(string binary, string[] args, IDictionary<string, string>? environment = null)
+    {
+        using var process = Process.Start(StartInfo(binary, args, environment))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts llama-aot and returns at once (standard output and error redirected, to be read by the caller).</summary>
+    public static Process Start(params string[] args) => Process.Start(StartInfo(Binary, args, null))!;
+
+    private static ProcessStartInfo StartInfo(string binary, string[] args, IDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(binary)
         {
@@ -32,15 +59,7 @@ internal static class LlamaAotProcess
             foreach (var (key, value) in environment)
                 start.Environment[key] = value;
         }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
-        }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+        return start;
     }
 
     private static string Locate()

@@ -57,6 +57,7 @@ public class LegacyGgmlConverterTests
     }
 
     [Fact]
+    [Trait("Category", "Golden")]
     public void Q5FilesOfGgjtV2AndLaterAreCopied()
     {
         using var dir = new ConvertFixture.ScratchDirectory();

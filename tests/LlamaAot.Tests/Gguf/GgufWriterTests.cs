@@ -295,6 +295,18 @@ public sealed class GgufWriterTests : IDisposable
         Assert.Contains("more than the 32 bytes", e.Message);
     }
 
+    [Fact]
+    public void AFailedWriteLeavesTheFileThatWasThere()
+    {
+        string path = _dir.File("kept.gguf");
+        File.WriteAllText(path, "old");
+        var failing = new GgufWriter();
+        failing.AddTensor("short.one", [8], GgmlType.F32, s => { s.Write(new byte[16]); throw new InvalidDataException("the source ended"); });
+        Assert.Throws<InvalidDataException>(() => failing.WriteTo(path));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["kept.gguf"], Directory.GetFileSystemEntries(_dir.Path).Select(Path.GetFileName));
+    }
+
     // ---- validation ----
 
     [Fact]

@@ -60,6 +60,7 @@ public class PerplexityTests
 
     [Theory]
     [MemberData(nameof(Cases))]
+    [Trait("Category", "Golden")]
     public void MatchesLlamaPerplexity(string set, string type)
     {
         var reference = PerplexityReference.Load(set, type);
@@ -91,6 +92,7 @@ public class PerplexityTests
     [Theory]
     [InlineData("stories260K")]
     [InlineData("random-e256")]
+    [Trait("Category", "Golden")]
     public void F32WeightsWithAnF32CacheAreExact(string set)
     {
         var reference = PerplexityReference.Load(set, "F32");

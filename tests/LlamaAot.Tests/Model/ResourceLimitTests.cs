@@ -34,6 +34,27 @@ public class ResourceLimitTests
         Assert.Contains("smaller context (-c)", e.Message);
     }
 
+    /// <summary>
+    /// The default context is the training context (llama.cpp's -c 0) while its KV cache fits in half the available
+    /// memory; beyond that, the whole multiples of 256 positions that do (at least 256).
+    /// </summary>
+    [Theory]
+    [InlineData(128, 1L << 30, 128)]                 // stories260K-like: fits
+    [InlineData(1 << 20, 1L << 30, 1 << 20)]          // 128 MiB of cache in 512 MiB: fits
+    [InlineData(1 << 20, 64L << 20, 262_144)]        // 32 MiB hold 262,144 positions of 128 bytes
+    [InlineData(1 << 20, 100_000_000, 390_400)]      // 50,000,000 / 128 = 390,625, cut to a multiple of 256
+    [InlineData(1 << 20, 1024, 256)]                 // nothing fits: the smallest context llama.cpp pads to
+    public void DefaultContextIsTheTrainingContextAsFarAsHalfTheMemoryHolds(int nCtxTrain, long available, int expected)
+    {
+        // One layer, 4 KV heads of 8 dimensions, F16 keys and values: 128 bytes a position.
+        var config = new LlamaAot.Model.LlamaConfig
+        {
+            Architecture = "llama", NVocab = 8, NEmbd = 64, NLayer = 1, NHead = 8, NHeadKv = 4, NFf = 8,
+            NCtxTrain = nCtxTrain, NRot = 8, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
+        };
+        Assert.Equal(expected, LlamaContext.FitTrainingContext(config, new ContextOptions(), available));
+    }
+
     [Fact]
     public void PromptLongerThanTheContextIsRefused()
     {
@@ -51,5 +72,49 @@ public class ResourceLimitTests
         var tokens = context.GenerateTokens("Once upon a time", new GenerationOptions { IgnoreEos = true, Sampling = new() { Temperature = 0 } }).ToList();
         Assert.Equal(StopReason.ContextFull, context.LastStats!.StopReason);
         Assert.Equal(16 - 5 + 1, tokens.Count(t => t.Id >= 0));
+    }
+}
+
+/// <summary>GGUF hyperparameters are held against the tensors before anything is allocated from them.</summary>
+public sealed class GgufSizeTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("llama.block_count", 1_000_000_000u, "llama.block_count 1000000000, but the file holds the tensors of 5 blocks (blk.0 to blk.4)")]
+    [InlineData("llama.embedding_length", 1_000_000_000u, "tensor 'blk.0.attn_norm.weight' has shape [64], expected [1000000000]")]
+    [InlineData("llama.feed_forward_length", (uint)int.MaxValue, "tensor 'blk.0.ffn_gate.weight' has shape [64, 172], expected [64, 2147483647]")]
+    [InlineData("llama.attention.head_count", 1_000_000_000u, "n_embd 64 is not a multiple of n_head 1000000000")]
+    [InlineData("llama.attention.head_count_kv", 1_000_000_000u, "n_head 8 is not a multiple of n_head_kv 1000000000")]
+    [InlineData("llama.rope.dimension_count", 1_000_000_000u, "rope dimension count 1000000000 must be even and at most the head size 8")]
+    public void HyperparametersAreCheckedAgainstTheTensors(string key, uint value, string expected)
+    {
+        string path = WithMetadata(key, value);
+        string message = Conversion.SizesFromFilesTests.FailsWithin<GgufFormatException>(() => LlamaModel.Load(path).Dispose());
+        Assert.EndsWith(expected, message);
+    }
+
+    [Fact]
+    public void AnAbsurdBlockCountIsNamedNotCalledOutOfMemory()
+    {
+        var r = Cli.LlamaAotProcess.Run("-m", WithMetadata("llama.block_count", 1_000_000_000u), "-p", "Once", "-n", "1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal("error: cannot load the model: llama.block_count 1000000000, but the file holds the tensors of 5 blocks (blk.0 to blk.4)", r.Stderr.Trim());
+    }
+
+    /// <summary>stories260K F32 with one uint32 metadata value replaced.</summary>
+    private string WithMetadata(string key, uint value)
+    {
+        using var source = GgufFile.Open(Shared.Stories260K("F32"));
+        var writer = new GgufWriter();
+        writer.AddMetadata(source.Metadata);
+        writer.Set(key, new GgufValue(GgufValueType.UInt32, value));
+        foreach (var t in source.Tensors)
+            writer.AddTensor(t.Name, t.Shape, t.Type, source.GetData(t));
+        string path = _dir.File("model.gguf");
+        writer.WriteTo(path);
+        return path;
     }
 }

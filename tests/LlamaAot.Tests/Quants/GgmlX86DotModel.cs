@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LlamaAot.Gguf;
 using LlamaAot.Kernels;
 using LlamaAot.Quants;
@@ -5,49 +6,217 @@ using LlamaAot.Quants;
 namespace LlamaAot.Tests.Quants;
 
 /// <summary>
-/// A scalar model of llama.cpp's x86 vec_dot for 32-value blocks (ggml-cpu-quants.c, the __AVX2__ branches, which its
-/// AVX-512 builds run too): per block, lane k (k = 0..7) gets the exact integer sum of the products of values
-/// 4k..4k+3, and <c>acc[k] = fma(d_w * d_x, lane, acc[k])</c>; the offsets of Q4_1/Q5_1 are summed apart,
-/// <c>summs = fma(m_w, s_x, summs)</c> (compilers contract <c>summs += m * s</c> into one FMA); the result is
-/// <c>hsum_float_8(acc) + summs</c> with hsum_float_8 = ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)).
-/// Used to check that the generated x86 kernels return llama.cpp's floats bit for bit.
+/// A scalar model of llama.cpp's x86 vec_dot kernels (ggml-cpu/arch/x86/quants.c, the __AVX2__ branches, which its
+/// AVX-512 builds run too), used to check that the generated x86 kernels return llama.cpp's floats bit for bit.
+/// <para>Each kernel keeps an 8-lane float accumulator <c>acc</c>: per block (32 values) or super-block (256), lane k
+/// gets the exact integer sum of the products of the values e with (e % 32) / 4 == k, times their sub-block scale
+/// for the K-quants, and <c>acc[k] = fma(d_w * d_x, lane, acc[k])</c>. Beside it: Q4_1 and Q5_1 sum their offsets
+/// apart, <c>summs = fma(m_w, s_x, summs)</c> (compilers contract <c>summs += m * s</c> into one FMA; the 0.5.0 native
+/// build does); Q5_K its mins the same way, <c>summs = fma(-(d_x * dmin), float(min sum), summs)</c>; Q4_K its mins
+/// in 4 more lanes <c>acc_m</c>; Q2_K adds its mins into <c>acc</c> itself, just before the products. The result is
+/// <c>hsum_float_8(acc)</c> = ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)), plus summs or
+/// (m0 + m2) + (m1 + m3).</para>
 /// </summary>
 internal static unsafe class GgmlX86DotModel
 {
-    /// <summary>One block of a dot product: the 32 integer products, d_w * d_x, and the offset term if any.</summary>
+    /// <summary>One 32-value block of a dot product: the 32 integer products, d_w * d_x, and the offset term if any.</summary>
     public readonly record struct Block(int[] Products, float Scale, float M = 0, float S = 0);
 
+    /// <summary>The dot product of 32-value blocks (Q4_0 .. Q8_0, IQ4_NL; Q4_1 and Q5_1 with their offsets).</summary>
     public static float Dot(IEnumerable<Block> blocks, bool hasOffsets)
     {
-        var acc = new float[8];
-        float summs = 0;
+        var acc = new Accumulators();
         foreach (var b in blocks)
         {
-            for (int k = 0; k < 8; k++)
-                acc[k] = MathF.FusedMultiplyAdd(b.Scale, b.Products[4 * k] + b.Products[4 * k + 1] + b.Products[4 * k + 2] + b.Products[4 * k + 3], acc[k]);
+            acc.Lanes(b.Scale, Lanes(e => b.Products[e], 32));
             if (hasOffsets)
-                summs = MathF.FusedMultiplyAdd(b.M, b.S, summs);
+                acc.Summs(b.M, b.S);
         }
-        float hsum = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-        return hasOffsets ? hsum + summs : hsum;
+        return acc.Result;
     }
 
     /// <summary>
-    /// Runs <paramref name="type"/>'s generated kernels of <paramref name="isa"/> (gemv and gemm, a specialized K and
-    /// a generic one, on the file's layout and, where the type has one, on the row-interleaved layout) on seeded random data and asserts every output equals <paramref name="model"/> (weight row
-    /// bytes, activation row bytes: the model's dot product) bit for bit.
+    /// The dot product of a row of K-quant super-blocks (<paramref name="type"/>: Q2_K .. Q6_K, IQ4_XS) with Q8_K
+    /// activations: ggml_vec_dot_{type}_q8_K. d = d_x * d_w and dmin = -d_x * dmin_w are one float multiply each.
     /// </summary>
-    public static void AssertKernelsMatch(GgmlType type, KernelIsa isa, Func<byte[], byte[], float> model)
+    public static float KQuantDot(GgmlType type, ReadOnlySpan<byte> row, ReadOnlySpan<BlockQ8_K> x)
+    {
+        var acc = new Accumulators();
+        var q = new int[256];
+        var scale = new int[256];
+        var mins = new int[16];
+        var qx = new int[256];
+        var bsums = new int[16];
+        int blockBytes = Formats.Get(type).BlockBytes;
+        for (int i = 0; i < x.Length; i++)
+        {
+            var y = x[i];
+            for (int e = 0; e < 256; e++)
+                qx[e] = y.Qs[e];
+            for (int j = 0; j < 16; j++)
+                bsums[j] = y.BSums[j];
+            var (d, dmin) = Unpack(type, row.Slice(i * blockBytes, blockBytes), q, scale, mins);
+            // Q2_K's 8 min lanes: lane k = sub-blocks (of 16) 2k and 2k + 1, each min times its bsum (the activations'
+            // sum of its 16 values), added into acc before the products.
+            if (type == GgmlType.Q2_K)
+                acc.Lanes(-y.D * dmin, Enumerable.Range(0, 8).Select(k => mins[2 * k] * bsums[2 * k] + mins[2 * k + 1] * bsums[2 * k + 1]).ToArray());
+            acc.Lanes(y.D * d, Lanes(e => scale[e] * (q[e] * qx[e]), 256));
+            // Q4_K's and Q5_K's 4 min lanes: lane p = sub-blocks (of 32) 2p and 2p + 1, each min times its two bsums.
+            int MinLane(int p) => mins[2 * p] * (bsums[4 * p] + bsums[4 * p + 1]) + mins[2 * p + 1] * (bsums[4 * p + 2] + bsums[4 * p + 3]);
+            if (type == GgmlType.Q4_K)
+                acc.MinLanes(-y.D * dmin, Enumerable.Range(0, 4).Select(MinLane).ToArray());
+            else if (type == GgmlType.Q5_K)
+                acc.Summs(-y.D * dmin, Enumerable.Range(0, 4).Sum(MinLane));
+        }
+        return acc.Result;
+    }
+
+    /// <summary>The 8 exact integer lanes of <paramref name="n"/> values: lane k sums the terms of values e with (e % 32) / 4 == k.</summary>
+    private static int[] Lanes(Func<int, int> term, int n)
+    {
+        var lanes = new int[8];
+        for (int e = 0; e < n; e++)
+            lanes[e % 32 / 4] += term(e);
+        return lanes;
+    }
+
+    /// <summary>llama.cpp's float variables of one dot product, updated as its loop updates them.</summary>
+    private sealed class Accumulators
+    {
+        private readonly float[] _acc = new float[8];
+        private readonly float[] _accM = new float[4];
+        private float _summs;
+        private bool _hasAccM, _hasSumms;
+
+        /// <summary>acc = fma(d, float(lanes), acc).</summary>
+        public void Lanes(float d, int[] lanes)
+        {
+            for (int k = 0; k < 8; k++)
+                _acc[k] = MathF.FusedMultiplyAdd(d, lanes[k], _acc[k]);
+        }
+
+        /// <summary>acc_m = fma(dmin, float(mins), acc_m) (Q4_K).</summary>
+        public void MinLanes(float dmin, int[] mins)
+        {
+            for (int p = 0; p < 4; p++)
+                _accM[p] = MathF.FusedMultiplyAdd(dmin, mins[p], _accM[p]);
+            _hasAccM = true;
+        }
+
+        /// <summary>summs = fma(a, b, summs) (Q4_1, Q5_1: m * s; Q5_K: dmin * float(min sum)).</summary>
+        public void Summs(float a, float b)
+        {
+            _summs = MathF.FusedMultiplyAdd(a, b, _summs);
+            _hasSumms = true;
+        }
+
+        public float Result
+        {
+            get
+            {
+                float sum = ((_acc[0] + _acc[4]) + (_acc[2] + _acc[6])) + ((_acc[1] + _acc[5]) + (_acc[3] + _acc[7]));
+                if (_hasAccM)
+                    sum += (_accM[0] + _accM[2]) + (_accM[1] + _accM[3]);
+                return _hasSumms ? sum + _summs : sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One super-block's signed quants, per-value sub-block scales and (Q2_K: 16, Q4_K / Q5_K: 8) sub-block mins, from
+    /// the block bytes as llama.cpp reads them; returns its d and dmin.
+    /// </summary>
+    private static (float D, float DMin) Unpack(GgmlType type, ReadOnlySpan<byte> block, int[] q, int[] scale, int[] mins)
+    {
+        switch (type)
+        {
+            case GgmlType.Q2_K:
+            {
+                var b = MemoryMarshal.Read<BlockQ2_K>(block);
+                for (int e = 0; e < 256; e++)
+                {
+                    q[e] = (b.Qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3;
+                    scale[e] = b.Scales[e / 16] & 0x0F;
+                }
+                for (int s = 0; s < 16; s++)
+                    mins[s] = b.Scales[s] >> 4;
+                return (Fp16.HalfBitsToSingle(b.D), Fp16.HalfBitsToSingle(b.DMin));
+            }
+            case GgmlType.Q3_K:
+            {
+                var b = MemoryMarshal.Read<BlockQ3_K>(block);
+                for (int e = 0; e < 256; e++)
+                {
+                    int n = e / 128, j = e % 128 / 32, l = e % 32;
+                    int low = (b.Qs[32 * n + l] >> (2 * j)) & 3;
+                    q[e] = ((b.HMask[l] >> (4 * n + j)) & 1) != 0 ? low : low - 4;
+                    scale[e] = BlockQ3_K.Scale(b, e / 16);
+                }
+                return (Fp16.HalfBitsToSingle(b.D), 0);
+            }
+            case GgmlType.Q6_K:
+            {
+                var b = MemoryMarshal.Read<BlockQ6_K>(block);
+                for (int e = 0; e < 256; e++)
+                {
+                    int n = e / 128, l = e % 32, part = e % 128 / 32;
+                    int ql = b.Ql[64 * n + l + (part % 2) * 32];
+                    int nibble = part < 2 ? ql & 0x0F : ql >> 4;
+                    int high = b.Qh[32 * n + l] >> (2 * part) & 3;
+                    q[e] = (nibble | high << 4) - 32;
+                    scale[e] = b.Scales[e / 16];
+                }
+                return (Fp16.HalfBitsToSingle(b.D), 0);
+            }
+            case GgmlType.IQ4_XS:
+            {
+                var b = MemoryMarshal.Read<BlockIQ4_XS>(block);
+                for (int e = 0; e < 256; e++)
+                {
+                    int packed = b.Qs[16 * (e / 32) + e % 16];
+                    q[e] = BlockIQ4_NL.Values[e % 32 < 16 ? packed & 0x0F : packed >> 4];
+                    scale[e] = b.Scale(e / 32) - 32;
+                }
+                return (Fp16.HalfBitsToSingle(b.D), 0);
+            }
+            default:
+            {
+                // Q4_K, Q5_K: d, dmin, scales[12], (Q5_K: qh[32]), qs[128].
+                var packed = block.Slice(4, KQuantScaleMin.Bytes);
+                int qs = type == GgmlType.Q5_K ? 48 : 16;
+                for (int e = 0; e < 256; e++)
+                {
+                    int c = e / 64, l = e % 32, upper = e % 64 / 32;
+                    int b = block[qs + 32 * c + l];
+                    q[e] = upper == 0 ? b & 0x0F : b >> 4;
+                    if (type == GgmlType.Q5_K)
+                        q[e] |= (block[16 + l] >> (2 * c + upper) & 1) << 4;
+                    scale[e] = KQuantScaleMin.Get(e / 32, packed).Scale;
+                }
+                for (int j = 0; j < 8; j++)
+                    mins[j] = KQuantScaleMin.Get(j, packed).Min;
+                return (Fp16.HalfBitsToSingle(BitConverter.ToUInt16(block)), Fp16.HalfBitsToSingle(BitConverter.ToUInt16(block.Slice(2))));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="type"/>'s generated kernels of <paramref name="isa"/> (gemv and gemm, a specialized K and a
+    /// generic one, on the file's layout and, where the type has one and <paramref name="interleaved"/> is set, on the
+    /// row-interleaved layout) on seeded random data and asserts every output equals <paramref name="model"/> (weight
+    /// row bytes, activation row bytes: the model's dot product) bit for bit.
+    /// </summary>
+    public static void AssertKernelsMatch(GgmlType type, KernelIsa isa, Func<byte[], byte[], float> model, bool interleaved = true)
     {
         if (!KernelIsas.IsSupported(isa))
             return; // test.sh reruns with AVX-512 and AVX2 switched off; this CPU cannot run the path
         var format = Formats.Get(type);
         var random = new Random((int)type * 31 + (int)isa);
-        foreach (int k in new[] { 256, 7 * 32 })
+        foreach (int k in new[] { 256, 7 * format.BlockSize })
         {
             var onFileLayout = KernelRegistry.Find(type, isa, k, allowRepack: false) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
             var best = KernelRegistry.Find(type, isa, k)!;
-            foreach (var entry in best.IsInterleaved ? new[] { onFileLayout, best } : [onFileLayout])
+            foreach (var entry in best.IsInterleaved && interleaved ? new[] { onFileLayout, best } : [onFileLayout])
             {
                 Assert.Equal(k == 256, entry.IsSpecialized);
                 const int rows = 5, cols = 3;

@@ -78,13 +78,16 @@ public unsafe class Q4_1Tests
     }
 
     /// <summary>
-    /// The AVX-512 kernels return exactly what llama.cpp's x86 ggml_vec_dot_q4_1_q8_1 returns (AVX2 has no spare lane
-    /// for the separately summed offsets, so there only KernelTests' tolerance applies).
+    /// The AVX-512 and AVX2 kernels return exactly what llama.cpp's x86 ggml_vec_dot_q4_1_q8_1 returns (its AVX2
+    /// branch, which its AVX-512 builds run too): the offsets summed apart and added after the 8 lanes.
     /// </summary>
     [Fact]
     [Trait("Category", "Isa")]
-    public void Avx512KernelsReproduceLlamaCppBitForBit() =>
+    public void X86KernelsReproduceLlamaCppBitForBit()
+    {
         GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q4_1, KernelIsa.Avx512, LlamaCppX86Dot);
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q4_1, KernelIsa.Avx2, LlamaCppX86Dot);
+    }
 
     private static float LlamaCppX86Dot(byte[] wRow, byte[] xRow)
     {

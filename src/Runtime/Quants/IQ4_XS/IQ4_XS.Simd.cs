@@ -9,7 +9,8 @@ namespace LlamaAot.Quants;
 // super-block. Levels come from the IQ4_NL table by byte shuffle (see IQ4_NL.Simd.cs for the sign handling);
 // vpmaddwd multiplies the 16-bit pair sums by each sub-block's (ls - 32), so the whole super-block is one exact
 // int32 sum per lane, converted once and scaled by d_w * d_x with one FMA. Both AVX paths use one accumulator per
-// row (GemvUnroll = 1): a step is long enough that the FMA latency does not show.
+// row (GemvUnroll = 1): a step is long enough that the FMA latency does not show. On AVX2 the lanes are llama.cpp's,
+// stored in the order that makes the final sum its hsum_float_8 (KQuantSimd): its result bit for bit.
 
 /// <summary>The sub-block scales of an IQ4_XS super-block, decoded with vector code that every path can run.</summary>
 internal static unsafe class IQ4_XSScales
@@ -164,7 +165,7 @@ internal static unsafe class IQ4_XSxQ8_K_Avx2
             sums += Avx2.MultiplyAddAdjacent(pairs, Avx2.BroadcastScalarToVector256(scales));
             scales = Sse2.ShiftRightLogical128BitLane(scales, 2);
         }
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(w.D * x.Block->D), acc);
+        return KQuantSimd.MulAddInLlamaOrder(sums, w.D * x.Block->D, acc);
     }
 }
 

@@ -10,7 +10,8 @@ namespace LlamaAot.Quants;
 // int16 pair sums (at most 2 * 3 * 127) stay within one 16-value sub-block, and vpmaddwd with the sub-block's 4-bit
 // scale widens them to exact int32 lanes (per lane at most 8 * 2 * 762 * 15, far below 2^31). The mins meet the
 // activations' bsums (sums of 16) in one vpmaddwd. Per super-block, as in llama.cpp:
-// acc = fma(-(y.d * dmin), float(mins . bsums), acc), then acc = fma(y.d * d, float(sumi), acc).
+// acc = fma(-(y.d * dmin), float(mins . bsums), acc), then acc = fma(y.d * d, float(sumi), acc). On AVX2 both go to
+// llama.cpp's 8 lanes in the order that makes the final sum its hsum_float_8 (KQuantSimd): its result bit for bit.
 //
 // The steps are plain pointers and MulAdd does all the work in a loop whose body is inlined once: an unpacked
 // super-block is many vectors, and every inlined copy in a tile would bring its own temporaries until the JIT stops
@@ -75,8 +76,7 @@ internal static unsafe class Q2_KxQ8_K_Avx2
         var a = (BlockQ8_K*)x;
         var packed = Vector128.Load(b->Scales);
         var mins = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(packed, 4));
-        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Avx2.MultiplyAddAdjacent(mins, Vector256.Load(a->BSums))),
-            Vector256.Create(-(a->D * Fp16.HalfBitsToSingle(b->DMin))), acc);
+        acc = KQuantSimd.MulAddInLlamaOrder(Avx2.MultiplyAddAdjacent(mins, Vector256.Load(a->BSums)), -(a->D * Fp16.HalfBitsToSingle(b->DMin)), acc);
 
         // Half n: quant bytes 32n.. shifted by 2j are values 128n + 32j .. + 32, sub-block 8n + 2j in the lower
         // 128-bit lane and 8n + 2j + 1 in the upper. The scale bytes of the half sit at 0..7 of both lanes.
@@ -92,7 +92,7 @@ internal static unsafe class Q2_KxQ8_K_Avx2
                      + Scaled(Vector256.ShiftRightLogical(q.AsUInt16(), 6).AsByte() & three, xs + 96, scales, 3));
             scales = Avx2.ShiftRightLogical128BitLane(scales, 8);
         }
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(a->D * Fp16.HalfBitsToSingle(b->D)), acc);
+        return KQuantSimd.MulAddInLlamaOrder(sums, a->D * Fp16.HalfBitsToSingle(b->D), acc);
     }
 
     /// <summary>

@@ -10,7 +10,9 @@ namespace LlamaAot.Quants;
 // vpmaddubsw takes it directly (int16 pair sums at most 2 * 7 * 127); vpmaddwd with the signed sub-block scale
 // widens them to exact int32 lanes (per lane at most 8 * 2 * 1778 * 32, far below 2^31). The -4 is paid once per
 // super-block from the activations' bsums: sum scale * (L - 4) * x = sum scale * L * x - 4 * sum scale * bsum.
-// Then, as in llama.cpp, acc = fma(y.d * d, float(sumi), acc).
+// Then, as in llama.cpp, acc = fma(y.d * d, float(sumi), acc). On AVX2 the -4 is taken off each int16 pair sum
+// instead, as llama.cpp does, so that every int32 lane holds what its lane does, and the lanes are stored in the
+// order that makes the final sum its hsum_float_8 (KQuantSimd): its result bit for bit.
 // The steps are plain pointers and MulAdd does all the work in a loop: see Q2_K.Simd.cs for why.
 
 [KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
@@ -89,22 +91,24 @@ internal static unsafe class Q3_KxQ8_K_Avx2
             hm = Vector256.ShiftRightLogical(hm, 4);
             halfScales = nextScales;
         }
-        sums -= Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(scales, Vector256.Load(a->BSums)), 2);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(a->D * Fp16.HalfBitsToSingle(b->D)), acc);
+        return KQuantSimd.MulAddInLlamaOrder(sums, a->D * Fp16.HalfBitsToSingle(b->D), acc);
     }
 
     /// <summary>
-    /// 32 quants L = (low bits 0-1) | (high bit 2) (sub-blocks 2j and 2j + 1 of the half) times 32 activations,
-    /// each pair sum times its sub-block scale: vpshufb picks int16 scale 2j in the lower 128-bit lane, 2j + 1 in
-    /// the upper.
+    /// 32 quants q = (low bits 0-1) - (4 if the high bit (bit 2 of <paramref name="high"/>) is clear) (sub-blocks 2j
+    /// and 2j + 1 of the half) times 32 activations, summed in int16 pairs as two vpmaddubsw, low bits minus the 4s
+    /// (as llama.cpp does: the -4 lands in the same lanes as the products, so the int32 lanes are its), each pair
+    /// times its sub-block scale: vpshufb picks int16 scale 2j in the lower 128-bit lane, 2j + 1 in the upper.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Scaled(Vector256<ushort> low, Vector256<ushort> high, sbyte* x, Vector256<byte> halfScales, int j)
     {
-        var l = (low.AsByte() & Vector256.Create((byte)3)) | (high.AsByte() & Vector256.Create((byte)4));
+        var four = Vector256.AndNot(Vector256.Create((byte)4), high.AsByte());
         ushort lo = (ushort)(((4 * j + 1) << 8) | (4 * j)), hi = (ushort)(((4 * j + 3) << 8) | (4 * j + 2));
         var scale = Avx2.Shuffle(halfScales, Vector256.Create(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi).AsByte());
-        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(l, Vector256.Load(x)), scale.AsInt16());
+        var xs = Vector256.Load(x);
+        var pairs = Avx2.MultiplyAddAdjacent(low.AsByte() & Vector256.Create((byte)3), xs) - Avx2.MultiplyAddAdjacent(four, xs);
+        return Avx2.MultiplyAddAdjacent(pairs, scale.AsInt16());
     }
 }
 

@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace LlamaAot.Quants;
 
 /// <summary>
-/// SIMD helpers the K-quant primitives share (Q4_K, Q5_K, Q6_K), among them the lane order that makes their
-/// float results equal to llama.cpp's.
+/// SIMD helpers the K-quant primitives share (Q4_K, Q5_K, Q6_K; the 256-bit lane order also Q2_K, Q3_K and IQ4_XS),
+/// among them the lane order that makes their float results equal to llama.cpp's.
 /// <para>llama.cpp's x86 K-quant dot products (the AVX2 branches of ggml_vec_dot_q{4,5,6}_K_q8_K, also used by
 /// AVX-512 builds) keep per super-block 8 exact int32 lanes, lane k = the values with (e % 32) / 4 == k, and do
 /// acc = fma(d, float(lane), acc) in 8 float lanes; Q4_K adds its mins in 4 more float lanes (acc_m), Q5_K in one
@@ -14,7 +14,9 @@ namespace LlamaAot.Quants;
 /// and (a1 + a5) + (a3 + a7); the kernels' Vector256/512.Sum adds neighbours ((L0 + L1) + (L2 + L3)) + ..., lower half
 /// then upper half. So storing a0, a4, a2, a6, a1, a5, a3, a7 in lanes 0-7 and the min lanes in 8-11 as m0, m2, m1,
 /// m3 (the order of llama.cpp's acc_m reduction), with zeros after, makes one FMA per super-block and the final Sum
-/// perform exactly llama.cpp's float operations (given one accumulator per row: GemvUnroll = 1).</para>
+/// perform exactly llama.cpp's float operations (given one accumulator per row: GemvUnroll = 1). A 256-bit
+/// accumulator takes the 8 lanes in the same order and keeps the min sums beside them (LanesAndMins, LanesAndSumms).
+/// Q2_K, Q3_K and IQ4_XS have the same 8 lanes (Q2_K adds its mins into them first, lane k = sub-blocks 2k, 2k + 1).</para>
 /// </summary>
 internal static unsafe class KQuantSimd
 {
@@ -31,6 +33,18 @@ internal static unsafe class KQuantSimd
         var ints = Avx512F.PermuteVar16x32x2(lanes.ToVector512Unsafe(), order, mins.ToVector256().ToVector512());
         var scales = Avx512F.InsertVector256(Vector512.Create(d), Vector256.Create(dmin), 1);
         return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(ints), scales, acc);
+    }
+
+    /// <summary>
+    /// Q4_K's and Q5_K's 4 min lanes as llama.cpp computes them: min_2p * (bsums[4p] + bsums[4p + 1]) + min_2p+1 *
+    /// (bsums[4p + 2] + bsums[4p + 3]) (vphaddw of the bsums, then vpmaddwd with the mins in bytes 8-15).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> MinLanes(Vector128<byte> scalesAndMins, BlockQ8_K* a)
+    {
+        var bsums = Vector256.Load(a->BSums);
+        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(scalesAndMins, 8));
+        return Sse2.MultiplyAddAdjacent(mins, Ssse3.HorizontalAdd(bsums.GetLower(), bsums.GetUpper()));
     }
 
     /// <summary>acc + d * llama.cpp's 8 lanes, stored in the order that makes Vector256.Sum equal hsum_float_8.</summary>

@@ -9,7 +9,8 @@ namespace LlamaAot.Quants;
 // unsigned for vpmaddubsw (a pair sum is at most 2 * 15 * 127); vpmaddwd applies the 6-bit sub-block scales. The
 // mins meet the activations' bsums: sum_j min_j * (bsums[2j] + bsums[2j + 1]), one vpmaddwd. All integer sums are
 // exact and land in llama.cpp's lanes; the float operations, with d * d_x and -(dmin * d_x) (one float multiply
-// each), are llama.cpp's on AVX-512 (KQuantSimd) and two FMAs per super-block on the other paths.
+// each), are llama.cpp's on AVX-512 and AVX2 (KQuantSimd; on AVX2 the 4 min lanes beside the 8, LanesAndMins) and
+// two FMAs per super-block on the portable path.
 // The steps are plain pointers and MulAdd does all the work: see Q6_K.Simd.cs for why. Q5_K shares the helpers.
 
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2, GemmColumns = 4)]
@@ -56,22 +57,10 @@ internal static unsafe class Q4_KxQ8_K_Avx512
         return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(x)), scale);
     }
 
-    /// <summary>
-    /// llama.cpp's 4 min lanes: min_2p * (bsums[4p] + bsums[4p + 1]) + min_2p+1 * (bsums[4p + 2] + bsums[4p + 3])
-    /// (vphaddw of the bsums, then vpmaddwd with the mins).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector128<int> MinLanes(Vector128<byte> scalesAndMins, BlockQ8_K* a)
-    {
-        var bsums = Vector256.Load(a->BSums);
-        var mins = Sse41.ConvertToVector128Int16(Sse2.ShiftRightLogical128BitLane(scalesAndMins, 8));
-        return Sse2.MultiplyAddAdjacent(mins, Ssse3.HorizontalAdd(bsums.GetLower(), bsums.GetUpper()));
-    }
-
     /// <summary>acc + (d * d_x) * sums - (dmin * d_x) * mins, in llama.cpp's lanes and order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Combine(Vector512<int> sums, Vector128<byte> scalesAndMins, ushort d, ushort dmin, BlockQ8_K* a, Vector512<float> acc) =>
-        KQuantSimd.MulAddInLlamaOrder(sums, MinLanes(scalesAndMins, a), Fp16.HalfBitsToSingle(d) * a->D, -(Fp16.HalfBitsToSingle(dmin) * a->D), acc);
+        KQuantSimd.MulAddInLlamaOrder(sums, KQuantSimd.MinLanes(scalesAndMins, a), Fp16.HalfBitsToSingle(d) * a->D, -(Fp16.HalfBitsToSingle(dmin) * a->D), acc);
 }
 
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]
@@ -86,7 +75,7 @@ internal static unsafe class Q4_KxQ8_K_Avx2
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(byte* w, byte* x, Vector256<float> acc)
+    public static LanesAndMins MulAdd(byte* w, byte* x, LanesAndMins acc)
     {
         var b = (BlockQ4_K*)w;
         var a = (BlockQ8_K*)x;
@@ -99,7 +88,10 @@ internal static unsafe class Q4_KxQ8_K_Avx2
             var q = Vector256.Load(b->Qs + 32 * c);
             sums += Chunk(q & nibble, Vector256.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & nibble, a->Qs + 64 * c, scales, c);
         }
-        return Combine(sums, scalesAndMins, b->D, b->DMin, a, acc);
+        // llama.cpp: acc_m = fma(dmin, float(min lanes), acc_m) beside acc = fma(d, float(lanes), acc).
+        float dmin = -(Fp16.HalfBitsToSingle(b->DMin) * a->D);
+        var mins = Vector128.FusedMultiplyAdd(Vector128.Create(dmin), Vector128.ConvertToSingle(KQuantSimd.MinLanes(scalesAndMins, a)), acc.Mins);
+        return new(KQuantSimd.MulAddInLlamaOrder(sums, Fp16.HalfBitsToSingle(b->D) * a->D, acc.Lanes), mins);
     }
 
     /// <summary>The 8 scales as int16 in both 128-bit lanes (for vpshufb).</summary>
@@ -122,16 +114,6 @@ internal static unsafe class Q4_KxQ8_K_Avx2
         var hiScale = Avx2.Shuffle(scales.AsByte(), pick + Vector256.Create((byte)2)).AsInt16();
         return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x)), loScale)
             + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + 32)), hiScale);
-    }
-
-    /// <summary>acc + (d * d_x) * sums - (dmin * d_x) * mins, where mins_j = min_j * (bsums[2j] + bsums[2j + 1]).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> Combine(Vector256<int> sums, Vector128<byte> scalesAndMins, ushort d, ushort dmin, BlockQ8_K* a, Vector256<float> acc)
-    {
-        var minPairs = Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scalesAndMins, Vector128.Create((byte)8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
-        var mins = Avx2.MultiplyAddAdjacent(minPairs, Vector256.Load(a->BSums));
-        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), Vector256.Create(Fp16.HalfBitsToSingle(d) * a->D), acc);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(mins), Vector256.Create(-(Fp16.HalfBitsToSingle(dmin) * a->D)), acc);
     }
 }
 

@@ -15,8 +15,8 @@ namespace LlamaAot.Quants;
 // lanes sit in the lower half of a Vector512 and summs in lane 8, which Vector512.Sum adds after the lower half:
 // that reproduces llama.cpp's result bit for bit. Matching its rounding exactly matters: activations are
 // re-quantized after every product, and a last-bit difference that moves one of them across a rounding boundary
-// moved stories260K logits by up to 0.18. AVX2 has no spare lane for summs, so there it joins lane 0 and the
-// result can differ from llama.cpp's in the last bit.
+// moved stories260K logits by up to 0.18. AVX2 has no spare lane for summs: there it is a float beside the lanes
+// (LanesAndSumms), added after them as llama.cpp adds it.
 
 /// <summary>The integer work both x86 paths share, in <see cref="GgmlLanes"/>' layout.</summary>
 internal static unsafe class Q5_1xQ8_1_X86
@@ -74,8 +74,7 @@ internal static unsafe class Q5_1xQ8_1_Avx2
 
     public readonly record struct Weights(Vector256<byte> Q, float D, float M);
 
-    /// <summary>S: s in lane 0, zero elsewhere.</summary>
-    public readonly record struct Activations(Vector256<sbyte> Q, float D, Vector256<float> S);
+    public readonly record struct Activations(Vector256<sbyte> Q, float D, float S);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* w)
@@ -88,16 +87,14 @@ internal static unsafe class Q5_1xQ8_1_Avx2
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_1*)x;
-        return new(Q5_1xQ8_1_X86.ActivationQuants(b), Fp16.HalfBitsToSingle(b->D), Vector256.CreateScalar(Fp16.HalfBitsToSingle(b->S)));
+        return new(Q5_1xQ8_1_X86.ActivationQuants(b), Fp16.HalfBitsToSingle(b->D), Fp16.HalfBitsToSingle(b->S));
     }
 
-    /// <summary>ggml's lane sums as on AVX-512; the offset term m_w * s_x goes into lane 0.</summary>
+    /// <summary>Lanes: fma(d_w * d_x, lane sums, acc) as on AVX-512; summs: fma(m_w, s_x, summs).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(in Weights w, in Activations x, Vector256<float> acc)
-    {
-        acc = Vector256.FusedMultiplyAdd(Vector256.Create(w.M), x.S, acc);
-        return Vector256.FusedMultiplyAdd(Vector256.Create(w.D * x.D), Q5_1xQ8_1_X86.LaneSums(w.Q, x.Q), acc);
-    }
+    public static LanesAndSumms MulAdd(in Weights w, in Activations x, LanesAndSumms acc) => new(
+        Vector256.FusedMultiplyAdd(Vector256.Create(w.D * x.D), Q5_1xQ8_1_X86.LaneSums(w.Q, x.Q), acc.Lanes),
+        MathF.FusedMultiplyAdd(w.M, x.S, acc.Summs));
 }
 
 [KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Portable)]

@@ -39,7 +39,7 @@ internal static unsafe class Q5_KxQ8_K_Avx512
             h = Vector512.ShiftRightLogical(h, 2);
         }
         // llama.cpp keeps Q5_K's min term as one float (summs), not in 4 lanes: their integer sum in one lane.
-        var minSum = Vector128.CreateScalar(Vector128.Sum(Q4_KxQ8_K_Avx512.MinLanes(scalesAndMins, a)));
+        var minSum = Vector128.CreateScalar(Vector128.Sum(KQuantSimd.MinLanes(scalesAndMins, a)));
         return KQuantSimd.MulAddInLlamaOrder(sums, minSum, Fp16.HalfBitsToSingle(b->D) * a->D, -(Fp16.HalfBitsToSingle(b->DMin) * a->D), acc);
     }
 }
@@ -56,7 +56,7 @@ internal static unsafe class Q5_KxQ8_K_Avx2
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MulAdd(byte* w, byte* x, Vector256<float> acc)
+    public static LanesAndSumms MulAdd(byte* w, byte* x, LanesAndSumms acc)
     {
         var b = (BlockQ5_K*)w;
         var a = (BlockQ8_K*)x;
@@ -75,7 +75,12 @@ internal static unsafe class Q5_KxQ8_K_Avx2
             sums += Q4_KxQ8_K_Avx2.Chunk(lo, hi, a->Qs + 64 * c, scales, c);
             h = Vector256.ShiftRightLogical(h, 2);
         }
-        return Q4_KxQ8_K_Avx2.Combine(sums, scalesAndMins, b->D, b->DMin, a, acc);
+        // llama.cpp: summs = fma(dmin, float(sum of the min lanes), summs) beside acc = fma(d, float(lanes), acc). The
+        // lanes are summed as floats, which stays in vector registers: each is below 2^19 and their sum below 2^21,
+        // so every float in it is an exact integer and the sum is the integer one.
+        float dmin = -(Fp16.HalfBitsToSingle(b->DMin) * a->D);
+        float summs = MathF.FusedMultiplyAdd(dmin, Vector128.Sum(Vector128.ConvertToSingle(KQuantSimd.MinLanes(scalesAndMins, a))), acc.Summs);
+        return new(KQuantSimd.MulAddInLlamaOrder(sums, Fp16.HalfBitsToSingle(b->D) * a->D, acc.Lanes), summs);
     }
 }
 

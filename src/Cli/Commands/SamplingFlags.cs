@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using LlamaAot.Sampling;
+
+namespace LlamaAot.Cli.Commands;
+
+/// <summary>
+/// llama.cpp's sampling flags (-s, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n) with its
+/// defaults, the values its parser takes and their meanings there, turned into <see cref="SamplingOptions"/>.
+/// </summary>
+internal sealed class SamplingFlags
+{
+    private readonly Option<long> _seed = Flag<long>(["--seed", "-s"], "SEED", -1,
+        "Random seed; -1 = a random one (printed: 'sampler seed: N'). The same seed and flags give the same text.",
+        OptionValues.Long(-1, uint.MaxValue, $"an integer from 0 to {uint.MaxValue}, or -1 for a random seed"));
+    private readonly Option<float> _temp = Flag(["--temp", "--temperature"], "X", 0.8f, "Temperature; 0 or less = greedy.",
+        OptionValues.Float("a finite number (0 or less: greedy)"));
+    private readonly Option<int> _topK = Flag(["--top-k"], "N", 40, "Top-k sampling; 0 or less = off.",
+        OptionValues.Int(int.MinValue, int.MaxValue, "an integer (0 or less: off)"));
+    private readonly Option<float> _topP = Flag(["--top-p"], "X", 0.95f, "Top-p sampling; 1 or more = off, 0 or less = only the most likely token.",
+        OptionValues.Float("a finite number (1 or more: off)"));
+    private readonly Option<float> _minP = Flag(["--min-p"], "X", 0.05f, "Min-p sampling; 0 or less = off.",
+        OptionValues.Float("a finite number (0 or less: off)"));
+    // llama.cpp wants it finite, greater than 0, and its inverse finite too.
+    private readonly Option<float> _repeatPenalty = Flag(["--repeat-penalty"], "X", 1.0f, "Penalty for repeated tokens; 1 = off.",
+        OptionValues.Float(x => x > 0 && float.IsFinite(1 / x), "a finite number greater than 0 (1: off)"));
+    private readonly Option<int> _repeatLastN = Flag(["--repeat-last-n"], "N", 64, "Tokens the repeat penalty looks back over; 0 = off, -1 = the context.",
+        OptionValues.Int(-1, int.MaxValue, "an integer from -1 (the whole context) to 2147483647 (0: off)"));
+
+    public IEnumerable<Option> Options => [_seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN];
+
+    /// <summary>The sampling options, with the seed in use: a random one for -1 (say it, so the run can be repeated).</summary>
+    public SamplingOptions Read(ParseResult p) => new()
+    {
+        Seed = Seed(p.GetValue(_seed)),
+        Temperature = p.GetValue(_temp),
+        // llama.cpp's meanings of values the library takes in one form only.
+        TopK = Math.Max(0, p.GetValue(_topK)),
+        TopP = TopP(p.GetValue(_topP)),
+        MinP = Math.Clamp(p.GetValue(_minP), 0f, 1f),
+        RepeatPenalty = p.GetValue(_repeatPenalty),
+        RepeatLastN = p.GetValue(_repeatLastN),
+    };
+
+    /// <summary>The seed in use: -1, and llama.cpp's LLAMA_DEFAULT_SEED (2^32 - 1), pick one at random.</summary>
+    private static uint Seed(long seed) =>
+        seed is >= 0 and < uint.MaxValue ? (uint)seed : (uint)Random.Shared.NextInt64(0, uint.MaxValue);
+
+    // llama.cpp's top-p of 0 or less keeps only the most likely token (its loop always keeps the first candidate);
+    // the smallest positive p does the same in the library, which takes (0, 1].
+    private static float TopP(float p) => p >= 1f ? 1f : p <= 0f ? float.Epsilon : p;
+
+    private static Option<T> Flag<T>(string[] names, string helpName, T fallback, string description, Func<ArgumentResult, T> parse) =>
+        new(names[0], names[1..])
+        {
+            Description = description,
+            HelpName = helpName,
+            DefaultValueFactory = _ => fallback,
+            CustomParser = parse,
+        };
+}

@@ -1,0 +1,104 @@
+using LlamaAot.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace LlamaAot.Generators.Tests;
+
+/// <summary>
+/// A primitive class whose MulAdd accumulates in a type of its own (llama.cpp's AVX2 kernels keep a float sum beside
+/// their 8 lanes): the kernels start each dot product at that type's Zero and reduce it with its Sum.
+/// </summary>
+public class OwnAccumulatorTests
+{
+    private const string Path = "Quants/Q8_0.Portable.Simd.cs";
+    private const string Kernels = "MatMulKernels.Q8_0xQ8_0_Portable.g.cs";
+
+    /// <summary>Lanes of block sums and the scales summed apart: the numbers are not the point, the kernel text is.</summary>
+    private const string Primitives = """
+        using System.Runtime.Intrinsics;
+        using LlamaAot.Kernels;
+
+        namespace LlamaAot.Quants;
+
+        public readonly record struct LanesAndSum(Vector128<float> Lanes, float Summs)
+        {
+            public static LanesAndSum Zero => default;
+
+            public static float Sum(LanesAndSum acc) => Vector128.Sum(acc.Lanes) + acc.Summs;
+        }
+
+        [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1, GemmColumns = 3)]
+        internal static unsafe class Q8_0xQ8_0_Portable
+        {
+            public const int ValuesPerStep = BlockQ8_0.BlockSize;
+
+            public static BlockQ8_0* LoadWeights(byte* w) => (BlockQ8_0*)w;
+
+            public static BlockQ8_0* LoadActivations(byte* x) => (BlockQ8_0*)x;
+
+            public static LanesAndSum MulAdd(BlockQ8_0* w, BlockQ8_0* x, LanesAndSum acc)
+            {
+                int q = 0;
+                for (int j = 0; j < BlockQ8_0.BlockSize; j++)
+                    q += w->Qs[j] * x->Qs[j];
+                return new(acc.Lanes + Vector128.CreateScalar((float)q), acc.Summs + w->D * x->D);
+            }
+        }
+        """;
+
+    private static Run RunWith(string primitives) => GeneratorHarness.RunOnce(Fixture.Files.Append((Path, primitives)));
+
+    [Fact]
+    public void Each_dot_product_starts_at_the_accumulators_Zero_and_ends_with_its_Sum()
+    {
+        var run = RunWith(Primitives);
+
+        Assert.Empty(run.Diagnostics.Where(d => d.Id == "LLAOT002"));
+        string text = run.Sources[Kernels];
+        Snapshot.Match(Kernels, text);
+        Assert.Contains("// (LanesAndSum accumulators, from its Zero, reduced by its Sum), picked by KernelRegistry when the process runs that path.", text);
+        Assert.Contains("using TA = global::LlamaAot.Quants.LanesAndSum;", text);
+        Assert.DoesNotContain("Vector128<float>.Zero", text);
+        Assert.DoesNotContain("Vector128.Sum", text);
+        // Per kernel (generic, K = 64, K = 96): gemv tiles of 4 rows and 1 left-over row; gemm tiles of 4 x 3 and 4 x 1,
+        // then 1 x 3 and 1 x 1 for the left-over row. Every accumulator made is reduced once.
+        int made = 3 * ((4 + 1) + (4 * 3 + 4 * 1 + 1 * 3 + 1 * 1));
+        Assert.Equal(made, Count(text, " = TA.Zero;"));
+        Assert.Equal(made, Count(text, " = TA.Sum(a"));
+    }
+
+    [Fact]
+    public void The_kernels_of_an_own_accumulator_compile_with_their_input_without_errors_or_warnings()
+    {
+        var run = RunWith(Primitives);
+
+        var problems = run.Output.GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Error || d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && GeneratorHarness.IsGenerated(tree))
+            .Select(d => d.ToString());
+        Assert.Empty(problems);
+    }
+
+    [Theory]
+    [InlineData("GemvUnroll = 1", "GemvUnroll = 2",
+        "Q8_0xQ8_0_Portable: GemvUnroll = 2 with its own accumulator LanesAndSum: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1")]
+    [InlineData("GemvUnroll = 1, ", "",
+        "Q8_0xQ8_0_Portable: GemvUnroll = 2 with its own accumulator LanesAndSum: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1")]
+    [InlineData("public static LanesAndSum Zero => default;", "",
+        "Q8_0xQ8_0_Portable: MulAdd's accumulator LanesAndSum declares no static Zero")]
+    [InlineData("public static float Sum(", "public static float Total(",
+        "Q8_0xQ8_0_Portable: MulAdd's accumulator LanesAndSum declares no static Sum(LanesAndSum)")]
+    public void An_own_accumulator_the_kernels_cannot_use_is_an_error_and_emits_no_kernel(string oldText, string newText, string message)
+    {
+        string edited = Primitives.Replace(oldText, newText, StringComparison.Ordinal);
+        Assert.NotEqual(Primitives, edited);
+
+        var run = RunWith(edited);
+
+        var error = Assert.Single(run.Diagnostics, d => d.Id == "LLAOT002");
+        Assert.Equal(DiagnosticSeverity.Error, error.Severity);
+        Assert.Equal(message, error.GetMessage());
+        Assert.Equal(Path, error.Location.GetLineSpan().Path);
+        Assert.DoesNotContain(Kernels, run.Sources.Keys);
+    }
+
+    private static int Count(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;
+}
