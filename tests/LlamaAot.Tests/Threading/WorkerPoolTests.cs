@@ -64,6 +64,51 @@ public unsafe class WorkerPoolTests
         Assert.True(states.Count(s => s == 'S') >= states.Count * 3 / 4, $"the caller's states while it waited: {string.Concat(states)}");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_chunk_that_throws_surfaces_on_the_caller_and_the_pool_goes_on(bool onWorker)
+    {
+        using var pool = new WorkerPool(3);
+        var failing = new FailingWork(onWorker);
+        var e = Assert.Throws<InvalidOperationException>(() => pool.Run(failing, 64));
+        Assert.Equal(onWorker ? "chunk failed on a worker" : "chunk failed on the caller", e.Message);
+        Assert.Equal(64, failing.Executed); // the other chunks still ran: the run ended, nothing is left half claimed
+        var work = new CountingWork(3);
+        for (int run = 0; run < 20; run++)
+        {
+            work.Start(100, late: -1);
+            pool.Run(work, 100);
+            Assert.All(work.Runs, n => Assert.Equal(1, n));
+        }
+    }
+
+    /// <summary>Dispose returns whatever the workers are doing: starting, spinning after a run, asleep.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(50)]
+    public void Dispose_ends_every_worker(int msAfterLastRun)
+    {
+        for (int repeat = 0; repeat < 10; repeat++)
+        {
+            var pool = new WorkerPool(4);
+            var work = new CountingWork(4);
+            for (int run = 0; run < repeat; run++)
+            {
+                work.Start(40, late: -1);
+                pool.Run(work, 40);
+            }
+            if (repeat > 0)
+                Thread.Sleep(msAfterLastRun);
+            var dispose = new Thread(pool.Dispose);
+            dispose.Start();
+            Assert.True(dispose.Join(TimeSpan.FromSeconds(20)), $"Dispose did not return ({repeat} runs, then {msAfterLastRun} ms)");
+            Assert.Throws<ObjectDisposedException>(() => pool.Run(work, 40));
+            pool.Dispose(); // twice is harmless
+        }
+    }
+
     /// <summary>
     /// Left to choose (no -t), a pool stops giving runs to a worker that keeps arriving after the caller has taken
     /// nearly every chunk; told a thread count, it keeps using it.
@@ -252,6 +297,26 @@ public unsafe class WorkerPoolTests
             Interlocked.Increment(ref ByThread[thread]);
             if (thread == _late && (_everyChunk || Interlocked.Exchange(ref _lateStarted, 1) == 0))
                 Thread.Sleep(5);
+        }
+    }
+
+    /// <summary>Chunks that throw when a worker (or the caller) runs them; the caller's first chunk waits until a worker has one.</summary>
+    private sealed class FailingWork(bool onWorker) : IParallelWork
+    {
+        private readonly ManualResetEventSlim _workerStarted = new();
+        private int _executed;
+
+        public int Executed => _executed;
+
+        public void Execute(int thread, int chunk)
+        {
+            Interlocked.Increment(ref _executed);
+            if (thread != 0)
+                _workerStarted.Set();
+            else
+                _workerStarted.Wait(TimeSpan.FromSeconds(10));
+            if (thread != 0 == onWorker)
+                throw new InvalidOperationException(onWorker ? "chunk failed on a worker" : "chunk failed on the caller");
         }
     }
 
