@@ -39,7 +39,7 @@ public sealed class WorkerPool : IDisposable
     private const int MaxChunks = ushort.MaxValue;
 
     private readonly Thread[] _workers;
-    private readonly object _gate = new();
+    private readonly Sleeper[] _sleepers; // one per thread (the caller's unused): a worker is woken only for a run it takes part in
     private readonly object _doneGate = new();
 
     // The run in progress, one word so that a chunk is claimed by one compare-and-swap: the run's number (bits 32-63),
@@ -48,7 +48,6 @@ public sealed class WorkerPool : IDisposable
     private long _state;
     private IParallelWork? _work;
     private int _done;            // chunks of the run in progress that are finished
-    private int _sleepingWorkers; // workers blocked until the next run
     private int _callerSleeping;  // 1 while the caller is blocked until the last chunk is done
     private volatile bool _disposed;
     private ExceptionDispatchInfo? _failure;
@@ -70,6 +69,9 @@ public sealed class WorkerPool : IDisposable
         _active = threads;
         _governor = new ThreadGovernor(threads, time);
         _workers = new Thread[threads - 1];
+        _sleepers = new Sleeper[threads];
+        for (int i = 0; i < threads; i++)
+            _sleepers[i] = new Sleeper();
         for (int i = 0; i < _workers.Length; i++)
         {
             int index = i + 1;
@@ -142,13 +144,10 @@ public sealed class WorkerPool : IDisposable
         _using = threads;
         uint run = Run(Volatile.Read(ref _state)) + 1;
         // A full fence between publishing the run and reading the sleepers: a worker going to sleep either sees the
-        // run or is counted here (it increments before its last look).
+        // run or is seen asleep here (it says so before its last look).
         Interlocked.Exchange(ref _state, (long)run << 32 | (uint)chunks);
-        if (Volatile.Read(ref _sleepingWorkers) != 0)
-        {
-            lock (_gate)
-                Monitor.PulseAll(_gate);
-        }
+        for (int i = 1; i < threads; i++)
+            _sleepers[i].Wake();
         int callerChunks = Work(0, run);
         WaitForChunks(chunks);
         if (Adaptive)
@@ -245,13 +244,14 @@ public sealed class WorkerPool : IDisposable
             if (!SpinOnce(ref deadline))
                 break;
         }
-        lock (_gate)
+        var sleeper = _sleepers[index];
+        lock (sleeper)
         {
-            Interlocked.Increment(ref _sleepingWorkers);
+            Interlocked.Exchange(ref sleeper.Asleep, 1);
             uint run;
             while ((run = Run(Volatile.Read(ref _state))) == seen && !_disposed)
-                Monitor.Wait(_gate);
-            Interlocked.Decrement(ref _sleepingWorkers);
+                Monitor.Wait(sleeper);
+            Volatile.Write(ref sleeper.Asleep, 0);
             return run;
         }
     }
@@ -272,13 +272,11 @@ public sealed class WorkerPool : IDisposable
     {
         if (_disposed)
             return;
-        lock (_gate)
-        {
-            _disposed = true;
-            Monitor.PulseAll(_gate);
-        }
-        // A spinning worker sees a new run with no chunks, then the flag.
+        _disposed = true;
+        // A spinning worker sees a new run with no chunks, then the flag; a sleeping one is woken to see them.
         Interlocked.Exchange(ref _state, (long)(Run(_state) + 1) << 32);
+        foreach (var sleeper in _sleepers)
+            sleeper.Wake();
         foreach (var t in _workers)
             t.Join();
     }
@@ -302,6 +300,20 @@ public sealed class WorkerPool : IDisposable
     }
 
     private readonly ForWork _for = new();
+
+    /// <summary>Where one worker sleeps until a run it takes part in (or the pool's end) wakes it.</summary>
+    private sealed class Sleeper
+    {
+        public int Asleep; // 1 from just before the worker's last look at the run number until it wakes
+
+        public void Wake()
+        {
+            if (Volatile.Read(ref Asleep) == 0)
+                return;
+            lock (this)
+                Monitor.Pulse(this);
+        }
+    }
 
     private sealed class ForWork : IParallelWork
     {
