@@ -21,24 +21,20 @@ public unsafe class WorkerPoolTests
         using var pool = new WorkerPool(threads);
         var random = new Random(threads);
         var work = new CountingWork(threads);
-        long lateChunks = 0, chunksOfLateRuns = 0;
         for (int run = 0; run < 300; run++)
         {
             int chunks = run == 0 ? ushort.MaxValue : random.Next(1, 200);
-            // Every third run, one worker sleeps in the first chunk it takes: the others must take the rest.
-            int late = run % 3 == 0 ? 1 + run % (threads - 1) : -1;
+            // Every third run one worker stays in the first chunk it takes until every other chunk is done: the
+            // others must take the rest (with shares fixed in advance they would wait for it, and it for them).
+            int late = run % 3 == 0 && chunks >= threads ? 1 + run % (threads - 1) : -1;
             work.Start(chunks, late);
             pool.Run(work, chunks);
             for (int c = 0; c < chunks; c++)
                 Assert.True(work.Runs[c] == 1, $"run {run}: chunk {c} of {chunks} ran {work.Runs[c]} times");
-            if (late > 0 && chunks >= 100)
-            {
-                lateChunks += work.ByThread[late];
-                chunksOfLateRuns += chunks;
-            }
+            Assert.False(work.TimedOut, $"run {run}: the late worker's chunk waited 10 s for the others' chunks");
+            if (late > 0)
+                Assert.Equal(1, work.ByThread[late]);
         }
-        // With shares fixed in advance the late worker would do 1/threads of those runs' chunks.
-        Assert.True(lateChunks * 4 < chunksOfLateRuns / threads, $"the late worker did {lateChunks} of {chunksOfLateRuns} chunks");
     }
 
     [Fact]
@@ -279,15 +275,25 @@ public unsafe class WorkerPoolTests
     {
         public int[] Runs = [];
         public readonly int[] ByThread = new int[threads];
-        private int _late, _lateStarted;
+        public bool TimedOut;
+        private readonly ManualResetEventSlim _lateStarted = new(), _othersDone = new();
+        private int _late, _lateChunks, _others;
         private bool _everyChunk;
 
+        /// <summary>
+        /// A run of <paramref name="chunks"/> chunks, <paramref name="late"/> (if not -1) the late thread: it sleeps
+        /// 5 ms in each chunk (<paramref name="everyChunk"/>), or stays in its first one until all others are done
+        /// while the other threads wait in theirs until it has one.
+        /// </summary>
         public void Start(int chunks, int late, bool everyChunk = false)
         {
             Runs = new int[chunks];
             Array.Clear(ByThread);
+            TimedOut = false;
+            _lateStarted.Reset();
+            _othersDone.Reset();
             _late = late;
-            _lateStarted = 0;
+            _lateChunks = _others = 0;
             _everyChunk = everyChunk;
         }
 
@@ -295,15 +301,33 @@ public unsafe class WorkerPoolTests
         {
             Interlocked.Increment(ref Runs[chunk]);
             Interlocked.Increment(ref ByThread[thread]);
-            if (thread == _late && (_everyChunk || Interlocked.Exchange(ref _lateStarted, 1) == 0))
-                Thread.Sleep(5);
+            if (_late < 0)
+                return;
+            if (_everyChunk)
+            {
+                if (thread == _late)
+                    Thread.Sleep(5);
+                return;
+            }
+            if (thread == _late && Interlocked.Increment(ref _lateChunks) == 1)
+            {
+                _lateStarted.Set();
+                TimedOut |= !_othersDone.Wait(TimeSpan.FromSeconds(10));
+                return;
+            }
+            TimedOut |= !_lateStarted.Wait(TimeSpan.FromSeconds(10));
+            if (Interlocked.Increment(ref _others) == Runs.Length - 1)
+                _othersDone.Set();
         }
     }
 
-    /// <summary>Chunks that throw when a worker (or the caller) runs them; the caller's first chunk waits until a worker has one.</summary>
+    /// <summary>
+    /// Chunks that throw when a worker (or the caller) runs them; the other side's chunks wait until the throwing side
+    /// has started one, so that it takes part whoever is scheduled first.
+    /// </summary>
     private sealed class FailingWork(bool onWorker) : IParallelWork
     {
-        private readonly ManualResetEventSlim _workerStarted = new();
+        private readonly ManualResetEventSlim _throwerStarted = new();
         private int _executed;
 
         public int Executed => _executed;
@@ -311,12 +335,13 @@ public unsafe class WorkerPoolTests
         public void Execute(int thread, int chunk)
         {
             Interlocked.Increment(ref _executed);
-            if (thread != 0)
-                _workerStarted.Set();
-            else
-                _workerStarted.Wait(TimeSpan.FromSeconds(10));
-            if (thread != 0 == onWorker)
-                throw new InvalidOperationException(onWorker ? "chunk failed on a worker" : "chunk failed on the caller");
+            if (thread != 0 != onWorker)
+            {
+                _throwerStarted.Wait(TimeSpan.FromSeconds(10));
+                return;
+            }
+            _throwerStarted.Set();
+            throw new InvalidOperationException(onWorker ? "chunk failed on a worker" : "chunk failed on the caller");
         }
     }
 
