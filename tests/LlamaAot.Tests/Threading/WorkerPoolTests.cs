@@ -106,6 +106,33 @@ public unsafe class WorkerPoolTests
     }
 
     /// <summary>
+    /// A worker left out of the runs (-tb above -t, or a governor's limit) sleeps through them: waking it at every
+    /// run, for it to find it has no part, costs a context switch per run and per left-out worker.
+    /// </summary>
+    [Fact]
+    public void A_worker_left_out_sleeps_through_the_runs()
+    {
+        using var pool = new WorkerPool(3);
+        var where = new ThreadPlaces(3);
+        while (where.Tasks.Any(t => t is null)) // until every thread has taken a chunk and said which task it is
+            pool.Run(where, 64);
+        pool.Active = 2;
+        var work = new CountingWork(3);
+        work.Start(64, late: -1);
+        pool.Run(work, 64);
+        Thread.Sleep(50); // worker 2 has spun and gone to sleep
+        long before = ThreadPlaces.VoluntarySwitches(where.Tasks[2]!);
+        for (int run = 0; run < 200; run++)
+        {
+            work.Start(64, late: -1);
+            pool.Run(work, 64);
+            Assert.Equal(0, work.ByThread[2]);
+        }
+        long woken = ThreadPlaces.VoluntarySwitches(where.Tasks[2]!) - before;
+        Assert.True(woken <= 2, $"the left-out worker went to sleep {woken} times in 200 runs");
+    }
+
+    /// <summary>
     /// Left to choose (no -t), a pool stops giving runs to a worker that keeps arriving after the caller has taken
     /// nearly every chunk; told a thread count, it keeps using it.
     /// </summary>
@@ -343,6 +370,22 @@ public unsafe class WorkerPoolTests
             _throwerStarted.Set();
             throw new InvalidOperationException(onWorker ? "chunk failed on a worker" : "chunk failed on the caller");
         }
+    }
+
+    /// <summary>Records each thread's /proc task directory (its thread id) as it runs a chunk.</summary>
+    private sealed class ThreadPlaces(int threads) : IParallelWork
+    {
+        public readonly string?[] Tasks = new string?[threads];
+
+        public void Execute(int thread, int chunk)
+        {
+            Tasks[thread] ??= "/proc/" + new DirectoryInfo("/proc/thread-self").LinkTarget;
+            Thread.Sleep(1); // so that no thread takes every chunk before the others arrive
+        }
+
+        /// <summary>How often the thread of <paramref name="task"/> has blocked (gone to sleep) so far.</summary>
+        public static long VoluntarySwitches(string task) =>
+            long.Parse(File.ReadLines(Path.Combine(task, "status")).Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)).Split(':')[1].Trim());
     }
 
     /// <summary>A clock that moves only when told, in milliseconds.</summary>
