@@ -93,8 +93,8 @@ internal sealed unsafe class Transformer : IDisposable
         }
     }
 
-    // The element-wise steps below split a batch's tokens over the threads; each token is computed the same way
-    // whatever the split.
+    // The element-wise steps below cut a batch's tokens into chunks for the threads (given each token's operations,
+    // so that small batches stay on the caller); each token is computed the same way whoever takes it.
 
     private void Norm(float* x, float* y, float[] weight, int rows)
     {
