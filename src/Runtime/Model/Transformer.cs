@@ -93,12 +93,12 @@ internal sealed unsafe class Transformer : IDisposable
         }
     }
 
-    // The element-wise steps below split a batch's tokens over the threads; each token is computed the same way
-    // whatever the split.
+    // The element-wise steps below cut a batch's tokens into chunks for the threads (given each token's operations,
+    // so that small batches stay on the caller); each token is computed the same way whoever takes it.
 
     private void Norm(float* x, float* y, float[] weight, int rows)
     {
-        _pool.For(rows, (start, end) =>
+        _pool.For(rows, _c.NEmbd, (start, end) =>
         {
             for (int t = start; t < end; t++)
                 RmsNorm.Apply(x + (long)t * _c.NEmbd, y + (long)t * _c.NEmbd, weight, _c.NEmbd, _c.RmsEps);
@@ -108,7 +108,7 @@ internal sealed unsafe class Transformer : IDisposable
     private void RotateAndStore(int layer, int pos, int n)
     {
         int qDim = _c.NHead * _c.HeadDim;
-        _pool.For(n, (start, end) =>
+        _pool.For(n, qDim + _c.KvDim, (start, end) =>
         {
             Span<float> cos = stackalloc float[_c.NRot / 2], sin = stackalloc float[_c.NRot / 2];
             for (int t = start; t < end; t++)
@@ -125,7 +125,7 @@ internal sealed unsafe class Transformer : IDisposable
     private void SwiGluRows(int n)
     {
         int nFf = _c.NFf;
-        _pool.For(n, (start, end) =>
+        _pool.For(n, nFf, (start, end) =>
         {
             for (int t = start; t < end; t++)
                 SwiGlu.Row(_hb.Floats + (long)t * nFf, _hb2.Floats + (long)t * nFf, nFf);
@@ -135,7 +135,7 @@ internal sealed unsafe class Transformer : IDisposable
     private void Add(float* x, float* y, int n)
     {
         int nEmbd = _c.NEmbd;
-        _pool.For(n / nEmbd, (start, end) =>
+        _pool.For(n / nEmbd, nEmbd, (start, end) =>
         {
             for (long i = (long)start * nEmbd; i < (long)end * nEmbd; i++)
                 x[i] += y[i];

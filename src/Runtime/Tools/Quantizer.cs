@@ -259,7 +259,7 @@ public static class Quantizer
             cancellationToken.ThrowIfCancellationRequested();
             int n = (int)Math.Min(chunkRows, rows - first);
             work.First = first;
-            pool.For(n, work.Run);
+            pool.For(n, k, work.Run);
             stream.Write(buffer, 0, (int)(n * rowBytes));
         }
     }
