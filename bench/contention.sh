@@ -3,13 +3,16 @@
 # -t 1 and -t 2, and llama.cpp at its default, on an idle machine and beside three busy-loop processes per core.
 # Runs are interleaved (one of each configuration per round) so a noisy neighbour spreads over all of them.
 # Reports the median and range of the wall time of the whole run and of the eval tokens/s each CLI prints, into
-# bench/results/<cpu>/contention-<date>.md (and on standard output).
+# bench/results/<cpu>/contention-<date>.md (and on standard output). llama-completion often exits before its logging
+# thread has printed the timings, so its rate may be missing in some runs (counted as such); its wall time never is.
 #
 # usage: bench/contention.sh [--runs N] [--loads "idle loaded"] [--out FILE] BINARY[=LABEL] ...
 #   e.g. bench/contention.sh publish/llama-aot=after /work/baseline-publish/llama-aot=before
 # environment: LLAMA_CPP (llama.cpp's llama-completion; skipped if missing), STORIES (default
 #   ../shared/models/stories260K/stories260K-Q4_0.gguf, 200 tokens), TINYLLAMA (default
 #   bench-models/tinyllama-Q4_0.gguf, 32 tokens; skipped if missing; see the README's write-models), N_STORIES, N_TINYLLAMA.
+# On a machine shared with other work, `nice -n -19 bench/contention.sh ...` (as root) keeps that work from weighing
+# on the runs; the busy loops inherit the niceness, so they still compete with the runs as equals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +23,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2 ;;
     --loads) loads=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) binaries+=("$1"); shift ;;
   esac
 done
@@ -50,6 +53,12 @@ if [ -x "$llama_cpp" ]; then configs+=("llama.cpp default|$llama_cpp -no-cnv"); 
 models=("$stories|${N_STORIES:-200}")
 if [ -f "$tinyllama" ]; then models+=("$tinyllama|${N_TINYLLAMA:-32}"); else echo "$tinyllama not found: skipped" >&2; fi
 
+# the load average (1, 5, 15 min) and the CPUs' busy share over the next 2 s (the load average lags a phase behind)
+load_now() {
+  local a b
+  read -r _ a < /proc/stat; sleep 2; read -r _ b < /proc/stat
+  echo "$a" "$b" | awk -v avg="$(cut -d' ' -f1-3 /proc/loadavg)" '{t1 = t2 = 0; for (i = 1; i <= 8; i++) {t1 += $i; t2 += $(i + 10)}; printf "load average %s, CPUs %d%% busy", avg, 100 - 100 * ($14 - $4) / (t2 - t1)}'
+}
 tmp=$(mktemp -d); trap 'stop_hogs; rm -rf "$tmp"' EXIT
 # one run: prints "wall_seconds eval_tokens_per_second"
 measure() {
@@ -71,16 +80,18 @@ measure() {
   echo "- each run: \`-m MODEL -p \"Once upon a time\" -n N --temp 0 -c 256 --ignore-eos\`; $runs runs per cell, interleaved; median [min - max]"
   for b in "${binaries[@]}"; do p=${b%%=*}; echo "- ${b#*=}: $p ($(stat -c %y "$p" | cut -d. -f1))"; done
   [ -x "$llama_cpp" ] && echo "- llama.cpp: $llama_cpp (its default threads), run with -no-cnv"
-  echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- nice $(nice) (the busy loops inherit it); before each phase, listed below the table: the load average and how busy the CPUs were over 2 s"
   echo
   echo "| model | tokens | load | configuration | wall s | eval tokens/s |"
   echo "|---|---:|---|---|---:|---:|"
 } | tee "$out"
+phases=()
 
 for load in $loads; do
-  [ "$load" = loaded ] && start_hogs
   for m in "${models[@]}"; do
     model=${m%%|*}; n=${m#*|}
+    phases+=("$(basename "$model" .gguf) $load: $(load_now)")
+    [ "$load" = loaded ] && start_hogs
     declare -A wall=() tps=()
     for _ in $(seq "$runs"); do
       for c in "${configs[@]}"; do
@@ -95,7 +106,8 @@ for load in $loads; do
       echo "| $(basename "$model" .gguf) | $n | $load | $label | $(echo "${wall[$label]}" | summary %.3f) | $(echo "${tps[$label]}" | summary %.1f) |" | tee -a "$out"
     done
     unset wall tps
+    [ "$load" = loaded ] && stop_hogs
   done
-  [ "$load" = loaded ] && stop_hogs
 done
+{ echo; echo "Before each phase:"; for p in "${phases[@]}"; do echo "- $p"; done; } | tee -a "$out"
 echo "written to $out" >&2
