@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LlamaAot.Conversion;
+using LlamaAot.Diagnostics;
 using LlamaAot.Files;
 using LlamaAot.Gguf;
 
@@ -27,7 +28,7 @@ internal static class Errors
             e = inner;
         string message = e switch
         {
-            FileNotFoundException f => f.FileName is { } name ? $"file not found: {name}" : $"file not found ({f.Message})",
+            FileNotFoundException f => f.FileName is { } name ? $"file not found: {Excerpt.Path(name)}" : $"file not found ({f.Message})",
             UsageException or InputException or StandardOutputException => e.Message,
             OutputFileException o => o.Message,
             Tools.QuantizeException q => q.Message,
@@ -78,7 +79,7 @@ internal static class InputFiles
     public static void Check(string path, string what)
     {
         if (Directory.Exists(path))
-            throw new InputException($"{path} is a directory, not a {what} file");
+            throw new InputException($"{Excerpt.Path(path)} is a directory, not a {what} file");
         if (!File.Exists(path))
             throw new FileNotFoundException($"{what} file not found: {path}", path);
         try
@@ -87,7 +88,7 @@ internal static class InputFiles
         }
         catch (UnauthorizedAccessException)
         {
-            throw new InputException($"permission denied: {path} (the {what} file cannot be read)");
+            throw new InputException($"permission denied: {Excerpt.Path(path)} (the {what} file cannot be read)");
         }
     }
 }

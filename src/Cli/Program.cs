@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using LlamaAot.Diagnostics;
 using LlamaAot.Cli.Commands;
 
 namespace LlamaAot.Cli;
@@ -26,7 +27,7 @@ internal static class Program
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
         {
-            string message = parse.Errors[0].Message.ReplaceLineEndings(" ").Replace("  ", " ").Trim();
+            string message = QuoteArguments(parse.Errors[0].Message, args).ReplaceLineEndings(" ").Replace("  ", " ").Trim();
             Console.Error.WriteLine($"error: {message} (run 'llama-aot --help' for usage)");
             return ExitCodes.Usage;
         }
@@ -38,6 +39,22 @@ internal static class Program
         {
             return Errors.Report(e, parse.CommandResult.Command);
         }
+    }
+
+    /// <summary>
+    /// System.CommandLine's messages quote the argument they are about whole ("Unrecognized command or argument
+    /// '...'"): a 20,000-character value made a 20 KB error line. Each argument quoted there is shown as
+    /// <see cref="Excerpt.Quote"/> shows it: cut short, control characters escaped.
+    /// </summary>
+    private static string QuoteArguments(string message, string[] args)
+    {
+        foreach (string a in args.Distinct().OrderByDescending(a => a.Length))
+        {
+            string quoted = Excerpt.Quote(a);
+            if (quoted != $"'{a}'")
+                message = message.Replace($"'{a}'", quoted, StringComparison.Ordinal);
+        }
+        return message;
     }
 }
 

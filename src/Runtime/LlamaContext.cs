@@ -17,6 +17,7 @@ public sealed class LlamaContext : IDisposable
     private readonly WorkerPool _pool;
     private readonly KvCache _cache;
     private readonly ForwardState _state;
+    private readonly bool _adaptive, _adaptiveBatch; // the thread counts are the engine's choice: see WorkerPool.Adaptive
 
     internal LlamaContext(LlamaModel model, ContextOptions options)
     {
@@ -30,6 +31,8 @@ public sealed class LlamaContext : IDisposable
         ContextSize = nCtx;
         Threads = options.ResolveThreads();
         BatchThreads = options.ResolveBatchThreads();
+        _adaptive = options.Threads == 0;
+        _adaptiveBatch = options.BatchThreads == 0 && options.Threads == 0;
         _pool = new WorkerPool(Math.Max(Threads, BatchThreads));
         try
         {
@@ -97,6 +100,7 @@ public sealed class LlamaContext : IDisposable
         {
             var batch = tokens.Slice(start, Math.Min(_state.MaxBatch, tokens.Length - start));
             _pool.Active = batch.Length > 1 ? BatchThreads : Threads;
+            _pool.Adaptive = batch.Length > 1 ? _adaptiveBatch : _adaptive;
             bool last = start + batch.Length == tokens.Length;
             if (!allLogits && !last)
             {

@@ -21,7 +21,10 @@ public sealed record ContextOptions
     /// </summary>
     public int ContextSize { get; init; }
 
-    /// <summary>Threads for token generation; 0 means the number of physical cores.</summary>
+    /// <summary>
+    /// Threads for token generation; 0 means the number of physical cores, fewer while other processes keep the
+    /// workers from keeping up (an explicit count is used as it is).
+    /// </summary>
     public int Threads { get; init; }
 
     /// <summary>Threads for prompt processing (batches of more than one token); 0 means the same as <see cref="Threads"/>.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine.Parsing;
 using System.Globalization;
+using LlamaAot.Diagnostics;
 
 namespace LlamaAot.Cli.Commands;
 
@@ -74,7 +75,7 @@ internal static class OptionValues
     private static T Fail<T>(ArgumentResult r, string accepts)
     {
         string option = (r.Parent as OptionResult)?.IdentifierToken?.Value ?? r.Argument.Name;
-        r.AddError($"{option} takes {accepts}, not '{Token(r)}'");
+        r.AddError($"{option} takes {accepts}, not {Excerpt.Quote(Token(r))}");
         return default!;
     }
 }

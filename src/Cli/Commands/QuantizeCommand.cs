@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LlamaAot.Diagnostics;
 using LlamaAot.Gguf;
 using LlamaAot.Tools;
 
@@ -51,7 +52,7 @@ internal sealed class QuantizeCommand
     {
         string typeName = p.GetValue(_type)!;
         var recipe = QuantizeRecipe.Find(typeName)
-            ?? throw new UsageException($"unknown quantization type '{typeName}'; choose one of {QuantizeRecipe.Names}");
+            ?? throw new UsageException($"unknown quantization type {Excerpt.Quote(typeName)}; choose one of {QuantizeRecipe.Names}");
         int threads = p.GetValue(_threads);
         var options = new QuantizeOptions
         {
@@ -75,7 +76,7 @@ internal sealed class QuantizeCommand
 
     private static GgmlType? TensorType(string? name, string flag) =>
         name is null ? null : QuantizeRecipe.FindTensorType(name)
-            ?? throw new UsageException($"unknown tensor type '{name}' for {flag}; choose one of {QuantizeRecipe.TensorTypeNames}");
+            ?? throw new UsageException($"unknown tensor type {Excerpt.Quote(name)} for {flag}; choose one of {QuantizeRecipe.TensorTypeNames}");
 
     /// <summary>One line per tensor, in llama-quantize's spirit: position, name, types, shape, sizes.</summary>
     private static void Show(QuantizeProgress e)

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlamaAot.Diagnostics;
 using LlamaAot.Files;
 using LlamaAot.Gguf;
 
@@ -31,7 +31,7 @@ public static partial class HuggingFaceConverter
             foreach (var file in files)
                 foreach (var t in file.Tensors)
                     if (!tensors.TryAdd(t.Name, (file, t)))
-                        throw new ConversionException($"{directory}: tensor '{t.Name}' is in more than one safetensors file");
+                        throw new ConversionException($"{directory}: tensor {Excerpt.Quote(t.Name)} is in more than one safetensors file");
 
             // The tensors first: config.json's sizes are held against them before the vocabulary is padded to vocab_size.
             var plan = Plan(directory, config, tensors);
@@ -120,7 +120,7 @@ public static partial class HuggingFaceConverter
         var unknown = tensors.Keys.Where(k => !used.Contains(k) && !k.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
         if (unknown.Count > 0)
             throw new ConversionException(
-                $"{directory}: tensor '{unknown[0]}'{(unknown.Count > 1 ? $" (and {unknown.Count - 1} more)" : "")} has no place in a llama model; is this a llama-family checkpoint?");
+                $"{directory}: tensor {Excerpt.Quote(unknown[0])}{(unknown.Count > 1 ? $" (and {unknown.Count - 1} more)" : "")} has no place in a llama model; is this a llama-family checkpoint?");
         return plan;
     }
 
@@ -162,14 +162,20 @@ public static partial class HuggingFaceConverter
         List<string> paths;
         if (File.Exists(index))
         {
-            using var doc = ParseJson(index);
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new ConversionException($"{index}: no weight_map object");
-            paths = map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Distinct().Order(StringComparer.Ordinal)
-                .Select(name => Path.Combine(directory, name)).ToList();
-            foreach (string p in paths)
-                if (!File.Exists(p))
-                    throw new ConversionException($"{index} names the shard {Path.GetFileName(p)}, which is not in {directory}");
+            using var doc = JsonFile.Parse(index);
+            var map = JsonFile.Object(JsonFile.Required(JsonFile.Root(doc, index), "weight_map", index, "the index"), index, "weight_map");
+            var names = map.EnumerateObject().Select(p => JsonFile.String(p.Value, index, $"the shard of tensor {Excerpt.Quote(p.Name)}"))
+                .Distinct().Order(StringComparer.Ordinal).ToList();
+            foreach (string name in names)
+            {
+                // A shard is a file of the directory: a path ("../x", "/etc/x") would read, and let the output
+                // replace, a file the directory's input checks never see.
+                if (name != Path.GetFileName(name) || name is "" or "." or "..")
+                    throw new ConversionException($"{index} names the shard {Excerpt.Quote(name)}, which is not a file name");
+                if (!File.Exists(Path.Combine(directory, name)))
+                    throw new ConversionException($"{index} names the shard {Excerpt.Quote(name)}, which is not in {directory}");
+            }
+            paths = names.ConvertAll(name => Path.Combine(directory, name));
         }
         else if (File.Exists(Path.Combine(directory, "model.safetensors")))
         {
@@ -194,18 +200,6 @@ public static partial class HuggingFaceConverter
             foreach (var f in files)
                 f.Dispose();
             throw;
-        }
-    }
-
-    internal static JsonDocument ParseJson(string path)
-    {
-        try
-        {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException e)
-        {
-            throw new ConversionException($"{path}: not valid JSON ({e.Message})");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlamaAot.Diagnostics;
 using LlamaAot.Tokenizers;
 
 namespace LlamaAot.Conversion;
@@ -12,46 +13,57 @@ internal sealed record HuggingFaceConfig(LlamaHyperparameters Hyperparameters, i
         string path = Path.Combine(directory, "config.json");
         if (!File.Exists(path))
             throw new ConversionException($"{directory}: no config.json: not a Hugging Face model directory");
-        using var doc = HuggingFaceConverter.ParseJson(path);
-        var root = doc.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-            throw new ConversionException($"{path}: not a JSON object");
+        using var doc = JsonFile.Parse(path);
+        var root = JsonFile.Root(doc, path);
 
-        if (root.TryGetProperty("architectures", out var archs) && archs.ValueKind == JsonValueKind.Array)
+        if (JsonFile.TryGet(root, "architectures", out var archs))
         {
-            var names = archs.EnumerateArray().Select(a => a.GetString() ?? "").ToList();
+            var names = JsonFile.Array(archs, path, "architectures").EnumerateArray()
+                .Select((a, i) => JsonFile.String(a, path, $"architectures[{i}]")).ToList();
             if (!names.Any(HuggingFaceConverter.SupportedArchitectures.Contains))
                 throw new NotSupportedException(
-                    $"{path}: architecture {string.Join(", ", names)} is not supported (supported: {string.Join(", ", HuggingFaceConverter.SupportedArchitectures)})");
+                    $"{path}: architecture {string.Join(", ", names.Take(3).Select(Excerpt.Quote))}{(names.Count > 3 ? $" (and {names.Count - 3} more)" : "")} " +
+                    $"is not supported (supported: {string.Join(", ", HuggingFaceConverter.SupportedArchitectures)})");
         }
 
+        // transformers writes null for an option left at its default.
         int Int(string key, int? fallback = null)
         {
-            if (root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i))
+            if (JsonFile.TryGet(root, key, out var v))
+            {
+                int i = JsonFile.Int32(v, path, key);
                 return i > 0 ? i : throw new ConversionException($"{path}: {key} = {i} must be positive");
+            }
             return fallback ?? throw new ConversionException($"{path}: missing integer '{key}'");
         }
-        float Float(string key, float fallback) =>
-            root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetSingle() : fallback;
+        float Float(JsonElement parent, string key, float fallback, string? where = null)
+        {
+            if (!JsonFile.TryGet(parent, key, out var v))
+                return fallback;
+            float f = JsonFile.Single(v, path, where + key);
+            return f > 0 ? f : throw new ConversionException($"{path}: {where}{key} = {f} must be positive");
+        }
         int? OptionalId(string key) =>
             root.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) && i >= 0 ? i : null;
 
         int embd = Int("hidden_size"), heads = Int("num_attention_heads");
         if (embd % heads != 0)
             throw new ConversionException($"{path}: hidden_size {embd} is not a multiple of num_attention_heads {heads}");
-        if (root.TryGetProperty("head_dim", out var hd) && hd.ValueKind == JsonValueKind.Number && hd.GetInt32() != embd / heads)
-            throw new NotSupportedException($"{path}: head_dim {hd.GetInt32()} differs from hidden_size / num_attention_heads = {embd / heads}");
+        if (JsonFile.TryGet(root, "head_dim", out _) && Int("head_dim") is var headDim && headDim != embd / heads)
+            throw new NotSupportedException($"{path}: head_dim {headDim} differs from hidden_size / num_attention_heads = {embd / heads}");
         int kvHeads = Int("num_key_value_heads", heads);
         if (heads % kvHeads != 0)
             throw new ConversionException($"{path}: num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
 
         float? scaling = null;
-        if (root.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind == JsonValueKind.Object)
+        if (JsonFile.TryGet(root, "rope_scaling", out var rs))
         {
-            string type = (rs.TryGetProperty("rope_type", out var t) || rs.TryGetProperty("type", out t)) ? t.GetString() ?? "" : "";
+            JsonFile.Object(rs, path, "rope_scaling");
+            string typeKey = rs.TryGetProperty("rope_type", out _) ? "rope_type" : "type";
+            string type = JsonFile.TryGet(rs, typeKey, out var t) ? JsonFile.String(t, path, $"rope_scaling.{typeKey}") : "";
             if (type != "linear")
-                throw new NotSupportedException($"{path}: rope_scaling type '{type}' is not supported (only linear)");
-            scaling = rs.TryGetProperty("factor", out var f) && f.ValueKind == JsonValueKind.Number ? f.GetSingle() : 1f;
+                throw new NotSupportedException($"{path}: rope_scaling type {Excerpt.Quote(type)} is not supported (only linear)");
+            scaling = Float(rs, "factor", 1f, "rope_scaling.");
         }
 
         var h = new LlamaHyperparameters(
@@ -62,8 +74,8 @@ internal sealed record HuggingFaceConfig(LlamaHyperparameters Hyperparameters, i
             NHead: heads,
             NHeadKv: kvHeads,
             NRot: embd / heads,
-            RmsEps: Float("rms_norm_eps", 1e-6f),
-            RopeFreqBase: Float("rope_theta", 10000f));
+            RmsEps: Float(root, "rms_norm_eps", 1e-6f),
+            RopeFreqBase: Float(root, "rope_theta", 10000f));
         bool tied = root.TryGetProperty("tie_word_embeddings", out var tie) && tie.ValueKind == JsonValueKind.True;
         return new HuggingFaceConfig(h, Int("vocab_size"), tied, scaling, OptionalId("bos_token_id"), OptionalId("eos_token_id"), OptionalId("pad_token_id"));
     }
@@ -107,7 +119,12 @@ internal static class HuggingFaceTokenizer
             throw new ConversionException($"{directory}: no tokenizer.model or tokenizer.json");
         }
 
-        ApplyAddedTokens(directory, tokens, scores, types);
+        // tokenizer_config.json: added_tokens_decoder below, add_bos_token / add_eos_token for the GGUF.
+        string tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
+        using var tokenizerConfig = File.Exists(tokenizerConfigPath) ? JsonFile.Parse(tokenizerConfigPath) : null;
+        var tokenizerSettings = tokenizerConfig is null ? (JsonElement?)null : JsonFile.Root(tokenizerConfig, tokenizerConfigPath);
+
+        ApplyAddedTokens(directory, tokenizerSettings, tokenizerConfigPath, tokens, scores, types);
         if (tokens.Count > config.VocabSize)
             throw new ConversionException($"{directory}: the tokenizer has {tokens.Count} tokens, more than config.json's vocab_size {config.VocabSize}");
         for (int i = tokens.Count; i < config.VocabSize; i++)
@@ -117,24 +134,18 @@ internal static class HuggingFaceTokenizer
             types.Add(TokenType.Unused);
         }
 
-        bool? addBos = null, addEos = null;
-        string tokenizerConfig = Path.Combine(directory, "tokenizer_config.json");
-        if (File.Exists(tokenizerConfig))
-        {
-            using var doc = HuggingFaceConverter.ParseJson(tokenizerConfig);
-            if (doc.RootElement.TryGetProperty("add_bos_token", out var b) && b.ValueKind is JsonValueKind.True or JsonValueKind.False)
-                addBos = b.GetBoolean();
-            if (doc.RootElement.TryGetProperty("add_eos_token", out var e) && e.ValueKind is JsonValueKind.True or JsonValueKind.False)
-                addEos = e.GetBoolean();
-        }
+        bool? Flag(string key) =>
+            tokenizerSettings is { } settings && settings.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? v.GetBoolean()
+                : null;
         return new SpmVocabulary([.. tokens], [.. scores], [.. types])
         {
             UnknownId = unk,
             BosId = config.BosId ?? bos,
             EosId = config.EosId ?? eos,
             PaddingId = config.PadId ?? pad,
-            AddBos = addBos,
-            AddEos = addEos,
+            AddBos = Flag("add_bos_token"),
+            AddEos = Flag("add_eos_token"),
             AddSpacePrefix = spacePrefix,
         };
     }
@@ -147,27 +158,38 @@ internal static class HuggingFaceTokenizer
     /// </summary>
     private static (List<string>, List<float>, List<TokenType>) ReadTokenizerJson(string path)
     {
-        using var doc = HuggingFaceConverter.ParseJson(path);
-        if (!doc.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
-            throw new ConversionException($"{path}: no model object");
-        string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+        using var doc = JsonFile.Parse(path);
+        var root = JsonFile.Root(doc, path);
+        var model = JsonFile.Object(JsonFile.Required(root, "model", path, "the tokenizer"), path, "model");
+        string type = JsonFile.TryGet(model, "type", out var t) ? JsonFile.String(t, path, "model.type") : "";
         bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
         if (type != "BPE" || !byteFallback)
             throw new NotSupportedException(
-                $"{path}: a {type} tokenizer{(type == "BPE" ? " without byte fallback (a byte-level BPE such as GPT-2's or Llama 3's)" : "")} is not supported: llama-aot runs SentencePiece vocabularies only");
-        if (!model.TryGetProperty("vocab", out var vocab) || vocab.ValueKind != JsonValueKind.Object)
-            throw new ConversionException($"{path}: the BPE model has no vocab object");
+                $"{path}: a {Excerpt.Quote(type)} tokenizer{(type == "BPE" ? " without byte fallback (a byte-level BPE such as GPT-2's or Llama 3's)" : "")} is not supported: llama-aot runs SentencePiece vocabularies only");
+        var vocab = JsonFile.Object(JsonFile.Required(model, "vocab", path, "the BPE model"), path, "model.vocab");
 
         var byId = new SortedDictionary<int, string>();
         foreach (var entry in vocab.EnumerateObject())
         {
-            int id = entry.Value.GetInt32();
+            int id = JsonFile.Int32(entry.Value, path, $"the id of token {Excerpt.Quote(entry.Name)}");
             if (id < 0 || !byId.TryAdd(id, entry.Name))
-                throw new ConversionException($"{path}: token id {id} ('{entry.Name}') is negative or given twice");
+                throw new ConversionException($"{path}: token id {id} ({Excerpt.Quote(entry.Name)}) is negative or given twice");
         }
-        if (doc.RootElement.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
-            foreach (var a in added.EnumerateArray())
-                byId.TryAdd(a.GetProperty("id").GetInt32(), a.GetProperty("content").GetString() ?? "");
+        var added = new List<(int Id, string Content, bool Special)>();
+        if (JsonFile.TryGet(root, "added_tokens", out var addedTokens))
+        {
+            foreach (var a in JsonFile.Array(addedTokens, path, "added_tokens").EnumerateArray())
+            {
+                string what = $"added token {added.Count}";
+                JsonFile.Object(a, path, what);
+                int id = JsonFile.Int32(JsonFile.Required(a, "id", path, what), path, $"the id of {what}");
+                if (id < 0)
+                    throw new ConversionException($"{path}: {what} has id {id}, not a token id");
+                string content = JsonFile.String(JsonFile.Required(a, "content", path, what), path, $"the content of {what}");
+                added.Add((id, content, a.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True));
+                byId.TryAdd(id, content);
+            }
+        }
         int n = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
         if (byId.Count != n)
             throw new ConversionException($"{path}: token ids are not contiguous from 0 ({byId.Count} tokens, largest id {n - 1})");
@@ -177,14 +199,15 @@ internal static class HuggingFaceTokenizer
         for (int i = 0; i < n; i++)
             index.TryAdd(tokens[i], i);
         var rank = new int?[n];
-        if (model.TryGetProperty("merges", out var merges) && merges.ValueKind == JsonValueKind.Array)
+        if (JsonFile.TryGet(model, "merges", out var merges))
         {
             int r = 0;
-            foreach (var m in merges.EnumerateArray())
+            foreach (var m in JsonFile.Array(merges, path, "model.merges").EnumerateArray())
             {
-                string merged = m.ValueKind == JsonValueKind.Array
+                string merged = m.ValueKind == JsonValueKind.Array && m.EnumerateArray().All(p => p.ValueKind == JsonValueKind.String)
                     ? string.Concat(m.EnumerateArray().Select(p => p.GetString()))
-                    : (m.GetString() ?? "").Replace(" ", "", StringComparison.Ordinal);
+                    : m.ValueKind == JsonValueKind.String ? m.GetString()!.Replace(" ", "", StringComparison.Ordinal)
+                    : throw JsonFile.WrongKind(m, path, $"merge {r}", "a string or a pair of strings");
                 if (index.TryGetValue(merged, out int id))
                     rank[id] ??= r;
                 r++;
@@ -193,7 +216,7 @@ internal static class HuggingFaceTokenizer
         int mergeCount = rank.Count(x => x is not null);
         var scores = new List<float>(n);
         var types = new List<TokenType>(n);
-        string? unk = model.TryGetProperty("unk_token", out var u) ? u.GetString() : null;
+        string? unk = JsonFile.TryGet(model, "unk_token", out var u) ? JsonFile.String(u, path, "model.unk_token") : null;
         for (int i = 0; i < n; i++)
         {
             scores.Add(rank[i] is { } ri ? -ri : -(mergeCount + i));
@@ -201,28 +224,24 @@ internal static class HuggingFaceTokenizer
                 : HuggingFaceConverter.ByteToken().IsMatch(tokens[i]) ? TokenType.Byte
                 : TokenType.Normal);
         }
-        if (added.ValueKind == JsonValueKind.Array)
+        foreach (var (id, _, special) in added)
         {
-            foreach (var a in added.EnumerateArray())
-            {
-                int id = a.GetProperty("id").GetInt32();
-                if (types[id] == TokenType.Unknown)
-                    continue;
-                bool special = a.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;
-                types[id] = special ? TokenType.Control : TokenType.UserDefined;
-                scores[id] = AddedTokenScore;
-            }
+            if (types[id] == TokenType.Unknown)
+                continue;
+            types[id] = special ? TokenType.Control : TokenType.UserDefined;
+            scores[id] = AddedTokenScore;
         }
         return (tokens, scores, types);
     }
 
     /// <summary>added_tokens.json and tokenizer_config.json's added_tokens_decoder, as convert_hf_to_gguf.py applies them.</summary>
-    private static void ApplyAddedTokens(string directory, List<string> tokens, List<float> scores, List<TokenType> types)
+    private static void ApplyAddedTokens(string directory, JsonElement? tokenizerConfig, string tokenizerConfigPath,
+        List<string> tokens, List<float> scores, List<TokenType> types)
     {
         void Set(int id, string text, TokenType type, string source)
         {
             if (id < 0 || id > tokens.Count)
-                throw new ConversionException($"{source}: added token '{text}' has id {id}, but the vocabulary has {tokens.Count} tokens");
+                throw new ConversionException($"{source}: added token {Excerpt.Quote(text)} has id {id}, but the vocabulary has {tokens.Count} tokens");
             if (id == tokens.Count)
             {
                 tokens.Add(text);
@@ -237,25 +256,29 @@ internal static class HuggingFaceTokenizer
         string addedTokens = Path.Combine(directory, "added_tokens.json");
         if (File.Exists(addedTokens))
         {
-            using var doc = HuggingFaceConverter.ParseJson(addedTokens);
-            foreach (var p in doc.RootElement.EnumerateObject().OrderBy(p => p.Value.GetInt32()))
-                Set(p.Value.GetInt32(), p.Name, TokenType.UserDefined, addedTokens);
+            using var doc = JsonFile.Parse(addedTokens);
+            var ids = JsonFile.Root(doc, addedTokens).EnumerateObject()
+                .Select(p => (Text: p.Name, Id: JsonFile.Int32(p.Value, addedTokens, $"the id of added token {Excerpt.Quote(p.Name)}")));
+            foreach (var (text, id) in ids.OrderBy(p => p.Id))
+                Set(id, text, TokenType.UserDefined, addedTokens);
         }
-        string tokenizerConfig = Path.Combine(directory, "tokenizer_config.json");
-        if (File.Exists(tokenizerConfig))
+        if (tokenizerConfig is { } config && JsonFile.TryGet(config, "added_tokens_decoder", out var decoder))
         {
-            using var doc = HuggingFaceConverter.ParseJson(tokenizerConfig);
-            if (doc.RootElement.TryGetProperty("added_tokens_decoder", out var decoder) && decoder.ValueKind == JsonValueKind.Object)
+            var entries = JsonFile.Object(decoder, tokenizerConfigPath, "added_tokens_decoder").EnumerateObject().Select(p =>
             {
-                foreach (var p in decoder.EnumerateObject().OrderBy(p => int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture)))
-                {
-                    int id = int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture);
-                    string text = p.Value.GetProperty("content").GetString() ?? "";
-                    bool special = p.Value.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True;
-                    if (id < types.Count && types[id] is TokenType.Unknown or TokenType.Byte)
-                        continue; // <unk> and byte pieces keep their own types
-                    Set(id, special ? text : text.Replace('\u2581', ' '), special ? TokenType.Control : TokenType.UserDefined, tokenizerConfig);
-                }
+                // The keys are token ids: digits, as transformers writes them.
+                if (!int.TryParse(p.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
+                    throw new ConversionException($"{tokenizerConfigPath}: added_tokens_decoder key {Excerpt.Quote(p.Name)} is not a token id");
+                string what = $"added_tokens_decoder entry {Excerpt.Quote(p.Name)}";
+                JsonFile.Object(p.Value, tokenizerConfigPath, what);
+                string text = JsonFile.String(JsonFile.Required(p.Value, "content", tokenizerConfigPath, what), tokenizerConfigPath, $"the content of {what}");
+                return (Id: id, Text: text, Special: p.Value.TryGetProperty("special", out var s) && s.ValueKind == JsonValueKind.True);
+            });
+            foreach (var (id, text, special) in entries.OrderBy(e => e.Id))
+            {
+                if (id < types.Count && types[id] is TokenType.Unknown or TokenType.Byte)
+                    continue; // <unk> and byte pieces keep their own types
+                Set(id, special ? text : text.Replace('\u2581', ' '), special ? TokenType.Control : TokenType.UserDefined, tokenizerConfigPath);
             }
         }
     }

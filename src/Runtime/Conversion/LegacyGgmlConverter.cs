@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using LlamaAot.Diagnostics;
 using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
@@ -57,7 +58,12 @@ public static class LegacyGgmlConverter
         var header = ReadHeader(file);
         var (vocabulary, tensorStart) = ReadVocabulary(file, header);
         var tensors = ReadTensors(file, header, tensorStart);
-        var byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var t in tensors)
+        {
+            if (!byName.TryAdd(t.Name, t))
+                throw new ConversionException($"{source}: tensor {Excerpt.Quote(t.Name)} appears twice in the file");
+        }
 
         Tensor Need(string name) => byName.TryGetValue(name, out var t) ? t : throw new ConversionException($"{source}: tensor '{name}' is missing");
         // The header's sizes become the GGUF's hyperparameters: they must be the tensors' own.
@@ -71,8 +77,13 @@ public static class LegacyGgmlConverter
             throw new ConversionException(
                 $"{source}: n_layer {header.NLayer} in the {header.Format} header, but the file holds the tensors of {layers} layers{(layers > 0 ? $" (layers.0 to layers.{layers - 1})" : "")}");
         int headDim = header.NEmbd / header.NHead;
-        var wk = Need("layers.0.attention.wk.weight");
-        var w1 = Need("layers.0.feed_forward.w1.weight");
+        Tensor Matrix(string name)
+        {
+            var t = Need(name);
+            return t.Shape.Length == 2 ? t : throw new ConversionException($"{source}: tensor '{name}' has shape [{string.Join(", ", t.Shape)}], not a matrix's");
+        }
+        var wk = Matrix("layers.0.attention.wk.weight");
+        var w1 = Matrix("layers.0.feed_forward.w1.weight");
         var h = new LlamaHyperparameters(contextLength, header.NEmbd, header.NLayer, (int)w1.Shape[1], header.NHead,
             (int)(wk.Shape[1] / headDim), header.NRot, rmsEps);
 
@@ -237,7 +248,7 @@ public static class LegacyGgmlConverter
             if (header.Magic == MagicGgjt)
                 at = (at + GgjtAlignment - 1) / GgjtAlignment * GgjtAlignment;
             long bytes = LegacyRowBytes(file.Path, header, name, type, shape[0]) * (dims == 2 ? shape[1] : 1);
-            file.Bytes(at, bytes, $"the data of tensor '{name}'"); // checks it is all there
+            file.Bytes(at, bytes, $"the data of tensor {Excerpt.Quote(name)}"); // checks it is all there
             tensors.Add(new Tensor(name, shape, type, at, bytes));
             at += bytes;
         }
@@ -255,7 +266,7 @@ public static class LegacyGgmlConverter
         var (modern, _) = ModernType(path, h, new Tensor(name, [k], type, 0, 0));
         var g = GgmlTypes.GeometryOf(modern);
         if (k % g.BlockSize != 0)
-            throw new ConversionException($"{path}: tensor '{name}' ({modern}) has rows of {k} values, not a multiple of {g.BlockSize}");
+            throw new ConversionException($"{path}: tensor {Excerpt.Quote(name)} ({modern}) has rows of {k} values, not a multiple of {g.BlockSize}");
         int extra = HasF32Scales(h) ? modern switch
         {
             GgmlType.Q4_0 or GgmlType.Q8_0 => 2, // float32 d instead of float16
@@ -268,7 +279,7 @@ public static class LegacyGgmlConverter
     /// <summary>The GGUF type a legacy tensor becomes and its row size there; a clear error for what cannot be read.</summary>
     private static (GgmlType Type, long RowBytes) ModernType(string path, Header h, Tensor t)
     {
-        string where = $"{path}: tensor '{t.Name}' of this {h.Format} file";
+        string where = $"{path}: tensor {Excerpt.Quote(t.Name)} of this {h.Format} file";
         var type = t.Type switch
         {
             0 => GgmlType.F32,
@@ -354,6 +365,6 @@ public static class LegacyGgmlConverter
             if (mapped is not null)
                 return $"blk.{layer}.{mapped}";
         }
-        throw new ConversionException($"{path}: tensor '{legacy}' has no place in a llama model");
+        throw new ConversionException($"{path}: tensor {Excerpt.Quote(legacy)} has no place in a llama model");
     }
 }

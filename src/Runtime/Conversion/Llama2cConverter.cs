@@ -96,10 +96,11 @@ public static class Llama2cConverter
         byte[] header = file.Bytes(0, HeaderBytes, "the llama2.c header (7 int32)").ToArray();
         int Int(int i) => BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(i * 4));
         int dim = Int(0), hidden = Int(1), layers = Int(2), heads = Int(3), kvHeads = Int(4), vocab = Int(5), seqLen = Int(6);
-        var config = new Config(dim, hidden, layers, heads, kvHeads, Math.Abs(vocab), seqLen, SharedClassifier: vocab > 0);
         string shape = $"dim {dim}, hidden_dim {hidden}, n_layers {layers}, n_heads {heads}, n_kv_heads {kvHeads}, vocab_size {vocab}, seq_len {seqLen}";
+        // vocab_size's sign says whether the classifier is shared; int.MinValue has no magnitude as an int.
         if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || vocab == 0 || vocab == int.MinValue || seqLen <= 0)
             throw new ConversionException($"{file.Path}: not a llama2.c checkpoint: its header ({shape}) has a value that is not positive");
+        var config = new Config(dim, hidden, layers, heads, kvHeads, Math.Abs(vocab), seqLen, SharedClassifier: vocab > 0);
         if (dim % heads != 0 || heads % kvHeads != 0)
             throw new ConversionException($"{file.Path}: not a llama2.c checkpoint: dim must be a multiple of n_heads and n_heads of n_kv_heads ({shape})");
         if ((dim / heads) % 2 != 0)

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using LlamaAot.Diagnostics;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Conversion;
@@ -63,31 +64,25 @@ public sealed class SafetensorsFile : IDisposable
             long dataStart = 8 + (long)n, dataLength = file.Length - dataStart;
             var tensors = new List<SafetensorsTensor>();
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            JsonDocument document;
-            try
+            using (var document = JsonFile.Parse(file.Bytes(8, (long)n, "the JSON header").ToArray(), $"{path}: the safetensors header"))
             {
-                document = JsonDocument.Parse(file.Bytes(8, (long)n, "the JSON header").ToArray());
-            }
-            catch (JsonException e)
-            {
-                throw new ConversionException($"{path}: the safetensors header is not valid JSON ({e.Message})");
-            }
-            using (document)
-            {
-                if (document.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new ConversionException($"{path}: the safetensors header is not a JSON object");
-                foreach (var entry in document.RootElement.EnumerateObject())
+                foreach (var entry in JsonFile.Root(document, $"{path}: the safetensors header").EnumerateObject())
                 {
                     if (entry.Name == "__metadata__")
                     {
                         if (entry.Value.ValueKind == JsonValueKind.Object)
+                        {
                             foreach (var m in entry.Value.EnumerateObject())
                                 metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                        }
                         continue;
                     }
                     tensors.Add(ReadEntry(path, entry, dataLength));
                 }
             }
+            // JSON allows a key twice; a tensor may not be there twice.
+            if (tensors.GroupBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw new ConversionException($"{path}: tensor {Excerpt.Quote(twice.Key)} appears twice in the safetensors header");
             CheckOverlaps(path, tensors);
             return new SafetensorsFile(file, dataStart, tensors, metadata);
         }
@@ -100,13 +95,13 @@ public sealed class SafetensorsFile : IDisposable
 
     private static SafetensorsTensor ReadEntry(string path, JsonProperty entry, long dataLength)
     {
-        string name = entry.Name;
+        string name = Excerpt.Quote(entry.Name);
         var e = entry.Value;
         if (e.ValueKind != JsonValueKind.Object
             || !e.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String
             || !e.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array
             || !e.TryGetProperty("data_offsets", out var offsetsElement) || offsetsElement.ValueKind != JsonValueKind.Array || offsetsElement.GetArrayLength() != 2)
-            throw new ConversionException($"{path}: tensor '{name}' needs dtype, shape and data_offsets [begin, end] in the header");
+            throw new ConversionException($"{path}: tensor {name} needs dtype, shape and data_offsets [begin, end] in the header");
         string dtype = dtypeElement.GetString()!;
         long[] shape;
         long begin, end;
@@ -118,25 +113,25 @@ public sealed class SafetensorsFile : IDisposable
         }
         catch (Exception x) when (x is FormatException or InvalidOperationException)
         {
-            throw new ConversionException($"{path}: tensor '{name}' has a shape or data_offsets that are not integers");
+            throw new ConversionException($"{path}: tensor {name} has a shape or data_offsets that are not integers");
         }
         if (!ElementBytes.TryGetValue(dtype, out int size))
             throw new ConversionException(
-                $"{path}: tensor '{name}' has dtype {dtype}; only F32, F16 and BF16 tensors can be converted");
+                $"{path}: tensor {name} has dtype {Excerpt.Quote(dtype)}; only F32, F16 and BF16 tensors can be converted");
         long elements = 1;
         foreach (long d in shape)
         {
             if (d < 0 || (d > 0 && elements > long.MaxValue / size / d))
-                throw new ConversionException($"{path}: tensor '{name}' has an invalid shape [{string.Join(", ", shape)}]");
+                throw new ConversionException($"{path}: tensor {name} has an invalid shape [{string.Join(", ", shape)}]");
             elements *= d;
         }
         if (begin < 0 || end < begin || end - begin != elements * size)
             throw new ConversionException(
-                $"{path}: tensor '{name}' ({dtype} [{string.Join(", ", shape)}]) takes {elements * size} bytes, but its data_offsets are [{begin}, {end})");
+                $"{path}: tensor {name} ({dtype} [{string.Join(", ", shape)}]) takes {elements * size} bytes, but its data_offsets are [{begin}, {end})");
         if (end > dataLength)
             throw new ConversionException(
-                $"{path}: truncated file: tensor '{name}' ends at data offset {end}, but the file holds only {dataLength} bytes of data");
-        return new SafetensorsTensor(name, dtype, shape, begin, end);
+                $"{path}: truncated file: tensor {name} ends at data offset {end}, but the file holds only {dataLength} bytes of data");
+        return new SafetensorsTensor(entry.Name, dtype, shape, begin, end);
     }
 
     private static void CheckOverlaps(string path, List<SafetensorsTensor> tensors)
@@ -145,7 +140,7 @@ public sealed class SafetensorsFile : IDisposable
         for (int i = 1; i < sorted.Count; i++)
         {
             if (sorted[i].Begin < sorted[i - 1].End)
-                throw new ConversionException($"{path}: tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap in the file");
+                throw new ConversionException($"{path}: tensors {Excerpt.Quote(sorted[i - 1].Name)} and {Excerpt.Quote(sorted[i].Name)} overlap in the file");
         }
     }
 
@@ -156,7 +151,8 @@ public sealed class SafetensorsFile : IDisposable
     {
         int size = ElementBytes[tensor.DType];
         long k = tensor.RowLength;
-        var bytes = _file.Bytes(_dataStart + tensor.Begin + row * k * size, k * size, $"row {row} of tensor '{tensor.Name}'");
+        // Open checked every tensor's range against the file: no description is formatted per row for an error that cannot occur.
+        var bytes = _file.Bytes(_dataStart + tensor.Begin + row * k * size, k * size, "a row of tensor data");
         switch (tensor.DType)
         {
             case "F32":

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using LlamaAot.Diagnostics;
 using LlamaAot.Tokenizers;
 
 namespace LlamaAot.Conversion;
@@ -69,7 +70,7 @@ public sealed class SentencePieceModel
                         piece.Skip(w);
                 }
                 if (type is < TokenType.Normal or > TokenType.Byte)
-                    throw new FormatException($"piece {pieces.Count} ('{text}') has unknown type {(int)type}");
+                    throw new FormatException($"piece {pieces.Count} ({Excerpt.Quote(text)}) has unknown type {(int)type}");
                 pieces.Add(text);
                 scores.Add(score);
                 types.Add(type);

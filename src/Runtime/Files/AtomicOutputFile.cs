@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlamaAot.Diagnostics;
 
 namespace LlamaAot.Files;
 
@@ -56,11 +57,11 @@ public sealed class AtomicOutputFile : Stream
         if (existing is { } found)
         {
             if (found.Kind is not null)
-                throw new OutputFileException($"cannot write {path}: it is {found.Kind}, not a regular file; name a file to write");
+                throw new OutputFileException($"cannot write {Excerpt.Path(path)}: it is {found.Kind}, not a regular file; name a file to write");
             foreach (string input in inputs)
             {
                 if (FileIdentity.Of(input) is { } i && i.IsSameFile(found))
-                    throw new OutputFileException($"cannot write {path}: it is {input}, which this command reads (the same file); write the output elsewhere");
+                    throw new OutputFileException($"cannot write {Excerpt.Path(path)}: it is {Excerpt.Path(input)}, which this command reads (the same file); write the output elsewhere");
             }
         }
 
@@ -80,7 +81,7 @@ public sealed class AtomicOutputFile : Stream
                 {
                     file.Dispose();
                     File.Delete(temporary);
-                    throw new OutputFileException($"cannot write {path}: {Describe(e)}");
+                    throw new OutputFileException($"cannot write {Excerpt.Path(path)}: {Describe(e)}");
                 }
                 var output = new AtomicOutputFile(path, target, temporary, file);
                 Unfinished.Add(output);
@@ -151,7 +152,7 @@ public sealed class AtomicOutputFile : Stream
         }
         catch (Exception e) when (e is (IOException or UnauthorizedAccessException) and not OutputFileException)
         {
-            throw new OutputFileException($"cannot write {Path}: {Describe(e)}");
+            throw new OutputFileException($"cannot write {Excerpt.Path(Path)}: {Describe(e)}");
         }
     }
 
@@ -204,7 +205,7 @@ public sealed class AtomicOutputFile : Stream
         }
         catch (IOException e)
         {
-            throw new OutputFileException($"cannot write {path}: {Describe(e)}"); // a loop of links
+            throw new OutputFileException($"cannot write {Excerpt.Path(path)}: {Describe(e)}"); // a loop of links
         }
     }
 
@@ -230,11 +231,11 @@ public sealed class AtomicOutputFile : Stream
             }
             catch (DirectoryNotFoundException)
             {
-                throw new OutputFileException($"cannot write {path}: the directory {(directory.Length == 0 ? "." : directory)} does not exist");
+                throw new OutputFileException($"cannot write {Excerpt.Path(path)}: the directory {(directory.Length == 0 ? "." : Excerpt.Path(directory))} does not exist");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new OutputFileException($"cannot write {path}: {Describe(e)}");
+                throw new OutputFileException($"cannot write {Excerpt.Path(path)}: {Describe(e)}");
             }
         }
     }
@@ -247,7 +248,7 @@ public sealed class AtomicOutputFile : Stream
         }
         catch (Exception e) when (e is (IOException or UnauthorizedAccessException) and not OutputFileException)
         {
-            throw new OutputFileException($"cannot write {Path}: {Describe(e)}");
+            throw new OutputFileException($"cannot write {Excerpt.Path(Path)}: {Describe(e)}");
         }
     }
 
@@ -266,6 +267,7 @@ public sealed class AtomicOutputFile : Stream
     private static string Describe(Exception e) => e switch
     {
         UnauthorizedAccessException => "permission denied",
+        PathTooLongException => "the name is too long", // its message repeats the path whole
         IOException { HResult: 28 } => "no space left on the device",
         IOException { HResult: 122 } => "the disk quota is exceeded",
         IOException { HResult: 30 } => "the file system is read-only",

@@ -20,6 +20,10 @@ public sealed unsafe partial class GgufFile : IDisposable
     /// <summary>ggml's GGML_MAX_DIMS.</summary>
     public const int MaxDimensions = 4;
 
+    /// <summary>The longest tensor name, in bytes, that llama.cpp loads (ggml's GGML_MAX_NAME is 64 with the
+    /// terminating zero).</summary>
+    public const int MaxTensorNameBytes = 63;
+
     /// <summary>The metadata key that sets the alignment; its value must be a uint32 power of two.</summary>
     public const string AlignmentKey = "general.alignment";
 

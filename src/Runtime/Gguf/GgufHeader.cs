@@ -66,6 +66,10 @@ internal sealed record GgufHeader(
         {
             long at = r.Position;
             string name = r.String($"name of tensor {i}");
+            long nameBytes = r.Position - at - sizeof(ulong);
+            if (nameBytes > GgufFile.MaxTensorNameBytes)
+                throw new GgufFormatException(
+                    $"tensor {i} (at offset {at}) has a name of {nameBytes} bytes, {Excerpt.Quote(name)}; llama.cpp allows at most {GgufFile.MaxTensorNameBytes}");
             if (!names.Add(name))
                 throw new GgufFormatException($"corrupt file: duplicate tensor name {Excerpt.Quote(name)} (tensor {i}, at offset {at})");
             long dimsAt = r.Position;

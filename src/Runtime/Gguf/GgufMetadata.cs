@@ -1,3 +1,5 @@
+using LlamaAot.Diagnostics;
+
 namespace LlamaAot.Gguf;
 
 /// <summary>
@@ -15,7 +17,7 @@ public sealed class GgufMetadata
     public int Count => _order.Count;
 
     public GgufValue this[string key] =>
-        _values.TryGetValue(key, out var v) ? v : throw new GgufFormatException($"missing metadata key '{key}'");
+        _values.TryGetValue(key, out var v) ? v : throw new GgufFormatException($"missing metadata key {Excerpt.Quote(key)}");
 
     internal bool TryAdd(string key, GgufValue value)
     {
@@ -41,7 +43,7 @@ public sealed class GgufMetadata
     public long GetInt64(string key, long? fallback = null)
     {
         if (!_values.TryGetValue(key, out var v))
-            return fallback ?? throw new GgufFormatException($"missing metadata key '{key}'");
+            return fallback ?? throw new GgufFormatException($"missing metadata key {Excerpt.Quote(key)}");
         return v.TryGetInt64(out long l) ? l : throw WrongType(key, v, "an integer");
     }
 
@@ -50,7 +52,7 @@ public sealed class GgufMetadata
     {
         long l = GetInt64(key, fallback);
         if (l is < int.MinValue or > int.MaxValue)
-            throw new GgufFormatException($"metadata '{key}' = {l} is out of range");
+            throw new GgufFormatException($"metadata {Excerpt.Quote(key)} = {l} is out of range");
         return (int)l;
     }
 
@@ -58,7 +60,7 @@ public sealed class GgufMetadata
     public float GetSingle(string key, float? fallback = null)
     {
         if (!_values.TryGetValue(key, out var v))
-            return fallback ?? throw new GgufFormatException($"missing metadata key '{key}'");
+            return fallback ?? throw new GgufFormatException($"missing metadata key {Excerpt.Quote(key)}");
         return v.TryGetDouble(out double d) ? (float)d : throw WrongType(key, v, "a number");
     }
 
@@ -80,5 +82,5 @@ public sealed class GgufMetadata
     }
 
     private static GgufFormatException WrongType(string key, GgufValue v, string expected) =>
-        new($"metadata '{key}' is {v.Type}{(v.Value is GgufArray a ? $" of {a.ElementType}" : "")}, expected {expected}");
+        new($"metadata {Excerpt.Quote(key)} is {v.Type}{(v.Value is GgufArray a ? $" of {a.ElementType}" : "")}, expected {expected}");
 }

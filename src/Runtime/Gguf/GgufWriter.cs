@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using LlamaAot.Diagnostics;
 using LlamaAot.Files;
 
 namespace LlamaAot.Gguf;
@@ -31,10 +32,6 @@ public sealed class GgufWriter
 {
     /// <summary>The format version written.</summary>
     public const uint Version = 3;
-
-    /// <summary>The longest tensor name, in UTF-8 bytes, that llama.cpp loads (ggml's GGML_MAX_NAME is 64 with the
-    /// terminating zero).</summary>
-    public const int MaxTensorNameBytes = 63;
 
     private readonly List<Pair> _metadata = [];
     private readonly List<Tensor> _tensors = [];
@@ -66,7 +63,7 @@ public sealed class GgufWriter
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         if (_metadata.Exists(p => p.Key == key))
-            throw new ArgumentException($"metadata key '{key}' was already added; use Set to replace its value", nameof(key));
+            throw new ArgumentException($"metadata key {Excerpt.Quote(key)} was already added; use Set to replace its value", nameof(key));
         _metadata.Add(Encode(key, value));
         ApplyAlignment(key, value);
     }
@@ -140,7 +137,7 @@ public sealed class GgufWriter
     // ---- tensors ----
 
     /// <summary>Adds a tensor whose data is copied now.</summary>
-    /// <param name="name">Tensor name, unique, at most <see cref="MaxTensorNameBytes"/> UTF-8 bytes.</param>
+    /// <param name="name">Tensor name, unique, at most <see cref="GgufFile.MaxTensorNameBytes"/> UTF-8 bytes.</param>
     /// <param name="shape">Dimensions in ggml order: <c>shape[0]</c> is the row length.</param>
     /// <param name="type">Element type; the row length must be a multiple of its block size.</param>
     /// <param name="data">Exactly the bytes that <paramref name="shape"/> and <paramref name="type"/> take.</param>
@@ -149,7 +146,7 @@ public sealed class GgufWriter
         long bytes = CheckTensor(name, shape, type);
         if (data.Length != bytes)
             throw new ArgumentException(
-                $"tensor '{name}' ({Describe(type, shape)}) takes {bytes} bytes, but {data.Length} bytes of data were given", nameof(data));
+                $"tensor {Excerpt.Quote(name)} ({Describe(type, shape)}) takes {bytes} bytes, but {data.Length} bytes of data were given", nameof(data));
         byte[] copy = data.ToArray();
         _tensors.Add(new Tensor(name, shape.ToArray(), type, bytes, s => s.Write(copy)));
         _tensorNames.Add(name);
@@ -176,15 +173,15 @@ public sealed class GgufWriter
     private long CheckTensor(string name, ReadOnlySpan<long> shape, GgmlType type)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        if (Encoding.UTF8.GetByteCount(name) > MaxTensorNameBytes)
+        if (Encoding.UTF8.GetByteCount(name) > GgufFile.MaxTensorNameBytes)
             throw new ArgumentException(
-                $"tensor name '{name}' is {Encoding.UTF8.GetByteCount(name)} UTF-8 bytes; llama.cpp allows at most {MaxTensorNameBytes}", nameof(name));
+                $"tensor name {Excerpt.Quote(name)} is {Encoding.UTF8.GetByteCount(name)} UTF-8 bytes; llama.cpp allows at most {GgufFile.MaxTensorNameBytes}", nameof(name));
         if (_tensorNames.Contains(name))
-            throw new ArgumentException($"tensor '{name}' was already added", nameof(name));
+            throw new ArgumentException($"tensor {Excerpt.Quote(name)} was already added", nameof(name));
         if (!GgmlTypes.IsKnown((uint)type))
-            throw new ArgumentOutOfRangeException(nameof(type), type, $"tensor '{name}' has unknown ggml type id {(uint)type}");
+            throw new ArgumentOutOfRangeException(nameof(type), type, $"tensor {Excerpt.Quote(name)} has unknown ggml type id {(uint)type}");
         if (GgmlTypes.CheckShape(type, shape, out long bytes) is { } problem)
-            throw new ArgumentException($"tensor '{name}' {problem}", nameof(shape));
+            throw new ArgumentException($"tensor {Excerpt.Quote(name)} {problem}", nameof(shape));
         return bytes;
     }
 
@@ -293,17 +290,17 @@ public sealed class GgufWriter
             case GgufValueType.Float64 when value is double v: e.U64(BitConverter.DoubleToUInt64Bits(v)); break;
             default:
                 throw new ArgumentException((uint)type > (uint)GgufValueType.Float64
-                    ? $"metadata '{key}' has unknown value type {(uint)type}"
-                    : $"metadata '{key}' is declared {type} but holds {ClrName(value)}", nameof(value));
+                    ? $"metadata {Excerpt.Quote(key)} has unknown value type {(uint)type}"
+                    : $"metadata {Excerpt.Quote(key)} is declared {type} but holds {ClrName(value)}", nameof(value));
         }
     }
 
     private static void EncodeArray(Encoder e, GgufArray? array, string key, int depth)
     {
         if (array?.Items is null)
-            throw new ArgumentException($"metadata '{key}' has a null array", nameof(array));
+            throw new ArgumentException($"metadata {Excerpt.Quote(key)} has a null array", nameof(array));
         if (depth >= GgufFile.MaxArrayDepth)
-            throw new ArgumentException($"metadata '{key}' nests arrays more than {GgufFile.MaxArrayDepth} deep", nameof(array));
+            throw new ArgumentException($"metadata {Excerpt.Quote(key)} nests arrays more than {GgufFile.MaxArrayDepth} deep", nameof(array));
         e.U32((uint)array.ElementType);
         e.U64((ulong)array.Items.Length);
         switch (array.ElementType)
@@ -324,14 +321,14 @@ public sealed class GgufWriter
                 break;
             case GgufValueType.String:
                 foreach (string? s in Items<string>(array, key))
-                    e.String(s ?? throw new ArgumentException($"metadata '{key}' has a null string in its array", nameof(array)));
+                    e.String(s ?? throw new ArgumentException($"metadata {Excerpt.Quote(key)} has a null string in its array", nameof(array)));
                 break;
             case GgufValueType.Array:
                 foreach (var nested in Items<GgufArray>(array, key))
                     EncodeArray(e, nested, key, depth + 1);
                 break;
             default:
-                throw new ArgumentException($"metadata '{key}' is an array of unknown value type {(uint)array.ElementType}", nameof(array));
+                throw new ArgumentException($"metadata {Excerpt.Quote(key)} is an array of unknown value type {(uint)array.ElementType}", nameof(array));
         }
     }
 
@@ -340,7 +337,7 @@ public sealed class GgufWriter
         array.Items.GetType() == typeof(T[])
             ? (T[])array.Items
             : throw new ArgumentException(
-                $"metadata '{key}' is an array of {array.ElementType} but holds {ClrName(array.Items)}, not {typeof(T).Name}[]", nameof(array));
+                $"metadata {Excerpt.Quote(key)} is an array of {array.ElementType} but holds {ClrName(array.Items)}, not {typeof(T).Name}[]", nameof(array));
 
     private static string ClrName(object? value) => value?.GetType().Name ?? "null";
 
@@ -416,7 +413,7 @@ public sealed class GgufWriter
         {
             if (buffer.Length > tensor.ByteSize - _written)
                 throw new InvalidOperationException(
-                    $"tensor '{tensor.Name}' ({Describe(tensor.Type, tensor.Shape)}): its data callback wrote more than the {tensor.ByteSize} bytes the tensor takes");
+                    $"tensor {Excerpt.Quote(tensor.Name)} ({Describe(tensor.Type, tensor.Shape)}): its data callback wrote more than the {tensor.ByteSize} bytes the tensor takes");
             destination.Write(buffer);
             _written += buffer.Length;
         }
@@ -429,7 +426,7 @@ public sealed class GgufWriter
         {
             if (_written != tensor.ByteSize)
                 throw new InvalidOperationException(
-                    $"tensor '{tensor.Name}' ({Describe(tensor.Type, tensor.Shape)}): its data callback wrote {_written} bytes, but the tensor takes {tensor.ByteSize}");
+                    $"tensor {Excerpt.Quote(tensor.Name)} ({Describe(tensor.Type, tensor.Shape)}): its data callback wrote {_written} bytes, but the tensor takes {tensor.ByteSize}");
         }
 
         public override void Flush() { }

@@ -88,7 +88,7 @@ internal sealed unsafe class ForwardState : IDisposable
     /// <summary>y[t] = rmsnorm(x[t]) * weight for <paramref name="rows"/> rows of nEmbd.</summary>
     public void Norm(float* x, float* y, float[] weight, int rows)
     {
-        _pool.For(rows, (start, end) =>
+        _pool.For(rows, _c.NEmbd, (start, end) =>
         {
             for (int t = start; t < end; t++)
                 RmsNorm.Apply(x + (long)t * _c.NEmbd, y + (long)t * _c.NEmbd, weight, _c.NEmbd, _c.RmsEps);
@@ -98,7 +98,7 @@ internal sealed unsafe class ForwardState : IDisposable
     /// <summary>Rotates q and k of every token of the batch by its position, then stores its k and v in the cache.</summary>
     public void RotateAndStore(Rope rope, int layer, int pos, int n)
     {
-        _pool.For(n, (start, end) =>
+        _pool.For(n, _c.QDim + _c.KvDim, (start, end) =>
         {
             Span<float> cos = stackalloc float[_c.NRot / 2], sin = stackalloc float[_c.NRot / 2];
             for (int t = start; t < end; t++)
@@ -116,7 +116,7 @@ internal sealed unsafe class ForwardState : IDisposable
     public void SwiGluRows(int n)
     {
         int nFf = _c.NFf;
-        _pool.For(n, (start, end) =>
+        _pool.For(n, nFf, (start, end) =>
         {
             for (int t = start; t < end; t++)
                 SwiGlu.Row(_hb.Floats + (long)t * nFf, _hb2.Floats + (long)t * nFf, nFf);
@@ -127,7 +127,7 @@ internal sealed unsafe class ForwardState : IDisposable
     public void Add(float* x, float* y, int n)
     {
         int nEmbd = _c.NEmbd;
-        _pool.For(n / nEmbd, (start, end) =>
+        _pool.For(n / nEmbd, nEmbd, (start, end) =>
         {
             for (long i = (long)start * nEmbd; i < (long)end * nEmbd; i++)
                 x[i] += y[i];

@@ -13,13 +13,14 @@ internal readonly unsafe struct MatMulTarget(WeightMatrix w, float* y)
 
 /// <summary>
 /// The one dispatch point for matrix products. Activations are converted once per product batch into the weight
-/// format's activation format (several products sharing an input and a format share the conversion), then every
-/// thread runs the chosen kernel on its own contiguous range of weight rows. A row's result is computed the same
-/// way whatever the range, so results do not depend on the thread count.
+/// format's activation format (several products sharing an input and a format share the conversion), then the
+/// threads claim chunks of weight rows (of every product of the batch) and run the chosen kernel on each. A row's
+/// result is computed the same way whatever chunk it is in and whoever takes it, so results do not depend on the
+/// thread count nor on the order chunks are claimed.
 /// </summary>
 internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposable
 {
-    // Rows per thread share start at multiples of this, so shares line up with kernel tiles.
+    // Chunks of rows start at multiples of this, so they line up with kernel tiles.
     private const int RowGrain = 16;
 
     // Tokens per matrix-matrix call: the activations of a chunk stay in L2 while each weight tile meets them all.
@@ -37,7 +38,9 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
     private int _k, _tokens;
     private ActivationFormat? _format;
     private MatMulTarget[] _targets = new MatMulTarget[4];
+    private readonly ChunkPlan[] _rowPlans = new ChunkPlan[4];
     private int _targetCount;
+    private ChunkPlan _tokenPlan;
     private bool _quantizing;
 
     /// <summary>
@@ -57,17 +60,33 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
                 continue;
             var format = targets[i].W.Kernels.Activations;
             _targetCount = 0;
+            long cost = 0;
             for (int j = i; j < targets.Length; j++)
             {
                 if (!done[j] && ReferenceEquals(targets[j].W.Kernels.Activations, format))
                 {
                     done[j] = true;
                     _targets[_targetCount++] = targets[j];
+                    cost += (long)targets[j].W.Rows * k * tokens;
                 }
             }
             Convert(format, k, tokens);
             _quantizing = false;
-            pool.Run(this);
+            int chunks = 0;
+            for (int j = 0; j < _targetCount; j++)
+            {
+                var w = _targets[j].W;
+                _rowPlans[j] = pool.Plan(w.Rows, Math.Max(RowGrain, w.Kernels.Rows), cost);
+                chunks += _rowPlans[j].Count;
+            }
+            if (pool.Pays(cost))
+            {
+                pool.Run(this, chunks);
+                continue;
+            }
+            // Products too small to share are one chunk each, still several chunks in all: done here.
+            for (int c = 0; c < chunks; c++)
+                Execute(0, c);
         }
     }
 
@@ -83,32 +102,29 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
             _xq = new AlignedBuffer(bytes);
         }
         _quantizing = true;
-        if (tokens == 1)
-            Execute(0, 1);
-        else
-            pool.Run(this);
+        _tokenPlan = pool.Plan(tokens, 1, (long)tokens * k);
+        pool.Run(this, _tokenPlan.Count);
     }
 
-    public void Execute(int thread, int threads)
+    /// <summary>Chunk <paramref name="chunk"/>: tokens to convert, or rows of one of the products (numbered product after product).</summary>
+    public void Execute(int thread, int chunk)
     {
         if (_quantizing)
         {
             int rowBytes = _format!.RowBytes(_k);
-            var (t0, t1) = WorkerPool.Split(_tokens, thread, threads);
-            for (int t = t0; t < t1; t++)
+            for (int t = _tokenPlan.Start(chunk); t < _tokenPlan.End(chunk); t++)
                 _format.Quantize(new ReadOnlySpan<float>(_x + (long)t * _k, _k), new Span<byte>(_xq!.Pointer + (long)t * rowBytes, rowBytes));
             return;
         }
-        for (int i = 0; i < _targetCount; i++)
-            Multiply(_targets[i], thread, threads);
+        int i = 0;
+        for (; chunk >= _rowPlans[i].Count; i++)
+            chunk -= _rowPlans[i].Count;
+        Multiply(_targets[i], _rowPlans[i].Start(chunk), _rowPlans[i].End(chunk), thread);
     }
 
-    private void Multiply(in MatMulTarget target, int thread, int threads)
+    private void Multiply(in MatMulTarget target, int r0, int r1, int thread)
     {
         var w = target.W;
-        var (r0, r1) = WorkerPool.Split(w.Rows, thread, threads, Math.Max(RowGrain, w.Kernels.Rows));
-        if (r0 >= r1)
-            return;
         byte* rows = w.Data + r0 * w.RowBytes;
         if (_tokens == 1)
         {

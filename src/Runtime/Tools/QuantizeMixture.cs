@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Tools;
@@ -220,7 +221,7 @@ public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
             return (counter, model.NLayer);
         int layer = Quantizer.LayerOf(name);
         if (layer < 0 || layer >= model.NLayer)
-            throw new QuantizeException($"tensor '{name}': cannot tell its layer (expected blk.N. with N in [0, {model.NLayer}))");
+            throw new QuantizeException($"tensor {Excerpt.Quote(name)}: cannot tell its layer (expected blk.N. with N in [0, {model.NLayer}))");
         return (layer, model.NLayer);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlamaAot.Diagnostics;
 using LlamaAot.Files;
 using LlamaAot.Gguf;
 using LlamaAot.Quants;
@@ -165,14 +166,14 @@ public static class Quantizer
     {
         var from = t.Source.Type;
         if (Formats.Find(from) is null)
-            throw new QuantizeException($"tensor '{t.Name}' is {from}, a type this build cannot read, so it cannot become {t.Type}");
+            throw new QuantizeException($"tensor {Excerpt.Quote(t.Name)} is {from}, a type this build cannot read, so it cannot become {t.Type}");
         if (from is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16) && !options.AllowRequantize)
             throw new QuantizeException(
-                $"tensor '{t.Name}' is already quantized ({from}); quantizing it again to {t.Type} loses quality: start from an F32, F16 or BF16 model, or pass --allow-requantize");
+                $"tensor {Excerpt.Quote(t.Name)} is already quantized ({from}); quantizing it again to {t.Type} loses quality: start from an F32, F16 or BF16 model, or pass --allow-requantize");
         if (Formats.Find(t.Type) is null)
-            throw new QuantizeException($"tensor '{t.Name}': this build cannot write {t.Type}");
+            throw new QuantizeException($"tensor {Excerpt.Quote(t.Name)}: this build cannot write {t.Type}");
         if (t.Shape[0] > int.MaxValue / sizeof(float))
-            throw new QuantizeException($"tensor '{t.Name}' has rows of {t.Shape[0]} values: too long to quantize");
+            throw new QuantizeException($"tensor {Excerpt.Quote(t.Name)} has rows of {t.Shape[0]} values: too long to quantize");
     }
 
     /// <summary>
@@ -258,7 +259,7 @@ public static class Quantizer
             cancellationToken.ThrowIfCancellationRequested();
             int n = (int)Math.Min(chunkRows, rows - first);
             work.First = first;
-            pool.For(n, work.Run);
+            pool.For(n, k, work.Run);
             stream.Write(buffer, 0, (int)(n * rowBytes));
         }
     }

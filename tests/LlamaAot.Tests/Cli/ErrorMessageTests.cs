@@ -63,6 +63,40 @@ public partial class ErrorMessageTests
         AssertReadable(r, 1, "/nonexistent/dir");
     }
 
+    /// <summary>Stands for a value of 20,000 characters in the cases below (the fuzz test's longest).</summary>
+    private const string Long = "LONG";
+
+    /// <summary>
+    /// A value of 20,000 characters in any place of a command line: one short error line showing its start (and, for
+    /// a path, its end) and its length. They were echoed whole, error lines of 2.7-20 KB (fuzz test, seed 1).
+    /// </summary>
+    [Theory]
+    [InlineData("-t takes an integer", "-m", "MODEL", "-t", Long)]
+    [InlineData("Unrecognized command or argument '999", "-m", "MODEL", "-p", "hi", Long)]
+    [InlineData("file not found: '999", "-m", Long, "-p", "hi")]
+    [InlineData("file not found: '999", "convert", Long, "/tmp/llama-aot-never-written.gguf")]
+    [InlineData("unknown quantization type '999", "quantize", "F32MODEL", "/tmp/llama-aot-never-written.gguf", Long)]
+    [InlineData("unknown tensor type '999", "quantize", "F32MODEL", "/tmp/llama-aot-never-written.gguf", "Q4_0", "--output-tensor-type", Long)]
+    [InlineData("cannot write '/tmp/999", "quantize", "F32MODEL", $"/tmp/{Long}", "Q4_0")]
+    [InlineData("the name is too long", "quantize", "F32MODEL", $"/tmp/{Long}", "Q4_0")]
+    [InlineData("cannot write '/nonexistent/999", "logits", "-m", "MODEL", "-p", "hi", "-o", $"/nonexistent/{Long}")]
+    public void LongValueIsShownShort(string mention, params string[] args)
+    {
+        string value = new('9', 20_000);
+        string[] line = [.. args.Select(a => a switch
+        {
+            "MODEL" => Shared.Stories260K("Q4_0"),
+            "F32MODEL" => Shared.Stories260K("F32"),
+            _ => a.Replace(Long, value, StringComparison.Ordinal),
+        })];
+        var r = LlamaAotProcess.Run(line);
+        Assert.True(r.ExitCode is 1 or 2, $"exit {r.ExitCode}: {r.Stderr}");
+        AssertReadable(r, r.ExitCode, mention);
+        string error = Errors(r)[0];
+        Assert.True(error.Length <= Fuzz.FuzzCase.LongestErrorLine, $"{error.Length} characters: {error[..Math.Min(error.Length, 400)]}...");
+        Assert.Contains($"({line.Single(a => a.Contains(value, StringComparison.Ordinal)).Length} characters)", error);
+    }
+
     public static TheoryData<string> CorruptStrings() => ["key", "value", "tensor name"];
 
     /// <summary>

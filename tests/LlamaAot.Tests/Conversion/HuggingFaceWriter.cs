@@ -124,6 +124,38 @@ internal static class HuggingFaceWriter
         return result;
     }
 
+    /// <summary>
+    /// tokenizer_config.json and added_tokens.json as transformers saves them beside a Llama 2 tokenizer: add_bos_token
+    /// and add_eos_token, the special tokens in added_tokens_decoder (keyed by id), and added tokens that name ids of
+    /// the vocabulary (convert_hf_to_gguf.py overwrites those).
+    /// </summary>
+    public static void WriteTokenizerConfig(string directory)
+    {
+        static string Special(string content) =>
+            $$"""{ "content": "{{content}}", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true }""";
+        File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), $$"""
+            {
+              "add_bos_token": true,
+              "add_eos_token": false,
+              "added_tokens_decoder": {
+                "0": {{Special("<unk>")}},
+                "1": {{Special("<s>")}},
+                "2": {{Special("</s>")}}
+              },
+              "bos_token": "<s>",
+              "clean_up_tokenization_spaces": false,
+              "eos_token": "</s>",
+              "legacy": false,
+              "model_max_length": 512,
+              "pad_token": null,
+              "sp_model_kwargs": {},
+              "tokenizer_class": "LlamaTokenizer",
+              "unk_token": "<unk>"
+            }
+            """);
+        File.WriteAllText(Path.Combine(directory, "added_tokens.json"), """{ "<s>": 1, "</s>": 2 }""");
+    }
+
     /// <summary>A SentencePiece ModelProto: pieces (1: piece, 2: score, 3: type), trainer spec (unk/bos/eos/pad ids
     /// 40-43), normalizer spec (3: add_dummy_prefix).</summary>
     public static byte[] SentencePieceProto(string[] tokens, float[] scores, int[] types)

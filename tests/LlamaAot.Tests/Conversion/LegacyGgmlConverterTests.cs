@@ -145,4 +145,44 @@ public class LegacyGgmlConverterTests
         var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(legacy, dir.File("out.gguf")));
         Assert.Contains("truncated file: the data of tensor 'layers.4.ffn_norm.weight'", e.Message);
     }
+
+    /// <summary>A corrupt tensor name (here 1,000 control characters) is quoted short and escaped: it was once quoted
+    /// whole, 602 characters of binary in one error line.</summary>
+    [Fact]
+    public void CorruptTensorNameIsQuotedShort()
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string legacy = dir.File("f32.bin");
+        LegacyGgmlWriter.Write(legacy, Shared.Stories260K("F32"), LegacyGgmlWriter.Ggml, 0,
+            rename: name => name == "norm.weight" ? new string('\u0001', 1000) : name);
+        var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(legacy, dir.File("out.gguf")));
+        Assert.EndsWith($"tensor '{string.Concat(Enumerable.Repeat("\\x01", 16))}'... (1000 characters) has no place in a llama model", e.Message);
+    }
+
+    [Fact]
+    public void TensorTwiceIsAClearError()
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string legacy = dir.File("f32.bin");
+        LegacyGgmlWriter.Write(legacy, Shared.Stories260K("F32"), LegacyGgmlWriter.Ggml, 0,
+            rename: name => name == "layers.1.ffn_norm.weight" ? "layers.0.ffn_norm.weight" : name);
+        var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(legacy, dir.File("out.gguf")));
+        Assert.Equal($"{legacy}: tensor 'layers.0.ffn_norm.weight' appears twice in the file", e.Message);
+    }
+
+    [Fact]
+    public void VectorWhereAMatrixBelongsIsAClearError()
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string legacy = dir.File("f32.bin");
+        LegacyGgmlWriter.Write(legacy, Shared.Stories260K("F32"), LegacyGgmlWriter.Ggml, 0,
+            rename: name => name switch
+            {
+                "layers.0.attention.wk.weight" => "layers.0.ffn_norm.weight",
+                "layers.0.ffn_norm.weight" => "layers.0.attention.wk.weight",
+                _ => name,
+            });
+        var e = Assert.Throws<ConversionException>(() => ModelConverter.Convert(legacy, dir.File("out.gguf")));
+        Assert.Equal($"{legacy}: tensor 'layers.0.attention.wk.weight' has shape [64], not a matrix's", e.Message);
+    }
 }

@@ -17,7 +17,8 @@ internal static class LegacyGgmlWriter
 
     /// <param name="typeOverride">Writes this legacy type id in every tensor record instead of the real one (for
     /// error tests).</param>
-    public static void Write(string path, string gguf, uint magic, uint version, uint? typeOverride = null)
+    /// <param name="rename">Gives a tensor another name, from its legacy one (for error tests).</param>
+    public static void Write(string path, string gguf, uint magic, uint version, uint? typeOverride = null, Func<string, string>? rename = null)
     {
         using var file = GgufFile.Open(gguf);
         var md = file.Metadata;
@@ -48,7 +49,7 @@ internal static class LegacyGgmlWriter
         }
         foreach (var t in file.Tensors)
         {
-            byte[] name = Encoding.UTF8.GetBytes(LegacyName(t.Name));
+            byte[] name = Encoding.UTF8.GetBytes(rename is null ? LegacyName(t.Name) : rename(LegacyName(t.Name)));
             s.Write(t.Shape.Length);
             s.Write(name.Length);
             s.Write(typeOverride ?? (uint)t.Type);

@@ -124,6 +124,21 @@ public class Llama2cConverterTests
         Assert.False(File.Exists(dir.File("out.gguf")));
     }
 
+    /// <summary>vocab_size int.MinValue has no positive counterpart: its magnitude once overflowed (OverflowException,
+    /// "internal error"; fuzz test, seed 2, case 507) before the check that refuses it.</summary>
+    [Fact]
+    public void VocabSizeOfInt32MinValueIsAClearError()
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        byte[] bin = File.ReadAllBytes(ConvertFixture.Stories260KBin);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bin.AsSpan(20), int.MinValue);
+        string checkpoint = dir.File("min.bin");
+        File.WriteAllBytes(checkpoint, bin);
+        var e = Assert.Throws<ConversionException>(() => Llama2cConverter.Convert(checkpoint, ConvertFixture.Tok512, dir.File("out.gguf")));
+        Assert.Contains("vocab_size -2147483648", e.Message);
+        Assert.Contains("has a value that is not positive", e.Message);
+    }
+
     [Fact]
     public void TokenizerOfAnotherSizeIsAClearError()
     {

@@ -198,6 +198,17 @@ public sealed class GgufMalformedFileTests : IDisposable
         Fails(b.ToArray(), "duplicate tensor name 'twin'", "tensor 1", $"offset {secondAt}");
     }
 
+    /// <summary>llama.cpp refuses a tensor name of 64 bytes or more (GGML_MAX_NAME): such a file once loaded, then
+    /// failed in quantize, whose writer holds llama.cpp's limit, with the name quoted whole.</summary>
+    [Fact]
+    public void TensorNameTooLong()
+    {
+        GgufFile.Open(_dir.Write(Header(1, 0).TensorInfo(new string('n', 63), [8], GgmlType.F32, 0).Pad(32).Raw(new byte[32]).ToArray())).Dispose();
+        string message = Fails(Header(1, 0).TensorInfo(new string('n', 5000), [8], GgmlType.F32, 0).Pad(32).Raw(new byte[32]).ToArray(),
+            "tensor 0", "name of 5000 bytes", "at most 63");
+        Assert.True(message.Length < 200, message);
+    }
+
     [Fact]
     public void TensorOffsetNotAligned()
     {

@@ -31,6 +31,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     private readonly long _scratchFloats;
     private int _layer, _tokens, _pos;
     private float* _q, _out;
+    private ChunkPlan _plan; // over tasks: (token, KV head) pairs
 
     public Attention(ModelConfig config, KvCache cache, int threads, bool flashAttention)
     {
@@ -59,18 +60,20 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         _tokens = tokens;
         _pos = pos;
         _out = output;
-        pool.Run(this);
+        // Multiply-adds: scores and weighted values over every attended position, for every query head.
+        long cost = 2L * tokens * (pos + tokens) * _c.NHead * _c.HeadDim;
+        _plan = pool.Plan(tokens * _c.NHeadKv, 1, cost);
+        pool.Run(this, _plan.Count);
     }
 
-    public void Execute(int thread, int threads)
+    public void Execute(int thread, int chunk)
     {
         int hd = _c.HeadDim, group = _c.GroupSize, nKv = _c.NHeadKv;
         float* scratch = _scratch.Floats + thread * _scratchFloats;
         float* keyTile = scratch, valueTile = keyTile + Tile * hd, q = valueTile + Tile * hd;
         float* o = q + group * hd, m = o + group * hd, l = m + group, weights = l + group;
         int rowStride = _flash ? Tile : (_cache.NCtx + Tile - 1) / Tile * Tile;
-        var (start, end) = WorkerPool.Split(_tokens * nKv, thread, threads);
-        for (int task = start; task < end; task++)
+        for (int task = _plan.Start(chunk); task < _plan.End(chunk); task++)
         {
             int t = task / nKv, kvHead = task % nKv;
             int n = _pos + t + 1; // positions this token attends to
