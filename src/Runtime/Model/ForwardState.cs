@@ -109,6 +109,20 @@ internal sealed unsafe class ForwardState : IDisposable
     }
 
     /// <summary>
+    /// Per-head RMSNorm in place (Qwen 3's and Gemma 3's q and k norms): each of the <paramref name="heads"/> heads
+    /// of every token's row, headDim values, normed and multiplied by <paramref name="weight"/> [headDim].
+    /// </summary>
+    public void NormHeads(float* x, float[] weight, int heads, int n)
+    {
+        int hd = _c.HeadDim;
+        _pool.For(n, heads * hd, (start, end) =>
+        {
+            for (long h = (long)start * heads; h < (long)end * heads; h++)
+                RmsNorm.Apply(x + h * hd, x + h * hd, weight, hd, _c.RmsEps);
+        });
+    }
+
+    /// <summary>
     /// Rotates q and k of every token of the batch by its position, then stores its k and v in the cache, in its
     /// sequence.
     /// </summary>
