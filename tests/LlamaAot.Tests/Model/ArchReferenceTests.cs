@@ -18,6 +18,8 @@ public sealed class ArchReferenceTests
     public static readonly string[] Architectures =
     [
         "llama",
+        "qwen2",
+        "qwen3",
     ];
 
     private static readonly string[] Types = ["F32", "Q8_0", "Q4_K_M"];
