@@ -227,6 +227,46 @@ public class HuggingFaceArchitectureTests
         Assert.Equal(2, gguf.Metadata.GetInt32("gemma3.attention.sliding_window_pattern"));
     }
 
+    /// <summary>
+    /// transformers 5's config shape: rope settings (rope_theta included) in rope_parameters, per layer type for Gemma 3
+    /// (full_attention / sliding_attention), and layer_types instead of sliding_window_pattern: the same model.
+    /// </summary>
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("gemma3")]
+    public void RopeParametersAndLayerTypesConvertTheSame(string arch)
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string hf = dir.File("hf"), output = dir.File("out.gguf");
+        HuggingFaceArchWriter.Write(hf, arch, editConfig: config =>
+        {
+            var theta = config["rope_theta"]!.DeepClone();
+            config.Remove("rope_theta");
+            if (arch == "llama")
+            {
+                var parameters = (JsonObject)config["rope_scaling"]!.DeepClone();
+                parameters["rope_theta"] = theta;
+                config.Remove("rope_scaling");
+                config["rope_parameters"] = parameters;
+                return;
+            }
+            config["rope_parameters"] = new JsonObject
+            {
+                ["full_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = theta },
+                ["sliding_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = config["rope_local_base_freq"]!.DeepClone() },
+            };
+            config.Remove("rope_local_base_freq");
+            config.Remove("sliding_window_pattern");
+            config["layer_types"] = new JsonArray("sliding_attention", "full_attention"); // pattern 2
+        });
+        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
+        ConvertFixture.AssertSameTensors(HuggingFaceArchWriter.Path(arch), output);
+        using var expected = GgufFile.Open(HuggingFaceArchWriter.Path(arch));
+        using var actual = GgufFile.Open(output);
+        foreach (string key in expected.Metadata.Keys.Where(k => k.StartsWith(arch + ".", StringComparison.Ordinal)))
+            Assert.True(expected.Metadata[key] == actual.Metadata[key], $"{key}: {expected.Metadata[key]} became {actual.Metadata[key]}");
+    }
+
     [Theory]
     [InlineData("qwen2", "architectures", "[\"MambaForCausalLM\"]", "config.json: architecture 'MambaForCausalLM' is not supported (supported: {Llama,Mistral,Qwen2,Qwen3,Gemma2,Gemma3,Phi3}ForCausalLM, Gemma3ForConditionalGeneration)")]
     [InlineData("qwen2", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 32768}", "config.json: rope_scaling type 'yarn' is not supported for Qwen2ForCausalLM (supported: linear)")]
