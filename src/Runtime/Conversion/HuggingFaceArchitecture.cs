@@ -9,7 +9,10 @@ namespace LlamaAot.Conversion;
 /// <c>{arch}.*</c> metadata, and the tensors computed from config.json. Each architecture is one nested class in
 /// <c>HuggingFaceArchitectures/</c>, listed once in <see cref="All"/>; the converter itself knows none of them.
 /// </summary>
-internal abstract partial class HuggingFaceArchitecture
+/// <param name="name">The <c>general.architecture</c> written (the prefix of its metadata keys).</param>
+/// <param name="hfNames">config.json <c>architectures</c> names converted by this class.</param>
+/// <param name="defaults">transformers' defaults (the model's config class) for keys config.json may leave out.</param>
+internal abstract partial class HuggingFaceArchitecture(string name, IReadOnlyList<string> hfNames, ConfigDefaults defaults)
 {
     /// <summary>Every architecture llama-aot converts; the first is the one a config.json without
     /// <c>architectures</c> is read as.</summary>
@@ -17,14 +20,11 @@ internal abstract partial class HuggingFaceArchitecture
 
     public static HuggingFaceArchitecture? Find(string hfName) => All.FirstOrDefault(a => a.HfNames.Contains(hfName));
 
-    /// <summary>config.json <c>architectures</c> names converted by this class.</summary>
-    public abstract IReadOnlyList<string> HfNames { get; }
+    public IReadOnlyList<string> HfNames => hfNames;
 
-    /// <summary>The <c>general.architecture</c> written (the prefix of its metadata keys).</summary>
-    public abstract string Name { get; }
+    public string Name => name;
 
-    /// <summary>transformers' defaults (the model's config class) for keys config.json may leave out.</summary>
-    public abstract ConfigDefaults Defaults { get; }
+    public ConfigDefaults Defaults => defaults;
 
     /// <summary>What is added to every norm weight on the way (Gemma's RMSNorm multiplies by 1 + w; llama.cpp's by w).</summary>
     public virtual float NormShift => 0;
@@ -46,8 +46,12 @@ internal abstract partial class HuggingFaceArchitecture
     /// <summary>The tensors of one layer, named without their prefixes (<c>blk.N.</c>, <c>model.layers.N.</c>).</summary>
     public abstract IEnumerable<TensorRule> LayerTensors(HuggingFaceConfig c);
 
-    /// <summary>Adds the <c>{arch}.*</c> keys.</summary>
-    public abstract void AddMetadata(ArchitectureMetadata m, HuggingFaceConfig c);
+    /// <summary>Adds the <c>{arch}.*</c> keys: by default TextModel.set_gguf_parameters's, the sizes and the rope.</summary>
+    public virtual void AddMetadata(ArchitectureMetadata m, HuggingFaceConfig c)
+    {
+        AddShape(m, c);
+        AddRope(m, c);
+    }
 
     /// <summary>F32 tensors computed from config.json (rope factors).</summary>
     public virtual IEnumerable<(string Name, float[] Values)> ComputedTensors(HuggingFaceConfig c) => [];
@@ -86,6 +90,19 @@ internal abstract partial class HuggingFaceArchitecture
             m.Add("rope.scaling.factor", (float)c.RopeDouble("factor"));
         }
     }
+
+    /// <summary>
+    /// Llama's block: input norm, attention (with <paramref name="attentionExtras"/>: biases, q/k norms), norm,
+    /// gated feed-forward network.
+    /// </summary>
+    protected static IEnumerable<TensorRule> LlamaBlock(HuggingFaceConfig c, bool permute, params IEnumerable<TensorRule> attentionExtras) =>
+    [
+        Norm("attn_norm", "input_layernorm", c.NEmbd),
+        .. Attention(c, permute),
+        .. attentionExtras,
+        Norm("ffn_norm", "post_attention_layernorm", c.NEmbd),
+        .. FeedForward(c),
+    ];
 
     /// <summary>The q, k, v and output projections (q/k rows permuted into llama.cpp's rope order when
     /// <paramref name="permute"/>).</summary>

@@ -27,14 +27,23 @@ public class HuggingFaceArchitectureTests
         ["phi3.rope.scaling.attn_factor"] = [new(GgufValueType.Float32, (float)Math.Sqrt(1 + Math.Log(2.0) / Math.Log(2048)))],
     };
 
+    /// <summary>Writes <paramref name="arch"/>'s Hugging Face directory as <c>NAME</c> in <paramref name="dir"/> (see
+    /// <see cref="HuggingFaceArchWriter.Write"/>) and converts it to F32 <c>NAME.gguf</c>, whose path it returns.</summary>
+    private static string WriteAndConvert(ConvertFixture.ScratchDirectory dir, string arch, string name = "hf", string dtype = "F32",
+        Action<JsonObject>? editConfig = null, Action<List<(string Name, long[] Shape, float[] Values, string DType)>>? editTensors = null)
+    {
+        string hf = dir.File(name), output = dir.File(name + ".gguf");
+        HuggingFaceArchWriter.Write(hf, arch, dtype, editConfig, editTensors);
+        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
+        return output;
+    }
+
     [Theory]
     [MemberData(nameof(Architectures))]
     public void ConvertsBackIntoTheSharedModel(string arch)
     {
         using var dir = new ConvertFixture.ScratchDirectory();
-        string hf = dir.File("hf"), output = dir.File("out.gguf");
-        HuggingFaceArchWriter.Write(hf, arch);
-        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
+        string output = WriteAndConvert(dir, arch);
 
         // Every tensor, bit for bit: names, shapes, types and data; nothing more (rope_freqs and the LongRoPE factors
         // are recomputed from config.json; Gemma's norms come back from w - 1 exactly, see HuggingFaceArchWriter).
@@ -77,9 +86,7 @@ public class HuggingFaceArchitectureTests
     public void GemmaNormsGainOneOthersStay(string arch)
     {
         using var dir = new ConvertFixture.ScratchDirectory();
-        string hf = dir.File("hf"), output = dir.File("out.gguf");
-        HuggingFaceArchWriter.Write(hf, arch);
-        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
+        string hf = dir.File("hf"), output = WriteAndConvert(dir, arch);
         bool gemma = arch.StartsWith("gemma", StringComparison.Ordinal);
 
         using var gguf = GgufFile.Open(output);
@@ -97,8 +104,7 @@ public class HuggingFaceArchitectureTests
         // Fixed values: a Gemma norm of 0.25 is stored as 1.25, one of -1 as 0.
         if (gemma)
         {
-            string fixedDir = dir.File("fixed"), fixedOut = dir.File("fixed.gguf");
-            HuggingFaceArchWriter.Write(fixedDir, arch, editTensors: tensors =>
+            string fixedOut = WriteAndConvert(dir, arch, "fixed", editTensors: tensors =>
             {
                 int i = tensors.FindIndex(t => t.Name == "model.norm.weight");
                 var values = new float[tensors[i].Values.Length];
@@ -106,7 +112,6 @@ public class HuggingFaceArchitectureTests
                 values[1] = -1f;
                 tensors[i] = tensors[i] with { Values = values };
             });
-            ModelConverter.Convert(fixedDir, fixedOut, new ConvertOptions { OutType = OutType.F32 });
             using var f = GgufFile.Open(fixedOut);
             float[] norm = ConvertFixture.ReadFloats(f, "output_norm.weight");
             Assert.Equal((1.25f, 0f, 1f), (norm[0], norm[1], norm[2]));
@@ -132,13 +137,11 @@ public class HuggingFaceArchitectureTests
     public void GemmaNormGainsOneInTheCheckpointsPrecision(string dtype, float expected)
     {
         using var dir = new ConvertFixture.ScratchDirectory();
-        string hf = dir.File("hf"), output = dir.File("out.gguf");
-        HuggingFaceArchWriter.Write(hf, "gemma2", dtype, editTensors: tensors =>
+        string output = WriteAndConvert(dir, "gemma2", dtype: dtype, editTensors: tensors =>
         {
             int i = tensors.FindIndex(t => t.Name == "model.layers.0.input_layernorm.weight");
             tensors[i].Values[0] = 1f / 2048;
         });
-        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
         using var gguf = GgufFile.Open(output);
         Assert.Equal(GgmlType.F32, gguf.FindTensor("blk.0.attn_norm.weight")!.Type);
         Assert.Equal(expected, ConvertFixture.ReadFloats(gguf, "blk.0.attn_norm.weight")[0]);
@@ -155,9 +158,7 @@ public class HuggingFaceArchitectureTests
     public void QkArePermutedForLlamaOnly(string arch, bool permuted)
     {
         using var dir = new ConvertFixture.ScratchDirectory();
-        string hf = dir.File("hf"), output = dir.File("out.gguf");
-        HuggingFaceArchWriter.Write(hf, arch);
-        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
+        string hf = dir.File("hf"), output = WriteAndConvert(dir, arch);
         using var gguf = GgufFile.Open(output);
         using var safetensors = SafetensorsFile.Open(Path.Combine(hf, "model.safetensors"));
         int headDim = gguf.Metadata.GetInt32($"{arch}.attention.key_length");
@@ -199,8 +200,7 @@ public class HuggingFaceArchitectureTests
     public void Gemma3TextConfigShapeConvertsTheTextPart()
     {
         using var dir = new ConvertFixture.ScratchDirectory();
-        string hf = dir.File("hf"), output = dir.File("out.gguf");
-        HuggingFaceArchWriter.Write(hf, "gemma3",
+        string output = WriteAndConvert(dir, "gemma3",
             editConfig: config =>
             {
                 var text = new JsonObject();
@@ -221,7 +221,6 @@ public class HuggingFaceArchitectureTests
                 tensors.Add(("model.vision_tower.vision_model.post_layernorm.weight", [8], new float[8], "F32"));
                 tensors.Add(("model.multi_modal_projector.mm_input_projection_weight", [8, 256], new float[8 * 256], "F32"));
             });
-        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
         ConvertFixture.AssertSameTensors(HuggingFaceArchWriter.Path("gemma3"), output);
         using var gguf = GgufFile.Open(output);
         Assert.Equal(2, gguf.Metadata.GetInt32("gemma3.attention.sliding_window_pattern"));
@@ -237,8 +236,7 @@ public class HuggingFaceArchitectureTests
     public void RopeParametersAndLayerTypesConvertTheSame(string arch)
     {
         using var dir = new ConvertFixture.ScratchDirectory();
-        string hf = dir.File("hf"), output = dir.File("out.gguf");
-        HuggingFaceArchWriter.Write(hf, arch, editConfig: config =>
+        string output = WriteAndConvert(dir, arch, editConfig: config =>
         {
             var theta = config["rope_theta"]!.DeepClone();
             config.Remove("rope_theta");
@@ -259,7 +257,6 @@ public class HuggingFaceArchitectureTests
             config.Remove("sliding_window_pattern");
             config["layer_types"] = new JsonArray("sliding_attention", "full_attention"); // pattern 2
         });
-        ModelConverter.Convert(hf, output, new ConvertOptions { OutType = OutType.F32 });
         ConvertFixture.AssertSameTensors(HuggingFaceArchWriter.Path(arch), output);
         using var expected = GgufFile.Open(HuggingFaceArchWriter.Path(arch));
         using var actual = GgufFile.Open(output);
@@ -282,11 +279,7 @@ public class HuggingFaceArchitectureTests
         using var dir = new ConvertFixture.ScratchDirectory();
         string hf = dir.File("hf");
         HuggingFaceArchWriter.Write(hf, arch, editConfig: config => config[key] = JsonNode.Parse(json));
-        var e = Record.Exception(() => ModelConverter.Convert(hf, dir.File("out.gguf")));
-        Assert.True(e is ConversionException or NotSupportedException, $"{e?.GetType().Name}: {e?.Message}");
-        Assert.EndsWith(expected, e!.Message);
-        Assert.DoesNotContain('\n', e.Message);
-        Assert.False(File.Exists(dir.File("out.gguf")));
+        HuggingFaceConverterTests.AssertClearError(hf, dir.File("out.gguf"), expected);
     }
 
     private static float[] ReadAll(SafetensorsFile file, string name)

@@ -7,7 +7,7 @@ internal abstract partial class HuggingFaceArchitecture
     /// <summary>What Gemma 2 and Gemma 3 share: norms stored as w where the model multiplies by 1 + w (llama.cpp's
     /// files hold 1 + w), norms after attention and after the feed-forward network, and the tokenizer's space prefix
     /// off.</summary>
-    internal abstract class Gemma : HuggingFaceArchitecture
+    internal abstract class Gemma(string name, IReadOnlyList<string> hfNames, ConfigDefaults defaults) : HuggingFaceArchitecture(name, hfNames, defaults)
     {
         public override float NormShift => 1;
 

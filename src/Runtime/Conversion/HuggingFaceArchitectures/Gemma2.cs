@@ -8,14 +8,9 @@ internal abstract partial class HuggingFaceArchitecture
     /// rope.freq_base (llama.cpp then takes 10000); it is written here from rope_theta, the same for every Gemma 2 and
     /// right for a config that says otherwise.
     /// </summary>
-    internal sealed class Gemma2 : Gemma
+    internal sealed class Gemma2() : Gemma("gemma2", ["Gemma2ForCausalLM"],
+        new(ContextLength: 8192, RmsEps: 1e-6f, RopeTheta: 10000f, TiedEmbeddings: true, HeadDim: 256))
     {
-        public override IReadOnlyList<string> HfNames => ["Gemma2ForCausalLM"];
-
-        public override string Name => "gemma2";
-
-        public override ConfigDefaults Defaults => new(ContextLength: 8192, RmsEps: 1e-6f, RopeTheta: 10000f, TiedEmbeddings: true, HeadDim: 256);
-
         protected override int LayersOf27B => 46;
 
         public override IReadOnlyList<string> DroppedTensors => ["lm_head.weight"];

@@ -11,14 +11,9 @@ internal abstract partial class HuggingFaceArchitecture
     /// 6: five local layers, one global); the pattern is written here from config.json, so that a model whose pattern
     /// is not 6 converts right.
     /// </summary>
-    internal sealed class Gemma3 : Gemma
+    internal sealed class Gemma3() : Gemma("gemma3", ["Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"],
+        new(ContextLength: 131072, RmsEps: 1e-6f, RopeTheta: 1_000_000f, TiedEmbeddings: true, HeadDim: 256))
     {
-        public override IReadOnlyList<string> HfNames => ["Gemma3ForCausalLM", "Gemma3ForConditionalGeneration"];
-
-        public override string Name => "gemma3";
-
-        public override ConfigDefaults Defaults => new(ContextLength: 131072, RmsEps: 1e-6f, RopeTheta: 1_000_000f, TiedEmbeddings: true, HeadDim: 256);
-
         protected override int LayersOf27B => 62;
 
         protected override IEnumerable<TensorRule> QkNorms(HuggingFaceConfig c) =>

@@ -6,21 +6,10 @@ internal abstract partial class HuggingFaceArchitecture
     /// Llama 1/2/3.x, Mistral, SmolLM (convert_hf_to_gguf.py's LlamaModel): q/k rows permuted from HF's rotate-half
     /// layout to llama.cpp's adjacent pairs; llama3 rope scaling becomes <c>rope_freqs.weight</c>.
     /// </summary>
-    internal sealed class Llama : HuggingFaceArchitecture
+    internal sealed class Llama() : HuggingFaceArchitecture("llama", ["LlamaForCausalLM", "MistralForCausalLM"],
+        new(ContextLength: 2048, RmsEps: 1e-6f, RopeTheta: 10000f, TiedEmbeddings: false))
     {
-        public override IReadOnlyList<string> HfNames => ["LlamaForCausalLM", "MistralForCausalLM"];
-
-        public override string Name => "llama";
-
-        public override ConfigDefaults Defaults => new(ContextLength: 2048, RmsEps: 1e-6f, RopeTheta: 10000f, TiedEmbeddings: false);
-
-        public override IEnumerable<TensorRule> LayerTensors(HuggingFaceConfig c) =>
-        [
-            Norm("attn_norm", "input_layernorm", c.NEmbd),
-            .. Attention(c, permute: true),
-            Norm("ffn_norm", "post_attention_layernorm", c.NEmbd),
-            .. FeedForward(c),
-        ];
+        public override IEnumerable<TensorRule> LayerTensors(HuggingFaceConfig c) => LlamaBlock(c, permute: true);
 
         public override void AddMetadata(ArchitectureMetadata m, HuggingFaceConfig c)
         {

@@ -8,14 +8,9 @@ internal abstract partial class HuggingFaceArchitecture
     /// context length and the attention factor. The converter does not write the head size; it is written here when
     /// config.json gives head_dim, as for the other architectures.
     /// </summary>
-    internal sealed class Phi3 : HuggingFaceArchitecture
+    internal sealed class Phi3() : HuggingFaceArchitecture("phi3", ["Phi3ForCausalLM"],
+        new(ContextLength: 4096, RmsEps: 1e-5f, RopeTheta: 10000f, TiedEmbeddings: false))
     {
-        public override IReadOnlyList<string> HfNames => ["Phi3ForCausalLM"];
-
-        public override string Name => "phi3";
-
-        public override ConfigDefaults Defaults => new(ContextLength: 4096, RmsEps: 1e-5f, RopeTheta: 10000f, TiedEmbeddings: false);
-
         public override IEnumerable<TensorRule> LayerTensors(HuggingFaceConfig c) =>
         [
             Norm("attn_norm", "input_layernorm", c.NEmbd),
