@@ -28,7 +28,11 @@ public sealed class LlamaContext : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), $"context size {options.ContextSize} must be positive");
         if (options.BatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"batch size {options.BatchSize} must be positive");
+        if (options.Sequences < 1 || options.Sequences > nCtx)
+            throw new ArgumentOutOfRangeException(nameof(options), $"{options.Sequences} sequences do not fit a context of {nCtx} positions: use 1 to {nCtx} sequences");
         ContextSize = nCtx;
+        Sequences = options.Sequences;
+        SequenceContextSize = nCtx / options.Sequences;
         Threads = options.ResolveThreads();
         BatchThreads = options.ResolveBatchThreads();
         _adaptive = options.Threads == 0;
@@ -36,8 +40,9 @@ public sealed class LlamaContext : IDisposable
         _pool = new WorkerPool(Math.Max(Threads, BatchThreads));
         try
         {
-            _cache = new KvCache(c.NLayer, nCtx, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
-            _state = new ForwardState(c, _cache, _pool, Math.Min(options.BatchSize, nCtx), options.FlashAttention);
+            int maxBatch = Math.Min(options.BatchSize, nCtx);
+            _cache = new KvCache(KvCacheLayout.For(c, Sequences, SequenceContextSize, maxBatch, options.KeyCacheType, options.ValueCacheType));
+            _state = new ForwardState(c, _cache, _pool, maxBatch, options.FlashAttention);
         }
         catch
         {
@@ -61,8 +66,14 @@ public sealed class LlamaContext : IDisposable
         return fits >= c.NCtxTrain ? c.NCtxTrain : (int)Math.Max(256, fits / 256 * 256);
     }
 
-    /// <summary>Positions the KV cache holds.</summary>
+    /// <summary>Positions the KV cache holds, over all sequences.</summary>
     public int ContextSize { get; }
+
+    /// <summary>Sequences (conversations) the context holds at once; each has <see cref="SequenceContextSize"/> positions.</summary>
+    public int Sequences { get; }
+
+    /// <summary>Positions one sequence can hold: <see cref="ContextSize"/> / <see cref="Sequences"/>.</summary>
+    public int SequenceContextSize { get; }
 
     /// <summary>Threads for token generation.</summary>
     public int Threads { get; }
@@ -73,47 +84,94 @@ public sealed class LlamaContext : IDisposable
     /// <summary>Bytes of the KV cache.</summary>
     public long KvCacheBytes => _cache.Bytes;
 
-    /// <summary>Tokens already in the KV cache: the next token goes at this position.</summary>
-    public int Position { get; private set; }
+    /// <summary>Tokens of sequence 0 already in the KV cache: the next token goes at this position.</summary>
+    public int Position => _cache.Length(0);
 
     /// <summary>Counts and times of the last <see cref="Generate"/> or <see cref="GenerateTokens"/>.</summary>
     public GenerationStats? LastStats { get; private set; }
 
-    /// <summary>Forgets every token: the next evaluation starts at position 0.</summary>
-    public void Reset() => Position = 0;
+    /// <summary>Forgets every token of every sequence: each next evaluation starts at position 0.</summary>
+    public void Reset() => _cache.Clear();
 
-    /// <summary>Evaluates tokens after those already in the cache; returns the last token's logits [nVocab].</summary>
-    public float[] Evaluate(ReadOnlySpan<int> tokens) => Run(tokens, allLogits: false);
+    /// <summary>Tokens of <paramref name="sequence"/> in the KV cache: the position its next token goes at.</summary>
+    public int SequenceLength(int sequence) => _cache.Length(CheckSequence(sequence));
 
-    /// <summary>Evaluates tokens after those in the cache; returns the logits of every one, [tokens.Length * nVocab].</summary>
-    public float[] EvaluateAll(ReadOnlySpan<int> tokens) => Run(tokens, allLogits: true);
+    /// <summary>
+    /// Forgets the tokens of <paramref name="sequence"/> from <paramref name="position"/> on (to change the end of a
+    /// conversation) and returns the length kept, where its next token goes. That is <paramref name="position"/>,
+    /// except on a model with sliding-window layers whose cache no longer holds the positions a token there would
+    /// read: then the whole sequence is forgotten, 0 is returned, and it is evaluated again from its start.
+    /// </summary>
+    public int Truncate(int sequence, int position) => _cache.Truncate(CheckSequence(sequence), position);
 
-    private float[] Run(ReadOnlySpan<int> tokens, bool allLogits)
+    private int CheckSequence(int sequence) =>
+        (uint)sequence < (uint)Sequences ? sequence : throw new ArgumentOutOfRangeException(nameof(sequence), $"sequence {sequence} is not one of this context's 0..{Sequences - 1}");
+
+    /// <summary>Evaluates tokens after those already in the cache (sequence 0); returns the last token's logits [nVocab].</summary>
+    public float[] Evaluate(ReadOnlySpan<int> tokens) => EvaluateSequence(tokens, allLogits: false);
+
+    /// <summary>Evaluates tokens after those in the cache (sequence 0); returns the logits of every one, [tokens.Length * nVocab].</summary>
+    public float[] EvaluateAll(ReadOnlySpan<int> tokens) => EvaluateSequence(tokens, allLogits: true);
+
+    private float[] EvaluateSequence(ReadOnlySpan<int> tokens, bool allLogits)
     {
         if (tokens.IsEmpty)
             throw new ArgumentException("no tokens to evaluate", nameof(tokens));
-        if (Position + tokens.Length > ContextSize)
-            throw new ContextFullException(Position, tokens.Length, ContextSize);
-        int nVocab = _model.Config.NVocab;
-        var result = new float[(allLogits ? tokens.Length : 1) * nVocab];
-        for (int start = 0; start < tokens.Length; start += _state.MaxBatch)
+        var batch = new LlamaBatch();
+        for (int i = 0; i < tokens.Length; i++)
+            batch.Add(tokens[i], Position + i, 0, allLogits || i == tokens.Length - 1);
+        return Decode(batch);
+    }
+
+    /// <summary>
+    /// Evaluates the tokens of <paramref name="batch"/>, each after the tokens of its sequence already in the cache,
+    /// and returns the logits of those marked for them: [rows * nVocab], rows in batch order. Several sequences in one
+    /// batch give the same logits, bit for bit, as each alone. The batch is checked whole before anything runs.
+    /// </summary>
+    /// <exception cref="ContextFullException">A sequence would go past <see cref="SequenceContextSize"/>.</exception>
+    public float[] Decode(LlamaBatch batch)
+    {
+        Check(batch);
+        int nVocab = _model.Config.NVocab, row = 0;
+        var result = new float[(long)batch.LogitRows * nVocab];
+        var ubatch = _state.Batch;
+        for (int start = 0; start < batch.Count; start += ubatch.Capacity)
         {
-            var batch = tokens.Slice(start, Math.Min(_state.MaxBatch, tokens.Length - start));
-            _pool.Active = batch.Length > 1 ? BatchThreads : Threads;
-            _pool.Adaptive = batch.Length > 1 ? _adaptiveBatch : _adaptive;
-            bool last = start + batch.Length == tokens.Length;
-            if (!allLogits && !last)
-            {
-                _model.Architecture.Forward(_state, batch, Position, allLogits: false);
-            }
-            else
-            {
-                var logits = _model.Architecture.Forward(_state, batch, Position, allLogits);
-                logits.CopyTo(result.AsSpan(allLogits ? start * nVocab : 0));
-            }
-            Position += batch.Length;
+            ubatch.Fill(batch, start, Math.Min(ubatch.Capacity, batch.Count - start));
+            _pool.Active = ubatch.Count > 1 ? BatchThreads : Threads;
+            _pool.Adaptive = ubatch.Count > 1 ? _adaptiveBatch : _adaptive;
+            var logits = _model.Architecture.Forward(_state, ubatch);
+            logits.CopyTo(result.AsSpan(row * nVocab));
+            row += ubatch.LogitRows;
+            for (int t = 0; t < ubatch.Count; t++)
+                _cache.Extend(ubatch.Sequences[t], ubatch.Positions[t] + 1);
         }
         return result;
+    }
+
+    /// <summary>Checks every token of a batch: its id, its sequence, and that it continues its sequence in the cache.</summary>
+    private void Check(LlamaBatch batch)
+    {
+        if (batch.Count == 0)
+            throw new ArgumentException("no tokens to evaluate", nameof(batch));
+        int nVocab = _model.Config.NVocab;
+        var next = new Dictionary<int, int>();
+        foreach (var t in batch)
+        {
+            if ((uint)t.Token >= (uint)nVocab)
+                throw new ArgumentOutOfRangeException(nameof(batch), $"token id {t.Token} is outside the vocabulary (0..{nVocab - 1})");
+            CheckSequence(t.Sequence);
+            if (!next.TryGetValue(t.Sequence, out int expected))
+                expected = _cache.Length(t.Sequence);
+            if (t.Position != expected)
+                throw new ArgumentException($"sequence {t.Sequence}'s next token goes at position {expected}, not {t.Position}: a batch continues each sequence in order (Truncate to go back)", nameof(batch));
+            if (t.Position >= SequenceContextSize)
+            {
+                int held = _cache.Length(t.Sequence);
+                throw new ContextFullException(held, batch.Count(b => b.Sequence == t.Sequence), SequenceContextSize);
+            }
+            next[t.Sequence] = expected + 1;
+        }
     }
 
     /// <summary>Generates text after <paramref name="prompt"/>, streamed as pieces of text.</summary>
@@ -134,15 +192,15 @@ public sealed class LlamaContext : IDisposable
     public IEnumerable<GeneratedToken> GenerateTokens(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         var promptTokens = _model.Tokenize(prompt, addSpecial: true, parseSpecial: true);
-        if (promptTokens.Length >= ContextSize)
-            throw new PromptTooLongException(promptTokens.Length, ContextSize);
+        if (promptTokens.Length >= SequenceContextSize)
+            throw new PromptTooLongException(promptTokens.Length, SequenceContextSize);
         return GenerateTokens(promptTokens, options ?? new GenerationOptions(), cancellationToken);
     }
 
     private IEnumerable<GeneratedToken> GenerateTokens(int[] promptTokens, GenerationOptions options, CancellationToken cancellationToken)
     {
         var vocab = _model.Vocabulary;
-        var sampler = new Sampler(options.Sampling, vocab.Count, ContextSize);
+        var sampler = new Sampler(options.Sampling, vocab.Count, SequenceContextSize);
         var decoder = new StreamingDecoder(_model.Tokenizer);
         var stop = StopReason.None;
         int generated = 0, evaluations = 0;
@@ -186,7 +244,7 @@ public sealed class LlamaContext : IDisposable
                     stop = StopReason.MaxTokens;
                     break;
                 }
-                if (Position >= ContextSize)
+                if (Position >= SequenceContextSize)
                 {
                     stop = StopReason.ContextFull;
                     break;

@@ -30,6 +30,12 @@ public sealed record ContextOptions
     /// <summary>Threads for prompt processing (batches of more than one token); 0 means the same as <see cref="Threads"/>.</summary>
     public int BatchThreads { get; init; }
 
+    /// <summary>
+    /// Sequences (conversations) held at once, each with <see cref="ContextSize"/> / Sequences positions (llama.cpp's
+    /// n_seq_max, llama-server's -np); tokens of several sequences can share one <see cref="LlamaContext.Decode"/>.
+    /// </summary>
+    public int Sequences { get; init; } = 1;
+
     /// <summary>Most tokens evaluated in one forward pass (prompt processing); llama.cpp's -ub.</summary>
     public int BatchSize { get; init; } = 512;
 

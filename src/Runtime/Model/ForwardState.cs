@@ -16,6 +16,7 @@ internal sealed unsafe class ForwardState : IDisposable
 
     public ForwardState(ModelConfig config, KvCache cache, WorkerPool pool, int maxBatch, bool flashAttention)
     {
+        Batch = new UBatch(maxBatch);
         _c = config;
         Cache = cache;
         _pool = pool;
@@ -42,6 +43,9 @@ internal sealed unsafe class ForwardState : IDisposable
     /// <summary>The most tokens one forward pass takes.</summary>
     public int MaxBatch { get; }
 
+    /// <summary>The tokens of the next forward pass (filled by the context).</summary>
+    public UBatch Batch { get; }
+
     /// <summary>The residual stream [n, nEmbd].</summary>
     public float* X => _x.Floats;
 
@@ -61,25 +65,34 @@ internal sealed unsafe class ForwardState : IDisposable
     /// <summary>Logits [n, nVocab].</summary>
     public float* Logits => _logits.Floats;
 
-    /// <summary>Checks a batch of <paramref name="n"/> tokens at positions [pos, pos + n) fits the buffers and the cache.</summary>
-    public void CheckBatch(int n, int pos)
+    /// <summary>x[t] = table[token t] for every token of the batch.</summary>
+    public void Embed(WeightMatrix table, UBatch batch, float* x)
     {
-        if (n < 1 || n > MaxBatch)
-            throw new ArgumentOutOfRangeException(nameof(n), $"a batch holds 1 to {MaxBatch} tokens, not {n}");
-        if (pos + n > Cache.NCtx)
-            throw new InvalidOperationException($"the context is full: {pos} + {n} tokens exceed its {Cache.NCtx} positions");
-    }
-
-    /// <summary>x[t] = table[tokens[t]] for every token.</summary>
-    public void Embed(WeightMatrix table, ReadOnlySpan<int> tokens, float* x)
-    {
-        for (int t = 0; t < tokens.Length; t++)
+        for (int t = 0; t < batch.Count; t++)
         {
-            int id = tokens[t];
+            int id = batch.Tokens[t];
             if ((uint)id >= (uint)_c.NVocab)
-                throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {id} is outside the vocabulary (0..{_c.NVocab - 1})");
+                throw new ArgumentOutOfRangeException(nameof(batch), $"token id {id} is outside the vocabulary (0..{_c.NVocab - 1})");
             table.Format.Dequantize(new ReadOnlySpan<byte>(table.Data + id * table.RowBytes, (int)table.RowBytes), new Span<float>(x + (long)t * _c.NEmbd, _c.NEmbd));
         }
+    }
+
+    /// <summary>
+    /// Moves the rows [nEmbd] of x of the tokens whose logits are wanted to the front, in batch order; returns how
+    /// many there are. x is not needed after the last block, so the rows move in place.
+    /// </summary>
+    public int KeepLogitRows(float* x, UBatch batch)
+    {
+        int rows = 0;
+        for (int t = 0; t < batch.Count; t++)
+        {
+            if (!batch.WantsLogits[t])
+                continue;
+            if (rows != t)
+                new ReadOnlySpan<float>(x + (long)t * _c.NEmbd, _c.NEmbd).CopyTo(new Span<float>(x + (long)rows * _c.NEmbd, _c.NEmbd));
+            rows++;
+        }
+        return rows;
     }
 
     // The element-wise steps below split a batch's tokens over the threads; each token is computed the same way
@@ -95,19 +108,36 @@ internal sealed unsafe class ForwardState : IDisposable
         });
     }
 
-    /// <summary>Rotates q and k of every token of the batch by its position, then stores its k and v in the cache.</summary>
-    public void RotateAndStore(Rope rope, int layer, int pos, int n)
+    /// <summary>
+    /// Per-head RMSNorm in place (Qwen 3's and Gemma 3's q and k norms): each of the <paramref name="heads"/> heads
+    /// of every token's row, headDim values, normed and multiplied by <paramref name="weight"/> [headDim].
+    /// </summary>
+    public void NormHeads(float* x, float[] weight, int heads, int n)
     {
-        _pool.For(n, _c.QDim + _c.KvDim, (start, end) =>
+        int hd = _c.HeadDim;
+        _pool.For(n, heads * hd, (start, end) =>
+        {
+            for (long h = (long)start * heads; h < (long)end * heads; h++)
+                RmsNorm.Apply(x + h * hd, x + h * hd, weight, hd, _c.RmsEps);
+        });
+    }
+
+    /// <summary>
+    /// Rotates q and k of every token of the batch by its position, then stores its k and v in the cache, in its
+    /// sequence.
+    /// </summary>
+    public void RotateAndStore(Rope rope, int layer, UBatch batch)
+    {
+        _pool.For(batch.Count, _c.QDim + _c.KvDim, (start, end) =>
         {
             Span<float> cos = stackalloc float[_c.NRot / 2], sin = stackalloc float[_c.NRot / 2];
             for (int t = start; t < end; t++)
             {
-                rope.Angles(pos + t, cos, sin);
+                rope.Angles(batch.Positions[t], cos, sin);
                 float* q = _q.Floats + (long)t * _c.QDim, k = _k.Floats + (long)t * _c.KvDim;
                 rope.Apply(q, _c.NHead, _c.HeadDim, cos, sin);
                 rope.Apply(k, _c.NHeadKv, _c.HeadDim, cos, sin);
-                Cache.Store(layer, pos + t, k, _v.Floats + (long)t * _c.KvDim);
+                Cache.Store(layer, batch.Sequences[t], batch.Positions[t], k, _v.Floats + (long)t * _c.KvDim);
             }
         });
     }

@@ -33,6 +33,18 @@ public sealed record ModelConfig
     public required float RopeFreqScale { get; init; }
     public required float RmsEps { get; init; }
 
+    /// <summary>
+    /// Positions a sliding-window layer attends to: its own and the window - 1 before it (attention.sliding_window,
+    /// read by the architectures that have one); 0 without.
+    /// </summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>Which layers attend through the sliding window (set by the architecture; empty = none).</summary>
+    public IReadOnlyList<bool> SlidingLayers { get; init; } = [];
+
+    /// <summary>The window of <paramref name="layer"/>: <see cref="SlidingWindow"/> on a sliding layer, else 0 (all positions).</summary>
+    public int LayerWindow(int layer) => layer < SlidingLayers.Count && SlidingLayers[layer] ? SlidingWindow : 0;
+
     /// <summary>Width of the queries of a token: nHead * headDim (need not be nEmbd).</summary>
     public int QDim => NHead * HeadDim;
 

@@ -268,12 +268,17 @@ public unsafe class WorkerPoolTests
                 cache.Store(0, p, kp + p * kvDim, vp + p * kvDim);
         }
 
+        var batch = new LlamaBatch();
+        batch.AddSequence(new int[tokens], positions - tokens);
+        var ubatch = new UBatch(tokens);
+        ubatch.Fill(batch, 0, tokens);
+
         float[] Attend(WorkerPool pool)
         {
             using var attention = new Attention(config, cache, pool.Threads, flash);
             var output = new float[tokens * qDim];
             fixed (float* q = queries, o = output)
-                attention.Run(pool, 0, q, tokens, positions - tokens, o);
+                attention.Run(pool, 0, q, ubatch, o, AttentionOptions.Default(16));
             return output;
         }
 

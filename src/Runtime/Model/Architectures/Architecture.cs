@@ -52,10 +52,11 @@ internal abstract class Architecture : IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="tokens"/> at positions [pos, pos + n) and returns their logits: [n, nVocab] when
-    /// <paramref name="allLogits"/>, else the last token's [nVocab]. Valid until the next call.
+    /// Runs the tokens of <paramref name="batch"/>, each at its position in its sequence (the cache holds the earlier
+    /// positions of each), and returns the logits of those that want them: [batch.LogitRows, nVocab], in batch order.
+    /// Valid until the next call.
     /// </summary>
-    public abstract ReadOnlySpan<float> Forward(ForwardState s, ReadOnlySpan<int> tokens, int pos, bool allLogits);
+    public abstract ReadOnlySpan<float> Forward(ForwardState s, UBatch batch);
 
     /// <summary>Every matrix that takes part in products, in forward order (for --verbose kernel reports).</summary>
     public abstract IEnumerable<WeightMatrix> Matrices();

@@ -29,6 +29,7 @@ internal sealed unsafe class Llama : Architecture
     private readonly float[] _outputNorm;          // [nEmbd]
     private readonly WeightMatrix _output;         // [nEmbd, nVocab]; token_embd when tied
     private readonly Rope _rope;
+    private readonly AttentionOptions _attention;
 
     private Llama(ModelConfig config, WeightMatrix tokenEmbedding, Layer[] layers, float[] outputNorm, WeightMatrix output, Rope rope) : base(config)
     {
@@ -37,6 +38,7 @@ internal sealed unsafe class Llama : Architecture
         _outputNorm = outputNorm;
         _output = output;
         _rope = rope;
+        _attention = AttentionOptions.Default(config.HeadDim);
     }
 
     /// <summary>Binds llama's tensors (llama.cpp's llama_model_llama::load_arch_tensors); reads no keys of its own.</summary>
@@ -68,20 +70,19 @@ internal sealed unsafe class Llama : Architecture
         return new Llama(c, tokenEmbedding, layers, outputNorm, output, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
     }
 
-    public override ReadOnlySpan<float> Forward(ForwardState s, ReadOnlySpan<int> tokens, int pos, bool allLogits)
+    public override ReadOnlySpan<float> Forward(ForwardState s, UBatch batch)
     {
-        int n = tokens.Length, nEmbd = Config.NEmbd;
-        s.CheckBatch(n, pos);
+        int n = batch.Count, nEmbd = Config.NEmbd;
         float* x = s.X, xb = s.Xb;
 
-        s.Embed(_tokenEmbedding, tokens, x);                                  // x = token_embd[tokens]
+        s.Embed(_tokenEmbedding, batch, x);                                   // x = token_embd[tokens]
         for (int l = 0; l < Config.NLayer; l++)
         {
             var layer = _layers[l];
             s.Norm(x, xb, layer.AttnNorm, n);                                 // xb = rmsnorm(x) * attn_norm
             s.MatMul.Run(xb, n, [new(layer.Wq, s.Q), new(layer.Wk, s.K), new(layer.Wv, s.V)]); // q, k, v = W xb
-            s.RotateAndStore(_rope, l, pos, n);                               // rope(q), rope(k); cache k, v
-            s.Attention.Run(s.Pool, l, s.Q, n, pos, s.Att);                   // att = softmax(q k^T * scale) v
+            s.RotateAndStore(_rope, l, batch);                                // rope(q), rope(k); cache k, v
+            s.Attention.Run(s.Pool, l, s.Q, batch, s.Att, _attention);        // att = softmax(q k^T * scale) v
             s.MatMul.Run(s.Att, n, new MatMulTarget(layer.Wo, xb));           // xb = Wo att
             s.Add(x, xb, n * nEmbd);                                          // x += xb
             s.Norm(x, xb, layer.FfnNorm, n);                                  // xb = rmsnorm(x) * ffn_norm
@@ -90,8 +91,10 @@ internal sealed unsafe class Llama : Architecture
             s.MatMul.Run(s.Hb, n, new MatMulTarget(layer.Down, xb));          // xb = W2 hb
             s.Add(x, xb, n * nEmbd);                                          // x += xb
         }
-        int first = allLogits ? 0 : n - 1, rows = n - first;
-        s.Norm(x + (long)first * nEmbd, xb, _outputNorm, rows);               // xb = rmsnorm(x) * output_norm
+        int rows = s.KeepLogitRows(x, batch);                                 // the rows whose logits are wanted
+        if (rows == 0)
+            return default;
+        s.Norm(x, xb, _outputNorm, rows);                                     // xb = rmsnorm(x) * output_norm
         s.MatMul.Run(xb, rows, new MatMulTarget(_output, s.Logits));          // logits = Wout xb
         return new ReadOnlySpan<float>(s.Logits, rows * Config.NVocab);
     }

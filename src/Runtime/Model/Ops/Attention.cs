@@ -7,11 +7,23 @@ using LlamaAot.Threading;
 namespace LlamaAot.Model.Ops;
 
 /// <summary>
-/// Causal multi-head attention with grouped-query heads over the KV cache. For each token and KV head, keys and
-/// values are read tile by tile (16 positions), once for all the query heads that share them; scores for a tile
-/// come from the dimension-major key tile with no horizontal sums. Work and memory stay linear in the context:
-/// nothing of size n_ctx x n_ctx is built.
-/// <para>Per query head: s_j = (q . k_j) / sqrt(headDim) for every position j up to the token's own;
+/// How one layer attends: the factor on q . k, a soft-cap (scores become cap * tanh(score / cap), Gemma 2's
+/// attention logit soft-capping; 0 = none) and a sliding window (a token at p attends to positions p - window + 1
+/// to p; 0 = every earlier position).
+/// </summary>
+internal readonly record struct AttentionOptions(float Scale, float SoftCap = 0, int Window = 0)
+{
+    /// <summary>llama's attention: scores scaled by 1 / sqrt(headDim), every earlier position.</summary>
+    public static AttentionOptions Default(int headDim) => new(1.0f / MathF.Sqrt(headDim));
+}
+
+/// <summary>
+/// Causal multi-head attention with grouped-query heads over the KV cache, each token over its own sequence's
+/// positions (those of its window on a sliding-window layer). For each token and KV head, keys and values are read
+/// tile by tile (16 positions), once for all the query heads that share them; scores for a tile come from the
+/// dimension-major key tile with no horizontal sums. Work and memory stay linear in the context: nothing of size
+/// n_ctx x n_ctx is built.
+/// <para>Per query head: s_j = (q . k_j) * scale (then soft-capped) for every position j the token attends to;
 /// out = sum_j softmax(s)_j v_j. With an F16 key cache q is rounded to half first, as llama.cpp does.</para>
 /// <para>Two ways to take the softmax, as llama.cpp has (its -fa): by default the scores of a row are kept (n floats
 /// per head), then exponentiated against their maximum, summed in double, normalized, and, with an F16 value
@@ -26,10 +38,12 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     private readonly ModelConfig _c;
     private readonly KvCache _cache;
     private readonly bool _flash;
-    private readonly float _scale;
     private readonly AlignedBuffer _scratch;
     private readonly long _scratchFloats;
-    private int _layer, _tokens, _pos;
+    private int _layer;
+    private UBatch _batch = null!;
+    private AttentionOptions _options;
+    private float _scale;
     private float* _q, _out;
     private ChunkPlan _plan; // over tasks: (token, KV head) pairs
 
@@ -38,45 +52,56 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         _c = config;
         _cache = cache;
         _flash = flashAttention;
-        _scale = 1.0f / MathF.Sqrt(config.HeadDim);
         int hd = config.HeadDim, g = config.GroupSize;
         // Per thread: key tile [hd][16], value tile [16][hd], q [G][hd], out [G][hd], m [G], l [G], then weights:
         // [G][16] for the online softmax, [G][n_ctx rounded to tiles] when the scores are kept.
-        long weights = flashAttention ? (long)g * Tile : (long)g * ((cache.NCtx + Tile - 1) / Tile * Tile);
+        long weights = flashAttention ? (long)g * Tile : (long)g * RowStride(cache.NCtx);
         _scratchFloats = RoundUp(2L * Tile * hd + 2L * g * hd + 2L * g + weights);
         _scratch = new AlignedBuffer(_scratchFloats * threads * sizeof(float));
     }
 
     private static long RoundUp(long floats) => (floats + 15) / 16 * 16;
 
+    /// <summary>Floats of a kept row of scores: a sequence's positions, rounded to whole tiles.</summary>
+    private static int RowStride(int nCtx) => (nCtx + Tile - 1) / Tile * Tile;
+
     /// <summary>
-    /// out[t, h*headDim ..] for every token t of the batch at positions pos + t and every head h; q is [tokens,
-    /// nHead*headDim]; the cache already holds positions up to pos + tokens - 1 of this layer.
+    /// out[t, h*headDim ..] for every token t of the batch (at its position, in its sequence) and every head h; q is
+    /// [tokens, nHead*headDim]; the cache already holds, for each token, its sequence's positions up to its own.
     /// </summary>
-    public void Run(WorkerPool pool, int layer, float* q, int tokens, int pos, float* output)
+    public void Run(WorkerPool pool, int layer, float* q, UBatch batch, float* output, AttentionOptions options)
     {
         _layer = layer;
         _q = q;
-        _tokens = tokens;
-        _pos = pos;
+        _batch = batch;
         _out = output;
+        _options = options;
+        _scale = options.Scale;
         // Multiply-adds: scores and weighted values over every attended position, for every query head.
-        long cost = 2L * tokens * (pos + tokens) * _c.NHead * _c.HeadDim;
-        _plan = pool.Plan(tokens * _c.NHeadKv, 1, cost);
+        long attended = 0;
+        for (int t = 0; t < batch.Count; t++)
+            attended += batch.Positions[t] + 1 - FirstAttended(batch.Positions[t]);
+        long cost = 2L * attended * _c.NHead * _c.HeadDim;
+        _plan = pool.Plan(batch.Count * _c.NHeadKv, 1, cost);
         pool.Run(this, _plan.Count);
     }
 
+    /// <summary>The first position a token at <paramref name="pos"/> attends to.</summary>
+    private int FirstAttended(int pos) => _options.Window > 0 ? Math.Max(0, pos - _options.Window + 1) : 0;
+
     public void Execute(int thread, int chunk)
     {
-        int hd = _c.HeadDim, group = _c.GroupSize, nKv = _c.NHeadKv;
+        int hd = _c.HeadDim, group = _c.GroupSize, nKv = _c.NHeadKv, cells = _cache.Cells(_layer);
         float* scratch = _scratch.Floats + thread * _scratchFloats;
         float* keyTile = scratch, valueTile = keyTile + Tile * hd, q = valueTile + Tile * hd;
         float* o = q + group * hd, m = o + group * hd, l = m + group, weights = l + group;
-        int rowStride = _flash ? Tile : (_cache.NCtx + Tile - 1) / Tile * Tile;
+        int rowStride = _flash ? Tile : RowStride(_cache.NCtx);
         for (int task = _plan.Start(chunk); task < _plan.End(chunk); task++)
         {
             int t = task / nKv, kvHead = task % nKv;
-            int n = _pos + t + 1; // positions this token attends to
+            int pos = _batch.Positions[t], seq = _batch.Sequences[t], first = FirstAttended(pos);
+            // Tiles cover positions [start, pos]; lanes of the first tile before `first` are masked out.
+            int start = first / Tile * Tile, n = pos + 1 - start, skip = first - start;
             float* qt = _q + (long)t * _c.NHead * hd + kvHead * group * hd;
             if (_cache.KeyType == KvCacheType.F16)
                 HalfVectors.RoundToHalf(qt, q, group * hd);
@@ -93,11 +118,11 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
             {
                 for (int tile = 0; tile * Tile < n; tile++)
                 {
-                    int count = Math.Min(Tile, n - tile * Tile);
-                    float* k = Widen(_cache.KeyTile(_layer, kvHead, tile), Tile * hd, _cache.KeyType, keyTile);
-                    float* v = Widen(_cache.ValueRow(_layer, kvHead, tile * Tile), count * hd, _cache.ValueType, valueTile);
+                    int from = tile == 0 ? skip : 0, count = Math.Min(Tile, n - tile * Tile), cell = (start + tile * Tile) % cells;
+                    float* k = Widen(_cache.KeyTile(_layer, seq, kvHead, cell / Tile), Tile * hd, _cache.KeyType, keyTile);
+                    float* v = Widen(_cache.ValueRow(_layer, seq, kvHead, cell), count * hd, _cache.ValueType, valueTile);
                     for (int h = 0; h < group; h++)
-                        Accumulate(q + h * hd, k, v, count, hd, o + h * hd, weights + h * Tile, ref m[h], ref l[h]);
+                        Accumulate(q + h * hd, k, v, from, count, hd, o + h * hd, weights + h * Tile, ref m[h], ref l[h]);
                 }
             }
             else
@@ -105,18 +130,19 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                 // Pass 1: every score of the row, tile by tile.
                 for (int tile = 0; tile * Tile < n; tile++)
                 {
-                    float* k = Widen(_cache.KeyTile(_layer, kvHead, tile), Tile * hd, _cache.KeyType, keyTile);
-                    Scores(q, group, k, hd, Math.Min(Tile, n - tile * Tile), weights + tile * Tile, rowStride);
+                    int from = tile == 0 ? skip : 0, cell = (start + tile * Tile) % cells;
+                    float* k = Widen(_cache.KeyTile(_layer, seq, kvHead, cell / Tile), Tile * hd, _cache.KeyType, keyTile);
+                    Scores(q, group, k, hd, from, Math.Min(Tile, n - tile * Tile), weights + tile * Tile, rowStride);
                 }
-                // The softmax, rounded as llama.cpp rounds it.
+                // The softmax, rounded as llama.cpp rounds it (masked lanes are -infinity: they weigh exactly 0).
                 for (int h = 0; h < group; h++)
                     Softmax(weights + h * rowStride, n, _cache.ValueType == KvCacheType.F16);
                 // Pass 2: the weighted values, tile by tile.
                 for (int tile = 0; tile * Tile < n; tile++)
                 {
-                    int count = Math.Min(Tile, n - tile * Tile);
-                    float* v = Widen(_cache.ValueRow(_layer, kvHead, tile * Tile), count * hd, _cache.ValueType, valueTile);
-                    AddWeighted(weights + tile * Tile, rowStride, group, v, count, hd, o);
+                    int from = tile == 0 ? skip : 0, count = Math.Min(Tile, n - tile * Tile), cell = (start + tile * Tile) % cells;
+                    float* v = Widen(_cache.ValueRow(_layer, seq, kvHead, cell), count * hd, _cache.ValueType, valueTile);
+                    AddWeighted(weights + tile * Tile, rowStride, group, v, from, count, hd, o);
                 }
                 for (int h = 0; h < group; h++)
                     l[h] = 1;
@@ -133,18 +159,20 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     }
 
     /// <summary>
-    /// Scaled scores of one tile for <paramref name="heads"/> query heads (q is [heads][hd], scores of head h start at
-    /// h * <paramref name="stride"/>); lanes past <paramref name="count"/> are -infinity. Each lane sums q[d] * k[d]
-    /// over d in order, whatever the vector width: results do not depend on the path.
+    /// Scaled (and soft-capped) scores of one tile for <paramref name="heads"/> query heads (q is [heads][hd], scores
+    /// of head h start at h * <paramref name="stride"/>); lanes outside [<paramref name="from"/>,
+    /// <paramref name="count"/>) are -infinity. Each lane sums q[d] * k[d] over d in order, whatever the vector width:
+    /// results do not depend on the path.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Scores(float* q, int heads, float* k, int hd, int count, float* scores, int stride)
+    private void Scores(float* q, int heads, float* k, int hd, int from, int count, float* scores, int stride)
     {
         int h = 0;
         if (Vector512.IsHardwareAccelerated)
         {
             var scale = Vector512.Create(_scale);
-            var valid = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
+            var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var valid = (Vector512.LessThan(lanes, Vector512.Create(count)) & Vector512.GreaterThanOrEqual(lanes, Vector512.Create(from))).AsSingle();
             var inf = Vector512.Create(float.NegativeInfinity);
             // Four heads at a time share each row of the key tile.
             for (; h + 4 <= heads; h += 4)
@@ -163,19 +191,39 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                     s3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), kd, s3);
                 }
                 float* out0 = scores + h * stride;
-                Vector512.ConditionalSelect(valid, s0 * scale, inf).Store(out0);
-                Vector512.ConditionalSelect(valid, s1 * scale, inf).Store(out0 + stride);
-                Vector512.ConditionalSelect(valid, s2 * scale, inf).Store(out0 + 2 * stride);
-                Vector512.ConditionalSelect(valid, s3 * scale, inf).Store(out0 + 3 * stride);
+                Vector512.ConditionalSelect(valid, SoftCap(s0 * scale), inf).Store(out0);
+                Vector512.ConditionalSelect(valid, SoftCap(s1 * scale), inf).Store(out0 + stride);
+                Vector512.ConditionalSelect(valid, SoftCap(s2 * scale), inf).Store(out0 + 2 * stride);
+                Vector512.ConditionalSelect(valid, SoftCap(s3 * scale), inf).Store(out0 + 3 * stride);
             }
         }
         for (; h < heads; h++)
-            Scores(q + h * hd, k, hd, count, scores + h * stride);
+            Scores(q + h * hd, k, hd, from, count, scores + h * stride);
     }
 
-    /// <summary>Scaled scores of one tile for one query head; lanes past <paramref name="count"/> are -infinity.</summary>
+    /// <summary>
+    /// Gemma 2's attention logit soft-cap, as ggml computes it: scores times the float reciprocal of the cap, tanh,
+    /// times the cap. Without a cap the scores pass through.
+    /// </summary>
+    private Vector512<float> SoftCap(Vector512<float> scores) =>
+        _options.SoftCap > 0 ? Vector512.Create(SoftCap(scores.GetLower()), SoftCap(scores.GetUpper())) : scores;
+
+    private Vector256<float> SoftCap(Vector256<float> scores)
+    {
+        float cap = _options.SoftCap;
+        if (cap <= 0)
+            return scores;
+        float inverse = 1.0f / cap;
+        Span<float> lanes = stackalloc float[Vector256<float>.Count];
+        scores.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++)
+            lanes[i] = MathF.Tanh(lanes[i] * inverse) * cap;
+        return Vector256.Create<float>(lanes);
+    }
+
+    /// <summary>Scaled (and soft-capped) scores of one tile for one query head; lanes outside [from, count) are -infinity.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Scores(float* q, float* k, int hd, int count, float* scores)
+    private void Scores(float* q, float* k, int hd, int from, int count, float* scores)
     {
         var s0 = Vector256<float>.Zero;
         var s1 = Vector256<float>.Zero;
@@ -188,9 +236,13 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         var scale = Vector256.Create(_scale);
         var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         var limit = Vector256.Create(count);
+        var lowest = Vector256.Create(from);
+        var upper = lanes + Vector256.Create(8);
         var inf = Vector256.Create(float.NegativeInfinity);
-        Vector256.ConditionalSelect(Vector256.LessThan(lanes, limit).AsSingle(), s0 * scale, inf).Store(scores);
-        Vector256.ConditionalSelect(Vector256.LessThan(lanes + Vector256.Create(8), limit).AsSingle(), s1 * scale, inf).Store(scores + 8);
+        var valid0 = Vector256.LessThan(lanes, limit) & Vector256.GreaterThanOrEqual(lanes, lowest);
+        var valid1 = Vector256.LessThan(upper, limit) & Vector256.GreaterThanOrEqual(upper, lowest);
+        Vector256.ConditionalSelect(valid0.AsSingle(), SoftCap(s0 * scale), inf).Store(scores);
+        Vector256.ConditionalSelect(valid1.AsSingle(), SoftCap(s1 * scale), inf).Store(scores + 8);
     }
 
     /// <summary>
@@ -233,11 +285,12 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
 
     /// <summary>
     /// For <paramref name="heads"/> query heads (weights of head h start at h * <paramref name="stride"/>, outputs at
-    /// o + h * hd): o += sum over the tile's positions of weight_j * v_j. Each lane adds the positions in order,
-    /// whatever the vector width, so results do not depend on the path.
+    /// o + h * hd): o += sum over the tile's positions [from, count) of weight_j * v_j. Each lane adds the positions in
+    /// order, whatever the vector width, so results do not depend on the path. Masked positions are skipped, not
+    /// weighed by 0: their cells may hold another position, or nothing yet.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddWeighted(float* weights, int stride, int heads, float* v, int count, int hd, float* o)
+    private static void AddWeighted(float* weights, int stride, int heads, float* v, int from, int count, int hd, float* o)
     {
         int h = 0;
         if (Vector512.IsHardwareAccelerated && hd % 16 == 0)
@@ -253,7 +306,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                     var a1 = Vector512.Load(o1 + d);
                     var a2 = Vector512.Load(o2 + d);
                     var a3 = Vector512.Load(o3 + d);
-                    for (int j = 0; j < count; j++)
+                    for (int j = from; j < count; j++)
                     {
                         var vj = Vector512.Load(v + j * hd + d);
                         a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w0[j]), vj, a0);
@@ -269,12 +322,12 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
             }
         }
         for (; h < heads; h++)
-            AddWeighted(weights + h * stride, v, count, hd, o + h * hd, 1);
+            AddWeighted(weights + h * stride, v, from, count, hd, o + h * hd, 1);
     }
 
-    /// <summary>o = o * factor + sum over the tile's positions of weight_j * v_j.</summary>
+    /// <summary>o = o * factor + sum over the tile's positions [from, count) of weight_j * v_j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddWeighted(float* weights, float* v, int count, int hd, float* o, float factor)
+    private static void AddWeighted(float* weights, float* v, int from, int count, int hd, float* o, float factor)
     {
         if (hd % 8 == 0)
         {
@@ -282,7 +335,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
             for (int d = 0; d < hd; d += 8)
             {
                 var acc = Vector256.Load(o + d) * f;
-                for (int j = 0; j < count; j++)
+                for (int j = from; j < count; j++)
                     acc = Vector256.FusedMultiplyAdd(Vector256.Create(weights[j]), Vector256.Load(v + j * hd + d), acc);
                 acc.Store(o + d);
             }
@@ -291,7 +344,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         for (int d = 0; d < hd; d++)
         {
             float acc = o[d] * factor;
-            for (int j = 0; j < count; j++)
+            for (int j = from; j < count; j++)
                 acc += weights[j] * v[j * hd + d];
             o[d] = acc;
         }
@@ -302,9 +355,9 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     /// rescaled when the maximum grows), then the weighted values.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Accumulate(float* q, float* k, float* v, int count, int hd, float* o, float* e, ref float m, ref float l)
+    private void Accumulate(float* q, float* k, float* v, int from, int count, int hd, float* o, float* e, ref float m, ref float l)
     {
-        Scores(q, k, hd, count, e);
+        Scores(q, k, hd, from, count, e);
         var s0 = Vector256.Load(e);
         var s1 = Vector256.Load(e + 8);
         float newMax = MathF.Max(m, MaxOf(Vector256.Max(s0, s1)));
@@ -316,7 +369,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         e1.Store(e + 8);
         l = l * factor + Vector256.Sum(e0 + e1);
         m = newMax;
-        AddWeighted(e, v, count, hd, o, factor);
+        AddWeighted(e, v, from, count, hd, o, factor);
     }
 
     private static float MaxOf(Vector256<float> v)

@@ -1,20 +1,23 @@
 namespace LlamaAot.Model.Ops;
 
 /// <summary>
-/// Rotary position embedding, llama's "normal" layout: adjacent pairs (x[2i], x[2i+1]) of each head rotate by
-/// theta_i = pos * base^(-2i/nRot) / f_i, for 2i &lt; nRot; dimensions past nRot are left alone. The frequency factors
-/// f_i are llama3's rope scaling (rope_freqs.weight), else 1.
+/// Rotary position embedding: pair i of each head rotates by theta_i = pos * base^(-2i/nRot) / f_i, for 2i &lt; nRot;
+/// dimensions past nRot are left alone (partial rotary). The pairs are adjacent, (x[2i], x[2i+1]), in llama's
+/// "normal" layout, and halves apart, (x[i], x[i + nRot/2]), in the NEOX layout (GPT-NeoX, Qwen, Gemma, Phi-3). The
+/// frequency factors f_i are llama3's rope scaling (rope_freqs.weight) or LongRoPE's, else 1.
 /// </summary>
 internal sealed class Rope
 {
     private readonly int _nRot;
+    private readonly bool _neox;
     private readonly float _thetaScale;
     private readonly float _freqScale;
     private readonly float[] _freqFactors; // [nRot / 2]
 
-    public Rope(int nRot, float freqBase, float freqScale, float[]? freqFactors = null)
+    public Rope(int nRot, float freqBase, float freqScale, float[]? freqFactors = null, bool neox = false)
     {
         _nRot = nRot;
+        _neox = neox;
         _thetaScale = MathF.Pow(freqBase, -2.0f / nRot);
         _freqScale = freqScale;
         // Dividing by 1 is exact, so a model without factors rotates bit for bit as before.
@@ -41,14 +44,16 @@ internal sealed class Rope
     /// <summary>Rotates <paramref name="heads"/> heads of <paramref name="headDim"/> values in place.</summary>
     public unsafe void Apply(float* x, int heads, int headDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
+        int half = _nRot / 2, step = _neox ? 1 : 2, partner = _neox ? half : 1;
         for (int h = 0; h < heads; h++)
         {
             float* v = x + h * headDim;
-            for (int i = 0; i < _nRot / 2; i++)
+            for (int i = 0; i < half; i++)
             {
-                float x0 = v[2 * i], x1 = v[2 * i + 1];
-                v[2 * i] = x0 * cos[i] - x1 * sin[i];
-                v[2 * i + 1] = x0 * sin[i] + x1 * cos[i];
+                float* p = v + i * step;
+                float x0 = p[0], x1 = p[partner];
+                p[0] = x0 * cos[i] - x1 * sin[i];
+                p[partner] = x0 * sin[i] + x1 * cos[i];
             }
         }
     }
