@@ -136,12 +136,12 @@ internal sealed class HuggingFaceConfig
         return string.Join(", ", [$"{{{string.Join(",", causalNames)}}}{causal}", .. names.Where(n => !n.EndsWith(causal, StringComparison.Ordinal))]);
     }
 
-    /// <summary>The value of <paramref name="key"/> (text_config's over the root's), or null when it is absent or
-    /// null, as transformers writes an unset option.</summary>
-    public JsonElement? Get(string key) =>
-        _text is { } text && JsonFile.TryGet(text, key, out var v) ? v
-        : JsonFile.TryGet(_root, key, out v) ? v
-        : null;
+    /// <summary>The value of <paramref name="key"/> (text_config's over the root's, as Python's
+    /// <c>{**config, **text_config}</c>), or null when it is absent or null, as transformers writes an unset option.</summary>
+    public JsonElement? Get(string key) => JsonFile.TryGet(Holder(key), key, out var v) ? v : null;
+
+    /// <summary>The object <paramref name="key"/> is read from: text_config when it has the key, else the root.</summary>
+    private JsonElement Holder(string key) => _text is { } text && text.TryGetProperty(key, out _) ? text : _root;
 
     public bool Has(string key) => Get(key) is not null;
 
@@ -200,8 +200,7 @@ internal sealed class HuggingFaceConfig
     /// as the default: <paramref name="what"/> is not supported.</summary>
     public void RefuseNull(string key, string what)
     {
-        bool Null(JsonElement? e) => e is { } o && o.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Null;
-        if (Null(_text) || (!(_text is { } t && t.TryGetProperty(key, out _)) && Null(_root)))
+        if (Holder(key).TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Null)
             throw new NotSupportedException($"{Path}: {key} is null: {what} is not supported");
     }
 

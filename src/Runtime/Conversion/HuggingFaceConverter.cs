@@ -82,7 +82,8 @@ public static partial class HuggingFaceConverter
         return name.Replace("language_model.", "", StringComparison.Ordinal);
     }
 
-    /// <summary>One output tensor: its rule, and the type of its source tensor.</summary>
+    /// <summary>One output tensor: its GGUF name and shape, the safetensors tensor and its type, and what its
+    /// <see cref="TensorRule"/> does on the way.</summary>
     private sealed record PlannedTensor(string Name, long[] Shape, string SourceName, GgmlType SourceType, int? PermuteHeads, bool IsNorm);
 
     private static List<PlannedTensor> Plan(string directory, HuggingFaceConfig config, Dictionary<string, (SafetensorsFile File, SafetensorsTensor Tensor)> tensors)
