@@ -271,7 +271,8 @@ public class HuggingFaceArchitectureTests
     [InlineData("llama", "rope_scaling", "{\"type\": \"longrope\", \"long_factor\": [1], \"short_factor\": [1]}", "config.json: rope_scaling type 'longrope' is not supported for LlamaForCausalLM (supported: linear, llama3)")]
     [InlineData("phi3", "rope_scaling", "{\"type\": \"linear\", \"factor\": 2}", "config.json: rope_scaling type 'linear' is not supported for Phi3ForCausalLM (supported: longrope, su)")]
     [InlineData("phi3", "rope_scaling", "{\"type\": \"longrope\", \"long_factor\": [1, 2], \"short_factor\": [1, 2]}", "config.json: rope_scaling.long_factor has 2 values; Phi3ForCausalLM needs rope dimensions / 2 = 24")]
-    [InlineData("phi3", "original_max_position_embeddings", "null", "config.json: missing integer 'original_max_position_embeddings'")]
+    [InlineData("phi3", "rope_scaling", "{\"type\": \"longrope\", \"long_factor\": [1]}", "config.json: rope_scaling has long_factor but no short_factor")]
+    [InlineData("phi3", "original_max_position_embeddings", "0", "config.json: original_max_position_embeddings = 0 must be positive")]
     [InlineData("gemma2", "query_pre_attn_scalar", "256", "config.json: query_pre_attn_scalar 256, but llama.cpp's gemma2 scales queries by 1/sqrt(64) for this model")]
     [InlineData("gemma3", "attn_logit_softcapping", "50.0", "config.json: attn_logit_softcapping is set, but Gemma3ForCausalLM has no attention soft-cap")]
     public void UnsupportedSettingsAreClearErrors(string arch, string key, string json, string expected)

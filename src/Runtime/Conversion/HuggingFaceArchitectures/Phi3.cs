@@ -25,15 +25,17 @@ internal abstract partial class HuggingFaceArchitecture
         {
             c.RequireRopeScaling("longrope", "su");
             AddShape(m, c);
-            m.Add("rope.scaling.original_context_length", c.RopeInt("original_max_position_embeddings"));
+            int originalContext = c.RopeInt("original_max_position_embeddings", Defaults.ContextLength);
+            m.Add("rope.scaling.original_context_length", originalContext);
             m.Add("rope.dimension_count", RopeDimensions(c));
             m.Add("rope.freq_base", c.RopeTheta(Defaults.RopeTheta));
             // 0 when config.json has none: how llama.cpp tells Phi-4 from the Phi-3 models, which have one.
             m.Add("attention.sliding_window", c.Has("sliding_window") ? c.Int("sliding_window") : 0);
+            // LongRoPE scales q and k by sqrt(1 + ln(s) / ln(n_orig)), s = the context over the original one.
             if (LongRopeFactors(c) is not null)
             {
-                double scale = (double)c.Int("max_position_embeddings", Defaults.ContextLength) / c.RopeInt("original_max_position_embeddings");
-                m.Add("rope.scaling.attn_factor", scale > 1 ? (float)Math.Sqrt(1 + Math.Log(scale) / Math.Log(c.RopeInt("original_max_position_embeddings"))) : 1f);
+                double scale = (double)c.Int("max_position_embeddings", Defaults.ContextLength) / originalContext;
+                m.Add("rope.scaling.attn_factor", scale > 1 ? (float)Math.Sqrt(1 + Math.Log(scale) / Math.Log(originalContext)) : 1f);
             }
         }
 
