@@ -17,6 +17,7 @@ internal abstract class Architecture : IDisposable
     [
         ("llama", Llama.Bind),
         ("mistral", Llama.Bind), // Mistral GGUFs written by older converters say "mistral" for the llama graph
+        ("phi3", Phi3.Bind),
     ];
 
     public static IEnumerable<string> Names => Registry.Select(r => r.Name);

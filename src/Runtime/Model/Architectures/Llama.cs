@@ -24,19 +24,15 @@ internal sealed unsafe class Llama : Architecture
         public required WeightMatrix Down { get; init; }  // [nFf, nEmbd]  (w2)
     }
 
-    private readonly WeightMatrix _tokenEmbedding; // [nEmbd, nVocab]: rows are looked up, not multiplied
+    private readonly ModelEnds _ends;
     private readonly Layer[] _layers;
-    private readonly float[] _outputNorm;          // [nEmbd]
-    private readonly WeightMatrix _output;         // [nEmbd, nVocab]; token_embd when tied
     private readonly Rope _rope;
     private readonly AttentionOptions _attention;
 
-    private Llama(ModelConfig config, WeightMatrix tokenEmbedding, Layer[] layers, float[] outputNorm, WeightMatrix output, Rope rope) : base(config)
+    private Llama(ModelConfig config, ModelEnds ends, Layer[] layers, Rope rope) : base(config)
     {
-        _tokenEmbedding = tokenEmbedding;
+        _ends = ends;
         _layers = layers;
-        _outputNorm = outputNorm;
-        _output = output;
         _rope = rope;
         _attention = AttentionOptions.Default(config.HeadDim);
     }
@@ -62,12 +58,8 @@ internal sealed unsafe class Llama : Architecture
                 Down = b.Matrix(p + "ffn_down.weight", c.NFf, c.NEmbd),
             };
         }
-        // The embedding table before the output: a tied output repacks a copy without releasing the table's pages.
-        var tokenEmbedding = b.LookupTable("token_embd.weight", c.NEmbd, c.NVocab);
-        var outputNorm = b.Vector("output_norm.weight", c.NEmbd);
-        var output = b.OptionalMatrix("output.weight", c.NEmbd, c.NVocab) ?? b.Matrix("token_embd.weight", c.NEmbd, c.NVocab);
         var freqFactors = b.OptionalVector("rope_freqs.weight", c.NRot / 2);
-        return new Llama(c, tokenEmbedding, layers, outputNorm, output, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
+        return new Llama(c, ModelEnds.Bind(c, b), layers, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
     }
 
     public override ReadOnlySpan<float> Forward(ForwardState s, UBatch batch)
@@ -75,7 +67,7 @@ internal sealed unsafe class Llama : Architecture
         int n = batch.Count, nEmbd = Config.NEmbd;
         float* x = s.X, xb = s.Xb;
 
-        s.Embed(_tokenEmbedding, batch, x);                                   // x = token_embd[tokens]
+        s.Embed(_ends.TokenEmbedding, batch, x);                              // x = token_embd[tokens]
         for (int l = 0; l < Config.NLayer; l++)
         {
             var layer = _layers[l];
@@ -91,12 +83,7 @@ internal sealed unsafe class Llama : Architecture
             s.MatMul.Run(s.Hb, n, new MatMulTarget(layer.Down, xb));          // xb = W2 hb
             s.Add(x, xb, n * nEmbd);                                          // x += xb
         }
-        int rows = s.KeepLogitRows(x, batch);                                 // the rows whose logits are wanted
-        if (rows == 0)
-            return default;
-        s.Norm(x, xb, _outputNorm, rows);                                     // xb = rmsnorm(x) * output_norm
-        s.MatMul.Run(xb, rows, new MatMulTarget(_output, s.Logits));          // logits = Wout xb
-        return new ReadOnlySpan<float>(s.Logits, rows * Config.NVocab);
+        return _ends.Logits(s, batch, x);                                     // logits = Wout rmsnorm(x) * output_norm
     }
 
     public override IEnumerable<WeightMatrix> Matrices()
@@ -111,6 +98,6 @@ internal sealed unsafe class Llama : Architecture
             yield return l.Up;
             yield return l.Down;
         }
-        yield return _output;
+        yield return _ends.Output;
     }
 }
