@@ -13,7 +13,7 @@ namespace LlamaAot.Tools;
 /// <param name="NHeadKv">{arch}.attention.head_count_kv (of layer 0), default NHead.</param>
 /// <param name="NExpert">{arch}.expert_count, default 0.</param>
 /// <param name="HasOutput">Whether output.weight exists (otherwise token_embd.weight is also the output matrix).</param>
-/// <param name="NAttentionWv">Tensors whose name contains attn_v.weight, attn_qkv.weight or attn_kv_b.weight.</param>
+/// <param name="NAttentionWv">Tensors in attn_v's category (<see cref="QuantizeMixture.IsAttentionV"/>).</param>
 public sealed record ModelFacts(string Architecture, int NLayer, int NHead, int NHeadKv, int NExpert, bool HasOutput, int NAttentionWv)
 {
     /// <summary>llama_hparams::n_gqa() of layer 0: query heads per KV head (0 without KV heads).</summary>
@@ -33,15 +33,14 @@ public sealed record ModelFacts(string Architecture, int NLayer, int NHead, int 
         string arch = m.GetString("general.architecture")
             ?? throw new GgufFormatException("missing metadata key 'general.architecture': llama.cpp cannot load this model, so it is not quantized");
         int nHead = FirstLayer(m, $"{arch}.attention.head_count", 0);
-        int nWv = file.Tensors.Count(t => t.Name.Contains("attn_v.weight", StringComparison.Ordinal)
-            || t.Name.Contains("attn_qkv.weight", StringComparison.Ordinal) || t.Name.Contains("attn_kv_b.weight", StringComparison.Ordinal));
+        int nWv = file.Tensors.Count(t => QuantizeMixture.IsAttentionV(QuantizeMixture.CategoryOf(t.Name)));
         return new ModelFacts(
             arch,
             m.GetInt32($"{arch}.block_count", 0),
             nHead,
             FirstLayer(m, $"{arch}.attention.head_count_kv", nHead),
             m.GetInt32($"{arch}.expert_count", 0),
-            file.FindTensor("output.weight") is not null,
+            file.Tensors.Any(t => QuantizeMixture.CategoryOf(t.Name) == TensorCategory.Output),
             nWv);
     }
 
@@ -55,15 +54,69 @@ public sealed record ModelFacts(string Architecture, int NLayer, int NHead, int 
 }
 
 /// <summary>
-/// Picks each tensor's type the way llama-quantize does: a port of llama.cpp's <c>llama_tensor_get_type</c>
-/// (src/llama-quant.cpp, b4748) for the recipes in <see cref="QuantizeRecipe.All"/>, followed by the fallback for
-/// rows that are not a whole number of blocks. Stateful, like llama.cpp's: the attn_v and ffn_* counters advance
-/// as tensors are asked about, so tensors must be asked about once each, in the order llama-quantize writes them
-/// (<see cref="Quantizer.WriteOrder"/>). Rules for recipes outside this tool's list (IQ1/IQ2/IQ3, Q2_K_S) are left out.
+/// The kind of weight a tensor is to llama-quantize's rules, from its name (llama-quant.cpp's <c>tensor_category</c>):
+/// broad roles shared by every architecture, not per-architecture names.
+/// </summary>
+public enum TensorCategory
+{
+    TokenEmbedding,
+    AttentionQ,
+    AttentionV,
+    AttentionK,
+    AttentionQkv,
+    AttentionKvB,
+    AttentionOutput,
+    FfnUp,
+    FfnGate,
+    FfnDown,
+    Output,
+    Other,
+}
+
+/// <summary>
+/// Picks each tensor's type the way llama-quantize does: a port of llama.cpp 0.5.0's <c>llama_tensor_get_type_impl</c>
+/// (src/llama-quant.cpp) for the recipes in <see cref="QuantizeRecipe.All"/>, followed by the fallback for rows that
+/// are not a whole number of blocks. Stateful, like llama.cpp's: the attn_v and ffn_* counters advance as tensors
+/// are asked about, so tensors must be asked about once each, in the order llama-quantize writes them
+/// (<see cref="Quantizer.WriteOrder"/>). Rules for recipes outside this tool's list (IQ1/IQ2/IQ3, Q2_K_S, TQ, MXFP4)
+/// are left out.
 /// </summary>
 public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
 {
     private int _iAttentionWv, _iFfnDown, _iFfnGate, _iFfnUp;
+
+    /// <summary>llama.cpp's tensor_get_category: the first role whose name part the tensor's name contains.</summary>
+    public static TensorCategory CategoryOf(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        bool Has(string part) => name.Contains(part, StringComparison.Ordinal);
+        return name switch
+        {
+            "output.weight" => TensorCategory.Output,
+            "token_embd.weight" or "per_layer_token_embd.weight" => TensorCategory.TokenEmbedding,
+            _ when Has("attn_qkv.weight") => TensorCategory.AttentionQkv,
+            _ when Has("attn_kv_b.weight") => TensorCategory.AttentionKvB,
+            _ when Has("attn_v.weight") => TensorCategory.AttentionV,
+            _ when Has("attn_k.weight") => TensorCategory.AttentionK,
+            _ when Has("attn_q.weight") => TensorCategory.AttentionQ,
+            _ when Has("attn_output.weight") => TensorCategory.AttentionOutput,
+            _ when Has("ffn_up") => TensorCategory.FfnUp,
+            _ when Has("ffn_gate") => TensorCategory.FfnGate,
+            _ when Has("ffn_down") => TensorCategory.FfnDown,
+            _ => TensorCategory.Other,
+        };
+    }
+
+    /// <summary>
+    /// llama.cpp's category_is_attn_v: V, fused Q/K/V and MLA's KV-b projections all hold the values, the weights
+    /// most sensitive to quantization, so they share attn_v's rules and counter.
+    /// </summary>
+    public static bool IsAttentionV(TensorCategory category) =>
+        category is TensorCategory.AttentionV or TensorCategory.AttentionQkv or TensorCategory.AttentionKvB;
+
+    /// <summary>Whether a tensor is the output matrix: output.weight, or a token embedding standing in for it (tied).</summary>
+    public bool IsOutput(TensorCategory category) =>
+        category == TensorCategory.Output || (!model.HasOutput && category == TensorCategory.TokenEmbedding);
 
     /// <summary>
     /// The type of a weight that llama-quantize quantizes (see <see cref="Quantizer.IsQuantizable"/>), before
@@ -73,22 +126,22 @@ public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
     {
         var f = recipe.FileType;
         var type = recipe.BaseType;
-        bool Has(string part) => name.Contains(part, StringComparison.Ordinal);
+        var category = CategoryOf(name);
 
-        if (name == "output.weight" || (!model.HasOutput && name == "token_embd.weight"))
+        if (IsOutput(category))
         {
-            // The output matrix, or the token embedding standing in for it.
             if (model.IsFalcon || !Fits(type, columns))
                 type = GgmlType.Q8_0;
             else if (type != GgmlType.Q8_0)
                 type = GgmlType.Q6_K;
         }
-        else if (name == "token_embd.weight")
+        else if (category == TensorCategory.TokenEmbedding)
         {
-            // Unchanged for every recipe here (only IQ1/IQ2/IQ3 and TQ recipes change it).
+            // Unchanged for every recipe here (only IQ1/IQ2/IQ3, TQ and Q2_0 recipes change it).
         }
-        else if (Has("attn_v.weight"))
+        else if (IsAttentionV(category))
         {
+            // 0.5.0 reaches this before its attn_qkv rule (b4748's Q5_K for Q4_K_M), which is therefore never used.
             if (f == LlamaFileType.MostlyQ2_K)
                 type = model.NGqa >= 4 ? GgmlType.Q4_K : GgmlType.Q3_K;
             else if (f == LlamaFileType.MostlyQ3_K_M)
@@ -108,16 +161,16 @@ public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
                 type = GgmlType.Q8_0;
             _iAttentionWv++;
         }
-        else if (Has("attn_k.weight"))
+        else if (category == TensorCategory.AttentionK)
         {
             if (model.NExpert == 8)
                 type = GgmlType.Q8_0;
         }
-        else if (Has("attn_q.weight"))
+        else if (category == TensorCategory.AttentionQ)
         {
             // Only IQ3 recipes change attn_q.
         }
-        else if (Has("ffn_down"))
+        else if (category == TensorCategory.FfnDown)
         {
             var (i, n) = LayerInfo(_iFfnDown, name);
             if (f == LlamaFileType.MostlyQ2_K)
@@ -141,7 +194,7 @@ public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
                 type = GgmlType.Q5_K;
             _iFfnDown++;
         }
-        else if (Has("attn_output.weight"))
+        else if (category == TensorCategory.AttentionOutput)
         {
             if (!model.IsFalcon)
             {
@@ -161,21 +214,12 @@ public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
             else if (f == LlamaFileType.MostlyQ3_K_L)
                 type = GgmlType.Q4_K;
         }
-        else if (Has("attn_qkv.weight"))
-        {
-            if (f is LlamaFileType.MostlyQ3_K_M or LlamaFileType.MostlyQ3_K_L)
-                type = GgmlType.Q4_K;
-            else if (f == LlamaFileType.MostlyQ4_K_M)
-                type = GgmlType.Q5_K;
-            else if (f == LlamaFileType.MostlyQ5_K_M)
-                type = GgmlType.Q6_K;
-        }
-        else if (Has("ffn_gate"))
+        else if (category == TensorCategory.FfnGate)
         {
             _ = LayerInfo(_iFfnGate, name); // only IQ3_XS changes ffn_gate; the counter still advances
             _iFfnGate++;
         }
-        else if (Has("ffn_up"))
+        else if (category == TensorCategory.FfnUp)
         {
             _ = LayerInfo(_iFfnUp, name);
             _iFfnUp++;
@@ -185,10 +229,10 @@ public sealed class QuantizeMixture(QuantizeRecipe recipe, ModelFacts model)
 
     /// <summary>
     /// The fallback for a row of <paramref name="columns"/> values that is not a whole number of
-    /// <paramref name="type"/>'s blocks (llama_tensor_get_type's end): a K-quant or IQ4_XS falls back to a 32-block
-    /// type of about the same size, and a row that is not even a multiple of 32 to F16. llama-quantize refuses the
-    /// tensor instead when the type has no K-quant fallback (Q4_0, Q8_0, IQ4_NL, ...); this tool writes F16 there,
-    /// as the small program that made ../shared's stories260K Q8_0/Q4_0/... files did. Returns
+    /// <paramref name="type"/>'s blocks (tensor_type_fallback): a K-quant or IQ4_XS falls back to a 32-block type of
+    /// about the same size, and a row that is not even a multiple of 32 to F16, as does a 32-block type (Q4_0, Q8_0,
+    /// IQ4_NL, ...; llama-quantize b4748 refused those, 0.5.0 writes F16). Q2_K and Q3_K fall back to IQ4_NL as in
+    /// b4748, whose files ../shared's stories260K Q2_K and Q3_K_M are; 0.5.0 gives Q4_0 instead. Returns
     /// <paramref name="type"/> itself when the rows fit.
     /// </summary>
     public static GgmlType Fallback(GgmlType type, long columns)

@@ -19,7 +19,7 @@ public sealed record QuantizeOptions
     /// <summary>--output-tensor-type: the type of output.weight.</summary>
     public GgmlType? OutputTensorType { get; init; }
 
-    /// <summary>--token-embedding-type: the type of token_embd.weight.</summary>
+    /// <summary>--token-embedding-type: the type of token_embd.weight (and per_layer_token_embd.weight).</summary>
     public GgmlType? TokenEmbeddingType { get; init; }
 
     /// <summary>--allow-requantize: accept already-quantized weights as the source (quality suffers).</summary>
@@ -61,7 +61,7 @@ public sealed record QuantizeSummary(int Tensors, int Converted, int Fallbacks, 
 /// <summary>
 /// llama-quantize in C#: reads a GGUF model (F32, F16 or BF16 weights; quantized ones with
 /// <see cref="QuantizeOptions.AllowRequantize"/>) and writes it with the weights converted as a recipe says, in
-/// llama-quantize's tensor order and metadata (llama.cpp's <c>llama_model_quantize_impl</c>, b4748). Quantization
+/// llama-quantize's tensor order and metadata (llama.cpp's <c>llama_model_quantize_impl</c>, 0.5.0). Quantization
 /// uses each format's reference quantizer, which writes llama.cpp's bytes; rows are split over threads and the
 /// output does not depend on how many.
 /// </summary>
@@ -132,8 +132,7 @@ public static class Quantizer
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(options);
         var recipe = options.Recipe;
-        var model = ModelFacts.From(input);
-        var mixture = new QuantizeMixture(recipe, model);
+        var mixture = new QuantizeMixture(recipe, ModelFacts.From(input));
         var plan = new List<TensorPlan>(input.Tensors.Count);
         foreach (var tensor in input.Tensors.OrderBy(t => t.Name, WriteOrder))
         {
@@ -142,15 +141,13 @@ public static class Quantizer
             var intended = type;
             if (IsQuantizable(tensor.Name, shape))
             {
+                var category = QuantizeMixture.CategoryOf(tensor.Name);
                 intended = recipe.BaseType;
                 if (!options.Pure && recipe.IsMixture)
-                {
-                    bool isOutput = tensor.Name == "output.weight" || (!model.HasOutput && tensor.Name == "token_embd.weight");
-                    intended = isOutput && options.OutputTensorType is { } o ? o : mixture.Choose(tensor.Name, shape[0]);
-                }
-                if (options.TokenEmbeddingType is { } e && tensor.Name == "token_embd.weight")
+                    intended = mixture.IsOutput(category) && options.OutputTensorType is { } o ? o : mixture.Choose(tensor.Name, shape[0]);
+                if (options.TokenEmbeddingType is { } e && category == TensorCategory.TokenEmbedding)
                     intended = e;
-                if (options.OutputTensorType is { } output && tensor.Name == "output.weight")
+                if (options.OutputTensorType is { } output && category == TensorCategory.Output)
                     intended = output;
                 type = QuantizeMixture.Fallback(intended, shape[0]);
             }
@@ -177,8 +174,10 @@ public static class Quantizer
     }
 
     /// <summary>
-    /// Whether llama-quantize converts a tensor at all: 2-D or more, named "...weight", and none of the tensors it
-    /// always keeps (norms, MoE gate inputs, position and token-type embeddings, and small Mamba/RWKV/T5 weights).
+    /// Whether llama-quantize converts a tensor at all (0.5.0's tensor_allows_quantization): 2-D or more, named
+    /// "...weight", and none of the tensors it always keeps (norms, MoE gate inputs and routing tables, position and
+    /// token-type embeddings, small Gemma 3n/Mamba/LFM2/RWKV/T5 weights, indexers, multimodal patch and position
+    /// weights, audio codebooks).
     /// </summary>
     public static bool IsQuantizable(string name, ReadOnlySpan<long> shape)
     {
@@ -197,9 +196,13 @@ public static class Quantizer
 
     private static readonly string[] KeptWeights =
     [
-        "_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight", "time_mix_first.weight", "time_mix_w1.weight",
-        "time_mix_w2.weight", "time_mix_decay_w1.weight", "time_mix_decay_w2.weight", "time_mix_lerp_fused.weight",
-        "attn_rel_b.weight",
+        "_norm.weight", "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel", "per_layer_model_proj",
+        "ssm_conv1d", "shortconv.conv.weight", "indexer.k_proj.weight", "indexer.q_proj.weight",
+        "time_mix_first.weight", "time_mix_w0.weight", "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_v0.weight",
+        "time_mix_v1.weight", "time_mix_v2.weight", "time_mix_a0.weight", "time_mix_a1.weight", "time_mix_a2.weight",
+        "time_mix_g1.weight", "time_mix_g2.weight", "time_mix_decay_w1.weight", "time_mix_decay_w2.weight",
+        "time_mix_lerp_fused.weight", "attn_rel_b.weight", ".position_embd", "sam.pos_embd", "sam.neck.", "sam.net_",
+        ".rel_pos", ".patch_embd", ".patch_merger", "a.rvq.codebook", "mm.a.code_embd",
     ];
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LlamaAot.Model;
+using LlamaAot.Tests.Cli;
 
 namespace LlamaAot.Tests.Model;
 
@@ -81,6 +82,28 @@ public sealed class ArchReferenceTests
                 return; // past a near-tie the sequences part ways: nothing after it is comparable
             }
             logits = context.Evaluate([id]);
+        }
+    }
+
+    public static TheoryData<string> ArchitectureNames() => [.. Architectures];
+
+    /// <summary>The same through the command line, as a user compares: <c>llama-aot logits -ctk f32 -ctv f32</c>, F32 weights.</summary>
+    [Theory]
+    [Trait("Category", "Golden")]
+    [MemberData(nameof(ArchitectureNames))]
+    public void TheLogitsCommandGivesLlamaCppsTokensAndLogits(string arch)
+    {
+        var reference = Reference.Load(arch, "F32", "kvf32", "lily");
+        var r = LlamaAotProcess.Run("logits", "-m", ModelPath(arch, "F32"), "-p", Prompts["lily"], "-c", "256", "-ctk", "f32", "-ctv", "f32");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(reference.Tokens, doc.RootElement.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()));
+        var rows = doc.RootElement.GetProperty("logits").EnumerateArray().Select(row => row.EnumerateArray().Select(e => e.GetSingle()).ToArray()).ToArray();
+        Assert.Equal(reference.Tokens.Length, rows.Length);
+        for (int t = 0; t < rows.Length; t++)
+        {
+            var (worst, at) = MaxDifference(rows[t], reference.Logits[t]);
+            Assert.True(worst <= Tolerance("F32"), $"{arch} position {t}: logit {at} is {rows[t][at]}, llama.cpp {reference.Logits[t][at]} (|d| {worst:G3})");
         }
     }
 

@@ -6,7 +6,7 @@ namespace LlamaAot.Tests.Quantize;
 /// <summary>
 /// The mixture rules on shapes the reference files do not have (8 layers, 4 query heads per KV head, tied
 /// embeddings, 256-wide rows so no fallback interferes). Expectations are worked out by hand from llama.cpp's
-/// llama_tensor_get_type (b4748); use_more_bits(i, 8) holds for layers 0, 3, 6 and 7.
+/// llama_tensor_get_type_impl (0.5.0); use_more_bits(i, 8) holds for layers 0, 3, 6 and 7.
 /// </summary>
 public class QuantizeRecipeTests
 {
@@ -118,8 +118,65 @@ public class QuantizeRecipeTests
         Assert.Equal(GgmlType.F16, f16["blk.3.attn_v.weight"]);
     }
 
-    /// <summary>Plans a synthetic 8-layer model (8 heads, 2 KV heads, 256-wide rows) and returns each tensor's type.</summary>
-    private static Dictionary<string, GgmlType> PlanTypes(string recipe, bool tied, Func<QuantizeOptions, QuantizeOptions>? adjust = null)
+    /// <summary>
+    /// llama.cpp 0.5.0 puts attn_qkv (Phi-3's fused Q/K/V) and attn_kv_b in attn_v's category (category_is_attn_v):
+    /// they get attn_v's rules and count with it; b4748's own attn_qkv rule (Q5_K for Q4_K_M) is gone.
+    /// </summary>
+    [Theory]
+    [InlineData("attn_qkv")]
+    [InlineData("attn_kv_b")]
+    public void FusedQkvAndKvBFollowTheAttnVRules(string matrix)
+    {
+        string[] matrices = [matrix, "attn_output", "ffn_up", "ffn_down"];
+        var m = PlanTypes("Q4_K_M", tied: false, matrices: matrices);
+        var q3 = PlanTypes("Q3_K_M", tied: false, matrices: matrices);
+        var s = PlanTypes("Q4_K_S", tied: false, matrices: matrices);
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(i is 0 or 3 or 6 or 7 ? GgmlType.Q6_K : GgmlType.Q4_K, m[$"blk.{i}.{matrix}.weight"]);
+            Assert.Equal(i < 2 ? GgmlType.Q5_K : GgmlType.Q4_K, q3[$"blk.{i}.{matrix}.weight"]);
+            Assert.Equal(i < 4 ? GgmlType.Q5_K : GgmlType.Q4_K, s[$"blk.{i}.{matrix}.weight"]);
+        }
+    }
+
+    /// <summary>
+    /// per_layer_token_embd (Gemma 3n) is a token embedding to llama.cpp 0.5.0: with tied embeddings it gets the
+    /// output's type, and --token-embedding-type sets it.
+    /// </summary>
+    [Fact]
+    public void PerLayerTokenEmbeddingIsATokenEmbedding()
+    {
+        string[] matrices = ["attn_q", "ffn_down"];
+        Assert.Equal(GgmlType.Q6_K, PlanTypes("Q4_K_M", tied: true, matrices: matrices, extra: "per_layer_token_embd.weight")["per_layer_token_embd.weight"]);
+        Assert.Equal(GgmlType.Q4_K, PlanTypes("Q4_K_M", tied: false, matrices: matrices, extra: "per_layer_token_embd.weight")["per_layer_token_embd.weight"]);
+        var overridden = PlanTypes("Q4_K_M", tied: false, o => o with { TokenEmbeddingType = GgmlType.Q8_0 }, matrices, "per_layer_token_embd.weight");
+        Assert.Equal(GgmlType.Q8_0, overridden["per_layer_token_embd.weight"]);
+    }
+
+    /// <summary>Weights llama.cpp 0.5.0's tensor_allows_quantization keeps as they are (beyond norms and b4748's list).</summary>
+    [Theory]
+    [InlineData("blk.0.altup_proj.weight")]
+    [InlineData("blk.0.laurel_l.weight")]
+    [InlineData("per_layer_model_proj.weight")]
+    [InlineData("blk.0.ffn_gate_tid2eid.weight")]
+    [InlineData("blk.0.shortconv.conv.weight")]
+    [InlineData("blk.0.indexer.k_proj.weight")]
+    [InlineData("blk.0.time_mix_w0.weight")]
+    [InlineData("blk.0.time_mix_g2.weight")]
+    [InlineData("v.patch_embd.weight")]
+    [InlineData("mm.a.code_embd.weight")]
+    public void KeepsTheWeightsLlamaCppKeeps(string name)
+    {
+        Assert.False(Quantizer.IsQuantizable(name, [256, 256]));
+        Assert.True(Quantizer.IsQuantizable("blk.0.attn_q.weight", [256, 256]));
+    }
+
+    /// <summary>
+    /// Plans a synthetic 8-layer model (8 heads, 2 KV heads, 256-wide rows; per layer <paramref name="matrices"/>, by
+    /// default llama's, plus <paramref name="extra"/>) and returns each tensor's type.
+    /// </summary>
+    private static Dictionary<string, GgmlType> PlanTypes(string recipe, bool tied, Func<QuantizeOptions, QuantizeOptions>? adjust = null,
+        string[]? matrices = null, string? extra = null)
     {
         string path = TempFile.Path($"recipe-{recipe}-{tied}");
         try
@@ -135,9 +192,11 @@ public class QuantizeRecipeTests
             w.AddTensor("output_norm.weight", [256], norm);
             if (!tied)
                 w.AddTensor("output.weight", [256, 2], matrix);
+            if (extra is not null)
+                w.AddTensor(extra, [256, 2], matrix);
             for (int i = 0; i < 8; i++)
             {
-                foreach (string m in new[] { "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down" })
+                foreach (string m in matrices ?? ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"])
                     w.AddTensor($"blk.{i}.{m}.weight", [256, 2], matrix);
                 w.AddTensor($"blk.{i}.attn_norm.weight", [256], norm);
                 w.AddTensor($"blk.{i}.ffn_norm.weight", [256], norm);

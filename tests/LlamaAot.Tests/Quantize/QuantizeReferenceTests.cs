@@ -12,7 +12,8 @@ namespace LlamaAot.Tests.Quantize;
 /// byte, tensor order and padding included. llama-quantize refuses stories260K's 172-wide ffn_down for Q8_0, Q4_0,
 /// Q4_1, Q5_0, Q5_1 and IQ4_NL, so those six were written by a small program calling ggml_quantize_chunk with
 /// llama-quantize's policy and F16 for ffn_down; it kept the input's tensor order instead of llama-quantize's,
-/// so for them the tensors and metadata are compared, not the file layout.
+/// so for them the tensors and metadata are compared, not the file layout. The six architectures of models/arch
+/// were quantized to Q8_0 and Q4_K_M by llama-quantize 0.5.0.
 /// </para>
 /// </summary>
 public class QuantizeReferenceTests
@@ -31,13 +32,39 @@ public class QuantizeReferenceTests
         return data;
     }
 
-    internal static string Reference(string family, string type) => family == "stories260K"
-        ? Shared.Stories260K(type)
-        : Path.Combine(Shared.Models, "random-e256", $"random-e256-l2-{type}.gguf");
+    /// <summary>The six architectures of ../shared/models/arch, each quantized there by llama-quantize 0.5.0.</summary>
+    private static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"];
+
+    public static TheoryData<string, string> ArchitectureCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string arch in Architectures)
+            foreach (string type in new[] { "Q8_0", "Q4_K_M" })
+                data.Add(arch, type);
+        return data;
+    }
+
+    internal static string Reference(string family, string type) => family switch
+    {
+        "stories260K" => Shared.Stories260K(type),
+        "random-e256" => Path.Combine(Shared.Models, "random-e256", $"random-e256-l2-{type}.gguf"),
+        _ => Path.Combine(Shared.Models, "arch", $"{family}-{type}.gguf"),
+    };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void QuantizesLikeLlamaCpp(string family, string type)
+    public void QuantizesLikeLlamaCpp(string family, string type) =>
+        AssertQuantizesLikeLlamaCpp(family, type, sameLayout: !(family == "stories260K" && Stories260KNotByLlamaQuantize.Contains(type)));
+
+    /// <summary>
+    /// Fused attn_qkv and ffn_up (phi3), tied token_embd as output (qwen3, gemma2, gemma3), Q/K/V biases (qwen2),
+    /// extra norms, rope_freqs (llama) and LongRoPE factors (phi3): llama-quantize 0.5.0's types, bytes and layout.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ArchitectureCases))]
+    public void QuantizesEachArchitectureLikeLlamaCpp(string arch, string type) => AssertQuantizesLikeLlamaCpp(arch, type, sameLayout: true);
+
+    private static void AssertQuantizesLikeLlamaCpp(string family, string type, bool sameLayout)
     {
         string output = TempFile.Path($"{family}-{type}");
         try
@@ -55,9 +82,8 @@ public class QuantizeReferenceTests
                 Assert.Equal(expected.Tensors.Sum(t => t.ByteSize), summary.BytesAfter);
                 Assert.Equal(new FileInfo(output).Length, summary.FileBytes);
             }
-            if (family == "stories260K" && Stories260KNotByLlamaQuantize.Contains(type))
-                return;
-            GgufComparison.AssertSameFileBytes(expectedPath, output);
+            if (sameLayout)
+                GgufComparison.AssertSameFileBytes(expectedPath, output);
         }
         finally
         {
