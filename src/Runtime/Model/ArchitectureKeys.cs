@@ -12,8 +12,8 @@ internal sealed class ArchitectureKeys(GgufMetadata metadata, string architectur
 {
     /// <summary>
     /// Keys that never change the forward pass: vocab_size (the vocabulary is the tokenizer's), and how the model
-    /// was converted or fine-tuned (rope scaling's original context only enters yarn and longrope, which are
-    /// refused where their type is read).
+    /// was converted or fine-tuned (rope scaling's original context only enters yarn, refused where the scaling type
+    /// is read, and phi3's LongRoPE, which reads it).
     /// </summary>
     private static readonly string[] Informational = ["vocab_size", "tensor_data_layout", "rope.scaling.finetuned", "rope.scaling.original_context_length"];
 

@@ -13,6 +13,7 @@ internal sealed unsafe class ForwardState : IDisposable
     private readonly ModelConfig _c;
     private readonly WorkerPool _pool;
     private readonly AlignedBuffer _x, _xb, _q, _k, _v, _att, _hb, _hb2, _logits;
+    private AlignedBuffer? _fused; // [maxBatch, widest fused row asked for]
 
     public ForwardState(ModelConfig config, KvCache cache, WorkerPool pool, int maxBatch, bool flashAttention)
     {
@@ -170,6 +171,61 @@ internal sealed unsafe class ForwardState : IDisposable
         Attention.Dispose();
         foreach (var b in new[] { _x, _xb, _q, _k, _v, _att, _hb, _hb2, _logits })
             b.Dispose();
+        _fused?.Dispose();
+    }
+
+    // Fused products (Phi-3's attn_qkv and ffn_up): one product into a scratch row per token, split afterwards.
+
+    /// <summary>
+    /// Scratch rows of <paramref name="width"/> floats per token for a fused product's output, allocated by the first
+    /// forward pass that asks (families without fused tensors pay nothing); ask once per pass for the widest.
+    /// </summary>
+    public float* Fused(int width)
+    {
+        long bytes = (long)width * MaxBatch * sizeof(float);
+        if (_fused is null || _fused.Bytes < bytes)
+        {
+            _fused?.Dispose();
+            _fused = new AlignedBuffer(bytes);
+        }
+        return _fused.Floats;
+    }
+
+    /// <summary>q, k and v of every token from a fused product's row [q | k | v] (qDim + 2 kvDim floats).</summary>
+    public void SplitQkv(float* qkv, int n)
+    {
+        int qDim = _c.QDim, kvDim = _c.KvDim, width = qDim + 2 * kvDim;
+        _pool.For(n, width, (start, end) =>
+        {
+            for (long t = start; t < end; t++)
+            {
+                float* row = qkv + t * width;
+                new ReadOnlySpan<float>(row, qDim).CopyTo(new Span<float>(_q.Floats + t * qDim, qDim));
+                new ReadOnlySpan<float>(row + qDim, kvDim).CopyTo(new Span<float>(_k.Floats + t * kvDim, kvDim));
+                new ReadOnlySpan<float>(row + qDim + kvDim, kvDim).CopyTo(new Span<float>(_v.Floats + t * kvDim, kvDim));
+            }
+        });
+    }
+
+    /// <summary>hb = silu(gate) * up for every token, from a fused product's row [gate | up] (2 nFf floats).</summary>
+    public void SwiGluHalves(float* gateUp, int n)
+    {
+        int nFf = _c.NFf;
+        _pool.For(n, 2 * nFf, (start, end) =>
+        {
+            for (long t = start; t < end; t++)
+                SwiGlu.Row(gateUp + t * 2 * nFf, gateUp + t * 2 * nFf + nFf, _hb.Floats + t * nFf, nFf);
+        });
+    }
+
+    /// <summary>x *= factor over <paramref name="rows"/> rows of <paramref name="width"/> floats (ggml_scale).</summary>
+    public void Scale(float* x, float factor, int rows, int width)
+    {
+        _pool.For(rows, width, (start, end) =>
+        {
+            for (long i = (long)start * width; i < (long)end * width; i++)
+                x[i] *= factor;
+        });
     }
 
     /// <summary>

@@ -20,6 +20,7 @@ public sealed class ArchReferenceTests
         "llama",
         "qwen2",
         "qwen3",
+        "phi3",
     ];
 
     private static readonly string[] Types = ["F32", "Q8_0", "Q4_K_M"];

@@ -19,6 +19,7 @@ internal abstract class Architecture : IDisposable
         ("mistral", Llama.Bind), // Mistral GGUFs written by older converters say "mistral" for the llama graph
         ("qwen2", Qwen2.Bind),
         ("qwen3", Qwen3.Bind),
+        ("phi3", Phi3.Bind),
     ];
 
     public static IEnumerable<string> Names => Registry.Select(r => r.Name);

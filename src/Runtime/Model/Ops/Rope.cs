@@ -4,7 +4,8 @@ namespace LlamaAot.Model.Ops;
 /// Rotary position embedding: pair i of each head rotates by theta_i = pos * base^(-2i/nRot) / f_i, for 2i &lt; nRot;
 /// dimensions past nRot are left alone (partial rotary). The pairs are adjacent, (x[2i], x[2i+1]), in llama's
 /// "normal" layout, and halves apart, (x[i], x[i + nRot/2]), in the NEOX layout (GPT-NeoX, Qwen, Gemma, Phi-3). The
-/// frequency factors f_i are llama3's rope scaling (rope_freqs.weight) or LongRoPE's, else 1.
+/// frequency factors f_i are llama3's rope scaling (rope_freqs.weight) or LongRoPE's, else 1; cos and sin are
+/// multiplied by the attention factor (LongRoPE's rope.scaling.attn_factor, ggml's mscale), else 1.
 /// </summary>
 internal sealed class Rope
 {
@@ -13,9 +14,11 @@ internal sealed class Rope
     private readonly float _thetaScale;
     private readonly float _freqScale;
     private readonly float[] _freqFactors; // [nRot / 2]
+    private readonly float _attnFactor;
 
-    public Rope(int nRot, float freqBase, float freqScale, float[]? freqFactors = null, bool neox = false)
+    public Rope(int nRot, float freqBase, float freqScale, float[]? freqFactors = null, bool neox = false, float attnFactor = 1)
     {
+        _attnFactor = attnFactor;
         _nRot = nRot;
         _neox = neox;
         _thetaScale = MathF.Pow(freqBase, -2.0f / nRot);
@@ -27,7 +30,8 @@ internal sealed class Rope
     /// <summary>
     /// cos/sin of every pair's angle at <paramref name="pos"/>, as ggml_rope_cache_init computes them: theta starts
     /// at the position and is multiplied by theta_scale once per pair (a running product in float); each pair's angle
-    /// is that theta divided by its frequency factor, then scaled.
+    /// is that theta divided by its frequency factor, then scaled; cos and sin are then multiplied by the attention
+    /// factor (by 1, exactly, without one).
     /// </summary>
     public void Angles(int pos, Span<float> cos, Span<float> sin)
     {
@@ -35,8 +39,8 @@ internal sealed class Rope
         for (int i = 0; i < _nRot / 2; i++)
         {
             float t = _freqScale * (theta / _freqFactors[i]);
-            cos[i] = MathF.Cos(t);
-            sin[i] = MathF.Sin(t);
+            cos[i] = MathF.Cos(t) * _attnFactor;
+            sin[i] = MathF.Sin(t) * _attnFactor;
             theta *= _thetaScale;
         }
     }
