@@ -65,4 +65,18 @@ internal sealed class TensorBinder(GgufFile file, string architecture, KernelIsa
         _bound.Add(name);
         return name;
     }
+
+    /// <summary>
+    /// What every family has around its blocks: the token embeddings [nEmbd, nVocab] (rows looked up),
+    /// output_norm.weight [nEmbd] and the output matrix [nEmbd, nVocab]: output.weight when the file has one and the
+    /// family may (<paramref name="alwaysTied"/> false), else the embeddings again.
+    /// </summary>
+    public (WeightMatrix TokenEmbedding, float[] OutputNorm, WeightMatrix Output) EmbeddingsAndOutput(ModelConfig c, bool alwaysTied = false)
+    {
+        // The embedding table before the output: a tied output repacks a copy without releasing the table's pages.
+        var tokenEmbedding = LookupTable("token_embd.weight", c.NEmbd, c.NVocab);
+        var outputNorm = Vector("output_norm.weight", c.NEmbd);
+        var output = (alwaysTied ? null : OptionalMatrix("output.weight", c.NEmbd, c.NVocab)) ?? Matrix("token_embd.weight", c.NEmbd, c.NVocab);
+        return (tokenEmbedding, outputNorm, output);
+    }
 }

@@ -17,6 +17,8 @@ public sealed class ArchReferenceTests
     public static readonly string[] Architectures =
     [
         "llama",
+        "gemma2",
+        "gemma3",
     ];
 
     private static readonly string[] Types = ["F32", "Q8_0", "Q4_K_M"];

@@ -17,6 +17,8 @@ internal abstract class Architecture : IDisposable
     [
         ("llama", Llama.Bind),
         ("mistral", Llama.Bind), // Mistral GGUFs written by older converters say "mistral" for the llama graph
+        ("gemma2", Gemma2.Bind),
+        ("gemma3", Gemma3.Bind),
     ];
 
     public static IEnumerable<string> Names => Registry.Select(r => r.Name);

@@ -62,10 +62,7 @@ internal sealed unsafe class Llama : Architecture
                 Down = b.Matrix(p + "ffn_down.weight", c.NFf, c.NEmbd),
             };
         }
-        // The embedding table before the output: a tied output repacks a copy without releasing the table's pages.
-        var tokenEmbedding = b.LookupTable("token_embd.weight", c.NEmbd, c.NVocab);
-        var outputNorm = b.Vector("output_norm.weight", c.NEmbd);
-        var output = b.OptionalMatrix("output.weight", c.NEmbd, c.NVocab) ?? b.Matrix("token_embd.weight", c.NEmbd, c.NVocab);
+        var (tokenEmbedding, outputNorm, output) = b.EmbeddingsAndOutput(c);
         var freqFactors = b.OptionalVector("rope_freqs.weight", c.NRot / 2);
         return new Llama(c, tokenEmbedding, layers, outputNorm, output, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
     }
