@@ -172,6 +172,22 @@ internal sealed unsafe class ForwardState : IDisposable
             b.Dispose();
     }
 
+    /// <summary>
+    /// The logits of the tokens that want them, [rows, nVocab] in <see cref="Logits"/>: their rows of x (moved to the
+    /// front, <see cref="KeepLogitRows"/>) normed by rmsnorm * <paramref name="outputNorm"/> and multiplied by
+    /// <paramref name="output"/>. Returns the rows.
+    /// </summary>
+    public int Output(float* x, UBatch batch, float[] outputNorm, WeightMatrix output)
+    {
+        int rows = KeepLogitRows(x, batch);
+        if (rows > 0)
+        {
+            Norm(x, Xb, outputNorm, rows);
+            MatMul.Run(Xb, rows, new MatMulTarget(output, Logits));
+        }
+        return rows;
+    }
+
     /// <summary>hb = gelu(hb) * hb2 for every token (Gemma's GeGLU, as ggml computes it).</summary>
     public void GeGluRows(int n)
     {

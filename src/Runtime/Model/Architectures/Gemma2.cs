@@ -1,3 +1,4 @@
+using LlamaAot.Gguf;
 using LlamaAot.Model.Ops;
 
 namespace LlamaAot.Model.Architectures;
@@ -103,7 +104,7 @@ internal sealed unsafe class Gemma2 : Architecture
         float freqBaseSwa = keys.GetSingle("rope.freq_base_swa", c.RopeFreqBase);
         float attnSoftCap = keys.GetSingle("attn_logit_softcapping", 50), finalSoftCap = keys.GetSingle("final_logit_softcapping", 30);
         if (!(attnSoftCap > 0 && finalSoftCap > 0))
-            throw new Gguf.GgufFormatException($"invalid model hyperparameters: the soft-caps {keys.Name("attn_logit_softcapping")} {attnSoftCap} and {keys.Name("final_logit_softcapping")} {finalSoftCap} must be positive");
+            throw new GgufFormatException($"invalid model hyperparameters: the soft-caps {keys.Name("attn_logit_softcapping")} {attnSoftCap} and {keys.Name("final_logit_softcapping")} {finalSoftCap} must be positive");
         b.RequireBlocks(c.NLayer, "attn_norm.weight");
         var layers = Enumerable.Range(0, c.NLayer).Select(i => Layer.Bind(c, b, i)).ToArray();
         var (tokenEmbedding, outputNorm, output) = b.EmbeddingsAndOutput(c, alwaysTied: true);
@@ -127,11 +128,7 @@ internal sealed unsafe class Gemma2 : Architecture
             s.Attention.Run(s.Pool, l, s.Q, batch, s.Att, _attention[l]);     // att = softmax(cap tanh(q k^T / cap)) v, in the window
             layer.AfterAttention(s, n, nEmbd);                                // x += post-norms of attention and GeGLU
         }
-        int rows = s.KeepLogitRows(x, batch);                                 // the rows whose logits are wanted
-        if (rows == 0)
-            return default;
-        s.Norm(x, xb, _outputNorm, rows);                                     // xb = rmsnorm(x) * output_norm
-        s.MatMul.Run(xb, rows, new MatMulTarget(_output, s.Logits));          // logits = Wout xb
+        int rows = s.Output(x, batch, _outputNorm, _output);                  // logits = Wout (rmsnorm(x) * output_norm), wanted rows
         s.SoftCap(s.Logits, _finalSoftCap, rows, Config.NVocab);              // logits = cap tanh(logits / cap)
         return new ReadOnlySpan<float>(s.Logits, rows * Config.NVocab);
     }

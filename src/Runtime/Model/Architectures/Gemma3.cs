@@ -1,3 +1,4 @@
+using LlamaAot.Gguf;
 using LlamaAot.Model.Ops;
 
 namespace LlamaAot.Model.Architectures;
@@ -54,7 +55,7 @@ internal sealed unsafe class Gemma3 : Architecture
         float freqBaseSwa = keys.GetSingle("rope.freq_base_swa", 10000);
         float finalSoftCap = keys.GetSingle("final_logit_softcapping", 0);
         if (finalSoftCap < 0)
-            throw new Gguf.GgufFormatException($"invalid model hyperparameters: {keys.Name("final_logit_softcapping")} {finalSoftCap} must not be negative");
+            throw new GgufFormatException($"invalid model hyperparameters: {keys.Name("final_logit_softcapping")} {finalSoftCap} must not be negative");
         b.RequireBlocks(c.NLayer, "attn_norm.weight");
         var layers = Enumerable.Range(0, c.NLayer).Select(i => Gemma2.Layer.Bind(c, b, i)).ToArray();
         var qNorm = Enumerable.Range(0, c.NLayer).Select(i => b.Vector($"blk.{i}.attn_q_norm.weight", c.HeadDim)).ToArray();
@@ -82,11 +83,7 @@ internal sealed unsafe class Gemma3 : Architecture
             s.Attention.Run(s.Pool, l, s.Q, batch, s.Att, _attention[l]);     // att = softmax(q k^T) v, in the layer's window
             layer.AfterAttention(s, n, nEmbd);                                // x += post-norms of attention and GeGLU
         }
-        int rows = s.KeepLogitRows(x, batch);                                 // the rows whose logits are wanted
-        if (rows == 0)
-            return default;
-        s.Norm(x, xb, _outputNorm, rows);                                     // xb = rmsnorm(x) * output_norm
-        s.MatMul.Run(xb, rows, new MatMulTarget(_output, s.Logits));          // logits = Wout xb
+        int rows = s.Output(x, batch, _outputNorm, _output);                  // logits = Wout (rmsnorm(x) * output_norm), wanted rows
         if (_finalSoftCap > 0)
             s.SoftCap(s.Logits, _finalSoftCap, rows, Config.NVocab);          // logits = cap tanh(logits / cap)
         return new ReadOnlySpan<float>(s.Logits, rows * Config.NVocab);
