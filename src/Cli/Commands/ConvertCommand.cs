@@ -5,7 +5,7 @@ using LlamaAot.Conversion;
 namespace LlamaAot.Cli.Commands;
 
 /// <summary>
-/// <c>llama-aot convert SOURCE OUT.gguf [--outtype T] [--vocab FILE]</c>: turns a Hugging Face llama directory, a
+/// <c>llama-aot convert SOURCE OUT.gguf [--outtype T] [--vocab FILE]</c>: turns a Hugging Face model directory, a
 /// llama2.c checkpoint or a legacy GGML file (ggml/ggmf/ggjt) into a GGUF, without Python.
 /// </summary>
 internal sealed class ConvertCommand
@@ -45,7 +45,7 @@ internal sealed class ConvertCommand
     public static Command Create()
     {
         var self = new ConvertCommand();
-        var command = new Command("convert", "Convert a Hugging Face llama directory, a llama2.c checkpoint or a legacy GGML file into GGUF.");
+        var command = new Command("convert", "Convert a Hugging Face model directory, a llama2.c checkpoint or a legacy GGML file into GGUF.");
         command.Add(self._source);
         command.Add(self._output);
         foreach (var o in new Option[] { self._outType, self._vocab, self._ctx, self._eps })

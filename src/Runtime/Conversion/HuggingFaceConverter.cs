@@ -6,17 +6,17 @@ using LlamaAot.Gguf;
 namespace LlamaAot.Conversion;
 
 /// <summary>
-/// Converts a Hugging Face llama-family model directory (<c>config.json</c>, <c>tokenizer.model</c> or
-/// <c>tokenizer.json</c>, <c>model.safetensors</c> or shards listed in <c>model.safetensors.index.json</c>) into a
-/// llama GGUF, as convert_hf_to_gguf.py's LlamaModel does: tensor names mapped to GGUF's, the q/k projections
-/// permuted back from HF's rotate-half layout to llama.cpp's adjacent-pair layout, hyperparameters and the
-/// SentencePiece vocabulary written as metadata. Tensors stream one row at a time from the memory-mapped
-/// safetensors files into the output, so memory use stays at a few rows whatever the model size.
+/// Converts a Hugging Face model directory (<c>config.json</c>, <c>tokenizer.model</c> or <c>tokenizer.json</c>,
+/// <c>model.safetensors</c> or shards listed in <c>model.safetensors.index.json</c>) into a GGUF, as
+/// convert_hf_to_gguf.py does for the architecture config.json names (<see cref="HuggingFaceArchitecture"/>: its
+/// tensor names, permutations, norm shifts, metadata and computed tensors), with the SentencePiece vocabulary as
+/// metadata. Tensors stream one row at a time from the memory-mapped safetensors files into the output, so memory
+/// use stays at a few rows whatever the model size.
 /// </summary>
 public static partial class HuggingFaceConverter
 {
-    /// <summary>Architectures (config.json <c>architectures</c>) that are the llama graph.</summary>
-    public static readonly IReadOnlyList<string> SupportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM"];
+    /// <summary>config.json <c>architectures</c> names that convert.</summary>
+    public static IEnumerable<string> SupportedArchitectures => HuggingFaceArchitecture.All.SelectMany(a => a.HfNames);
 
     /// <param name="output">The GGUF file to write; replaced whole (see <see cref="AtomicOutputFile"/>), never one of
     /// the directory's files.</param>
@@ -24,34 +24,39 @@ public static partial class HuggingFaceConverter
     {
         using var outputFile = AtomicOutputFile.Create(output, [directory, .. InputFiles(directory)]);
         var config = HuggingFaceConfig.Read(directory);
+        var architecture = config.Architecture;
         var files = OpenSafetensors(directory);
         try
         {
             var tensors = new Dictionary<string, (SafetensorsFile File, SafetensorsTensor Tensor)>(StringComparer.Ordinal);
             foreach (var file in files)
+            {
                 foreach (var t in file.Tensors)
-                    if (!tensors.TryAdd(t.Name, (file, t)))
+                {
+                    if (TextModelName(t.Name) is { } name && !tensors.TryAdd(name, (file, t)))
                         throw new ConversionException($"{directory}: tensor {Excerpt.Quote(t.Name)} is in more than one safetensors file");
+                }
+            }
 
             // The tensors first: config.json's sizes are held against them before the vocabulary is padded to vocab_size.
             var plan = Plan(directory, config, tensors);
             var vocabulary = HuggingFaceTokenizer.Read(directory, config);
+            if (architecture.AddSpacePrefix is { } spacePrefix)
+                vocabulary = vocabulary with { AddSpacePrefix = spacePrefix };
             var mainType = plan.Where(p => p.Shape.Length == 2).GroupBy(p => p.SourceType).OrderByDescending(g => g.Count()).First().Key;
 
             var writer = new GgufWriter();
-            LlamaGgufMetadata.AddHyperparameters(writer, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))), config.Hyperparameters);
-            if (config.RopeScalingFactor is { } factor)
-            {
-                writer.Add("llama.rope.scaling.type", "linear");
-                writer.Add("llama.rope.scaling.factor", factor);
-            }
+            writer.Add("general.architecture", architecture.Name);
+            writer.Add("general.name", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))));
+            architecture.AddMetadata(new ArchitectureMetadata(writer, architecture.Name), config);
             LlamaGgufMetadata.AddFileType(writer, OutTypes.FileType(outType, mainType));
             LlamaGgufMetadata.AddVocabulary(writer, vocabulary);
+            foreach (var (name, values) in architecture.ComputedTensors(config))
+                writer.AddTensor(name, [values.Length], values);
             foreach (var p in plan)
             {
                 var (file, tensor) = tensors[p.SourceName];
-                RowEncoder.Add(writer, p.Name, p.Shape, OutTypes.For(outType, p.SourceType, p.Shape),
-                    p.HeadsToPermute is { } heads ? PermutedRows(file, tensor, heads) : (row, values) => file.ReadRow(tensor, row, values));
+                RowEncoder.Add(writer, p.Name, p.Shape, OutTypes.For(outType, p.SourceType, p.Shape), Rows(file, tensor, p, architecture.NormShift));
             }
             long length = writer.WriteTo(outputFile);
             outputFile.Commit();
@@ -64,63 +69,67 @@ public static partial class HuggingFaceConverter
         }
     }
 
-    /// <summary>One output tensor: its GGUF name and shape, the source tensor, and for q/k the head count.</summary>
-    private sealed record PlannedTensor(string Name, long[] Shape, string SourceName, GgmlType SourceType, int? HeadsToPermute);
+    /// <summary>
+    /// A tensor's name as the text model knows it, or null for a tensor that is not the text model's: a multimodal
+    /// checkpoint's language model under <c>language_model.</c>, its vision tower and projector skipped (as
+    /// convert_hf_to_gguf.py's filter_tensors do), and the rotary tables some checkpoints store.
+    /// </summary>
+    private static string? TextModelName(string name)
+    {
+        string[] parts = name.Split('.');
+        if (parts.Contains("vision_tower") || parts.Contains("multi_modal_projector") || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal))
+            return null;
+        return name.Replace("language_model.", "", StringComparison.Ordinal);
+    }
+
+    /// <summary>One output tensor: its GGUF name and shape, the safetensors tensor and its type, and what its
+    /// <see cref="TensorRule"/> does on the way.</summary>
+    private sealed record PlannedTensor(string Name, long[] Shape, string SourceName, GgmlType SourceType, int? PermuteHeads, bool IsNorm);
 
     private static List<PlannedTensor> Plan(string directory, HuggingFaceConfig config, Dictionary<string, (SafetensorsFile File, SafetensorsTensor Tensor)> tensors)
     {
-        var h = config.Hyperparameters;
-        var used = new HashSet<string>(StringComparer.Ordinal);
+        var architecture = config.Architecture;
+        var used = new HashSet<string>(architecture.DroppedTensors, StringComparer.Ordinal);
         var plan = new List<PlannedTensor>();
-        void Add(string name, string source, long[] expectedShape, int? permuteHeads = null, bool optional = false)
+        void Add(TensorRule rule, string name, string source)
         {
             if (!tensors.TryGetValue(source, out var entry))
             {
-                if (optional)
+                if (rule.Optional)
                     return;
                 throw new ConversionException($"{directory}: tensor '{source}' is missing from the safetensors files");
             }
             var t = entry.Tensor;
             long[] ggmlShape = [.. t.Shape.Reverse()];
-            if (!ggmlShape.SequenceEqual(expectedShape))
+            if (!ggmlShape.SequenceEqual(rule.Shape))
                 throw new ConversionException(
-                    $"{entry.File.Path}: tensor '{source}' has shape [{string.Join(", ", t.Shape)}], but config.json implies [{string.Join(", ", expectedShape.Reverse())}]");
+                    $"{entry.File.Path}: tensor '{source}' has shape [{string.Join(", ", t.Shape)}], but config.json implies [{string.Join(", ", rule.Shape.Reverse())}]");
             used.Add(source);
-            plan.Add(new PlannedTensor(name, ggmlShape, source, DTypeOf(t), permuteHeads));
+            plan.Add(new PlannedTensor(name, ggmlShape, source, DTypeOf(t), rule.PermuteHeads, rule.IsNorm));
         }
 
-        string configPath = Path.Combine(directory, "config.json");
         if (tensors.TryGetValue("model.embed_tokens.weight", out var embedding) && embedding.Tensor.Shape is [long rows, _] && rows != config.VocabSize)
-            throw new ConversionException($"{configPath}: vocab_size {config.VocabSize} does not match tensor 'model.embed_tokens.weight' [{string.Join(", ", embedding.Tensor.Shape)}]");
+            throw new ConversionException($"{config.Path}: vocab_size {config.VocabSize} does not match tensor 'model.embed_tokens.weight' [{string.Join(", ", embedding.Tensor.Shape)}]");
         int layers = 0;
         while (tensors.ContainsKey($"model.layers.{layers}.input_layernorm.weight"))
             layers++;
-        if (h.NLayer > layers)
+        if (config.NLayer > layers)
             throw new ConversionException(
-                $"{configPath}: num_hidden_layers {h.NLayer}, but the safetensors files hold {layers} layers{(layers > 0 ? $" (model.layers.0 to model.layers.{layers - 1})" : "")}");
+                $"{config.Path}: num_hidden_layers {config.NLayer}, but the safetensors files hold {layers} layers{(layers > 0 ? $" (model.layers.0 to model.layers.{layers - 1})" : "")}");
 
-        long vocab = config.VocabSize, embd = h.NEmbd, ff = h.NFf, q = h.NHead * h.HeadDim, kv = h.KvDim;
-        Add("token_embd.weight", "model.embed_tokens.weight", [embd, vocab]);
-        Add("output_norm.weight", "model.norm.weight", [embd]);
-        Add("output.weight", "lm_head.weight", [embd, vocab], optional: config.TieWordEmbeddings);
-        for (int i = 0; i < h.NLayer; i++)
+        foreach (var rule in architecture.GlobalTensors(config))
+            Add(rule, rule.Name, rule.Source);
+        var layerRules = architecture.LayerTensors(config).ToList();
+        for (int i = 0; i < config.NLayer; i++)
         {
-            string s = $"model.layers.{i}.", g = $"blk.{i}.";
-            Add(g + "attn_q.weight", s + "self_attn.q_proj.weight", [embd, q], permuteHeads: h.NHead);
-            Add(g + "attn_k.weight", s + "self_attn.k_proj.weight", [embd, kv], permuteHeads: h.NHeadKv);
-            Add(g + "attn_v.weight", s + "self_attn.v_proj.weight", [embd, kv]);
-            Add(g + "attn_output.weight", s + "self_attn.o_proj.weight", [q, embd]);
-            Add(g + "attn_norm.weight", s + "input_layernorm.weight", [embd]);
-            Add(g + "ffn_gate.weight", s + "mlp.gate_proj.weight", [embd, ff]);
-            Add(g + "ffn_down.weight", s + "mlp.down_proj.weight", [ff, embd]);
-            Add(g + "ffn_up.weight", s + "mlp.up_proj.weight", [embd, ff]);
-            Add(g + "ffn_norm.weight", s + "post_attention_layernorm.weight", [embd]);
+            foreach (var rule in layerRules)
+                Add(rule, $"blk.{i}.{rule.Name}", $"model.layers.{i}.{rule.Source}");
         }
-        // convert_hf_to_gguf.py skips the rotary tables some checkpoints store; anything else would be lost silently.
-        var unknown = tensors.Keys.Where(k => !used.Contains(k) && !k.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        // Anything else would be lost silently.
+        var unknown = tensors.Keys.Where(k => !used.Contains(k)).Order(StringComparer.Ordinal).ToList();
         if (unknown.Count > 0)
             throw new ConversionException(
-                $"{directory}: tensor {Excerpt.Quote(unknown[0])}{(unknown.Count > 1 ? $" (and {unknown.Count - 1} more)" : "")} has no place in a llama model; is this a llama-family checkpoint?");
+                $"{directory}: tensor {Excerpt.Quote(unknown[0])}{(unknown.Count > 1 ? $" (and {unknown.Count - 1} more)" : "")} has no place in a {architecture.Name} model ({config.HfArchitecture}); is config.json's architecture the checkpoint's?");
         return plan;
     }
 
@@ -132,19 +141,34 @@ public static partial class HuggingFaceConverter
     };
 
     /// <summary>
-    /// Rows of a q or k projection in llama.cpp's order. HF stores each head's rows as [first halves of the rotary
-    /// pairs; second halves] (convert_llama_weights_to_hf.py's permute); llama.cpp wants the pairs adjacent. Row
-    /// 2i+j of a head is row j*headDim/2+i of HF's: convert_hf_to_gguf.py's
-    /// <c>w.reshape(n_head, 2, headDim/2, ...).swapaxes(1, 2)</c>.
+    /// The rows of a planned tensor as floats. q/k rows go into llama.cpp's order: HF stores each head's rows as [first
+    /// halves of the rotary pairs; second halves] (convert_llama_weights_to_hf.py's permute), llama.cpp wants the
+    /// pairs adjacent, so row 2i+j of a head is row j*headDim/2+i of HF's (convert_hf_to_gguf.py's
+    /// <c>w.reshape(n_head, 2, headDim/2, ...).swapaxes(1, 2)</c>). Norms gain <paramref name="normShift"/> in the
+    /// checkpoint's precision: torch adds it to F16 tensors in F16, to BF16 ones after widening them to float32.
     /// </summary>
-    private static RowEncoder.RowSource PermutedRows(SafetensorsFile file, SafetensorsTensor tensor, int heads)
+    private static RowEncoder.RowSource Rows(SafetensorsFile file, SafetensorsTensor tensor, PlannedTensor p, float normShift)
     {
-        long headDim = tensor.Rows / heads, half = headDim / 2;
-        return (row, values) =>
+        if (p.PermuteHeads is { } heads)
         {
-            long head = row / headDim, r = row % headDim;
-            file.ReadRow(tensor, head * headDim + (r % 2) * half + r / 2, values);
-        };
+            long headDim = tensor.Rows / heads, half = headDim / 2;
+            return (row, values) =>
+            {
+                long head = row / headDim, r = row % headDim;
+                file.ReadRow(tensor, head * headDim + (r % 2) * half + r / 2, values);
+            };
+        }
+        if (p.IsNorm && normShift != 0)
+        {
+            bool f16 = p.SourceType == GgmlType.F16;
+            return (row, values) =>
+            {
+                file.ReadRow(tensor, row, values);
+                foreach (ref float v in values)
+                    v = f16 ? (float)(Half)(v + normShift) : v + normShift;
+            };
+        }
+        return (row, values) => file.ReadRow(tensor, row, values);
     }
 
     /// <summary>The kinds of file a conversion reads in <paramref name="directory"/> (config and tokenizer JSON,

@@ -99,8 +99,10 @@ internal static class JsonFile
     public static int Int32(JsonElement e, string path, string what) =>
         e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int i) ? i : throw WrongKind(e, path, what, "an integer");
 
-    public static float Single(JsonElement e, string path, string what) =>
-        e.ValueKind == JsonValueKind.Number && e.TryGetSingle(out float f) && float.IsFinite(f) ? f : throw WrongKind(e, path, what, "a finite number");
+    /// <summary>A number as Python's json reads it (a double); convert_hf_to_gguf.py rounds it to float32 where GGUF
+    /// stores one.</summary>
+    public static double Double(JsonElement e, string path, string what) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out double d) && double.IsFinite(d) ? d : throw WrongKind(e, path, what, "a finite number");
 
     /// <summary>"PATH: WHAT is KIND, not EXPECTED", e.g. "config.json: hidden_size is a string, not an integer".</summary>
     public static ConversionException WrongKind(JsonElement e, string path, string what, string expected) =>

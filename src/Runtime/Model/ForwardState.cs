@@ -227,4 +227,24 @@ internal sealed unsafe class ForwardState : IDisposable
                 x[i] *= factor;
         });
     }
+
+    /// <summary>
+    /// x[t] += bias for each of <paramref name="rows"/> rows of bias.Length floats (a product's bias, ggml_add after
+    /// the product in float); nothing when the bias is null (an optional bias the file does not have).
+    /// </summary>
+    public void AddBias(float* x, float[]? bias, int rows)
+    {
+        if (bias is null)
+            return;
+        int width = bias.Length;
+        _pool.For(rows, width, (start, end) =>
+        {
+            for (long t = start; t < end; t++)
+            {
+                float* row = x + t * width;
+                for (int i = 0; i < width; i++)
+                    row[i] += bias[i];
+            }
+        });
+    }
 }

@@ -242,7 +242,7 @@ public class HuggingFaceConverterTests
     }
 
     /// <summary>Converting <paramref name="hf"/> fails with a message that says what, one short line.</summary>
-    private static void AssertClearError(string hf, string output, string expected)
+    internal static void AssertClearError(string hf, string output, string expected)
     {
         var e = Record.Exception(() => ModelConverter.Convert(hf, output));
         Assert.True(e is ConversionException or NotSupportedException, $"{e?.GetType().Name}: {e?.Message}");

@@ -113,7 +113,7 @@ internal static class HuggingFaceWriter
     /// transformers' convert_llama_weights_to_hf.py permute: within each head, llama.cpp's row 2i+j (the pairs
     /// RoPE rotates together, adjacent) becomes row j*headDim/2+i (first halves, then second halves).
     /// </summary>
-    private static float[] ToRotateHalf(float[] w, int heads, int rowLength)
+    public static float[] ToRotateHalf(float[] w, int heads, int rowLength)
     {
         int rows = w.Length / rowLength, headDim = rows / heads, half = headDim / 2;
         var result = new float[w.Length];

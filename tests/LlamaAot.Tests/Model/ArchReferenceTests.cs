@@ -18,6 +18,8 @@ public sealed class ArchReferenceTests
     public static readonly string[] Architectures =
     [
         "llama",
+        "qwen2",
+        "qwen3",
         "phi3",
     ];
 

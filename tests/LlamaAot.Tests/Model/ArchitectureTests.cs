@@ -105,20 +105,44 @@ public sealed class ArchitectureTests : IDisposable
         var embeddings = source.GetData(source.FindTensor("token_embd.weight")!).ToArray();
         string untied = Rewrite(w => w.AddTensor("output.weight", [64, 512], GgmlType.F32, embeddings), "output.weight");
         string tied = Rewrite(_ => { }, "output.weight");
-        int[] tokens = [1, 403, 407, 261, 378];
-        float[] Logits(string path)
-        {
-            using var model = LlamaModel.Load(path);
-            using var context = model.CreateContext(new ContextOptions { ContextSize = 16, Threads = 1 });
-            return context.EvaluateAll(tokens);
-        }
         Assert.Equal(Logits(untied), Logits(tied));
     }
 
-    /// <summary>stories260K F32 with <paramref name="edit"/> applied after its metadata and tensors (minus <paramref name="drop"/>).</summary>
-    private string Rewrite(Action<GgufWriter> edit, string? drop = null)
+    /// <summary>
+    /// qwen2's optional output.bias (llama.cpp adds it to the output product; no shared model has one): the logits of
+    /// models/arch/qwen2-F32.gguf with a bias added are its logits without it plus the bias, exactly (the same
+    /// product, then one float addition).
+    /// </summary>
+    [Fact]
+    public void Qwen2OutputBiasIsAddedToTheLogits()
     {
-        using var source = GgufFile.Open(Shared.Stories260K("F32"));
+        string plain = ArchReferenceTests.ModelPath("qwen2", "F32");
+        var random = new Random(2);
+        float[] bias = Enumerable.Range(0, 512).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        string biased = Rewrite(w => w.AddTensor("output.bias", [bias.Length], bias), model: plain);
+
+        float[] expected = Logits(plain), actual = Logits(biased);
+
+        for (int i = 0; i < expected.Length; i++)
+            expected[i] += bias[i % bias.Length];
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>The logits at every position of a few stories260K-vocabulary tokens.</summary>
+    private static float[] Logits(string path)
+    {
+        using var model = LlamaModel.Load(path);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 16, Threads = 1 });
+        return context.EvaluateAll([1, 403, 407, 261, 378]);
+    }
+
+    /// <summary>
+    /// <paramref name="model"/> (stories260K F32 by default) with <paramref name="edit"/> applied after its metadata and
+    /// tensors (minus <paramref name="drop"/>).
+    /// </summary>
+    private string Rewrite(Action<GgufWriter> edit, string? drop = null, string? model = null)
+    {
+        using var source = GgufFile.Open(model ?? Shared.Stories260K("F32"));
         var writer = new GgufWriter();
         writer.AddMetadata(source.Metadata);
         foreach (var t in source.Tensors.Where(t => t.Name != drop))

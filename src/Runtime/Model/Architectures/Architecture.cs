@@ -17,6 +17,8 @@ internal abstract class Architecture : IDisposable
     [
         ("llama", Llama.Bind),
         ("mistral", Llama.Bind), // Mistral GGUFs written by older converters say "mistral" for the llama graph
+        ("qwen2", Qwen2.Bind),
+        ("qwen3", Qwen3.Bind),
         ("phi3", Phi3.Bind),
     ];
 
@@ -69,5 +71,87 @@ internal abstract class Architecture : IDisposable
     {
         foreach (var m in Matrices())
             m.Dispose();
+    }
+
+    /// <summary>Binds every block with <paramref name="bind"/>("blk.{i}."), once block_count is checked against the file.</summary>
+    protected static T[] BindBlocks<T>(ModelConfig c, TensorBinder b, Func<string, T> bind)
+    {
+        b.RequireBlocks(c.NLayer, "attn_norm.weight");
+        var blocks = new T[c.NLayer];
+        for (int i = 0; i < c.NLayer; i++)
+            blocks[i] = bind($"blk.{i}.");
+        return blocks;
+    }
+
+    /// <summary>
+    /// The tensors at both ends of the stack, named alike in every family (llama.cpp's tok_embd, output_norm, output,
+    /// output_b): the embedding table, the final norm, the output projection, which is the embedding table itself
+    /// when <c>output.weight</c> is absent (tied), and the output bias where the family declares one.
+    /// </summary>
+    protected sealed record Ends(
+        WeightMatrix TokenEmbedding,  // [nEmbd, nVocab]: rows are looked up, not multiplied
+        float[] OutputNorm,           // [nEmbd]
+        WeightMatrix Output,          // [nEmbd, nVocab]; token_embd when tied
+        float[]? OutputBias)          // [nVocab]
+    {
+        /// <summary>Binds the ends; <c>output.bias</c> is bound (when present) only for a family that declares it.</summary>
+        public static Ends Bind(ModelConfig c, TensorBinder b, bool outputBias = false)
+        {
+            // The embedding table before the output: a tied output repacks a copy without releasing the table's pages.
+            var tokenEmbedding = b.LookupTable("token_embd.weight", c.NEmbd, c.NVocab);
+            var outputNorm = b.Vector("output_norm.weight", c.NEmbd);
+            var output = b.OptionalMatrix("output.weight", c.NEmbd, c.NVocab) ?? b.Matrix("token_embd.weight", c.NEmbd, c.NVocab);
+            return new Ends(tokenEmbedding, outputNorm, output, outputBias ? b.OptionalVector("output.bias", c.NVocab) : null);
+        }
+
+        /// <summary>
+        /// The logits of the tokens of <paramref name="batch"/> that want them, from the residual stream after the last
+        /// block: [rows, nVocab] in batch order, in <see cref="ForwardState.Logits"/>.
+        /// </summary>
+        public unsafe ReadOnlySpan<float> Logits(ForwardState s, UBatch batch)
+        {
+            int rows = s.KeepLogitRows(s.X, batch);                           // the rows whose logits are wanted
+            if (rows == 0)
+                return default;
+            s.Norm(s.X, s.Xb, OutputNorm, rows);                              // xb = rmsnorm(x) * output_norm
+            s.MatMul.Run(s.Xb, rows, new MatMulTarget(Output, s.Logits));     // logits = Wout xb
+            s.AddBias(s.Logits, OutputBias, rows);                            // logits += output.bias
+            return new ReadOnlySpan<float>(s.Logits, rows * Output.Rows);
+        }
+    }
+
+    /// <summary>A block's separate attention projections (llama.cpp's wq, wk, wv, wo). Shapes in ggml order [K, rows].</summary>
+    protected sealed record AttentionProjections(
+        WeightMatrix Wq,  // [nEmbd, nHead*headDim]
+        WeightMatrix Wk,  // [nEmbd, nHeadKv*headDim]
+        WeightMatrix Wv,  // [nEmbd, nHeadKv*headDim]
+        WeightMatrix Wo)  // [nHead*headDim, nEmbd]
+    {
+        /// <summary>Binds <c>{block}attn_q.weight</c>, <c>attn_k</c>, <c>attn_v</c> and <c>attn_output</c>.</summary>
+        public static AttentionProjections Bind(ModelConfig c, TensorBinder b, string block) => new(
+            b.Matrix(block + "attn_q.weight", c.NEmbd, c.QDim),
+            b.Matrix(block + "attn_k.weight", c.NEmbd, c.KvDim),
+            b.Matrix(block + "attn_v.weight", c.NEmbd, c.KvDim),
+            b.Matrix(block + "attn_output.weight", c.QDim, c.NEmbd));
+
+        public IEnumerable<WeightMatrix> Matrices => [Wq, Wk, Wv, Wo];
+    }
+
+    /// <summary>
+    /// A block's gated feed-forward (llama.cpp's ffn_gate, ffn_up, ffn_down): down(act(gate x) * up x), SwiGLU in
+    /// llama and Qwen. Shapes in ggml order [K, rows].
+    /// </summary>
+    protected sealed record GatedFeedForward(
+        WeightMatrix Gate,  // [nEmbd, nFf]  (w1)
+        WeightMatrix Up,    // [nEmbd, nFf]  (w3)
+        WeightMatrix Down)  // [nFf, nEmbd]  (w2)
+    {
+        /// <summary>Binds <c>{block}ffn_gate.weight</c>, <c>ffn_up</c> and <c>ffn_down</c>.</summary>
+        public static GatedFeedForward Bind(ModelConfig c, TensorBinder b, string block) => new(
+            b.Matrix(block + "ffn_gate.weight", c.NEmbd, c.NFf),
+            b.Matrix(block + "ffn_up.weight", c.NEmbd, c.NFf),
+            b.Matrix(block + "ffn_down.weight", c.NFf, c.NEmbd));
+
+        public IEnumerable<WeightMatrix> Matrices => [Gate, Up, Down];
     }
 }

@@ -10,26 +10,21 @@ namespace LlamaAot.Model.Architectures;
 /// </summary>
 internal sealed unsafe class Llama : Architecture
 {
-    /// <summary>The weights of one block. Shapes in ggml order [K, rows].</summary>
+    /// <summary>The weights of one block.</summary>
     private sealed class Layer
     {
-        public required float[] AttnNorm { get; init; }   // [nEmbd]
-        public required WeightMatrix Wq { get; init; }    // [nEmbd, nHead*headDim]
-        public required WeightMatrix Wk { get; init; }    // [nEmbd, nHeadKv*headDim]
-        public required WeightMatrix Wv { get; init; }    // [nEmbd, nHeadKv*headDim]
-        public required WeightMatrix Wo { get; init; }    // [nHead*headDim, nEmbd]
-        public required float[] FfnNorm { get; init; }    // [nEmbd]
-        public required WeightMatrix Gate { get; init; }  // [nEmbd, nFf]  (w1)
-        public required WeightMatrix Up { get; init; }    // [nEmbd, nFf]  (w3)
-        public required WeightMatrix Down { get; init; }  // [nFf, nEmbd]  (w2)
+        public required float[] AttnNorm { get; init; }              // [nEmbd]
+        public required AttentionProjections Attn { get; init; }
+        public required float[] FfnNorm { get; init; }               // [nEmbd]
+        public required GatedFeedForward Ffn { get; init; }
     }
 
-    private readonly ModelEnds _ends;
+    private readonly Ends _ends;
     private readonly Layer[] _layers;
     private readonly Rope _rope;
     private readonly AttentionOptions _attention;
 
-    private Llama(ModelConfig config, ModelEnds ends, Layer[] layers, Rope rope) : base(config)
+    private Llama(ModelConfig config, Ends ends, Layer[] layers, Rope rope) : base(config)
     {
         _ends = ends;
         _layers = layers;
@@ -40,26 +35,16 @@ internal sealed unsafe class Llama : Architecture
     /// <summary>Binds llama's tensors (llama.cpp's llama_model_llama::load_arch_tensors); reads no keys of its own.</summary>
     public static Architecture Bind(ModelConfig c, ArchitectureKeys keys, TensorBinder b)
     {
-        b.RequireBlocks(c.NLayer, "attn_norm.weight");
-        var layers = new Layer[c.NLayer];
-        for (int i = 0; i < c.NLayer; i++)
+        var layers = BindBlocks(c, b, p => new Layer
         {
-            string p = $"blk.{i}.";
-            layers[i] = new Layer
-            {
-                AttnNorm = b.Vector(p + "attn_norm.weight", c.NEmbd),
-                Wq = b.Matrix(p + "attn_q.weight", c.NEmbd, c.QDim),
-                Wk = b.Matrix(p + "attn_k.weight", c.NEmbd, c.KvDim),
-                Wv = b.Matrix(p + "attn_v.weight", c.NEmbd, c.KvDim),
-                Wo = b.Matrix(p + "attn_output.weight", c.QDim, c.NEmbd),
-                FfnNorm = b.Vector(p + "ffn_norm.weight", c.NEmbd),
-                Gate = b.Matrix(p + "ffn_gate.weight", c.NEmbd, c.NFf),
-                Up = b.Matrix(p + "ffn_up.weight", c.NEmbd, c.NFf),
-                Down = b.Matrix(p + "ffn_down.weight", c.NFf, c.NEmbd),
-            };
-        }
+            AttnNorm = b.Vector(p + "attn_norm.weight", c.NEmbd),
+            Attn = AttentionProjections.Bind(c, b, p),
+            FfnNorm = b.Vector(p + "ffn_norm.weight", c.NEmbd),
+            Ffn = GatedFeedForward.Bind(c, b, p),
+        });
+        var ends = Ends.Bind(c, b);
         var freqFactors = b.OptionalVector("rope_freqs.weight", c.NRot / 2);
-        return new Llama(c, ModelEnds.Bind(c, b), layers, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
+        return new Llama(c, ends, layers, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
     }
 
     public override ReadOnlySpan<float> Forward(ForwardState s, UBatch batch)
@@ -70,34 +55,22 @@ internal sealed unsafe class Llama : Architecture
         s.Embed(_ends.TokenEmbedding, batch, x);                              // x = token_embd[tokens]
         for (int l = 0; l < Config.NLayer; l++)
         {
-            var layer = _layers[l];
+            var (layer, attn, ffn) = (_layers[l], _layers[l].Attn, _layers[l].Ffn);
             s.Norm(x, xb, layer.AttnNorm, n);                                 // xb = rmsnorm(x) * attn_norm
-            s.MatMul.Run(xb, n, [new(layer.Wq, s.Q), new(layer.Wk, s.K), new(layer.Wv, s.V)]); // q, k, v = W xb
+            s.MatMul.Run(xb, n, [new(attn.Wq, s.Q), new(attn.Wk, s.K), new(attn.Wv, s.V)]); // q, k, v = W xb
             s.RotateAndStore(_rope, l, batch);                                // rope(q), rope(k); cache k, v
             s.Attention.Run(s.Pool, l, s.Q, batch, s.Att, _attention);        // att = softmax(q k^T * scale) v
-            s.MatMul.Run(s.Att, n, new MatMulTarget(layer.Wo, xb));           // xb = Wo att
+            s.MatMul.Run(s.Att, n, new MatMulTarget(attn.Wo, xb));            // xb = Wo att
             s.Add(x, xb, n * nEmbd);                                          // x += xb
             s.Norm(x, xb, layer.FfnNorm, n);                                  // xb = rmsnorm(x) * ffn_norm
-            s.MatMul.Run(xb, n, [new(layer.Gate, s.Hb), new(layer.Up, s.Hb2)]); // hb = W1 xb, hb2 = W3 xb
+            s.MatMul.Run(xb, n, [new(ffn.Gate, s.Hb), new(ffn.Up, s.Hb2)]);   // hb = W1 xb, hb2 = W3 xb
             s.SwiGluRows(n);                                                  // hb = silu(hb) * hb2
-            s.MatMul.Run(s.Hb, n, new MatMulTarget(layer.Down, xb));          // xb = W2 hb
+            s.MatMul.Run(s.Hb, n, new MatMulTarget(ffn.Down, xb));            // xb = W2 hb
             s.Add(x, xb, n * nEmbd);                                          // x += xb
         }
-        return _ends.Logits(s, batch, x);                                     // logits = Wout rmsnorm(x) * output_norm
+        return _ends.Logits(s, batch);                                        // logits = Wout (rmsnorm(x) * output_norm)
     }
 
-    public override IEnumerable<WeightMatrix> Matrices()
-    {
-        foreach (var l in _layers)
-        {
-            yield return l.Wq;
-            yield return l.Wk;
-            yield return l.Wv;
-            yield return l.Wo;
-            yield return l.Gate;
-            yield return l.Up;
-            yield return l.Down;
-        }
-        yield return _ends.Output;
-    }
+    public override IEnumerable<WeightMatrix> Matrices() =>
+        _layers.SelectMany(l => l.Attn.Matrices.Concat(l.Ffn.Matrices)).Append(_ends.Output);
 }

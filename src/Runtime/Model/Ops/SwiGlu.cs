@@ -3,21 +3,27 @@ using LlamaAot.Kernels;
 
 namespace LlamaAot.Model.Ops;
 
-/// <summary>The SwiGLU gate: gate = silu(gate) * up, silu(x) = x / (1 + e^-x) (ggml_silu then ggml_mul).</summary>
+/// <summary>The SwiGLU gate: gate = silu(gate) * up, silu(x) = x / (1 + e^-x) (ggml_swiglu).</summary>
 internal static unsafe class SwiGlu
 {
-    /// <summary>One row, in place in the gate.</summary>
+    /// <summary>Values per vector step of llama.cpp's reference (AVX-512) build of ggml_vec_swiglu_f32.</summary>
+    public const int GgmlGroup = 16;
+
+    /// <summary>
+    /// One row, rounded as ggml_vec_swiglu_f32 in llama.cpp's AVX-512 build: e^-x by ggml's vector expf
+    /// (<see cref="GgmlExpF"/>) on each whole group of 16 values, by the C library's expf on the rest (its scalar tail).
+    /// </summary>
     public static void Row(float* gate, float* up, int n) => Row(gate, up, gate, n);
 
-    /// <summary>One row, y = silu(gate) * up; e^-x as the C library's expf (<see cref="ExpF"/>).</summary>
+    /// <summary>One row into <paramref name="y"/> (which may be the gate), rounded as <see cref="Row(float*, float*, int)"/>.</summary>
     public static void Row(float* gate, float* up, float* y, int n)
     {
-        int i = 0;
+        int i = 0, vectorEnd = n / GgmlGroup * GgmlGroup;
         var one = Vector256<float>.One;
-        for (; i + 8 <= n; i += 8)
+        for (; i < vectorEnd; i += Vector256<float>.Count)
         {
             var g = Vector256.Load(gate + i);
-            (g / (one + ExpF.Exp(-g)) * Vector256.Load(up + i)).Store(y + i);
+            (g / (one + GgmlExpF.Exp(-g)) * Vector256.Load(up + i)).Store(y + i);
         }
         for (; i < n; i++)
         {
