@@ -1,5 +1,4 @@
 using LlamaAot.Gguf;
-using LlamaAot.Model;
 using Xunit.Abstractions;
 
 namespace LlamaAot.LlamaCpp.Tests;
@@ -45,8 +44,8 @@ public class LongRopeTests(ITestOutputHelper output)
             var expected = LlamaCpp.Logits(path, Prompt, out int[] tokens);
             Assert.True(tokens.Length > 64, $"the prompt has {tokens.Length} tokens, not more than the original context");
 
-            double worst = MaxDifference(path, tokens, expected);
-            double shortFactors = MaxDifference(source, tokens, expected);
+            double worst = LlamaAotLogits.MaxDifference(path, Prompt, tokens, expected, threads: 2);
+            double shortFactors = LlamaAotLogits.MaxDifference(source, Prompt, tokens, expected, threads: 2);
             output.WriteLine($"max |logit difference| {worst:G3} over {tokens.Length} positions; with the short factors and no attention factor: {shortFactors:G3}");
             Assert.True(worst <= Tolerance, $"max |logit difference| {worst:G3} > {Tolerance}");
             // The comparison can tell the factors apart: the same weights on the short ones miss by far more.
@@ -56,19 +55,5 @@ public class LongRopeTests(ITestOutputHelper output)
         {
             File.Delete(path);
         }
-    }
-
-    /// <summary>The largest |logit difference| of llama-aot on <paramref name="path"/> (context 256, F32 cache) from <paramref name="expected"/>.</summary>
-    private static double MaxDifference(string path, int[] tokens, float[][] expected)
-    {
-        using var model = LlamaModel.Load(path);
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 2, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
-        float[] actual = context.EvaluateAll(tokens);
-        int nVocab = model.Config.NVocab;
-        double worst = 0;
-        for (int t = 0; t < tokens.Length; t++)
-            for (int i = 0; i < nVocab; i++)
-                worst = Math.Max(worst, Math.Abs(actual[t * nVocab + i] - expected[t][i]));
-        return worst;
     }
 }

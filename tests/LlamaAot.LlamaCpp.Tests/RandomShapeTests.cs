@@ -48,16 +48,7 @@ public class RandomShapeTests(ITestOutputHelper output)
             RandomModel.Write(path, Shapes[shapeName], type, Shared.Stories260KF32, seed: 7);
             var expected = LlamaCpp.Logits(path, Prompt, out int[] tokens);
 
-            using var model = LlamaModel.Load(path);
-            Assert.Equal(tokens, model.Tokenize(Prompt));
-            using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 2, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
-            float[] actual = context.EvaluateAll(tokens);
-
-            int nVocab = model.Config.NVocab;
-            double worst = 0;
-            for (int t = 0; t < tokens.Length; t++)
-                for (int i = 0; i < nVocab; i++)
-                    worst = Math.Max(worst, Math.Abs(actual[t * nVocab + i] - expected[t][i]));
+            double worst = LlamaAotLogits.MaxDifference(path, Prompt, tokens, expected, threads: 2);
             output.WriteLine($"{shapeName} {typeName}: max |logit difference| {worst:G3}");
             Assert.True(worst <= Tolerance, $"{shapeName} {typeName}: max |logit difference| {worst:G3} > {Tolerance}");
         }

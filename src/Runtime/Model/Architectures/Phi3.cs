@@ -54,24 +54,19 @@ internal sealed unsafe class Phi3 : Architecture
         _ = keys.GetInt32("attention.sliding_window", 0);
         int nCtxOrig = keys.GetInt32("rope.scaling.original_context_length", 0) is > 0 and int orig ? orig : c.NCtxTrain;
         float attnFactor = keys.GetSingle("rope.scaling.attn_factor", 1f);
-        b.RequireBlocks(c.NLayer, "attn_norm.weight");
-        var layers = new Layer[c.NLayer];
-        for (int i = 0; i < c.NLayer; i++)
+        var layers = BindBlocks(c, b, p => new Layer
         {
-            string p = $"blk.{i}.";
-            layers[i] = new Layer
-            {
-                AttnNorm = b.Vector(p + "attn_norm.weight", c.NEmbd),
-                Wqkv = b.Matrix(p + "attn_qkv.weight", c.NEmbd, c.QDim + 2 * c.KvDim),
-                Wo = b.Matrix(p + "attn_output.weight", c.QDim, c.NEmbd),
-                FfnNorm = b.Vector(p + "ffn_norm.weight", c.NEmbd),
-                GateUp = b.Matrix(p + "ffn_up.weight", c.NEmbd, 2 * c.NFf),
-                Down = b.Matrix(p + "ffn_down.weight", c.NFf, c.NEmbd),
-            };
-        }
+            AttnNorm = b.Vector(p + "attn_norm.weight", c.NEmbd),
+            Wqkv = b.Matrix(p + "attn_qkv.weight", c.NEmbd, c.QDim + 2 * c.KvDim),
+            Wo = b.Matrix(p + "attn_output.weight", c.QDim, c.NEmbd),
+            FfnNorm = b.Vector(p + "ffn_norm.weight", c.NEmbd),
+            GateUp = b.Matrix(p + "ffn_up.weight", c.NEmbd, 2 * c.NFf),
+            Down = b.Matrix(p + "ffn_down.weight", c.NFf, c.NEmbd),
+        });
+        var ends = Ends.Bind(c, b);
         Rope LongRope(string factors) =>
             new(c.NRot, c.RopeFreqBase, c.RopeFreqScale, b.OptionalVector(factors, c.NRot / 2), neox: true, attnFactor);
-        return new Phi3(c, Ends.Bind(c, b), layers, LongRope("rope_factors_short.weight"), LongRope("rope_factors_long.weight"), nCtxOrig);
+        return new Phi3(c, ends, layers, LongRope("rope_factors_short.weight"), LongRope("rope_factors_long.weight"), nCtxOrig);
     }
 
     /// <summary>
@@ -109,15 +104,6 @@ internal sealed unsafe class Phi3 : Architecture
         return _ends.Logits(s, batch);                                        // logits = Wout (rmsnorm(x) * output_norm)
     }
 
-    public override IEnumerable<WeightMatrix> Matrices()
-    {
-        foreach (var l in _layers)
-        {
-            yield return l.Wqkv;
-            yield return l.Wo;
-            yield return l.GateUp;
-            yield return l.Down;
-        }
-        yield return _ends.Output;
-    }
+    public override IEnumerable<WeightMatrix> Matrices() =>
+        _layers.SelectMany(l => new[] { l.Wqkv, l.Wo, l.GateUp, l.Down }).Append(_ends.Output);
 }
