@@ -21,8 +21,6 @@ public sealed class ArchReferenceTests
         "qwen2",
         "qwen3",
         "phi3",
-        "gemma2",
-        "gemma3",
     ];
 
     private static readonly string[] Types = ["F32", "Q8_0", "Q4_K_M"];
