@@ -19,7 +19,6 @@ public sealed class ArchReferenceTests
     [
         "llama",
         "qwen2",
-        "qwen3",
         "phi3",
     ];
 
