@@ -123,7 +123,7 @@ public sealed class ArchReferenceTests
         return (worst, at);
     }
 
-    private static int ArgMax(ReadOnlySpan<float> logits)
+    internal static int ArgMax(ReadOnlySpan<float> logits)
     {
         int best = 0;
         for (int i = 1; i < logits.Length; i++)

@@ -59,7 +59,7 @@ public sealed class BatchTests
         float[] lastA = a[^nVocab..], lastB = b[^nVocab..];
         for (int step = 0; step < 12; step++)
         {
-            int nextA = ArgMax(lastA), nextB = ArgMax(lastB);
+            int nextA = ArchReferenceTests.ArgMax(lastA), nextB = ArchReferenceTests.ArgMax(lastB);
             batch.Clear();
             batch.Add(nextA, both.SequenceLength(0), sequence: 0, logits: true);
             batch.Add(nextB, both.SequenceLength(1), sequence: 1, logits: true);
@@ -115,17 +115,6 @@ public sealed class BatchTests
         batch.AddSequence(new int[33], 0, sequence: 1);
         Assert.IsType<ContextFullException>(Assert.ThrowsAny<Exception>(() => context.Decode(batch)));
         Assert.Equal(0, context.SequenceLength(1));
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++)
-        {
-            if (logits[i] > logits[best])
-                best = i;
-        }
-        return best;
     }
 
     private static void AssertBits(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
