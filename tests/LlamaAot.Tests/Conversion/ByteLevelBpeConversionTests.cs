@@ -56,29 +56,6 @@ public class ByteLevelBpeConversionTests
             AssertSameValue(key, reference.Metadata[key], actual.Metadata[key]);
     }
 
-    /// <summary>A small byte-level BPE directory: 5 model tokens, 2 special added tokens, vocab_size 8 (id 7 unused).</summary>
-    private static JsonObject SmallTokenizer() => new()
-    {
-        ["version"] = "1.0",
-        ["added_tokens"] = new JsonArray(AddedToken(5, "<|begin_of_text|>", true), AddedToken(6, "<|end_of_text|>", true)),
-        ["normalizer"] = null,
-        ["pre_tokenizer"] = JsonNode.Parse(ByteLevelBpeWriter.Llama3.PreTokenizer),
-        ["post_processor"] = null,
-        ["decoder"] = JsonNode.Parse(ByteLevelBpeWriter.Llama3.Decoder),
-        ["model"] = new JsonObject
-        {
-            ["type"] = "BPE",
-            ["byte_fallback"] = false,
-            ["vocab"] = new JsonObject { ["!"] = 0, ["a"] = 1, ["b"] = 2, ["ab"] = 3, ["\u0120a"] = 4 },
-            ["merges"] = new JsonArray("a b", "\u0120 a"),
-        },
-    };
-
-    private static JsonObject AddedToken(int id, string content, bool special) =>
-        new() { ["id"] = id, ["content"] = content, ["special"] = special, ["normalized"] = !special };
-
-    private const int SmallVocabSize = 8;
-
     /// <summary>Writes the small directory (tokenizer.json, tokenizer_config.json unless null, the files given) and
     /// returns the converted file's metadata.</summary>
     private static GgufMetadata ConvertSmall(JsonObject tokenizer, JsonObject? tokenizerConfig, int? bos = null, int? eos = null,
@@ -86,7 +63,7 @@ public class ByteLevelBpeConversionTests
     {
         using var dir = new ConvertFixture.ScratchDirectory();
         string hf = dir.File("hf"), output = dir.File("out.gguf");
-        ByteLevelBpeWriter.WriteModel(hf, "LlamaForCausalLM", "llama", SmallVocabSize, bos, eos);
+        ByteLevelBpeWriter.WriteModel(hf, "LlamaForCausalLM", "llama", ByteLevelBpeWriter.SmallVocabSize, bos, eos);
         File.WriteAllText(Path.Combine(hf, "tokenizer.json"), tokenizer.ToJsonString());
         if (tokenizerConfig is not null)
             File.WriteAllText(Path.Combine(hf, "tokenizer_config.json"), tokenizerConfig.ToJsonString());
@@ -106,10 +83,10 @@ public class ByteLevelBpeConversionTests
     [Fact]
     public void TokensAndTypesAreGetVocabBases()
     {
-        var tokenizer = SmallTokenizer();
+        var tokenizer = ByteLevelBpeWriter.SmallTokenizer();
         var added = tokenizer["added_tokens"]!.AsArray();
-        added.Add(AddedToken(7, "<|im_start|>", false)); // spelled like a control token: control
-        added.Add(AddedToken(3, "<tool\u2581call>", false)); // replaces the model's "ab"
+        added.Add(ByteLevelBpeWriter.AddedToken(7, "<|im_start|>", false)); // spelled like a control token: control
+        added.Add(ByteLevelBpeWriter.AddedToken(3, "<tool\u2581call>", false)); // replaces the model's "ab"
         tokenizer["model"]!["vocab"]!["<|end_of_text|>"] = 0; // the special token's text: "!" gives way
         tokenizer["model"]!["vocab"]!.AsObject().Remove("!");
         var md = ConvertSmall(tokenizer, null);
@@ -124,7 +101,7 @@ public class ByteLevelBpeConversionTests
     [Fact]
     public void PairMergesBecomeStrings()
     {
-        var tokenizer = SmallTokenizer();
+        var tokenizer = ByteLevelBpeWriter.SmallTokenizer();
         tokenizer["model"]!["merges"] = new JsonArray(new JsonArray("a", "b"), new JsonArray(" ", "a"), "b a");
         Assert.Equal(["a b", "\u0120 a", "b a"], ConvertSmall(tokenizer, null).GetArray<string>("tokenizer.ggml.merges")!);
     }
@@ -137,17 +114,17 @@ public class ByteLevelBpeConversionTests
     public void ChatTemplateComesFromTokenizerConfigOrJinja()
     {
         const string template = "{% for m in messages %}<|begin_of_text|>{{ m['content'] }}{% endfor %}";
-        var md = ConvertSmall(SmallTokenizer(), new JsonObject { ["chat_template"] = template },
+        var md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), new JsonObject { ["chat_template"] = template },
             files: ("chat_template.jinja", "not this one"));
         Assert.Equal(template, md.GetString("tokenizer.chat_template"));
 
-        md = ConvertSmall(SmallTokenizer(), new JsonObject { ["eos_token"] = "<|end_of_text|>" },
+        md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), new JsonObject { ["eos_token"] = "<|end_of_text|>" },
             files: [("chat_template.jinja", template), ("additional_chat_templates/tool-use.jinja", "tools")]);
         Assert.Equal(template, md.GetString("tokenizer.chat_template"));
         Assert.Equal("tools", md.GetString("tokenizer.chat_template.tool_use"));
         Assert.Equal(["tool_use"], md.GetArray<string>("tokenizer.chat_templates")!);
 
-        md = ConvertSmall(SmallTokenizer(), new JsonObject { ["chat_template"] = null, ["eos_token"] = "<|end_of_text|>" },
+        md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), new JsonObject { ["chat_template"] = null, ["eos_token"] = "<|end_of_text|>" },
             files: ("chat_template.jinja", template));
         Assert.False(md.Contains("tokenizer.chat_template"));
 
@@ -168,14 +145,14 @@ public class ByteLevelBpeConversionTests
     public void SpecialTokenIdsAndFlags()
     {
         var config = new JsonObject { ["bos_token"] = "<|begin_of_text|>", ["eos_token"] = new JsonObject { ["content"] = "<|end_of_text|>" }, ["pad_token"] = "ab", ["add_bos_token"] = true, ["add_eos_token"] = false };
-        var md = ConvertSmall(SmallTokenizer(), config, bos: 1, eos: 2);
+        var md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), config, bos: 1, eos: 2);
         Assert.Equal(5u, md["tokenizer.ggml.bos_token_id"].Value);
         Assert.Equal(6u, md["tokenizer.ggml.eos_token_id"].Value);
         Assert.False(md.Contains("tokenizer.ggml.padding_token_id")); // "ab" is no added token
         Assert.True(md.GetBool("tokenizer.ggml.add_bos_token", false));
         Assert.False(md.GetBool("tokenizer.ggml.add_eos_token", true));
 
-        md = ConvertSmall(SmallTokenizer(), null, bos: 1, eos: 99);
+        md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), null, bos: 1, eos: 99);
         Assert.Equal(1u, md["tokenizer.ggml.bos_token_id"].Value);
         Assert.False(md.Contains("tokenizer.ggml.eos_token_id"));
     }
@@ -192,7 +169,7 @@ public class ByteLevelBpeConversionTests
         static JsonObject Sequence(string id) => new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = 0 } };
         JsonObject Template(JsonArray single, JsonArray pair)
         {
-            var tokenizer = SmallTokenizer();
+            var tokenizer = ByteLevelBpeWriter.SmallTokenizer();
             tokenizer["post_processor"] = new JsonObject
             {
                 ["type"] = "Sequence",
@@ -223,7 +200,7 @@ public class ByteLevelBpeConversionTests
         Assert.Equal(5u, md["tokenizer.ggml.eot_token_id"].Value);
         Assert.True(md.GetBool("tokenizer.ggml.add_eos_token", false));
 
-        var roberta = SmallTokenizer();
+        var roberta = ByteLevelBpeWriter.SmallTokenizer();
         roberta["post_processor"] = new JsonObject { ["type"] = "RobertaProcessing", ["sep"] = new JsonArray("<|end_of_text|>", 6), ["cls"] = new JsonArray("<|begin_of_text|>", 5) };
         md = ConvertSmall(roberta, bosEos.DeepClone().AsObject());
         Assert.Equal((true, true, true), (md.GetBool("tokenizer.ggml.add_bos_token", false), md.GetBool("tokenizer.ggml.add_eos_token", false), md.GetBool("tokenizer.ggml.add_sep_token", false)));
@@ -237,19 +214,19 @@ public class ByteLevelBpeConversionTests
     [Fact]
     public void PreTokenizerIsNamedFromItsBlocksOrRefused()
     {
-        var tokenizer = SmallTokenizer();
+        var tokenizer = ByteLevelBpeWriter.SmallTokenizer();
         var byteLevel = tokenizer["pre_tokenizer"]!["pretokenizers"]![1]!.AsObject();
         byteLevel["trim_offsets"] = false;
         tokenizer["pre_tokenizer"]!["pretokenizers"]![0]!.AsObject().Remove("invert"); // false by default
         Assert.Equal("llama-bpe", ConvertSmall(tokenizer, null).GetString("tokenizer.ggml.pre"));
 
-        tokenizer = SmallTokenizer();
+        tokenizer = ByteLevelBpeWriter.SmallTokenizer();
         tokenizer["normalizer"] = new JsonObject { ["type"] = "NFC" };
         var e = Assert.Throws<NotSupportedException>(() => ConvertSmall(tokenizer, null));
         Assert.Contains("tokenizer.json: no tokenizer.ggml.pre that llama-aot knows has this pre-tokenizer and normalizer: pre_tokenizer Sequence[Split '(?i:", e.Message);
         Assert.Contains("ByteLevel], normalizer NFC (known: llama-bpe for Llama 3; qwen2 for Qwen 2, 2.5 and 3;", e.Message);
 
-        tokenizer = SmallTokenizer();
+        tokenizer = ByteLevelBpeWriter.SmallTokenizer();
         tokenizer["pre_tokenizer"]!["pretokenizers"]![0]!["pattern"]!["Regex"] = "\\p{N}{1,3}";
         e = Assert.Throws<NotSupportedException>(() => ConvertSmall(tokenizer, null));
         Assert.Contains("pre_tokenizer Sequence[Split '\\\\p{N}{1,3}', ByteLevel], normalizer none", e.Message);
@@ -262,11 +239,11 @@ public class ByteLevelBpeConversionTests
     [InlineData("bpe-without-byte-level", "tokenizer.json: a 'BPE' tokenizer with neither byte fallback (SentencePiece's) nor a ByteLevel pre-tokenizer (GPT-2's) is not supported")]
     public void MalformedTokenizerSaysWhat(string change, string expected)
     {
-        var tokenizer = SmallTokenizer();
+        var tokenizer = ByteLevelBpeWriter.SmallTokenizer();
         switch (change)
         {
             case "vocab": tokenizer["model"]!["vocab"]!["ab"] = 8; break;
-            case "added": tokenizer["added_tokens"]!.AsArray().Add(AddedToken(-1, "<x>", true)); break;
+            case "added": tokenizer["added_tokens"]!.AsArray().Add(ByteLevelBpeWriter.AddedToken(-1, "<x>", true)); break;
             case "merge": tokenizer["model"]!["merges"]!.AsArray().Add(3); break;
             default: tokenizer["pre_tokenizer"] = new JsonObject { ["type"] = "Whitespace" }; break;
         }

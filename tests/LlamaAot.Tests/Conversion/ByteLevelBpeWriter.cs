@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using LlamaAot.Gguf;
 using LlamaAot.Tokenizers;
 
@@ -81,6 +82,31 @@ internal static class ByteLevelBpeWriter
         }
         """);
 
+    /// <summary>The vocab_size of <see cref="SmallTokenizer"/>'s model.</summary>
+    public const int SmallVocabSize = 8;
+
+    /// <summary>A small byte-level BPE tokenizer.json with Llama 3's blocks: 5 model tokens, 2 special added tokens (ids
+    /// 5 and 6; with <see cref="SmallVocabSize"/> id 7 has no token).</summary>
+    public static JsonObject SmallTokenizer() => new()
+    {
+        ["version"] = "1.0",
+        ["added_tokens"] = new JsonArray(AddedToken(5, "<|begin_of_text|>", true), AddedToken(6, "<|end_of_text|>", true)),
+        ["normalizer"] = null,
+        ["pre_tokenizer"] = JsonNode.Parse(Llama3.PreTokenizer),
+        ["post_processor"] = null,
+        ["decoder"] = JsonNode.Parse(Llama3.Decoder),
+        ["model"] = new JsonObject
+        {
+            ["type"] = "BPE",
+            ["byte_fallback"] = false,
+            ["vocab"] = new JsonObject { ["!"] = 0, ["a"] = 1, ["b"] = 2, ["ab"] = 3, ["\u0120a"] = 4 },
+            ["merges"] = new JsonArray("a b", "\u0120 a"),
+        },
+    };
+
+    public static JsonObject AddedToken(int id, string content, bool special) =>
+        new() { ["id"] = id, ["content"] = content, ["special"] = special, ["normalized"] = !special };
+
     /// <summary>
     /// config.json and model.safetensors of a tiny <paramref name="hfArchitecture"/> model with
     /// <paramref name="vocabSize"/> tokens (tied embeddings, zero weights: only the vocabulary is of interest).
@@ -88,9 +114,9 @@ internal static class ByteLevelBpeWriter
     public static void WriteModel(string directory, string hfArchitecture, string modelType, int vocabSize, int? bos = null, int? eos = null)
     {
         Directory.CreateDirectory(directory);
-        var config = new System.Text.Json.Nodes.JsonObject
+        var config = new JsonObject
         {
-            ["architectures"] = new System.Text.Json.Nodes.JsonArray(hfArchitecture),
+            ["architectures"] = new JsonArray(hfArchitecture),
             ["model_type"] = modelType,
             ["hidden_size"] = Embd,
             ["intermediate_size"] = Ff,
