@@ -65,11 +65,16 @@ internal static class BpePreTokenizers
     {
         if (s_byBlocks.TryGetValue(Key(normalizer, preTokenizer), out string? pre))
             return pre;
+        // What was found, cut short: a file can hold any number of steps and patterns of any length.
+        string found = $"pre_tokenizer {Describe(preTokenizer)} with normalizer {Describe(normalizer)}";
+        if (found.Length > MaxDescription)
+            found = found[..(MaxDescription - 3)] + "...";
         throw new NotSupportedException(
-            $"{path}: no tokenizer.ggml.pre that llama-aot knows has this pre-tokenizer and normalizer: pre_tokenizer {Describe(preTokenizer)}, " +
-            $"normalizer {Describe(normalizer)} (known: {string.Join("; ", Known.Select(k => $"{k.Pre} for {k.Models}"))}); " +
-            "llama.cpp's convert_hf_to_gguf.py names more, by tokenizing with transformers");
+            $"{path}: no tokenizer.ggml.pre known for {found} (known: {string.Join(", ", Known.Select(k => k.Pre))}; " +
+            "llama.cpp's convert_hf_to_gguf.py names more)");
     }
+
+    private const int MaxDescription = 200;
 
     private static JsonElement? Parse(string json)
     {
