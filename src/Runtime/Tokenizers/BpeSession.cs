@@ -84,7 +84,7 @@ internal sealed class BpeSession
 
     /// <summary><c>unicode_cpt_to_utf8</c>: also spells surrogate code points, which decoding can produce from
     /// ill-formed input, so the bytes come back as they were.</summary>
-    private static int EncodeUtf8(int cp, Span<byte> utf8)
+    internal static int EncodeUtf8(int cp, Span<byte> utf8)
     {
         switch (cp)
         {

@@ -39,3 +39,33 @@ internal static class PreTokenizer
         }
     }
 }
+
+internal readonly record struct InterimFlags(bool IsWhitespace, bool IsControl, bool IsAccentMark, bool IsPunctuation, bool IsSymbol);
+
+internal static class Unicode
+{
+    public static InterimFlags Flags(int cp)
+    {
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return default;
+        var cat = System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp);
+        bool ws = System.Text.Rune.IsWhiteSpace(new System.Text.Rune(cp));
+        return new InterimFlags(ws, cat == System.Globalization.UnicodeCategory.Control,
+            cat is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark,
+            cat is >= System.Globalization.UnicodeCategory.ConnectorPunctuation and <= System.Globalization.UnicodeCategory.OtherPunctuation,
+            cat is >= System.Globalization.UnicodeCategory.MathSymbol and <= System.Globalization.UnicodeCategory.OtherSymbol);
+    }
+
+    public static int ToLower(int cp) => cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? cp : System.Text.Rune.ToLowerInvariant(new System.Text.Rune(cp)).Value;
+
+    public static IReadOnlyList<int> NormalizeNfd(List<int> cps)
+    {
+        var result = new List<int>();
+        foreach (int cp in cps)
+        {
+            if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) { result.Add(cp); continue; }
+            string d = char.ConvertFromUtf32(cp).Normalize(System.Text.NormalizationForm.FormD);
+            result.Add(char.ConvertToUtf32(d, 0));
+        }
+        return result;
+    }
+}

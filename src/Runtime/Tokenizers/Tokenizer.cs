@@ -108,6 +108,12 @@ public sealed partial class Tokenizer
 
     private void EncodeWpm(ReadOnlySpan<byte> utf8Text, List<Fragment> fragments, List<int> output)
     {
-        throw new NotSupportedException("WordPiece");
+        foreach (var fragment in fragments)
+        {
+            if (fragment.IsText)
+                WpmSession.Tokenize(_vocab, utf8Text.Slice(fragment.Offset, fragment.Length), output);
+            else
+                output.Add(fragment.Token);
+        }
     }
 }

@@ -86,6 +86,7 @@ public sealed partial class Vocabulary
         _scores = scores;
         _attributes = attributes;
         _utf8Texts = Array.ConvertAll(texts, Encoding.UTF8.GetBytes);
+        MaxTokenLength = _utf8Texts.Max(t => t.Length);
         _idByText = IndexTexts(_utf8Texts).GetAlternateLookup<ReadOnlySpan<byte>>();
         _byteOfToken = ReadByteTokens();
         _tokenOfByte = FindByteFallbackTokens();

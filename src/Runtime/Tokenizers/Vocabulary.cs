@@ -50,6 +50,9 @@ public sealed partial class Vocabulary
     /// <summary>The rule of <see cref="PreTokenizerName"/>; default for other types.</summary>
     internal PreTokenizerRule PreTokenizerRule { get; }
 
+    /// <summary>The longest token text, in UTF-8 bytes (<c>max_token_len</c>).</summary>
+    internal int MaxTokenLength { get; }
+
     /// <summary>Number of tokens.</summary>
     public int Count => _texts.Length;
 
