@@ -28,6 +28,31 @@ public class LlamaCppVocabVectorTests
         AssertVectors(tokenizer, vectors);
     }
 
+    /// <summary>
+    /// detokenize(tokenize(s)) == s for every vector, except by these rules: a vocabulary with clean_spaces gives the
+    /// text with llama.cpp's space cleaning applied (spaces before <c>?!.,</c> and some apostrophes go); WordPiece
+    /// is left out (it lower-cases, strips accents and splits punctuation off: its output is not the text).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Current))]
+    public void DetokenizesBackToTheText(string vocabulary)
+    {
+        var tokenizer = TestVocabularies.Reference(vocabulary);
+        if (tokenizer.Vocabulary.Type == LlamaAot.Tokenizers.VocabularyType.Wpm)
+            return;
+        var failures = new StringBuilder();
+        foreach (var (text, _) in VocabTestVectors.Read(TestVocabularies.ReferencePath(vocabulary)))
+        {
+            string expected = tokenizer.Vocabulary.CleanSpaces
+                ? Encoding.UTF8.GetString(LlamaAot.Tokenizers.Tokenizer.CleanSpaces(Encoding.UTF8.GetBytes(text)))
+                : text;
+            string actual = tokenizer.Decode(tokenizer.Encode(text, addSpecial: false, parseSpecial: false), removeSpecial: false, unparseSpecial: false);
+            if (actual != expected)
+                failures.Append($"\n{Quote(text)} -> {Quote(actual)}");
+        }
+        Assert.True(failures.Length == 0, $"round trips that differ:{failures}");
+    }
+
     private static void AssertVectors(LlamaAot.Tokenizers.Tokenizer tokenizer, string vectorPath)
     {
         var cases = VocabTestVectors.Read(vectorPath);
