@@ -39,7 +39,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             int n = codePoints.Length;
             for (int pos = 0; pos < n;)
             {
@@ -123,7 +123,7 @@ internal static partial class PreTokenizer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void SplitLlama3Like(ReadOnlySpan<int> codePoints, int offset, List<Range> words, int digitGroup, F letters)
     {
-        var output = new Words(words, offset);
+        var output = new WordWriter(words, offset);
         F notPunctuation = F.Whitespace | F.Number | letters;
         int n = codePoints.Length;
         for (int pos = 0; pos < n;)
@@ -204,7 +204,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             for (int pos = 0; pos < codePoints.Length;)
             {
                 bool lineFeeds = codePoints[pos] == '\n';

@@ -183,7 +183,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             for (int pos = 0; pos < codePoints.Length;)
             {
                 if (!TClass.Contains(codePoints[pos]))
@@ -206,7 +206,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             for (int pos = 0; pos < codePoints.Length; pos++)
             {
                 if (TClass.Contains(codePoints[pos]))
@@ -221,7 +221,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             int n = codePoints.Length;
             for (int pos = 0; pos < n;)
             {
@@ -248,7 +248,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             int start = codePoints.Length;
             while (start > 0 && IsRegexSpace(codePoints[start - 1]))
                 start--;
@@ -261,7 +261,7 @@ internal static partial class PreTokenizer
     {
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
-            var output = new Words(words, offset);
+            var output = new WordWriter(words, offset);
             for (int pos = 0; pos + 3 <= codePoints.Length;)
             {
                 if (AsciiDigits.Contains(codePoints[pos]) && AsciiDigits.Contains(codePoints[pos + 1])

@@ -26,13 +26,14 @@ internal static partial class PreTokenizer
         if (codePoints.IsEmpty)
             return;
         int first = words.Count;
+        // Each case is the kind's regex list in llama-vocab.cpp's order; the first regex sees the whole text.
         switch (kind)
         {
             case PreTokenizerKind.Default:
-                Runs<PunctuationAndSymbols>.Split(codePoints, 0, words);
+                Runs<PunctuationAndSymbols>.Split(codePoints, 0, words);  // [\p{P}\$\+<=>\^~\|]+
                 Refine<Gpt2Pattern>(codePoints, words, first);
-                Refine<Runs<Numbers>>(codePoints, words, first);
-                Refine<DigitTriples>(codePoints, words, first);
+                Refine<Runs<Numbers>>(codePoints, words, first);         // \p{N}+
+                Refine<DigitTriples>(codePoints, words, first);          // [0-9][0-9][0-9]
                 break;
             case PreTokenizerKind.Llama3:
                 Llama3Pattern.Split(codePoints, 0, words);
@@ -47,27 +48,27 @@ internal static partial class PreTokenizer
                 Gpt2Pattern.Split(codePoints, 0, words);
                 break;
             case PreTokenizerKind.DeepSeekLlm:
-                Each<LineBreak>.Split(codePoints, 0, words);
-                Refine<SpaceThenRuns<DeepSeekLetters>>(codePoints, words, first);
-                Refine<SpaceThenRuns<DeepSeekPunctuation>>(codePoints, words, first);
-                Refine<TrailingWhitespace>(codePoints, words, first);
-                Refine<Runs<CjkAndHangul>>(codePoints, words, first);
-                Refine<Runs<Numbers>>(codePoints, words, first);
+                Each<LineBreak>.Split(codePoints, 0, words);                         // [\r\n]
+                Refine<SpaceThenRuns<DeepSeekLetters>>(codePoints, words, first);     // \s?[A-Za-zµÀ-Ö...]+
+                Refine<SpaceThenRuns<DeepSeekPunctuation>>(codePoints, words, first); // \s?[!-/:-~！-／...]+
+                Refine<TrailingWhitespace>(codePoints, words, first);                 // \s+$
+                Refine<Runs<CjkAndHangul>>(codePoints, words, first);                 // [一-龥ࠀ-一가-퟿]+
+                Refine<Runs<Numbers>>(codePoints, words, first);                      // \p{N}+
                 break;
             case PreTokenizerKind.DeepSeekCoder:
-                Each<LineBreak>.Split(codePoints, 0, words);
-                Refine<SpaceThenRuns<Letters>>(codePoints, words, first);
-                Refine<SpaceThenRuns<Punctuation>>(codePoints, words, first);
-                Refine<Runs<CjkAndHangul>>(codePoints, words, first);
-                Refine<Each<Numbers>>(codePoints, words, first);
+                Each<LineBreak>.Split(codePoints, 0, words);                 // [\r\n]
+                Refine<SpaceThenRuns<Letters>>(codePoints, words, first);     // \s?\p{L}+
+                Refine<SpaceThenRuns<Punctuation>>(codePoints, words, first); // \s?\p{P}+
+                Refine<Runs<CjkAndHangul>>(codePoints, words, first);         // [一-龥ࠀ-一가-퟿]+
+                Refine<Each<Numbers>>(codePoints, words, first);              // \p{N}
                 break;
             case PreTokenizerKind.Falcon:
-                Runs<PunctuationSymbolsAndBackquote>.Split(codePoints, 0, words);
+                Runs<PunctuationSymbolsAndBackquote>.Split(codePoints, 0, words); // [\p{P}\$\+<=>\^~\|`]+
                 Refine<Gpt2Pattern>(codePoints, words, first);
-                Refine<DigitTriples>(codePoints, words, first);
+                Refine<DigitTriples>(codePoints, words, first);                  // [0-9][0-9][0-9]
                 break;
             case PreTokenizerKind.StarCoder:
-                Each<Numbers>.Split(codePoints, 0, words);
+                Each<Numbers>.Split(codePoints, 0, words); // \p{N}
                 Refine<Gpt2Pattern>(codePoints, words, first);
                 break;
             case PreTokenizerKind.Lines:
@@ -100,7 +101,7 @@ internal static partial class PreTokenizer
     }
 
     /// <summary>Writes the words of one piece as llama.cpp's scanners and its <c>std::regex</c> loop emit them.</summary>
-    private struct Words(List<Range> words, int offset)
+    private struct WordWriter(List<Range> words, int offset)
     {
         private int _end; // where the last word ended, within the piece
 
