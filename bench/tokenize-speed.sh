@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tokenizing speed as processes (issue 11): `llama-aot tokenize` against llama.cpp 0.5.0's `llama-tokenize` on the
 # 1 MB English and mixed texts of bench/tokenizer-corpus.py, with the llama3 (llama-bpe) and qwen2 vocabularies of
-# ../shared/reference/tokenizers, load included: `-f TEXT --ids`, output to /dev/null. Runs are interleaved (one of
+# ../shared/reference/tokenizers, load included: `-f TEXT --ids --no-escape`, output to /dev/null. Runs are interleaved (one of
 # each per round); reports the median wall seconds of each and the ratio llama.cpp / llama-aot (> 1: llama-aot is
 # faster), into bench/results/<cpu>/tokenize-<date>.md and standard output. It also checks, once per cell, that the
 # two print the same ids.
@@ -38,14 +38,14 @@ for vocab in llama-bpe qwen2; do
   model=../shared/reference/tokenizers/ggml-vocab-$vocab.gguf
   for text in english mixed; do
     file=$corpus/$text.txt
-    "$cpp" -m "$model" -f "$file" --ids --log-disable 2>/dev/null > "$corpus/cpp.ids"
-    "$aot" tokenize -m "$model" -f "$file" --ids 2>/dev/null > "$corpus/aot.ids"
+    "$cpp" -m "$model" -f "$file" --ids --no-escape --log-disable 2>/dev/null > "$corpus/cpp.ids"
+    "$aot" tokenize -m "$model" -f "$file" --ids --no-escape 2>/dev/null > "$corpus/aot.ids"
     cmp -s "$corpus/cpp.ids" "$corpus/aot.ids" || { echo "error: $vocab $text: llama-aot's ids differ from llama.cpp's" >&2; exit 1; }
     ids=$(tr -cd ',' < "$corpus/cpp.ids" | wc -c)
     c=() a=()
     for _ in $(seq "$runs"); do
-      c+=("$(wall "$cpp" -m "$model" -f "$file" --ids --log-disable)")
-      a+=("$(wall "$aot" tokenize -m "$model" -f "$file" --ids)")
+      c+=("$(wall "$cpp" -m "$model" -f "$file" --ids --no-escape --log-disable)")
+      a+=("$(wall "$aot" tokenize -m "$model" -f "$file" --ids --no-escape)")
     done
     mc=$(printf '%s\n' "${c[@]}" | median); ma=$(printf '%s\n' "${a[@]}" | median)
     printf '| %s | %s | %d | %s | %s | %.2f |\n' "$vocab" "$text" "$((ids + 1))" "$mc" "$ma" "$(echo "$mc / $ma" | bc -l)" | tee -a "$out"

@@ -70,7 +70,7 @@ internal sealed class BpeSession
         Span<byte> utf8 = stackalloc byte[4];
         foreach (int codePoint in codePoints)
         {
-            int n = EncodeUtf8(codePoint, utf8);
+            int n = Utf8CodePoints.Encode(codePoint, utf8);
             if (!_rule.ByteEncode)
             {
                 Append(utf8[..n], ref length);
@@ -80,33 +80,6 @@ internal sealed class BpeSession
                 Append(ByteLevel.Encode(b), ref length);
         }
         return length;
-    }
-
-    /// <summary><c>unicode_cpt_to_utf8</c>: also spells surrogate code points, which decoding can produce from
-    /// ill-formed input, so the bytes come back as they were.</summary>
-    internal static int EncodeUtf8(int cp, Span<byte> utf8)
-    {
-        switch (cp)
-        {
-            case < 0x80:
-                utf8[0] = (byte)cp;
-                return 1;
-            case < 0x800:
-                utf8[0] = (byte)(0xC0 | (cp >> 6));
-                utf8[1] = (byte)(0x80 | (cp & 0x3F));
-                return 2;
-            case < 0x10000:
-                utf8[0] = (byte)(0xE0 | (cp >> 12));
-                utf8[1] = (byte)(0x80 | ((cp >> 6) & 0x3F));
-                utf8[2] = (byte)(0x80 | (cp & 0x3F));
-                return 3;
-            default:
-                utf8[0] = (byte)(0xF0 | (cp >> 18));
-                utf8[1] = (byte)(0x80 | ((cp >> 12) & 0x3F));
-                utf8[2] = (byte)(0x80 | ((cp >> 6) & 0x3F));
-                utf8[3] = (byte)(0x80 | (cp & 0x3F));
-                return 4;
-        }
     }
 
     private void Append(ReadOnlySpan<byte> bytes, ref int length)

@@ -20,7 +20,6 @@ internal static class WpmSession
     /// <summary><c>preprocess</c>: the words, each as UTF-8, never empty.</summary>
     private static List<byte[]> Words(Vocabulary vocab, List<int> codePoints)
     {
-        IReadOnlyList<int> cpts = vocab.StripAccents ? Unicode.NormalizeNfd(codePoints) : codePoints;
         var words = new List<byte[]>();
         var current = new List<byte>();
         void Finish()
@@ -30,18 +29,20 @@ internal static class WpmSession
             current.Clear();
         }
 
-        foreach (int cp in cpts)
+        foreach (int original in codePoints)
         {
-            var flags = Unicode.Flags(cp);
-            if (flags.IsWhitespace)
+            int cp = vocab.StripAccents ? UnicodeData.Nfd(original) : original;
+            var flags = UnicodeData.Flags(cp);
+            if ((flags & CodePointFlags.Whitespace) != 0)
             {
                 Finish();
                 continue;
             }
-            if (cp is 0 or 0xFFFD || flags.IsControl || (vocab.StripAccents && flags.IsAccentMark))
+            if (cp is 0 or 0xFFFD || (flags & CodePointFlags.Control) != 0 ||
+                (vocab.StripAccents && (flags & CodePointFlags.AccentMark) != 0))
                 continue;
-            int c = vocab.Lowercase ? Unicode.ToLower(cp) : cp;
-            if (flags.IsPunctuation || (cp < 0x7F && flags.IsSymbol) || IsChineseCharacter(cp))
+            int c = vocab.Lowercase ? UnicodeData.ToLower(cp) : cp;
+            if ((flags & CodePointFlags.Punctuation) != 0 || (cp < 0x7F && (flags & CodePointFlags.Symbol) != 0) || IsChineseCharacter(cp))
             {
                 Finish();
                 AppendUtf8(current, c);
@@ -94,6 +95,6 @@ internal static class WpmSession
     private static void AppendUtf8(List<byte> bytes, int cp)
     {
         Span<byte> utf8 = stackalloc byte[4];
-        bytes.AddRange(utf8[..BpeSession.EncodeUtf8(cp, utf8)]);
+        bytes.AddRange(utf8[..Utf8CodePoints.Encode(cp, utf8)]);
     }
 }

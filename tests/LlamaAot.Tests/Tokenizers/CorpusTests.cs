@@ -2,7 +2,7 @@ namespace LlamaAot.Tests.Tokenizers;
 
 /// <summary>
 /// A long check behind a flag: the 1 MB texts of the speed check (<c>bench/tokenizer-corpus.py DIR</c>) tokenized
-/// like llama.cpp 0.5.0's <c>llama-tokenize -m ggml-vocab-NAME.gguf -f DIR/TEXT.txt --ids --log-disable &gt;
+/// like llama.cpp 0.5.0's <c>llama-tokenize -m ggml-vocab-NAME.gguf -f DIR/TEXT.txt --ids --no-escape --log-disable &gt;
 /// DIR/NAME-TEXT.ids</c> (BOS added as the vocabulary says, special tokens parsed). Set
 /// <c>LLAMA_AOT_TOKENIZER_CORPUS=DIR</c> to run it on every <c>NAME-TEXT.ids</c> file there.
 /// </summary>
