@@ -71,27 +71,18 @@ internal static partial class PreTokenizer
                     continue;
                 }
 
-                // " ?X+" for the three classes: the space goes with a run that follows it.
+                // " ?\p{L}+", " ?\p{N}+" or " ?[^\s\p{L}\p{N}]+": the space goes with the run that follows it; a
+                // code point past the piece has no flags and ends a run
                 F flags2 = cpt == ' ' ? piece.FlagsAt(pos + 1) : piece.FlagsOf(cpt);
-                F runOf = (flags2 & F.Letter) != 0 ? F.Letter
-                    : (flags2 & F.Number) != 0 ? F.Number
-                    : (flags2 & (F.Whitespace | F.Letter | F.Number)) == 0 && flags2 != F.None ? F.None
-                    : F.Whitespace;
-                if (runOf != F.Whitespace)
+                if ((flags2 & F.Letter) != 0 || (flags2 & F.Number) != 0 || IsOther(flags2))
                 {
+                    F first = flags2;
                     if (cpt == ' ')
                         pos++;
-                    if (runOf == F.None)
-                    {
-                        // [^\s\p{L}\p{N}]+ (a code point past the piece has no flags and ends the run)
-                        while ((flags2 & (F.Whitespace | F.Letter | F.Number)) == 0 && flags2 != F.None)
-                            flags2 = piece.FlagsAt(++pos);
-                    }
-                    else
-                    {
-                        while ((flags2 & runOf) != 0)
-                            flags2 = piece.FlagsAt(++pos);
-                    }
+                    while ((first & F.Letter) != 0 ? (flags2 & F.Letter) != 0
+                        : (first & F.Number) != 0 ? (flags2 & F.Number) != 0
+                        : IsOther(flags2))
+                        flags2 = piece.FlagsAt(++pos);
                     output.EndAt(pos);
                     continue;
                 }
@@ -105,6 +96,10 @@ internal static partial class PreTokenizer
             }
         }
     }
+
+    /// <summary><c>[^\s\p{L}\p{N}]</c> for a code point inside the piece.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsOther(F flags) => (flags & (F.Whitespace | F.Letter | F.Number)) == 0 && flags != F.None;
 
     /// <summary><c>unicode_regex_split_custom_llama3</c>: <c>(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
     /// \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+</c>.</summary>
