@@ -8,11 +8,29 @@ namespace LlamaAot.Tokenizers;
 // the scanner is what llama.cpp does and what is reproduced.
 internal static partial class PreTokenizer
 {
-    /// <summary>The flags of the code point at <paramref name="pos"/>, <see cref="F.None"/> past the piece's end
-    /// (the scanners' <c>_get_flags</c>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static F FlagsAt(ReadOnlySpan<int> codePoints, int pos)
-        => (uint)pos < (uint)codePoints.Length ? UnicodeData.Flags(codePoints[pos]) : F.None;
+    /// <summary>The piece a scanner reads, with the flags table at hand (see <see cref="UnicodeData.FlagsReader"/>).</summary>
+    private readonly ref struct Piece(ReadOnlySpan<int> codePoints)
+    {
+        private readonly UnicodeData.FlagReader _flags = UnicodeData.FlagsReader;
+        private readonly ReadOnlySpan<int> _codePoints = codePoints;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public F FlagsOf(int cp) => _flags[cp];
+
+        /// <summary>The flags of the code point at <paramref name="pos"/>, <see cref="F.None"/> past the piece's end
+        /// (the scanners' <c>_get_flags</c>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public F FlagsAt(int pos) => (uint)pos < (uint)_codePoints.Length ? _flags[_codePoints[pos]] : F.None;
+
+        /// <summary>How many whitespace code points start at <paramref name="pos"/>.</summary>
+        public int WhitespaceRun(int pos)
+        {
+            int end = pos;
+            while ((FlagsAt(end) & F.Whitespace) != 0)
+                end++;
+            return end - pos;
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsCrOrLf(int cp) => cp is '\r' or '\n';
@@ -40,6 +58,7 @@ internal static partial class PreTokenizer
         public static void Split(ReadOnlySpan<int> codePoints, int offset, List<Range> words)
         {
             var output = new WordWriter(words, offset);
+            var piece = new Piece(codePoints);
             int n = codePoints.Length;
             for (int pos = 0; pos < n;)
             {
@@ -52,32 +71,23 @@ internal static partial class PreTokenizer
                     continue;
                 }
 
-                // " ?X+" for the three classes: the space goes with a run that follows it.
-                F flags2 = cpt == ' ' ? FlagsAt(codePoints, pos + 1) : UnicodeData.Flags(cpt);
-                F runOf = (flags2 & F.Letter) != 0 ? F.Letter
-                    : (flags2 & F.Number) != 0 ? F.Number
-                    : (flags2 & (F.Whitespace | F.Letter | F.Number)) == 0 && flags2 != F.None ? F.None
-                    : F.Whitespace;
-                if (runOf != F.Whitespace)
+                // " ?\p{L}+", " ?\p{N}+" or " ?[^\s\p{L}\p{N}]+": the space goes with the run that follows it; a
+                // code point past the piece has no flags and ends a run
+                F flags2 = cpt == ' ' ? piece.FlagsAt(pos + 1) : piece.FlagsOf(cpt);
+                if ((flags2 & F.Letter) != 0 || (flags2 & F.Number) != 0 || IsOther(flags2))
                 {
+                    F first = flags2;
                     if (cpt == ' ')
                         pos++;
-                    if (runOf == F.None)
-                    {
-                        // [^\s\p{L}\p{N}]+ (a code point past the piece has no flags and ends the run)
-                        while ((flags2 & (F.Whitespace | F.Letter | F.Number)) == 0 && flags2 != F.None)
-                            flags2 = FlagsAt(codePoints, ++pos);
-                    }
-                    else
-                    {
-                        while ((flags2 & runOf) != 0)
-                            flags2 = FlagsAt(codePoints, ++pos);
-                    }
+                    while ((first & F.Letter) != 0 ? (flags2 & F.Letter) != 0
+                        : (first & F.Number) != 0 ? (flags2 & F.Number) != 0
+                        : IsOther(flags2))
+                        flags2 = piece.FlagsAt(++pos);
                     output.EndAt(pos);
                     continue;
                 }
 
-                int spaces = WhitespaceRun(codePoints, pos);
+                int spaces = piece.WhitespaceRun(pos);
                 if (spaces > 1 && pos + spaces < n)
                     pos += spaces - 1; // \s+(?!\S): leave the last one to the word after
                 else
@@ -87,13 +97,9 @@ internal static partial class PreTokenizer
         }
     }
 
-    private static int WhitespaceRun(ReadOnlySpan<int> codePoints, int pos)
-    {
-        int end = pos;
-        while ((FlagsAt(codePoints, end) & F.Whitespace) != 0)
-            end++;
-        return end - pos;
-    }
+    /// <summary><c>[^\s\p{L}\p{N}]</c> for a code point inside the piece.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsOther(F flags) => (flags & (F.Whitespace | F.Letter | F.Number)) == 0 && flags != F.None;
 
     /// <summary><c>unicode_regex_split_custom_llama3</c>: <c>(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
     /// \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+</c>.</summary>
@@ -124,12 +130,13 @@ internal static partial class PreTokenizer
     private static void SplitLlama3Like(ReadOnlySpan<int> codePoints, int offset, List<Range> words, int digitGroup, F letters)
     {
         var output = new WordWriter(words, offset);
+        var piece = new Piece(codePoints);
         F notPunctuation = F.Whitespace | F.Number | letters;
         int n = codePoints.Length;
         for (int pos = 0; pos < n;)
         {
             int cpt = codePoints[pos];
-            F flags = UnicodeData.Flags(cpt);
+            F flags = piece.FlagsOf(cpt);
 
             int contraction = ContractionAt(codePoints, pos, ignoreCase: true);
             if (contraction > 0)
@@ -141,10 +148,10 @@ internal static partial class PreTokenizer
 
             // [^\r\n\p{L}\p{N}]?\p{L}+
             if (!IsCrOrLf(cpt) && (flags & F.Number) == 0
-                && ((flags & letters) != 0 || (FlagsAt(codePoints, pos + 1) & letters) != 0))
+                && ((flags & letters) != 0 || (piece.FlagsAt(pos + 1) & letters) != 0))
             {
                 pos++;
-                while ((FlagsAt(codePoints, pos) & letters) != 0)
+                while ((piece.FlagsAt(pos) & letters) != 0)
                     pos++;
                 output.EndAt(pos);
                 continue;
@@ -154,7 +161,7 @@ internal static partial class PreTokenizer
             if ((flags & F.Number) != 0)
             {
                 int group = pos;
-                while ((FlagsAt(codePoints, pos) & F.Number) != 0)
+                while ((piece.FlagsAt(pos) & F.Number) != 0)
                 {
                     if (++pos - group >= digitGroup)
                     {
@@ -168,13 +175,13 @@ internal static partial class PreTokenizer
 
             // " ?[^\s\p{L}\p{N}]+[\r\n]*" (llama.cpp tests the first code point's flags, not the space's follower's,
             // for being inside the piece)
-            F flags2 = cpt == ' ' ? FlagsAt(codePoints, pos + 1) : flags;
+            F flags2 = cpt == ' ' ? piece.FlagsAt(pos + 1) : flags;
             if ((flags2 & notPunctuation) == 0 && flags != F.None)
             {
                 if (cpt == ' ')
                     pos++;
                 while ((flags2 & notPunctuation) == 0 && flags2 != F.None)
-                    flags2 = FlagsAt(codePoints, ++pos);
+                    flags2 = piece.FlagsAt(++pos);
                 while (pos < n && IsCrOrLf(codePoints[pos]))
                     pos++;
                 output.EndAt(pos);
@@ -183,7 +190,7 @@ internal static partial class PreTokenizer
 
             // \s*[\r\n]+ up to the last line break of the whitespace run, else \s+(?!\S), else \s+
             int spaces = 0, afterLastBreak = 0;
-            while ((FlagsAt(codePoints, pos + spaces) & F.Whitespace) != 0)
+            while ((piece.FlagsAt(pos + spaces) & F.Whitespace) != 0)
             {
                 if (IsCrOrLf(codePoints[pos + spaces]))
                     afterLastBreak = pos + spaces + 1;

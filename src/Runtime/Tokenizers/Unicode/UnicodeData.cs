@@ -10,7 +10,7 @@ namespace LlamaAot.Tokenizers;
 /// decide how llama.cpp splits and normalizes text.
 /// </summary>
 /// <remarks>
-/// Each lookup is two loads from a <see cref="BlockTable{T}"/> built on first use (about a millisecond, a few
+/// Each lookup is two loads from a <see cref="BlockTable{T}"/> built on first use (a few milliseconds, a few
 /// hundred KB). Any int is accepted: code points from 0x110000 up (which <see cref="Utf8CodePoints.Decode(ReadOnlySpan{byte}, Span{int})"/>
 /// can produce) are <see cref="CodePointFlags.Undefined"/> and map to themselves, as in llama.cpp.
 /// </remarks>
@@ -21,8 +21,21 @@ internal static partial class UnicodeData
 
     /// <summary><c>unicode_cpt_flags_from_cpt</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static CodePointFlags Flags(int codePoint)
-        => (uint)codePoint < CodePointLimit ? FlagTable.Values[codePoint] : CodePointFlags.Undefined;
+    public static CodePointFlags Flags(int codePoint) => FlagsReader[codePoint];
+
+    /// <summary>The flags table, for a loop to keep in a local: NativeAOT code checks that a class is initialized
+    /// at each read of its static fields, which <see cref="Flags"/> in a loop would repeat.</summary>
+    public static FlagReader FlagsReader => new(FlagTable.Values);
+
+    /// <summary><see cref="Flags"/> from a table held by the caller.</summary>
+    internal readonly struct FlagReader(BlockTable<ushort> table)
+    {
+        public CodePointFlags this[int codePoint]
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => (uint)codePoint < CodePointLimit ? (CodePointFlags)table[codePoint] : CodePointFlags.Undefined;
+        }
+    }
 
     /// <summary><c>unicode_tolower</c>: the code point's lowercase, or the code point.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -38,67 +51,91 @@ internal static partial class UnicodeData
     // One class per table, so each is built the first time it is used (a BPE vocabulary never needs NFD).
     private static class FlagTable
     {
-        public static readonly BlockTable<CodePointFlags> Values = Build();
-
-        // unicode_cpt_flags_array: the category ranges, then the helper bits of the four other lists.
-        private static BlockTable<CodePointFlags> Build()
-        {
-            var flags = new CodePointFlags[CodePointLimit];
-            ReadOnlySpan<int> ranges = FlagRanges;
-            for (int i = 2; i < ranges.Length; i += 2)
-                flags.AsSpan(ranges[i - 2], ranges[i] - ranges[i - 2]).Fill((CodePointFlags)ranges[i - 1]);
-            foreach (int cp in Whitespace)
-                flags[cp] |= CodePointFlags.Whitespace;
-            ReadOnlySpan<int> lower = LowercaseMap;
-            for (int i = 1; i < lower.Length; i += 2)
-                flags[lower[i]] |= CodePointFlags.Lowercase;
-            foreach (int cp in UppercaseMapValues)
-                flags[cp] |= CodePointFlags.Uppercase;
-            ReadOnlySpan<int> nfd = NfdRanges;
-            for (int i = 2; i < nfd.Length; i += 3)
-                flags[nfd[i]] |= CodePointFlags.Nfd;
-            return new BlockTable<CodePointFlags>(flags);
-        }
+        public static readonly BlockTable<ushort> Values = new(new FlagFiller().Fill);
     }
 
     private static class LowerTable
     {
         /// <summary>Lowercase minus code point.</summary>
-        public static readonly BlockTable<int> Deltas = Build();
-
-        private static BlockTable<int> Build()
-        {
-            var deltas = new int[CodePointLimit];
-            ReadOnlySpan<int> map = LowercaseMap;
-            for (int i = 0; i < map.Length; i += 2)
-                deltas[map[i]] = map[i + 1] - map[i];
-            return new BlockTable<int>(deltas);
-        }
+        public static readonly BlockTable<int> Deltas = new(new DeltaFiller(LowercaseMap, stride: 2).Fill);
     }
 
     private static class NfdTable
     {
         /// <summary>NFD first code point minus code point.</summary>
-        public static readonly BlockTable<int> Deltas = Build();
+        public static readonly BlockTable<int> Deltas = new(new DeltaFiller(NfdRanges, stride: 3).Fill);
+    }
 
-        private static BlockTable<int> Build()
+    /// <summary><c>unicode_cpt_flags_array</c> a block at a time: the category ranges, then the helper bits the
+    /// four other lists give.</summary>
+    private sealed class FlagFiller
+    {
+        private readonly long[] _helpers; // (code point << 16) | flag, sorted
+        private int _range;               // the pair of FlagRanges in which the last block ended
+        private int _helper;              // the first helper not yet applied
+
+        public FlagFiller()
         {
-            var deltas = new int[CodePointLimit];
-            ReadOnlySpan<int> ranges = NfdRanges;
-            for (int i = 0; i < ranges.Length; i += 3)
+            var helpers = new List<long>();
+            void Add(int cp, CodePointFlags flag) => helpers.Add(((long)cp << 16) | (long)flag);
+            foreach (int cp in Whitespace)
+                Add(cp, CodePointFlags.Whitespace);
+            ReadOnlySpan<int> lower = LowercaseMap;
+            for (int i = 1; i < lower.Length; i += 2)
+                Add(lower[i], CodePointFlags.Lowercase);
+            foreach (int cp in UppercaseMapValues)
+                Add(cp, CodePointFlags.Uppercase);
+            ReadOnlySpan<int> nfd = NfdRanges;
+            for (int i = 2; i < nfd.Length; i += 3)
+                Add(nfd[i], CodePointFlags.Nfd);
+            _helpers = [.. helpers];
+            Array.Sort(_helpers);
+        }
+
+        public void Fill(int start, Span<ushort> values)
+        {
+            ReadOnlySpan<int> ranges = FlagRanges; // ends with (CodePointLimit, 0): every code point has a next range
+            int end = start + values.Length;
+            for (int cp = start; cp < end;)
             {
-                for (int cp = ranges[i]; cp <= ranges[i + 1]; cp++)
-                    deltas[cp] = ranges[i + 2] - cp;
+                while (ranges[_range + 2] <= cp)
+                    _range += 2;
+                int stop = Math.Min(ranges[_range + 2], end);
+                values[(cp - start)..(stop - start)].Fill((ushort)ranges[_range + 1]);
+                cp = stop;
             }
-            return new BlockTable<int>(deltas);
+            for (; _helper < _helpers.Length && (int)(_helpers[_helper] >> 16) < end; _helper++)
+                values[(int)(_helpers[_helper] >> 16) - start] |= (ushort)_helpers[_helper];
+        }
+    }
+
+    /// <summary>Target minus code point, a block at a time, for a sorted list of (code point, target) pairs
+    /// (stride 2) or of (first, last, target) ranges (stride 3); other code points map to themselves.</summary>
+    private sealed class DeltaFiller(ReadOnlySpan<int> entries, int stride)
+    {
+        private readonly int[] _entries = entries.ToArray();
+        private int _next; // the first entry not wholly written yet
+
+        public void Fill(int start, Span<int> values)
+        {
+            values.Clear();
+            int end = start + values.Length;
+            for (; _next < _entries.Length && _entries[_next] < end; _next += stride)
+            {
+                int last = _entries[_next + stride - 2], target = _entries[_next + stride - 1];
+                for (int cp = Math.Max(_entries[_next], start); cp <= Math.Min(last, end - 1); cp++)
+                    values[cp - start] = target - cp;
+                if (last >= end)
+                    break; // the range goes on in the next block
+            }
         }
     }
 
     /// <summary>
-    /// A value per code point below <see cref="CodePointLimit"/>, stored as blocks of 256 with each distinct block
-    /// kept once (most blocks are all one category, or map every code point to itself).
+    /// A value per code point below <see cref="CodePointLimit"/>, stored as blocks of 256; a block that holds one
+    /// value throughout (most do: one category, or every code point mapping to itself) is kept once per value.
     /// </summary>
-    internal sealed class BlockTable<T> where T : unmanaged
+    internal sealed class BlockTable<T> where T : unmanaged, IEquatable<T>
     {
         private const int Shift = 8;
         private const int BlockSize = 1 << Shift;
@@ -106,43 +143,33 @@ internal static partial class UnicodeData
         private readonly ushort[] _blocks; // [CodePointLimit / BlockSize]: which block of _values holds these code points
         private readonly T[] _values;      // [distinct blocks * BlockSize]
 
-        public BlockTable(T[] flat)
+        /// <summary>Writes the values of the code points from start (a multiple of the block size) on; called for
+        /// each block in order.</summary>
+        public delegate void BlockFiller(int start, Span<T> values);
+
+        public BlockTable(BlockFiller fill)
         {
             _blocks = new ushort[CodePointLimit / BlockSize];
             var values = new List<T>();
-            var seen = new Dictionary<int, List<int>>(); // hash of a block's bytes -> its starts in values
-            for (int block = 0; block < _blocks.Length; block++)
+            var uniform = new List<(T Value, ushort Block)>();
+            Span<T> block = stackalloc T[BlockSize];
+            for (int b = 0; b < _blocks.Length; b++)
             {
-                ReadOnlySpan<T> content = flat.AsSpan(block * BlockSize, BlockSize);
-                var hash = new HashCode();
-                hash.AddBytes(MemoryMarshal.AsBytes(content));
-                int key = hash.ToHashCode();
-                int start = -1;
-                if (seen.TryGetValue(key, out var candidates))
+                fill(b * BlockSize, block);
+                T first = block[0];
+                bool isUniform = block.IndexOfAnyExcept(first) < 0;
+                int shared = isUniform ? uniform.FindIndex(u => u.Value.Equals(first)) : -1;
+                if (shared >= 0)
                 {
-                    foreach (int candidate in candidates)
-                    {
-                        if (MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(values).Slice(candidate, BlockSize))
-                            .SequenceEqual(MemoryMarshal.AsBytes(content)))
-                        {
-                            start = candidate;
-                            break;
-                        }
-                    }
+                    _blocks[b] = uniform[shared].Block;
+                    continue;
                 }
-                else
-                {
-                    seen[key] = candidates = [];
-                }
-                if (start < 0)
-                {
-                    start = values.Count;
-                    candidates.Add(start);
-                    values.AddRange(content);
-                }
-                _blocks[block] = checked((ushort)(start / BlockSize));
+                _blocks[b] = checked((ushort)(values.Count / BlockSize));
+                values.AddRange(block);
+                if (isUniform)
+                    uniform.Add((first, _blocks[b]));
             }
-            _values = values.ToArray();
+            _values = [.. values];
         }
 
         /// <summary>The value of a code point in [0, <see cref="CodePointLimit"/>); not checked.</summary>
