@@ -40,6 +40,22 @@ internal static class LlamaAotProcess
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Runs llama-aot and returns its standard output as the bytes it wrote (output that need not be UTF-8).</summary>
+    public static (int ExitCode, byte[] Stdout, string Stderr) RunBytes(params string[] args)
+    {
+        using var process = Process.Start(StartInfo(Binary, args, null))!;
+        var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        copy.Wait();
+        return (process.ExitCode, stdout.ToArray(), stderr.Result);
+    }
+
     /// <summary>Starts llama-aot and returns at once (standard output and error redirected, to be read by the caller).</summary>
     public static Process Start(params string[] args) => Process.Start(StartInfo(Binary, args, null))!;
 
