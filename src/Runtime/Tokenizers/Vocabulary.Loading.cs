@@ -132,7 +132,8 @@ public sealed partial class Vocabulary
         return PreTokenizerRules.TryGet(name, out var rule)
             ? (name, rule)
             : throw new NotSupportedException(
-                $"pre-tokenizer {Excerpt.Quote(name)} ({PreKey}) is not supported; supported: {string.Join(", ", PreTokenizerRules.Names)}");
+                $"pre-tokenizer {Excerpt.Quote(name)} ({PreKey}) is not supported; supported: {string.Join(", ", PreTokenizerRules.Tested)} " +
+                "and llama.cpp's other names for them");
     }
 
     /// <summary>
