@@ -124,4 +124,15 @@ public class TokenizerBehaviourTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.Equal(text, tokenizer.Decode(ids, removeSpecial: false, unparseSpecial: false));
     }
+
+    /// <summary>llama.cpp aborts on a sequence decoding above U+10FFFF in byte-level text; we refuse it clearly.</summary>
+    [Theory]
+    [InlineData("llama-bpe")]
+    [InlineData("bert-bge")]
+    public void CodePointAboveUnicodeIsAClearError(string vocabulary)
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            TestVocabularies.Reference(vocabulary).Encode([(byte)'a', 0xF5, 0x80, 0x80, 0x80], addSpecial: false, parseSpecial: false));
+        Assert.Contains("above U+10FFFF", e.Message);
+    }
 }
