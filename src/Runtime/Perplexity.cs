@@ -64,7 +64,7 @@ public static class Perplexity
             cancellationToken.ThrowIfCancellationRequested();
             tokens.Slice(c * nCtx, nCtx).CopyTo(chunk);
             if (vocab.AddBos)
-                chunk[0] = vocab.Bos;
+                chunk[0] = vocab.Bos!.Value; // loading refuses a vocabulary that adds a BOS it lacks
 
             // A fresh cache per chunk; the context evaluates in batches of its batch size.
             context.Reset();

@@ -14,10 +14,11 @@ internal static class LlamaCpp
     private static readonly object Gate = new();
     private static bool s_configured;
 
-    public static float[][] Logits(string modelPath, string prompt, out int[] tokens)
+    /// <summary>The settings of every comparison: context 256, one thread, flash attention off, F32 KV cache.</summary>
+    public static ModelParams Parameters(string modelPath)
     {
         Configure();
-        var p = new ModelParams(modelPath)
+        return new ModelParams(modelPath)
         {
             ContextSize = 256,
             Threads = 1,
@@ -26,6 +27,11 @@ internal static class LlamaCpp
             TypeK = GGMLType.GGML_TYPE_F32,
             TypeV = GGMLType.GGML_TYPE_F32,
         };
+    }
+
+    public static float[][] Logits(string modelPath, string prompt, out int[] tokens)
+    {
+        var p = Parameters(modelPath);
         using var weights = LLamaWeights.LoadFromFile(p);
         using var context = weights.CreateContext(p);
         var ids = context.Tokenize(prompt, addBos: true, special: false);
@@ -40,46 +46,13 @@ internal static class LlamaCpp
     }
 
     /// <summary>
-    /// Greedy decoding as llama-cli does with --temp 0: the prompt (BOS added) in one batch, then
-    /// <paramref name="count"/> tokens one at a time, each the argmax of the last logits (first maximum wins),
-    /// end-of-sequence included like any token.
+    /// Greedy decoding (<see cref="LlamaCppModel.Greedy"/>) of the prompt with BOS added and special tokens not
+    /// parsed, end-of-sequence chosen like any token.
     /// </summary>
     public static int[] Greedy(string modelPath, string prompt, int count)
     {
-        Configure();
-        var p = new ModelParams(modelPath)
-        {
-            ContextSize = 256,
-            Threads = 1,
-            BatchThreads = 1,
-            FlashAttention = false,
-            TypeK = GGMLType.GGML_TYPE_F32,
-            TypeV = GGMLType.GGML_TYPE_F32,
-        };
-        using var weights = LLamaWeights.LoadFromFile(p);
-        using var context = weights.CreateContext(p);
-        var ids = context.Tokenize(prompt, addBos: true, special: false);
-        var batch = new LLamaBatch();
-        for (int i = 0; i < ids.Length; i++)
-            batch.Add(ids[i], i, LLamaSeqId.Zero, i == ids.Length - 1);
-        var generated = new int[count];
-        for (int step = 0; step < count; step++)
-        {
-            var result = context.Decode(batch);
-            if (result != DecodeResult.Ok)
-                throw new InvalidOperationException($"llama_decode failed: {result}");
-            var logits = context.NativeHandle.GetLogitsIth(batch.TokenCount - 1);
-            int best = 0;
-            for (int v = 1; v < logits.Length; v++)
-            {
-                if (logits[v] > logits[best])
-                    best = v;
-            }
-            generated[step] = best;
-            batch.Clear();
-            batch.Add((LLamaToken)best, ids.Length + step, LLamaSeqId.Zero, true);
-        }
-        return generated;
+        using var model = new LlamaCppModel(modelPath);
+        return model.Greedy(model.Tokenize(prompt, addSpecial: true, parseSpecial: false), count, ignoreEndOfGeneration: false).Ids;
     }
 
     private static void Configure()

@@ -138,7 +138,7 @@ internal sealed class BenchCommand
     {
         var random = new Random(42);
         var tokens = new int[n];
-        tokens[0] = context.Model.Vocabulary.Bos;
+        tokens[0] = context.Model.Vocabulary.Bos ?? 0;
         for (int i = 1; i < n; i++)
             tokens[i] = random.Next(context.Model.Config.NVocab);
         context.Reset();
@@ -152,7 +152,7 @@ internal sealed class BenchCommand
     {
         var random = new Random(42);
         context.Reset();
-        int token = context.Model.Vocabulary.Bos;
+        int token = context.Model.Vocabulary.Bos ?? 0;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < n; i++)
         {

@@ -89,7 +89,8 @@ internal ref struct SpmSession
             TryAddBigram(i - 1, i);
     }
 
-    private static int Utf8SequenceLength(byte leadByte) => (leadByte >> 4) switch
+    /// <summary>The length of a UTF-8 sequence from its lead byte alone (<c>unicode_len_utf8</c>).</summary>
+    internal static int Utf8SequenceLength(byte leadByte) => (leadByte >> 4) switch
     {
         < 0xC => 1,
         0xC or 0xD => 2,

@@ -1,8 +1,9 @@
 namespace LlamaAot.Tokenizers;
 
 /// <summary>
-/// Per-token attribute bits, numbered as llama.cpp's <c>enum llama_token_attr</c>. Exactly one of the kind bits
-/// (<see cref="Unknown"/> .. <see cref="Byte"/>) is set, or none for <see cref="Undefined"/>; the strip bits are added
+/// Per-token attribute bits, numbered as llama.cpp's <c>enum llama_token_attr</c>. The file gives one of the kind
+/// bits (<see cref="Unknown"/> .. <see cref="Byte"/>), or none for <see cref="Undefined"/>; loading may add Control or
+/// Unused to it (see <see cref="TokenAttributesExtensions.ToTokenType"/>); the strip bits are added
 /// by model-specific rules in <c>llama_vocab::impl::load</c> and only matter when special tokens are split out of
 /// the text (<c>tokenizer_st_partition</c>).
 /// </summary>
@@ -47,7 +48,18 @@ internal static class TokenAttributesExtensions
     public static TokenAttributes FromWireType(int type) =>
         (uint)type < (uint)KindOfType.Length ? KindOfType[type] : TokenAttributes.Undefined;
 
-    /// <summary>The public token type of an attribute set (its kind bit).</summary>
-    public static TokenType ToTokenType(this TokenAttributes attributes) =>
-        (TokenType)Math.Max(0, Array.IndexOf(KindOfType, attributes & TokenAttributes.KindMask));
+    /// <summary>The public token type of an attribute set: its kind bit, or where loading added a second one
+    /// (Control to a token spelled like an end-of-turn marker, Unused to a control token named "unused"), the one
+    /// that decides how it behaves: Control first.</summary>
+    public static TokenType ToTokenType(this TokenAttributes attributes)
+    {
+        foreach (var kind in (ReadOnlySpan<TokenAttributes>)[
+            TokenAttributes.Control, TokenAttributes.UserDefined, TokenAttributes.Unknown, TokenAttributes.Byte,
+            TokenAttributes.Normal, TokenAttributes.Unused])
+        {
+            if ((attributes & kind) != 0)
+                return (TokenType)Array.IndexOf(KindOfType, kind);
+        }
+        return TokenType.Undefined;
+    }
 }

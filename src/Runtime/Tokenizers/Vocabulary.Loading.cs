@@ -17,26 +17,41 @@ public sealed partial class Vocabulary
     private const string AddSpacePrefixKey = "tokenizer.ggml.add_space_prefix";
     private const string ModelNameKey = "general.name";
 
-    /// <summary>The only <c>tokenizer.ggml.model</c> this class implements: SentencePiece (llama.cpp's SPM).</summary>
+    private const string PreKey = "tokenizer.ggml.pre";
+    private const string MergesKey = "tokenizer.ggml.merges";
+    private const string AddSepKey = "tokenizer.ggml.add_sep_token";
+    private const string LowercaseKey = "tokenizer.ggml.normalizer.lowercase";
+    private const string StripAccentsKey = "tokenizer.ggml.normalizer.strip_accents";
+
+    /// <summary>The <c>tokenizer.ggml.model</c> of SentencePiece vocabularies (llama.cpp's SPM).</summary>
     public const string SpmModel = "llama";
 
     /// <summary>
-    /// Reads the vocabulary of a GGUF file. Absent keys take llama.cpp's SPM defaults (BOS 1, EOS 2, UNK 0, add BOS,
-    /// no EOS, space prefix). A token id of -1 or 0xFFFFFFFF, which converters write for "none", also keeps the
-    /// default; any other id outside the vocabulary is rejected (llama.cpp would log a warning and keep the
-    /// default).
+    /// Reads the vocabulary of a GGUF file as llama.cpp 0.5.0's <c>llama_vocab::impl::load</c> does. Absent keys take
+    /// llama.cpp's defaults for the vocabulary type (SPM: BOS 1, EOS 2, UNK 0, add BOS, space prefix; byte-level BPE:
+    /// BOS and EOS 11; WordPiece: CLS 101 as BOS, UNK 100, SEP 102, PAD 0, MASK 103). A default id outside the
+    /// vocabulary is dropped, as there. A token id of -1 or 0xFFFFFFFF, which converters write for "none", also
+    /// keeps the default; any other id outside the vocabulary is rejected (llama.cpp would log a warning and keep
+    /// the default).
     /// </summary>
-    /// <exception cref="NotSupportedException">The tokenizer is not SentencePiece; the message names it.</exception>
+    /// <exception cref="NotSupportedException">The tokenizer model or pre-tokenizer is not implemented; the message
+    /// names it.</exception>
     /// <exception cref="GgufFormatException">The tokenizer metadata is missing, inconsistent or malformed.</exception>
     public static Vocabulary FromGguf(GgufMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         string model = metadata.GetString(ModelKey)
             ?? throw new GgufFormatException($"missing metadata key '{ModelKey}': the file has no tokenizer");
-        if (model != SpmModel)
-            throw new NotSupportedException(
-                $"tokenizer model {Excerpt.Quote(model)}{DescribeModel(model)} is not supported: only SentencePiece vocabularies " +
-                $"({ModelKey} = \"{SpmModel}\") are implemented");
+        VocabularyType type = model switch
+        {
+            SpmModel => VocabularyType.Spm,
+            "gpt2" or "gemma4" => VocabularyType.Bpe,
+            "bert" => VocabularyType.Wpm,
+            _ => throw new NotSupportedException(
+                $"tokenizer model {Excerpt.Quote(model)}{DescribeModel(model)} ({ModelKey}) is not supported: llama-aot " +
+                "implements SentencePiece (\"llama\"), byte-level BPE (\"gpt2\", \"gemma4\") and WordPiece (\"bert\")"),
+        };
+        (string, PreTokenizerRule)? pre = type == VocabularyType.Bpe ? ReadPreTokenizer(metadata, model) : null;
 
         string[] texts = metadata.GetArray<string>(TokensKey)
             ?? throw new GgufFormatException($"missing metadata key '{TokensKey}': the file has no vocabulary");
@@ -53,28 +68,85 @@ public sealed partial class Vocabulary
                 throw new GgufFormatException($"metadata '{ScoresKey}': the score of token {id} is NaN");
             attributes[id] = wireTypes is null ? TokenAttributes.Normal : TokenAttributesExtensions.FromWireType(wireTypes[id]);
         }
-        return new Vocabulary(metadata, RenameEmptyTexts(texts), scores, attributes);
+        string[]? merges = null;
+        if (type == VocabularyType.Bpe)
+        {
+            merges = metadata.GetArray<string>(MergesKey)
+                ?? throw new GgufFormatException($"missing metadata key '{MergesKey}': a byte-level BPE vocabulary needs its merges");
+        }
+        return new Vocabulary(metadata, model, type, pre, RenameEmptyTexts(texts), scores, attributes, merges);
     }
 
-    private Vocabulary(GgufMetadata metadata, string[] texts, float[] scores, TokenAttributes[] attributes)
+    private Vocabulary(
+        GgufMetadata metadata, string model, VocabularyType type, (string Name, PreTokenizerRule Rule)? pre, string[] texts, float[] scores,
+        TokenAttributes[] attributes, string[]? merges)
     {
+        Type = type;
         _texts = texts;
         _scores = scores;
         _attributes = attributes;
         _utf8Texts = Array.ConvertAll(texts, Encoding.UTF8.GetBytes);
+        MaxTokenLength = _utf8Texts.Max(t => t.Length);
         _idByText = IndexTexts(_utf8Texts).GetAlternateLookup<ReadOnlySpan<byte>>();
         _byteOfToken = ReadByteTokens();
         _tokenOfByte = FindByteFallbackTokens();
+        _mergeRanks = merges is null ? default : IndexMerges(merges);
 
-        AddBos = metadata.GetBool(AddBosKey, true);
+        // The defaults of llama_vocab::impl::load for each type, then the file's keys.
+        if (pre is var (name, rule))
+        {
+            PreTokenizerName = name;
+            PreTokenizerRule = rule;
+            CleanSpaces = rule.CleanSpaces;
+            AddBos = rule.AddBos;
+        }
+        else
+        {
+            CleanSpaces = type == VocabularyType.Wpm;
+            AddBos = true;
+            AddSep = type == VocabularyType.Wpm;
+        }
+        AddSpacePrefix = metadata.GetBool(AddSpacePrefixKey, type == VocabularyType.Spm);
+        AddBos = metadata.GetBool(AddBosKey, AddBos);
         AddEos = metadata.GetBool(AddEosKey, false);
-        AddSpacePrefix = metadata.GetBool(AddSpacePrefixKey, true);
+        AddSep = metadata.GetBool(AddSepKey, AddSep);
+        AddBos |= PreTokenizerRule.AlwaysAddBos;
+        Lowercase = metadata.GetBool(LowercaseKey, true);
+        StripAccents = metadata.GetBool(StripAccentsKey, Lowercase);
 
-        _roles = ReadRoles(metadata);
+        _roles = ReadRoles(metadata, model);
+        RequireAddedTokens();
         DetectRolesByText();
+        MarkUnusedControlTokens();
         _endOfGeneration = CollectEndOfGeneration();
         SpecialTokensLongestFirst = SortSpecialTokens();
-        ApplyRStripRule(metadata.GetString(ModelNameKey) ?? "");
+        ApplyStripRules(metadata.GetString(ModelNameKey) ?? "", metadata.GetString(PreKey) ?? "");
+    }
+
+    /// <summary>The rule of <c>tokenizer.ggml.pre</c>; absent means "default", as llama.cpp (which warns that
+    /// generation quality will be degraded).</summary>
+    private static (string Name, PreTokenizerRule Rule) ReadPreTokenizer(GgufMetadata metadata, string model)
+    {
+        // llama.cpp ignores the key for gemma4 files and uses Gemma 4's rule.
+        string name = model == "gemma4" ? "gemma4" : metadata.GetString(PreKey) ?? PreTokenizerRules.DefaultName;
+        return PreTokenizerRules.TryGet(name, out var rule)
+            ? (name, rule)
+            : throw new NotSupportedException(
+                $"pre-tokenizer {Excerpt.Quote(name)} ({PreKey}) is not supported; supported: {string.Join(", ", PreTokenizerRules.Tested)} " +
+                "and llama.cpp's other names for them");
+    }
+
+    /// <summary>
+    /// The rank of each merge "left right" (its index; the first of duplicates wins, as <c>emplace</c>). Keyed by the
+    /// whole line: llama.cpp splits it at the first space after the first byte and looks up (left, right) pairs that
+    /// never contain a space, so the line is the same key.
+    /// </summary>
+    private static Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> IndexMerges(string[] merges)
+    {
+        var ranks = new Dictionary<byte[], int>(merges.Length, Utf8BytesComparer.Instance);
+        for (int rank = 0; rank < merges.Length; rank++)
+            ranks.TryAdd(Encoding.UTF8.GetBytes(merges[rank]), rank);
+        return ranks.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     private static string DescribeModel(string model) => model switch
@@ -157,25 +229,35 @@ public sealed partial class Vocabulary
         return tokens;
     }
 
-    /// <summary>Special-token ids: SPM defaults overridden by the GGUF keys, each checked against the vocabulary.</summary>
-    private int?[] ReadRoles(GgufMetadata metadata)
+    /// <summary>Special-token ids: the type's defaults (those outside the vocabulary dropped, as llama.cpp does)
+    /// overridden by the GGUF keys, each checked against the vocabulary.</summary>
+    private int?[] ReadRoles(GgufMetadata metadata, string model)
     {
         var roles = new int?[Enum.GetValues<SpecialTokenRole>().Length];
-        foreach (var (role, id) in SpecialTokenRules.SpmDefaults)
-            roles[(int)role] = id;
+        foreach (var (role, id) in SpecialTokenRules.Defaults(Type, model))
+            roles[(int)role] = id < Count ? id : null;
         foreach (var (key, role) in SpecialTokenRules.MetadataKeys)
         {
             if (ReadTokenId(metadata, key) is int id)
                 roles[(int)role] = id;
         }
-        foreach (var (role, id) in SpecialTokenRules.SpmDefaults)
-        {
-            if (roles[(int)role] >= Count)
-                throw new GgufFormatException(
-                    $"the vocabulary has only {Count} tokens, too few for the default {role} token id {id} " +
-                    "(its metadata key is absent)");
-        }
         return roles;
+    }
+
+    /// <summary>llama.cpp asserts when it adds a token the vocabulary lacks; we refuse such a file when loading.</summary>
+    private void RequireAddedTokens()
+    {
+        foreach (var (adds, role, key) in new[]
+        {
+            (AddBos, SpecialTokenRole.Bos, AddBosKey),
+            (AddEos, SpecialTokenRole.Eos, AddEosKey),
+            (AddSep, SpecialTokenRole.Sep, AddSepKey),
+        })
+        {
+            if (adds && _roles[(int)role] is null)
+                throw new GgufFormatException(
+                    $"the vocabulary adds a {role} token ({key} or its default is true) but has no {role} token id");
+        }
     }
 
     /// <summary>A token id from a metadata key: null when absent or set to the "none" value -1 / 0xFFFFFFFF.</summary>
@@ -215,11 +297,28 @@ public sealed partial class Vocabulary
         }
     }
 
-    /// <summary><c>special_eog_ids</c>: the FIM pad/repo/separator, EOS, EOT and EOM tokens, and every token
-    /// spelled like a known end-of-turn marker (which becomes Control).</summary>
+    /// <summary>Control tokens whose text contains "unused" are marked unused ("auto-detect unused tokens").</summary>
+    private void MarkUnusedControlTokens()
+    {
+        for (int id = 0; id < Count; id++)
+        {
+            if ((_attributes[id] & TokenAttributes.Control) != 0 && _texts[id].Contains("unused", StringComparison.Ordinal))
+                _attributes[id] |= TokenAttributes.Unused;
+        }
+    }
+
+    /// <summary><c>special_eog_ids</c>: the FIM pad/repo/separator tokens, every token spelled like a known
+    /// end-of-turn marker (which gains Control), and EOS, EOT and EOM; then llama.cpp's exceptions
+    /// (<see cref="SpecialTokenRules.NotEndOfGeneration"/>). gpt-oss's always-rendered tokens become user-defined
+    /// in between, as there.</summary>
     private HashSet<int> CollectEndOfGeneration()
     {
         var ids = new HashSet<int>();
+        foreach (var role in SpecialTokenRules.EndOfGenerationRoles[..3])
+        {
+            if (_roles[(int)role] is int id)
+                ids.Add(id);
+        }
         foreach (string spelling in SpecialTokenRules.EndOfGenerationTexts)
         {
             if (TryGetId(spelling, out int id))
@@ -228,16 +327,30 @@ public sealed partial class Vocabulary
                 MakeControl(id);
             }
         }
-        foreach (var role in SpecialTokenRules.EndOfGenerationRoles)
+        foreach (string spelling in SpecialTokenRules.AlwaysRendered)
+        {
+            if (TryGetId(spelling, out int id))
+                _attributes[id] = TokenAttributes.UserDefined;
+        }
+        foreach (var role in SpecialTokenRules.EndOfGenerationRoles[3..])
         {
             if (_roles[(int)role] is int id)
                 ids.Add(id);
         }
+        foreach (var (text, groups, becomes) in SpecialTokenRules.NotEndOfGeneration)
+        {
+            if (TryGetId(text, out int id) && ids.Contains(id) &&
+                groups.Any(group => group.All(other => TryGetId(other, out int otherId) && ids.Contains(otherId))))
+            {
+                ids.Remove(id);
+                _attributes[id] = becomes;
+            }
+        }
         return ids;
     }
 
-    /// <summary>llama.cpp overwrites the attributes of such a token with exactly Control.</summary>
-    private void MakeControl(int id) => _attributes[id] = TokenAttributes.Control;
+    /// <summary>llama.cpp adds Control to the attributes of such a token (logging that it looked like control).</summary>
+    private void MakeControl(int id) => _attributes[id] |= TokenAttributes.Control;
 
     /// <summary><c>cache_special_tokens</c>: control, user-defined and unknown tokens by UTF-8 length, longest
     /// first. llama.cpp's <c>std::sort</c> leaves the order of equal lengths unspecified; we keep ids ascending.</summary>
@@ -251,18 +364,29 @@ public sealed partial class Vocabulary
     }
 
     /// <summary>
-    /// The Phi-3 rule of llama.cpp's "per token attributes" block: special tokens swallow the whitespace after them
-    /// when split out of the text, except <c>&lt;unk&gt;</c>, <c>&lt;s&gt;</c> and <c>&lt;|endoftext|&gt;</c>. (llama.cpp
-    /// also sets it on <c>&lt;/s&gt;</c> by name, which only matters if that token is special, so already covered, and
-    /// fails to load if one of the named tokens is missing; we skip a missing one.)
+    /// llama.cpp's "per token attributes" block. Phi-3: special tokens swallow the whitespace after them when split
+    /// out of the text, and so does <c>&lt;/s&gt;</c>, except <c>&lt;unk&gt;</c>, <c>&lt;s&gt;</c> and
+    /// <c>&lt;|endoftext|&gt;</c>. jina v2 and ModernBERT: the mask token swallows the whitespace before it.
+    /// (llama.cpp fails to load if a named token is missing; we skip it.)
     /// </summary>
-    private void ApplyRStripRule(string modelName)
+    private void ApplyStripRules(string modelName, string preTokenizer)
     {
         string lower = AsciiLower(modelName);
+        foreach (var (pres, names, mask) in SpecialTokenRules.LStripMasks)
+        {
+            if ((pres.Any(p => preTokenizer.Contains(p, StringComparison.Ordinal)) ||
+                 names.Any(n => lower.Contains(n, StringComparison.Ordinal))) && TryGetId(mask, out int maskId))
+            {
+                _attributes[maskId] |= TokenAttributes.LStrip;
+                return;
+            }
+        }
         if (!SpecialTokenRules.RStripModelNames.Any(n => lower.Contains(n, StringComparison.Ordinal)))
             return;
         foreach (int id in SpecialTokensLongestFirst)
             _attributes[id] |= TokenAttributes.RStrip;
+        if (TryGetId("</s>", out int eos))
+            _attributes[eos] |= TokenAttributes.RStrip;
         foreach (string spelling in SpecialTokenRules.RStripExceptions)
         {
             if (TryGetId(spelling, out int id))

@@ -1,41 +1,82 @@
+using System.Text;
+
 namespace LlamaAot.Tests.Tokenizers;
 
 /// <summary>
 /// llama.cpp's own tokenizer test vectors, tokenized like <c>test-tokenizer-0</c>: no BOS, parse_special false.
+/// Each vocabulary of <c>reference/tokenizers</c> (llama.cpp 0.5.0) runs its vectors, and each of
+/// <c>reference/vocab</c> (b4748) runs its vectors with the GGUF of the same name, from <c>reference/tokenizers</c>
+/// where it has none of its own.
 /// </summary>
 public class LlamaCppVocabVectorTests
 {
-    private static readonly Lazy<(string Text, int[] Ids)[]> s_llamaSpm = new(() => VocabTestVectors.Read(TestVocabularies.LlamaSpmPath));
-    private static readonly Lazy<(string Text, int[] Ids)[]> s_phi3 = new(() => VocabTestVectors.Read(TestVocabularies.Phi3Path));
+    public static TheoryData<string> Current() => new(TestVocabularies.ReferenceNames);
 
-    public static TheoryData<int, string> LlamaSpmCases() => Rows(s_llamaSpm.Value);
+    public static TheoryData<string> Older() => new("gpt-2", "llama-bpe", "llama-spm", "qwen2");
 
-    public static TheoryData<int, string> Phi3Cases() => Rows(s_phi3.Value);
-
-    [Fact]
-    public void LlamaSpmVectorsHaveFortySixCases() => Assert.Equal(46, s_llamaSpm.Value.Length);
-
-    [Fact]
-    public void Phi3VectorsHaveFortySixCases() => Assert.Equal(46, s_phi3.Value.Length);
-
-    /// <summary>The b4748 vectors for the Llama-2 vocabulary (reference/vocab).</summary>
     [Theory]
-    [MemberData(nameof(LlamaSpmCases))]
-    public void LlamaSpm(int index, string text) =>
-        Assert.Equal(s_llamaSpm.Value[index].Ids, TestVocabularies.LlamaSpm.Encode(text, addSpecial: false, parseSpecial: false));
+    [MemberData(nameof(Current))]
+    public void TokenizesLikeLlamaCpp(string vocabulary) =>
+        AssertVectors(TestVocabularies.Reference(vocabulary), TestVocabularies.ReferencePath(vocabulary));
 
-    /// <summary>Phi-3 (reference/tokenizers, a newer llama.cpp whose SPM tokenizer is unchanged): a second SPM
-    /// vocabulary with a user-defined <c>&lt;/s&gt;</c> and the Phi-3 strip rule.</summary>
     [Theory]
-    [MemberData(nameof(Phi3Cases))]
-    public void Phi3(int index, string text) =>
-        Assert.Equal(s_phi3.Value[index].Ids, TestVocabularies.Phi3.Encode(text, addSpecial: false, parseSpecial: false));
-
-    private static TheoryData<int, string> Rows((string Text, int[] Ids)[] cases)
+    [MemberData(nameof(Older))]
+    public void TokenizesLikeOlderLlamaCpp(string vocabulary)
     {
-        var data = new TheoryData<int, string>();
-        for (int i = 0; i < cases.Length; i++)
-            data.Add(i, cases[i].Text);
-        return data;
+        string vectors = Path.Combine(Shared.Reference, "vocab", $"ggml-vocab-{vocabulary}.gguf");
+        var tokenizer = File.Exists(vectors) ? TestVocabularies.Load(vectors) : TestVocabularies.Reference(vocabulary);
+        AssertVectors(tokenizer, vectors);
     }
+
+    /// <summary>
+    /// detokenize(tokenize(s)) == s for every vector, except by these rules: a vocabulary with clean_spaces gives the
+    /// text with llama.cpp's space cleaning applied (spaces before <c>?!.,</c> and some apostrophes go); WordPiece
+    /// is left out (it lower-cases, strips accents and splits punctuation off: its output is not the text). Streaming
+    /// decoding is checked alongside.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Current))]
+    public void DetokenizesBackToTheText(string vocabulary)
+    {
+        var tokenizer = TestVocabularies.Reference(vocabulary);
+        if (tokenizer.Vocabulary.Type == LlamaAot.Tokenizers.VocabularyType.Wpm)
+            return;
+        var failures = new StringBuilder();
+        foreach (var (text, _) in VocabTestVectors.Read(TestVocabularies.ReferencePath(vocabulary)))
+        {
+            string expected = tokenizer.Vocabulary.CleanSpaces
+                ? Encoding.UTF8.GetString(LlamaAot.Tokenizers.Tokenizer.CleanSpaces(Encoding.UTF8.GetBytes(text)))
+                : text;
+            int[] ids = tokenizer.Encode(text, addSpecial: false, parseSpecial: false);
+            string actual = tokenizer.Decode(ids, removeSpecial: false, unparseSpecial: false);
+            if (actual != expected)
+                failures.Append($"\n{Quote(text)} -> {Quote(actual)}");
+
+            // Streamed one token at a time, the raw pieces (no space cleaning; SPM's added space kept) give the text,
+            // characters split across byte tokens included.
+            var stream = new LlamaAot.Tokenizers.StreamingDecoder(tokenizer);
+            string streamed = string.Concat(ids.Select(stream.Push)) + stream.Flush();
+            string raw = (tokenizer.Vocabulary.AddSpacePrefix && text.Length > 0 ? " " : "") + text;
+            if (streamed != raw)
+                failures.Append($"\n{Quote(text)} streamed -> {Quote(streamed)}");
+        }
+        Assert.True(failures.Length == 0, $"round trips that differ:{failures}");
+    }
+
+    private static void AssertVectors(LlamaAot.Tokenizers.Tokenizer tokenizer, string vectorPath)
+    {
+        var cases = VocabTestVectors.Read(vectorPath);
+        Assert.NotEmpty(cases);
+        var failures = new StringBuilder();
+        foreach (var (text, ids) in cases)
+        {
+            int[] actual = tokenizer.Encode(text, addSpecial: false, parseSpecial: false);
+            if (!actual.AsSpan().SequenceEqual(ids))
+                failures.Append($"\n{Quote(text)}\n  llama.cpp: [{string.Join(' ', ids)}]\n  ours:      [{string.Join(' ', actual)}]");
+        }
+        Assert.True(failures.Length == 0, $"{cases.Length} cases, mismatches:{failures}");
+    }
+
+    internal static string Quote(string text) =>
+        "'" + text.Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "'";
 }

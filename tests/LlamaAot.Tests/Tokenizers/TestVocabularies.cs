@@ -23,6 +23,21 @@ internal static class TestVocabularies
 
     public static Tokenizer Phi3 => s_phi3.Value;
 
+    private static readonly Dictionary<string, Lazy<Tokenizer>> s_reference = ReferenceNames.ToDictionary(
+        name => name, name => new Lazy<Tokenizer>(() => Load(ReferencePath(name))));
+
+    /// <summary>The vocabularies of <c>reference/tokenizers</c> (llama.cpp 0.5.0), by the name in their file name.</summary>
+    public static string[] ReferenceNames =>
+    [
+        "bert-bge", "command-r", "deepseek-coder", "deepseek-llm", "falcon", "gemma-4", "gpt-2", "llama-bpe",
+        "llama-spm", "mpt", "phi-3", "qwen2", "qwen35", "refact", "starcoder",
+    ];
+
+    public static string ReferencePath(string name) => Path.Combine(Shared.Reference, "tokenizers", $"ggml-vocab-{name}.gguf");
+
+    /// <summary>A vocabulary of <c>reference/tokenizers</c>, loaded once per test run.</summary>
+    public static Tokenizer Reference(string name) => s_reference[name].Value;
+
     public static Tokenizer Load(string ggufPath)
     {
         using var file = GgufFile.Open(ggufPath);

@@ -10,8 +10,8 @@ public class TokenizerBehaviourTests
     /// <summary>
     /// Phi-3: user-defined and control tokens split out of the text, the Phi-3 rule that drops whitespace after
     /// special tokens (but not after &lt;s&gt;), and the space prefix after each special token. Expected ids are
-    /// llama.cpp's, from the libllama bundled with LLamaSharp 0.30.0 (commit 815a2a591), whose SPM tokenizer agrees
-    /// with b4748 on these inputs.
+    /// llama.cpp's, from the libllama bundled with LLamaSharp 0.30.0 (commit 815a2a591), and checked again with
+    /// llama.cpp 0.5.0's llama-tokenize (which agrees on all of them).
     /// </summary>
     public static TheoryData<string, bool, bool, int[]> Phi3SpecialCases() => new()
     {
@@ -30,13 +30,29 @@ public class TokenizerBehaviourTests
     public void Phi3SpecialTokensMatchLlamaCpp(string text, bool addSpecial, bool parseSpecial, int[] expected) =>
         Assert.Equal(expected, TestVocabularies.Phi3.Encode(text, addSpecial, parseSpecial));
 
+    /// <summary>
+    /// Phi-3's &lt;/s&gt; is user-defined in the file (type 4), but llama.cpp 0.5.0 counts "&lt;/s&gt;" among the
+    /// end-of-generation spellings, which makes it control: it is no longer split out of plain text. Expected ids from
+    /// llama.cpp 0.5.0: <c>llama-tokenize -m ggml-vocab-phi-3.gguf -p "a&lt;/s&gt;b" --ids [--no-parse-special]</c>.
+    /// </summary>
+    [Fact]
+    public void EndOfGenerationSpellingMakesAUserDefinedTokenControl()
+    {
+        Assert.Equal(TokenType.Control, TestVocabularies.Phi3.Vocabulary.GetTokenType(2));
+        Assert.Equal([1, 263, 829, 29879, 29958, 29890], TestVocabularies.Phi3.Encode("a</s>b", addSpecial: true, parseSpecial: false));
+        Assert.Equal([1, 263, 2, 289], TestVocabularies.Phi3.Encode("a</s>b", addSpecial: true, parseSpecial: true));
+        Assert.Equal("a b", TestVocabularies.Phi3.Decode([263, 2, 289], removeSpecial: true, unparseSpecial: false));
+    }
+
     [Fact]
     public void UserDefinedTokenIsSplitOutEvenWithoutParseSpecial()
     {
-        // In b4748, Phi-3's </s> is user-defined (type 4), so it is recognised in plain text.
-        Assert.Equal(TokenType.UserDefined, TestVocabularies.Phi3.Vocabulary.GetTokenType(2));
-        Assert.Equal([263, 2, 289], TestVocabularies.Phi3.Encode("a</s>b", addSpecial: false, parseSpecial: false));
-        Assert.Equal("a</s> b", TestVocabularies.Phi3.Decode([263, 2, 289], removeSpecial: true, unparseSpecial: false));
+        // A user-defined token that is not spelled like an end-of-generation token stays user-defined.
+        var tokenizer = new Tokenizer(Vocabulary.FromGguf(MetadataBuilder.Spm("▁a", "▁b", "<x>")
+            .Edit<int>("tokenizer.ggml.token_type", t => t[5] = (int)TokenType.UserDefined).Build()));
+        Assert.Equal(TokenType.UserDefined, tokenizer.Vocabulary.GetTokenType(5));
+        Assert.Equal([3, 5, 4], tokenizer.Encode("a<x>b", addSpecial: false, parseSpecial: false));
+        Assert.Equal("a<x> b", tokenizer.Decode([3, 5, 4], removeSpecial: true, unparseSpecial: false));
     }
 
     [Fact]
@@ -107,5 +123,16 @@ public class TokenizerBehaviourTests
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.Equal(text, tokenizer.Decode(ids, removeSpecial: false, unparseSpecial: false));
+    }
+
+    /// <summary>llama.cpp aborts on a sequence decoding above U+10FFFF in byte-level text; we refuse it clearly.</summary>
+    [Theory]
+    [InlineData("llama-bpe")]
+    [InlineData("bert-bge")]
+    public void CodePointAboveUnicodeIsAClearError(string vocabulary)
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            TestVocabularies.Reference(vocabulary).Encode([(byte)'a', 0xF5, 0x80, 0x80, 0x80], addSpecial: false, parseSpecial: false));
+        Assert.Contains("above U+10FFFF", e.Message);
     }
 }

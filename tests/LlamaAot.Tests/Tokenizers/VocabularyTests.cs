@@ -41,7 +41,8 @@ public class VocabularyTests
     {
         var vocab = TestVocabularies.Phi3.Vocabulary;
         Assert.Equal(32000, vocab.Eos); // <|endoftext|>
-        Assert.Equal([32000, 32007], Enumerable.Range(0, vocab.Count).Where(vocab.IsEndOfGeneration));
+        // llama.cpp 0.5.0 also counts </s> (id 2), spelled like paddleocr's end token.
+        Assert.Equal([2, 32000, 32007], Enumerable.Range(0, vocab.Count).Where(vocab.IsEndOfGeneration));
         Assert.Equal(32000, vocab.Eot); // the lower of the two candidates
         Assert.Equal(TokenType.Control, vocab.GetTokenType(32007));
     }
@@ -105,8 +106,7 @@ public class VocabularyTests
     }
 
     [Theory]
-    [InlineData("gpt2", "byte-level BPE")]
-    [InlineData("bert", "WordPiece")]
+    [InlineData("rwkv", "RWKV")]
     [InlineData("t5", "Unigram")]
     [InlineData("mystery", "mystery")]
     public void OtherTokenizerModelsAreNotSupported(string model, string expectedInMessage)
@@ -128,7 +128,8 @@ public class VocabularyTests
         { "bos id out of range", "'tokenizer.ggml.bos_token_id' = 4 is not a token id: the vocabulary has 4 tokens" },
         { "eos id negative", "'tokenizer.ggml.eos_token_id' = -7 is not a token id" },
         { "eot id not an integer", "'tokenizer.ggml.eot_token_id' is String, expected an integer token id" },
-        { "too few tokens for default EOS", "too few for the default Eos token id 2" },
+        { "adds EOS it lacks", "adds a Eos token (tokenizer.ggml.add_eos_token or its default is true) but has no Eos token id" },
+        { "BPE without merges", "'tokenizer.ggml.merges'" },
         { "duplicate token text", "tokens 3 and 4 have the same text 'a'" },
         { "malformed byte token", "token 3 is a byte token but its text '<0xZZ>' is not <0xHH>" },
         { "add_bos not a bool", "'tokenizer.ggml.add_bos_token' is UInt32" },
@@ -149,9 +150,11 @@ public class VocabularyTests
             "bos id out of range" => MetadataBuilder.Spm("a").Set("tokenizer.ggml.bos_token_id", 4u),
             "eos id negative" => MetadataBuilder.Spm("a").Set("tokenizer.ggml.eos_token_id", -7),
             "eot id not an integer" => MetadataBuilder.Spm("a").Set("tokenizer.ggml.eot_token_id", "3"),
-            "too few tokens for default EOS" => new MetadataBuilder()
+            "adds EOS it lacks" => new MetadataBuilder()
                 .Set("tokenizer.ggml.model", "llama")
-                .Set("tokenizer.ggml.tokens", new[] { "<unk>", "<s>" }),
+                .Set("tokenizer.ggml.tokens", new[] { "<unk>", "<s>" })
+                .Set("tokenizer.ggml.add_eos_token", true),
+            "BPE without merges" => MetadataBuilder.Spm("a").Set("tokenizer.ggml.model", "gpt2"),
             "duplicate token text" => MetadataBuilder.Spm("a", "a"),
             "malformed byte token" => MetadataBuilder.Spm("<0xZZ>").Edit<int>("tokenizer.ggml.token_type", t => t[3] = 6),
             "add_bos not a bool" => MetadataBuilder.Spm("a").Set("tokenizer.ggml.add_bos_token", 1u),
@@ -170,5 +173,54 @@ public class VocabularyTests
             .Build());
         Assert.Equal(1, vocab.Bos);
         Assert.Null(vocab.Pad);
+    }
+
+    /// <summary>llama.cpp 0.5.0 drops a default id the vocabulary is too small for (b4748 kept it).</summary>
+    [Fact]
+    public void DefaultIdOutsideTheVocabularyIsDropped()
+    {
+        var vocab = Vocabulary.FromGguf(new MetadataBuilder()
+            .Set("tokenizer.ggml.model", "llama")
+            .Set("tokenizer.ggml.tokens", new[] { "<unk>", "<s>" })
+            .Build());
+        Assert.Null(vocab.Eos);
+        Assert.Equal([1], new Tokenizer(vocab).Encode("", addSpecial: true, parseSpecial: false));
+    }
+
+    [Theory]
+    [InlineData("gpt2", "mystery-pre", "pre-tokenizer 'mystery-pre' (tokenizer.ggml.pre) is not supported")]
+    [InlineData("gpt2", "chatglm-bpe", "pre-tokenizer 'chatglm-bpe'")]
+    public void UnknownPreTokenizerIsRefusedByName(string model, string pre, string expected)
+    {
+        var metadata = MetadataBuilder.Spm("a").Set("tokenizer.ggml.model", model).Set("tokenizer.ggml.pre", pre)
+            .Set("tokenizer.ggml.merges", new[] { "a a" }).Build();
+        var e = Assert.Throws<NotSupportedException>(() => Vocabulary.FromGguf(metadata));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void ReferenceVocabulariesHaveLlamaCppsTypesAndFlags()
+    {
+        var llama3 = TestVocabularies.Reference("llama-bpe").Vocabulary;
+        Assert.Equal((VocabularyType.Bpe, "llama-bpe"), (llama3.Type, llama3.PreTokenizerName));
+        Assert.True(llama3.AddBos && llama3.CleanSpaces && !llama3.AddSpacePrefix);
+        var qwen2 = TestVocabularies.Reference("qwen2").Vocabulary;
+        Assert.False(qwen2.AddBos || qwen2.CleanSpaces);
+        var gemma4 = TestVocabularies.Reference("gemma-4").Vocabulary;
+        Assert.Equal((VocabularyType.Bpe, "gemma4", true), (gemma4.Type, gemma4.PreTokenizerName, gemma4.AddBos));
+        var bert = TestVocabularies.Reference("bert-bge").Vocabulary;
+        Assert.Equal((VocabularyType.Wpm, 101, 102, (int?)null), (bert.Type, bert.Bos, bert.Sep, bert.Eos));
+    }
+
+    /// <summary>The names an error offers are those the reference vectors test.</summary>
+    [Fact]
+    public void PreTokenizersNamedInErrorsAreTheTestedOnes()
+    {
+        var tested = TestVocabularies.ReferenceNames
+            .Select(name => TestVocabularies.Reference(name).Vocabulary)
+            .Where(v => v.Type == VocabularyType.Bpe)
+            .Select(v => v.PreTokenizerName!)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(tested, PreTokenizerRules.Tested.Where(n => n != "default").Order(StringComparer.Ordinal));
     }
 }
