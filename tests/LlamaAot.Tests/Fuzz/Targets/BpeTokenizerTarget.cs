@@ -116,13 +116,13 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
         {
             case 0:
             case 1:
-                Set(metadata, Prefix + "tokens", Strings(EditArray(tokens, random, () => OddTokenText(tokens, random))));
+                Set(metadata, Prefix + "tokens", Strings(EditArray(tokens, random, () => OddTokenText(tokens, random), sameLength: true)));
                 break;
             case 2:
             case 3:
             {
                 string[] merges = Strings(metadata, Prefix + "merges");
-                Set(metadata, Prefix + "merges", Strings(EditArray(merges, random, () => OddMerge(tokens, merges, random))));
+                Set(metadata, Prefix + "merges", Strings(EditArray(merges, random, () => OddMerge(tokens, merges, random), sameLength: false)));
                 break;
             }
             case 4:
@@ -130,7 +130,7 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
                 int[] types = metadata.Find(p => p.Key == Prefix + "token_type").Value?.Value is GgufArray { Items: int[] t } ? t : [];
                 Set(metadata, Prefix + "token_type", random.Next(8) == 0
                     ? new GgufValue(GgufValueType.Array, new GgufArray(GgufValueType.UInt8, types.Select(t => (byte)t).ToArray()))
-                    : new GgufValue(GgufValueType.Array, new GgufArray(GgufValueType.Int32, EditArray(types, random, () => TokenTypes[random.Next(TokenTypes.Length)]))));
+                    : new GgufValue(GgufValueType.Array, new GgufArray(GgufValueType.Int32, EditArray(types, random, () => TokenTypes[random.Next(TokenTypes.Length)], sameLength: true))));
                 break;
             }
             case 5:
@@ -166,12 +166,18 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
         }
     }
 
-    /// <summary>One element replaced by an odd one, removed, duplicated or moved, or the array emptied or cut.</summary>
-    private static T[] EditArray<T>(T[] items, Random random, Func<T> odd)
+    /// <summary>
+    /// One element replaced by an odd one or swapped with the last; or, one time in eight (always when
+    /// <paramref name="sameLength"/> is false, as merges need not match anything), an element inserted, removed or
+    /// duplicated, or the array cut. Tokens and token types of another length than the other's are refused at load.
+    /// </summary>
+    private static T[] EditArray<T>(T[] items, Random random, Func<T> odd, bool sameLength)
     {
         var list = items.ToList();
-        int at = list.Count == 0 ? 0 : random.Next(list.Count);
-        switch (list.Count == 0 ? 0 : random.Next(8))
+        if (list.Count == 0)
+            return [odd()];
+        int at = random.Next(list.Count);
+        switch (sameLength && random.Next(8) != 0 ? 4 + random.Next(4) : random.Next(8))
         {
             case 0:
                 list.Insert(at, odd());
@@ -183,10 +189,10 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
                 list.Insert(random.Next(list.Count + 1), list[at]);
                 break;
             case 3:
-                (list[at], list[^1]) = (list[^1], list[at]);
+                list.RemoveRange(at, list.Count - at);
                 break;
             case 4:
-                list.RemoveRange(at, list.Count - at);
+                (list[at], list[^1]) = (list[^1], list[at]);
                 break;
             default:
                 list[at] = odd();
