@@ -65,9 +65,9 @@ internal sealed class TokenizeCommand
         {
             tokens = tokenizer.Encode(prompt, addSpecial, parseSpecial: !p.GetValue(_noParseSpecial));
         }
-        catch (InvalidOperationException e)
+        catch (ArgumentException e)
         {
-            // The vocabulary cannot spell the prompt (a byte without a byte-fallback token).
+            // The vocabulary cannot spell the prompt (a byte without a byte-fallback token, a code point above U+10FFFF).
             throw new InputException($"cannot tokenize the prompt: {e.Message}");
         }
 

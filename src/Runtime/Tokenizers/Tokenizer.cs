@@ -42,8 +42,8 @@ public sealed partial class Tokenizer
     /// input or follows a special token, so <c>"a&lt;s&gt;b"</c> parsed with special tokens gives
     /// <c>▁a</c>, <c>&lt;s&gt;</c>, <c>▁b</c>. The empty string gives just BOS (or nothing).
     /// </remarks>
-    /// <exception cref="InvalidOperationException">The text needs an SPM byte-fallback token the vocabulary lacks.</exception>
-    /// <exception cref="ArgumentException">A BPE or WordPiece text holds a sequence decoding above U+10FFFF.</exception>
+    /// <exception cref="ArgumentException">The text needs an SPM byte-fallback token (or a WordPiece unknown token) the
+    /// vocabulary lacks, or a BPE or WordPiece text holds a sequence decoding above U+10FFFF.</exception>
     public int[] Encode(ReadOnlySpan<byte> utf8Text, bool addSpecial, bool parseSpecial)
     {
         var output = new List<int>(utf8Text.Length / 2 + 2);

@@ -249,9 +249,10 @@ public sealed partial class Vocabulary
     {
         foreach (var (adds, role, key) in new[]
         {
-            (AddBos, SpecialTokenRole.Bos, AddBosKey),
+            // WordPiece adds its CLS (as BOS) and SEP whatever the flags say, as llama.cpp.
+            (AddBos || Type == VocabularyType.Wpm, SpecialTokenRole.Bos, AddBosKey),
             (AddEos, SpecialTokenRole.Eos, AddEosKey),
-            (AddSep, SpecialTokenRole.Sep, AddSepKey),
+            (AddSep || Type == VocabularyType.Wpm, SpecialTokenRole.Sep, AddSepKey),
         })
         {
             if (adds && _roles[(int)role] is null)

@@ -136,7 +136,7 @@ public sealed partial class Vocabulary
     internal int TokenOfByte(byte b) =>
         _tokenOfByte[b] is >= 0 and var id
             ? id
-            : throw new InvalidOperationException(
+            : throw new ArgumentException(
                 $"the vocabulary has no byte-fallback token <0x{b:X2}>, so text containing byte 0x{b:X2} cannot be tokenized");
 
     internal byte ByteOfToken(int id) => _byteOfToken[id];

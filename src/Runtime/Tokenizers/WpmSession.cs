@@ -82,7 +82,7 @@ internal static class WpmSession
             i = end;
         }
         if (output.Count == start)
-            output.Add(vocab.Unk ?? throw new InvalidOperationException("the WordPiece vocabulary has no unknown token for a word it cannot cover"));
+            output.Add(vocab.Unk ?? throw new ArgumentException("the text has a word the WordPiece vocabulary cannot cover, and the vocabulary has no unknown token to stand for it"));
     }
 
     /// <summary>The CJK ideograph blocks of BERT's <c>_is_chinese_char</c> (with the Hugging Face Rust bound
