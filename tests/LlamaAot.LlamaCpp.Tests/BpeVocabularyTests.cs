@@ -44,7 +44,42 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
             "<|im_end|>\n<|im_start|>assistant\n"),
     };
 
+    /// <summary>Texts at the edges of the pre-tokenizers, special-token parsing and UTF-8 decoding, as bytes.</summary>
+    private static readonly Dictionary<string, byte[]> OddTexts = new()
+    {
+        ["llama3-chat"] = Utf8("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nHi<|eot_id|>"),
+        ["qwen-chat"] = Utf8("<|im_start|>user\nhi<|im_end|>\n<|endoftext|>"),
+        ["cut-specials"] = Utf8("<|eot_id|<|im_end|x<|endoftext|>x<|eot_id|>"),
+        ["other-specials"] = Utf8("<s></s>[INST]<unk><|end_of_text|><|im_start|>"),
+        ["leading-space"] = Utf8(" leading space"),
+        ["spaces"] = Utf8("   three leading spaces and trailing   "),
+        ["crlf"] = Utf8("\r\n"),
+        ["crlf-lines"] = Utf8("line1\r\nline2\r\n\r\n\tindented\r"),
+        ["whitespace-kinds"] = Utf8("    \n\n   \t\t  x \u000b\u000c y \u00a0nbsp\u2009thin\u3000ideo\u200bzw x"),
+        ["digits"] = Utf8("12345678901234567890123456789 007 1234567"),
+        ["other-digits"] = Utf8("3.14159e-10 1,000,000 \u0661\u0662\u0663 \u2177 \u00b2\u00b3 \U0001d7d9\U0001d7da"),
+        ["emoji"] = Utf8("😀😃🦙 👩‍👩‍👧‍👦🇯🇵 ❤️ 🏳️‍🌈"),
+        ["cjk"] = Utf8("日本語のテキストです。中文也可以！한국어 텍스트"),
+        ["accents"] = Utf8("ÅÄÖ åäö Ünïcödé ½ ① ™ ﬁ Ǆ"),
+        ["contractions"] = Utf8("don't I'LL we've THEY'RE it's 'tis O'Neil's"),
+        ["code"] = Utf8("func(x){return x*2;}//comment\n\tif (a<=b && c!=d) {...}\n"),
+        ["invalid-bytes"] = [(byte)'a', (byte)'b', 0xFF, (byte)' ', (byte)'d', 0x80, (byte)'e'],
+        ["cut-character"] = [.. Utf8("日本"), 0xE6, 0x97],
+        ["nul"] = [(byte)'a', 0, (byte)'b'],
+        ["long-word"] = Utf8(string.Concat(Enumerable.Repeat("Supercalifragilisticexpialidocious", 300))),
+        ["long-runs"] = Utf8(new string('9', 3000) + new string(' ', 3000) + "x"),
+    };
+
     public static TheoryData<string> VocabularyNames() => [.. Vocabularies.Keys];
+
+    public static TheoryData<string, string> OddTextCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string vocabulary in Vocabularies.Keys)
+            foreach (string text in OddTexts.Keys)
+                data.Add(vocabulary, text);
+        return data;
+    }
 
     public static TheoryData<string, string> Cases()
     {
@@ -68,6 +103,21 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
                 Assert.True(theirs.Tokenize(text, addSpecial, parseSpecial).SequenceEqual(ours.Tokenize(text, addSpecial, parseSpecial)),
                     $"add_special {addSpecial}, parse_special {parseSpecial}:\n  llama.cpp [{string.Join(", ", theirs.Tokenize(text, addSpecial, parseSpecial))}]\n" +
                     $"  ours      [{string.Join(", ", ours.Tokenize(text, addSpecial, parseSpecial))}]");
+    }
+
+    /// <summary>llama-tokenize's settings (BOS as the vocabulary says) with special tokens parsed and not.</summary>
+    [Theory]
+    [MemberData(nameof(OddTextCases))]
+    public void OddTextsTokenizeLikeLlamaCpp(string vocabulary, string name)
+    {
+        var (ours, theirs) = models.Get(vocabulary);
+        byte[] text = OddTexts[name];
+        foreach (bool parseSpecial in new[] { true, false })
+        {
+            int[] expected = theirs.Tokenize(text, addSpecial: true, parseSpecial), actual = ours.Tokenizer.Encode(text, addSpecial: true, parseSpecial);
+            Assert.True(expected.SequenceEqual(actual),
+                $"parse_special {parseSpecial}:\n  llama.cpp [{string.Join(", ", expected)}]\n  ours      [{string.Join(", ", actual)}]");
+        }
     }
 
     [Theory]
@@ -142,6 +192,8 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
         }
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
+
+    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 
     /// <summary>Text as a JSON string when it is UTF-8, else its bytes in hex.</summary>
     private static string Show(byte[] text)
