@@ -10,9 +10,10 @@ namespace LlamaAot.LlamaCpp.Tests;
 /// <summary>
 /// Byte-level BPE vocabularies end to end against llama.cpp in-process: a llama model with Llama 3's vocabulary
 /// (reference/tokenizers' llama-bpe) and a qwen2 model with Qwen 2's (qwen2), random F16 weights at width 64, written
-/// by the test. For each prompt (punctuation, digits and the spaces clean_spaces removes; emoji and CJK; odd whitespace; the vocabulary's chat
-/// special tokens), llama-aot's tokens are llama.cpp's, its 16 greedy tokens (end of generation masked, as
-/// --ignore-eos) are llama.cpp's, and their text, streamed and detokenized, is llama.cpp's byte for byte.
+/// by the test. For each prompt (punctuation, digits and the spaces clean_spaces removes; emoji and CJK; odd
+/// whitespace; the vocabulary's chat special tokens), llama-aot's tokens are llama.cpp's, its 16 greedy tokens (end of
+/// generation masked, as --ignore-eos) are llama.cpp's, and their text, streamed and detokenized, is llama.cpp's byte
+/// for byte; so are the tokens of odd texts, every token's piece and the end-of-generation set.
 /// The one accepted difference in the greedy ids: a step where llama.cpp's own best two logits are within
 /// <see cref="NearTie"/> (random weights give nearly flat logits over 150k tokens); the comparison ends there.
 /// </summary>
@@ -44,7 +45,42 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
             "<|im_end|>\n<|im_start|>assistant\n"),
     };
 
+    /// <summary>Texts at the edges of the pre-tokenizers, special-token parsing and UTF-8 decoding, as bytes.</summary>
+    private static readonly Dictionary<string, byte[]> OddTexts = new()
+    {
+        ["llama3-chat"] = Utf8("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nHi<|eot_id|>"),
+        ["qwen-chat"] = Utf8("<|im_start|>user\nhi<|im_end|>\n<|endoftext|>"),
+        ["cut-specials"] = Utf8("<|eot_id|<|im_end|x<|endoftext|>x<|eot_id|>"),
+        ["other-specials"] = Utf8("<s></s>[INST]<unk><|end_of_text|><|im_start|>"),
+        ["leading-space"] = Utf8(" leading space"),
+        ["spaces"] = Utf8("   three leading spaces and trailing   "),
+        ["crlf"] = Utf8("\r\n"),
+        ["crlf-lines"] = Utf8("line1\r\nline2\r\n\r\n\tindented\r"),
+        ["whitespace-kinds"] = Utf8("    \n\n   \t\t  x \u000b\u000c y \u00a0nbsp\u2009thin\u3000ideo\u200bzw x"),
+        ["digits"] = Utf8("12345678901234567890123456789 007 1234567"),
+        ["other-digits"] = Utf8("3.14159e-10 1,000,000 \u0661\u0662\u0663 \u2177 \u00b2\u00b3 \U0001d7d9\U0001d7da"),
+        ["emoji"] = Utf8("😀😃🦙 👩‍👩‍👧‍👦🇯🇵 ❤️ 🏳️‍🌈"),
+        ["cjk"] = Utf8("日本語のテキストです。中文也可以！한국어 텍스트"),
+        ["accents"] = Utf8("ÅÄÖ åäö Ünïcödé ½ ① ™ ﬁ Ǆ"),
+        ["contractions"] = Utf8("don't I'LL we've THEY'RE it's 'tis O'Neil's"),
+        ["code"] = Utf8("func(x){return x*2;}//comment\n\tif (a<=b && c!=d) {...}\n"),
+        ["invalid-bytes"] = [(byte)'a', (byte)'b', 0xFF, (byte)' ', (byte)'d', 0x80, (byte)'e'],
+        ["cut-character"] = [.. Utf8("日本"), 0xE6, 0x97],
+        ["nul"] = [(byte)'a', 0, (byte)'b'],
+        ["long-word"] = Utf8(string.Concat(Enumerable.Repeat("Supercalifragilisticexpialidocious", 300))),
+        ["long-runs"] = Utf8(new string('9', 3000) + new string(' ', 3000) + "x"),
+    };
+
     public static TheoryData<string> VocabularyNames() => [.. Vocabularies.Keys];
+
+    public static TheoryData<string, string> OddTextCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string vocabulary in Vocabularies.Keys)
+            foreach (string text in OddTexts.Keys)
+                data.Add(vocabulary, text);
+        return data;
+    }
 
     public static TheoryData<string, string> Cases()
     {
@@ -61,13 +97,25 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
     [MemberData(nameof(Cases))]
     public void TokensMatchLlamaCpp(string vocabulary, string prompt)
     {
-        var (ours, theirs) = models.Get(vocabulary);
-        string text = Prompt(vocabulary, prompt);
         foreach (bool addSpecial in new[] { true, false })
-            foreach (bool parseSpecial in new[] { true, false })
-                Assert.True(theirs.Tokenize(text, addSpecial, parseSpecial).SequenceEqual(ours.Tokenize(text, addSpecial, parseSpecial)),
-                    $"add_special {addSpecial}, parse_special {parseSpecial}:\n  llama.cpp [{string.Join(", ", theirs.Tokenize(text, addSpecial, parseSpecial))}]\n" +
-                    $"  ours      [{string.Join(", ", ours.Tokenize(text, addSpecial, parseSpecial))}]");
+            AssertSameTokens(vocabulary, Utf8(Prompt(vocabulary, prompt)), addSpecial);
+    }
+
+    /// <summary>llama-tokenize's settings (BOS as the vocabulary says) with special tokens parsed and not.</summary>
+    [Theory]
+    [MemberData(nameof(OddTextCases))]
+    public void OddTextsTokenizeLikeLlamaCpp(string vocabulary, string name) =>
+        AssertSameTokens(vocabulary, OddTexts[name], addSpecial: true);
+
+    private void AssertSameTokens(string vocabulary, byte[] text, bool addSpecial)
+    {
+        var (ours, theirs) = models.Get(vocabulary);
+        foreach (bool parseSpecial in new[] { true, false })
+        {
+            int[] expected = theirs.Tokenize(text, addSpecial, parseSpecial), actual = ours.Tokenizer.Encode(text, addSpecial, parseSpecial);
+            Assert.True(expected.SequenceEqual(actual),
+                $"add_special {addSpecial}, parse_special {parseSpecial}:\n  llama.cpp [{string.Join(", ", expected)}]\n  ours      [{string.Join(", ", actual)}]");
+        }
     }
 
     [Theory]
@@ -77,6 +125,7 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
         var (ours, theirs) = models.Get(vocabulary);
         string text = Prompt(vocabulary, prompt);
         var expected = theirs.Greedy(theirs.Tokenize(text, addSpecial: true, parseSpecial: true), Generated, ignoreEndOfGeneration: true);
+        Assert.Equal(expected.Prompt, ours.Tokenize(text, addSpecial: true, parseSpecial: true)); // as llama-aot's generation tokenizes it
 
         using var context = ours.CreateContext(new ContextOptions
         {
@@ -143,6 +192,8 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
 
+    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
     /// <summary>Text as a JSON string when it is UTF-8, else its bytes in hex.</summary>
     private static string Show(byte[] text)
     {
@@ -168,7 +219,15 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
                 if (!_loaded.TryGetValue(vocabulary, out var entry))
                 {
                     string path = Write(vocabulary);
-                    entry = (path, LlamaModel.Load(path), new LlamaCppModel(path));
+                    try
+                    {
+                        entry = (path, LlamaModel.Load(path), new LlamaCppModel(path));
+                    }
+                    catch
+                    {
+                        File.Delete(path);
+                        throw;
+                    }
                     _loaded.Add(vocabulary, entry);
                 }
                 return (entry.Ours, entry.Theirs);

@@ -28,9 +28,18 @@ internal sealed class LlamaCppModel : IDisposable
 
     public int VocabularySize => _weights.Vocab.Count;
 
-    /// <summary><c>llama_tokenize</c>.</summary>
-    public int[] Tokenize(string text, bool addSpecial, bool parseSpecial) =>
-        Array.ConvertAll(_weights.Tokenize(text, addSpecial, parseSpecial, Encoding.UTF8), t => (int)t);
+    /// <summary><c>llama_tokenize</c> of the text in UTF-8.</summary>
+    public int[] Tokenize(string text, bool addSpecial, bool parseSpecial) => Tokenize(Encoding.UTF8.GetBytes(text), addSpecial, parseSpecial);
+
+    /// <summary><c>llama_tokenize</c> of any bytes (LLamaSharp's own binding takes only strings).</summary>
+    public int[] Tokenize(byte[] text, bool addSpecial, bool parseSpecial)
+    {
+        var tokens = new int[text.Length + 2];
+        int n = Native.llama_tokenize(Vocab, text, text.Length, tokens, tokens.Length, addSpecial, parseSpecial);
+        if (n < 0)
+            throw new InvalidOperationException($"llama_tokenize failed: {n}");
+        return tokens[..n];
+    }
 
     /// <summary><c>llama_vocab_is_eog</c>.</summary>
     public bool IsEndOfGeneration(int id) => ((LLamaToken)id).IsEndOfGeneration(_weights.Vocab);
@@ -51,13 +60,12 @@ internal sealed class LlamaCppModel : IDisposable
     /// <summary><c>llama_detokenize</c> (LLamaSharp binds it but does not expose it).</summary>
     public byte[] Detokenize(int[] ids, bool removeSpecial, bool unparseSpecial)
     {
-        nint vocab = Native.llama_model_get_vocab(_weights.NativeHandle.DangerousGetHandle());
         var text = new byte[64];
-        int n = Native.llama_detokenize(vocab, ids, ids.Length, text, text.Length, removeSpecial, unparseSpecial);
+        int n = Native.llama_detokenize(Vocab, ids, ids.Length, text, text.Length, removeSpecial, unparseSpecial);
         if (n < 0)
         {
             text = new byte[-n];
-            n = Native.llama_detokenize(vocab, ids, ids.Length, text, text.Length, removeSpecial, unparseSpecial);
+            n = Native.llama_detokenize(Vocab, ids, ids.Length, text, text.Length, removeSpecial, unparseSpecial);
         }
         return text[..n];
     }
@@ -109,13 +117,20 @@ internal sealed class LlamaCppModel : IDisposable
 
     public void Dispose() => _weights.Dispose();
 
-    /// <summary>llama.cpp functions LLamaSharp does not expose, bound to the library LLamaSharp loaded.</summary>
+    private nint Vocab => Native.llama_model_get_vocab(_weights.NativeHandle.DangerousGetHandle());
+
+    /// <summary>llama.cpp functions LLamaSharp does not expose (or only for strings), bound to the library LLamaSharp loaded.</summary>
     private static class Native
     {
         static Native() => NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, Resolve);
 
         [DllImport("llama")]
         public static extern nint llama_model_get_vocab(nint model);
+
+        [DllImport("llama")]
+        public static extern int llama_tokenize(
+            nint vocab, byte[] text, int textLength, int[] tokens, int nTokensMax,
+            [MarshalAs(UnmanagedType.U1)] bool addSpecial, [MarshalAs(UnmanagedType.U1)] bool parseSpecial);
 
         [DllImport("llama")]
         public static extern int llama_detokenize(

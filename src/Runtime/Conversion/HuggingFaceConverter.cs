@@ -40,7 +40,7 @@ public static partial class HuggingFaceConverter
 
             // The tensors first: config.json's sizes are held against them before the vocabulary is padded to vocab_size.
             var plan = Plan(directory, config, tensors);
-            var vocabulary = HuggingFaceTokenizer.Read(directory, config, architecture.AddSpacePrefix);
+            var vocabulary = HuggingFaceTokenizer.Read(directory, config);
             var mainType = plan.Where(p => p.Shape.Length == 2).GroupBy(p => p.SourceType).OrderByDescending(g => g.Count()).First().Key;
 
             var writer = new GgufWriter();

@@ -16,7 +16,7 @@ internal sealed partial class HuggingFaceSpecialTokens
     /// adds SEP when the token between A and B is SEP or EOS. Where tokenizer_config.json names no BOS (EOS, CLS, SEP),
     /// the template's token becomes it.
     /// </summary>
-    private void ReadPostProcessor(JsonElement tokenizer, string path)
+    private void ReadPostProcessor(JsonElement tokenizer)
     {
         JsonElement? bos = Config("bos_token"), cls = Config("cls_token"), eos = Config("eos_token"), sep = Config("sep_token");
         bool hasConfig = _tokenizerConfig is not null;

@@ -66,7 +66,7 @@ internal sealed partial class HuggingFaceSpecialTokens
                         added.Add((c.GetString()!, i));
                 }
             }
-            ReadPostProcessor(t, tokenizerPath);
+            ReadPostProcessor(t);
         }
         ChatTemplates = ReadChatTemplates(directory, _tokenizerConfig);
         if (_tokenizerConfig is not null)

@@ -15,15 +15,19 @@ internal static partial class HuggingFaceTokenizer
 {
     private const float AddedTokenScore = -1000f; // convert_hf_to_gguf.py's score for added tokens
 
-    /// <param name="addSpacePrefix">The <c>tokenizer.ggml.add_space_prefix</c> the architecture's converter writes
-    /// whatever the tokenizer says, or null.</param>
-    public static IGgufVocabulary Read(string directory, HuggingFaceConfig config, bool? addSpacePrefix)
+    public static IGgufVocabulary Read(string directory, HuggingFaceConfig config)
     {
         string model = Path.Combine(directory, "tokenizer.model"), json = Path.Combine(directory, "tokenizer.json");
         // tokenizer_config.json: added_tokens_decoder, add_bos_token / add_eos_token, the chat template.
         string tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
         using var tokenizerConfig = File.Exists(tokenizerConfigPath) ? JsonFile.Parse(tokenizerConfigPath) : null;
         var tokenizerSettings = tokenizerConfig is null ? (JsonElement?)null : JsonFile.Root(tokenizerConfig, tokenizerConfigPath);
+        bool? Flag(string key) =>
+            tokenizerSettings is { } settings && settings.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? v.GetBoolean()
+                : null;
+        var architecture = config.Architecture;
+        bool? addSpacePrefix = architecture.AddSpacePrefix ?? (architecture.ReadsAddPrefixSpace ? Flag("add_prefix_space") : null);
 
         List<string> tokens;
         List<float> scores;
@@ -65,10 +69,6 @@ internal static partial class HuggingFaceTokenizer
             types.Add(TokenType.Unused);
         }
 
-        bool? Flag(string key) =>
-            tokenizerSettings is { } settings && settings.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
-                ? v.GetBoolean()
-                : null;
         return new SpmVocabulary([.. tokens], [.. scores], [.. types])
         {
             UnknownId = unk,

@@ -59,11 +59,11 @@ public class ByteLevelBpeConversionTests
     /// <summary>Writes the small directory (tokenizer.json, tokenizer_config.json unless null, the files given) and
     /// returns the converted file's metadata.</summary>
     private static GgufMetadata ConvertSmall(JsonObject tokenizer, JsonObject? tokenizerConfig, int? bos = null, int? eos = null,
-        params (string Name, string Text)[] files)
+        string architecture = "LlamaForCausalLM", params (string Name, string Text)[] files)
     {
         using var dir = new ConvertFixture.ScratchDirectory();
         string hf = dir.File("hf"), output = dir.File("out.gguf");
-        ByteLevelBpeWriter.WriteModel(hf, "LlamaForCausalLM", "llama", ByteLevelBpeWriter.SmallVocabSize, bos, eos);
+        ByteLevelBpeWriter.WriteModel(hf, architecture, "unused", ByteLevelBpeWriter.SmallVocabSize, bos, eos);
         File.WriteAllText(Path.Combine(hf, "tokenizer.json"), tokenizer.ToJsonString());
         if (tokenizerConfig is not null)
             File.WriteAllText(Path.Combine(hf, "tokenizer_config.json"), tokenizerConfig.ToJsonString());
@@ -135,6 +135,19 @@ public class ByteLevelBpeConversionTests
         ModelConverter.Convert(spm, output);
         using var gguf = GgufFile.Open(output);
         Assert.Equal(template, gguf.Metadata.GetString("tokenizer.chat_template"));
+    }
+
+    /// <summary>Llama's converter (LlamaModel) writes tokenizer_config.json's add_prefix_space, before the vocabulary;
+    /// Qwen 2's does not.</summary>
+    [Fact]
+    public void AddPrefixSpaceIsLlamas()
+    {
+        var config = new JsonObject { ["add_prefix_space"] = false };
+        var md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), config);
+        Assert.False(md.GetBool("tokenizer.ggml.add_space_prefix", true));
+        Assert.Equal("tokenizer.ggml.add_space_prefix", md.Keys.First(k => k.StartsWith("tokenizer.", StringComparison.Ordinal)));
+        md = ConvertSmall(ByteLevelBpeWriter.SmallTokenizer(), config.DeepClone().AsObject(), architecture: "Qwen2ForCausalLM");
+        Assert.False(md.Contains("tokenizer.ggml.add_space_prefix"));
     }
 
     /// <summary>
