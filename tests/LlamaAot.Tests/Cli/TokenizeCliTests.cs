@@ -19,8 +19,8 @@ public class TokenizeCliTests
 
     /// <summary>
     /// Each Expected is the standard output of llama.cpp 0.5.0's <c>llama-tokenize</c> (built as TOOLCHAIN.md says,
-    /// <c>build-native/bin/llama-tokenize</c>) run with the same arguments: LLAMA_SPM and PHI3 are
-    /// <c>../shared/reference/tokenizers/ggml-vocab-{llama-spm,phi-3}.gguf</c>, STORIES
+    /// <c>build-native/bin/llama-tokenize</c>) run with the same arguments: LLAMA_SPM, PHI3, LLAMA_BPE, QWEN2, GEMMA4
+    /// and BERT are <c>../shared/reference/tokenizers/ggml-vocab-{llama-spm,phi-3,llama-bpe,qwen2,gemma-4,bert-bge}.gguf</c>, STORIES
     /// <c>../shared/models/stories260K/stories260K-Q4_0.gguf</c>, INVALID_UTF8 a file holding <see cref="InvalidUtf8"/>,
     /// EMPTY an empty file. Output bytes that are not UTF-8 are written \xHH (see <see cref="Render"/>): the byte-fallback
     /// pieces of an emoji, and of the invalid input, come out one byte per line, as llama-tokenize prints them.
@@ -49,6 +49,20 @@ public class TokenizeCliTests
             "     1 -> '<s>'\n   403 -> ' Once'\n   407 -> ' upon'\n   261 -> ' a'\n   378 -> ' time'\n   432 -> ','\n   317 -> ' Lily'\n     2 -> '</s>'\n"),
         ("full-model-count", ["-m", "STORIES", "-p", "Once upon a time, Lily</s>", "--ids", "--no-parse-special", "--show-count"],
             "[1, 403, 407, 261, 378, 432, 317, 504, 492, 419, 505]\nTotal number of tokens: 11\n"),
+        ("llama3-chat", ["-m", "LLAMA_BPE", "-p", "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\\n\\nHi there! It's 2026, isn't it? 🦙 日本語<|eot_id|>"],
+            "128000 -> '<|begin_of_text|>'\n128000 -> '<|begin_of_text|>'\n128006 -> '<|start_header_id|>'\n   882 -> 'user'\n128007 -> '<|end_header_id|>'\n   271 -> '\n\n'\n 13347 -> 'Hi'\n  1070 -> ' there'\n     0 -> '!'\n  1102 -> ' It'\n   596 -> ''s'\n   220 -> ' '\n  2366 -> '202'\n    21 -> '6'\n    11 -> ','\n  4536 -> ' isn'\n   956 -> ''t'\n   433 -> ' it'\n    30 -> '?'\n 11410 -> ' \\xF0\\x9F'\n    99 -> '\\xA6'\n   247 -> '\\x99'\n105180 -> ' 日本'\n102158 -> '語'\n128009 -> '<|eot_id|>'\n"),
+        ("llama3-chat-not-parsed", ["-m", "LLAMA_BPE", "-p", "<|begin_of_text|>Hi  there!\\r\\n  12345 🦙<|eot_id|>", "--no-parse-special", "--ids"],
+            "[128000, 27, 91, 7413, 3659, 4424, 91, 29, 13347, 220, 1070, 46726, 220, 220, 4513, 1774, 11410, 99, 247, 27, 91, 68, 354, 851, 91, 29]\n"),
+        ("llama3-invalid-utf8", ["-m", "LLAMA_BPE", "-f", "INVALID_UTF8"],
+            "128000 -> '<|begin_of_text|>'\n    64 -> 'a'\n   188 -> ''\n    65 -> 'b'\n 10178 -> '��'\n   272 -> ' c'\n   198 -> '\n'\n"),
+        ("qwen2-chat", ["-m", "QWEN2", "-p", "<|im_start|>user\\nCafé 12345, 你好 😀!<|im_end|>\\n<|im_start|>assistant\\n"],
+            "151644 -> '<|im_start|>'\n   872 -> 'user'\n   198 -> '\n'\n    34 -> 'C'\n  2577 -> 'af'\n   963 -> 'é'\n   220 -> ' '\n    16 -> '1'\n    17 -> '2'\n    18 -> '3'\n    19 -> '4'\n    20 -> '5'\n    11 -> ','\n   220 -> ' '\n108386 -> '你好'\n 90316 -> ' 😀'\n     0 -> '!'\n151645 -> '<|im_end|>'\n   198 -> '\n'\n151644 -> '<|im_start|>'\n 77091 -> 'assistant'\n   198 -> '\n'\n"),
+        ("qwen2-no-bos-ids", ["-m", "QWEN2", "-p", "  leading spaces\\tand tabs  ", "--ids", "--no-bos"],
+            "[220, 6388, 12621, 52477, 22398, 256]\n"),
+        ("gemma4", ["-m", "GEMMA4", "-p", "Hello  world\\n\\n\\nCafé 🦙 <eos>"],
+            "     2 -> '<bos>'\n  9259 -> 'Hello'\n   138 -> '  '\n 12392 -> 'world'\n   109 -> '\n\n\n'\n160319 -> 'Caf'\n236859 -> 'é'\n236743 -> ' '\n   478 -> '\\xF0'\n   397 -> '\\x9F'\n   404 -> '\\xA6'\n   391 -> '\\x99'\n236743 -> ' '\n     1 -> '<eos>'\n"),
+        ("bert", ["-m", "BERT", "-p", "Hello, WORLD! Äpfel [SEP] 你好"],
+            "   101 -> '[CLS]'\n  7592 -> ' hello'\n  1010 -> ' ,'\n  2088 -> ' world'\n   999 -> ' !'\n  9706 -> ' ap'\n  7959 -> 'fe'\n  2140 -> 'l'\n   102 -> '[SEP]'\n   100 -> '[UNK]'\n   100 -> '[UNK]'\n   102 -> '[SEP]'\n"),
     ];
 
     public static TheoryData<string> CaseNames() => [.. Cases.Select(c => c.Name)];
@@ -65,6 +79,8 @@ public class TokenizeCliTests
         {
             "LLAMA_SPM" => LlamaSpm,
             "PHI3" => Phi3,
+            "LLAMA_BPE" or "QWEN2" or "GEMMA4" or "BERT" => Path.Combine(Shared.Reference, "tokenizers",
+                $"ggml-vocab-{a switch { "LLAMA_BPE" => "llama-bpe", "QWEN2" => "qwen2", "GEMMA4" => "gemma-4", _ => "bert-bge" }}.gguf"),
             "STORIES" => Shared.Stories260K("Q4_0"),
             "INVALID_UTF8" => dir.File("invalid.txt"),
             "EMPTY" => dir.File("empty.txt"),
