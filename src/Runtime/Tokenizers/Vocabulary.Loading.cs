@@ -122,12 +122,13 @@ public sealed partial class Vocabulary
         ApplyStripRules(metadata.GetString(ModelNameKey) ?? "", metadata.GetString(PreKey) ?? "");
     }
 
-    /// <summary>The rule of <c>tokenizer.ggml.pre</c>; absent means "default", as llama.cpp (which warns that
+    /// <summary>The rule of <c>tokenizer.ggml.pre</c>; absent or empty means "default", as llama.cpp (which warns that
     /// generation quality will be degraded).</summary>
     private static (string Name, PreTokenizerRule Rule) ReadPreTokenizer(GgufMetadata metadata, string model)
     {
         // llama.cpp ignores the key for gemma4 files and uses Gemma 4's rule.
-        string name = model == "gemma4" ? "gemma4" : metadata.GetString(PreKey) ?? PreTokenizerRules.DefaultName;
+        string name = model == "gemma4" ? "gemma4"
+            : metadata.GetString(PreKey) is { Length: > 0 } pre ? pre : PreTokenizerRules.DefaultName;
         return PreTokenizerRules.TryGet(name, out var rule)
             ? (name, rule)
             : throw new NotSupportedException(

@@ -198,6 +198,18 @@ public class VocabularyTests
         Assert.Contains(expected, e.Message);
     }
 
+    /// <summary>llama.cpp reads an absent key as the empty string and takes "default" for it (with a warning).</summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void AbsentOrEmptyPreTokenizerIsTheDefault(string? pre)
+    {
+        var builder = MetadataBuilder.Spm("a").Set("tokenizer.ggml.model", "gpt2").Set("tokenizer.ggml.merges", new[] { "a a" });
+        if (pre is not null)
+            builder.Set("tokenizer.ggml.pre", pre);
+        Assert.Equal("default", Vocabulary.FromGguf(builder.Build()).PreTokenizerName);
+    }
+
     [Fact]
     public void ReferenceVocabulariesHaveLlamaCppsTypesAndFlags()
     {
