@@ -14,7 +14,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         StandardStreams.Install();
-        var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits, convert and quantize models, measure perplexity and speed.");
+        var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits and tokens, convert and quantize models, measure perplexity and speed.");
         RunCommand.Configure(root);
         root.Add(RunCommand.Create());
         root.Add(LogitsCommand.Create());
@@ -22,6 +22,7 @@ internal static class Program
         root.Add(ConvertCommand.Create());
         root.Add(QuantizeCommand.Create());
         root.Add(PerplexityCommand.Create());
+        root.Add(TokenizeCommand.Create());
 
         // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });

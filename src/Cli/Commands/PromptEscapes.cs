@@ -17,18 +17,27 @@ internal sealed class PromptEscapes
     public IEnumerable<Option> Options => [_escape, _noEscape];
 
     /// <summary>The prompt with its escapes processed, unless --no-escape came last.</summary>
-    public string Apply(ParseResult p, string prompt) =>
-        LastToken(p, _noEscape) > LastToken(p, _escape) ? prompt : Process(prompt);
+    public string Apply(ParseResult p, string prompt) => Enabled(p) ? Process(prompt) : prompt;
+
+    /// <summary>The prompt's bytes with their escapes processed, unless --no-escape came last: <c>\xNN</c> gives
+    /// that byte, UTF-8 or not.</summary>
+    public byte[] Apply(ParseResult p, byte[] prompt) => Enabled(p) ? Process(prompt) : prompt;
+
+    private bool Enabled(ParseResult p) => LastToken(p, _noEscape) <= LastToken(p, _escape);
 
     /// <summary>
-    /// llama.cpp's rules on the prompt's UTF-8 bytes. <c>\xNN</c> takes exactly the next two characters as strtol
-    /// reads them in base 16; a byte sequence that is not UTF-8 afterwards becomes U+FFFD, as the tokenizer takes text.
+    /// llama.cpp's rules on the prompt's UTF-8 bytes (see <see cref="Process(byte[])"/>); a byte sequence that is not
+    /// UTF-8 afterwards becomes U+FFFD, as the tokenizer takes text.
     /// </summary>
-    public static string Process(string prompt)
+    public static string Process(string prompt) =>
+        prompt.Contains('\\') ? Encoding.UTF8.GetString(Process(Encoding.UTF8.GetBytes(prompt))) : prompt;
+
+    /// <summary>llama.cpp's rules on bytes. <c>\xNN</c> takes exactly the next two characters as strtol reads them in
+    /// base 16.</summary>
+    public static byte[] Process(byte[] input)
     {
-        if (!prompt.Contains('\\'))
-            return prompt;
-        byte[] input = Encoding.UTF8.GetBytes(prompt);
+        if (Array.IndexOf(input, (byte)'\\') < 0)
+            return input;
         var output = new List<byte>(input.Length);
         for (int i = 0; i < input.Length; i++)
         {
@@ -59,7 +68,7 @@ internal sealed class PromptEscapes
                 output.Add(c);
             }
         }
-        return Encoding.UTF8.GetString(output.ToArray());
+        return output.ToArray();
     }
 
     // strtol(x, &end, 16) over the two characters, accepted only when it consumed both: two hex digits, or one after

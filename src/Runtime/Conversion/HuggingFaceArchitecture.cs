@@ -35,6 +35,10 @@ internal abstract partial class HuggingFaceArchitecture(string name, IReadOnlyLi
     /// <summary>The <c>tokenizer.ggml.add_space_prefix</c> the converter writes whatever the tokenizer says, or null.</summary>
     public virtual bool? AddSpacePrefix => null;
 
+    /// <summary>Whether tokenizer_config.json's <c>add_prefix_space</c>, when set, becomes
+    /// <c>tokenizer.ggml.add_space_prefix</c> (LlamaModel.set_vocab).</summary>
+    public virtual bool ReadsAddPrefixSpace => false;
+
     /// <summary>The tensors outside the layers.</summary>
     public virtual IEnumerable<TensorRule> GlobalTensors(HuggingFaceConfig c) =>
     [

@@ -9,9 +9,9 @@ namespace LlamaAot.Conversion;
 /// Converts a Hugging Face model directory (<c>config.json</c>, <c>tokenizer.model</c> or <c>tokenizer.json</c>,
 /// <c>model.safetensors</c> or shards listed in <c>model.safetensors.index.json</c>) into a GGUF, as
 /// convert_hf_to_gguf.py does for the architecture config.json names (<see cref="HuggingFaceArchitecture"/>: its
-/// tensor names, permutations, norm shifts, metadata and computed tensors), with the SentencePiece vocabulary as
-/// metadata. Tensors stream one row at a time from the memory-mapped safetensors files into the output, so memory
-/// use stays at a few rows whatever the model size.
+/// tensor names, permutations, norm shifts, metadata and computed tensors), with the vocabulary (SentencePiece or
+/// byte-level BPE) as metadata. Tensors stream one row at a time from the memory-mapped safetensors files into the
+/// output, so memory use stays at a few rows whatever the model size.
 /// </summary>
 public static partial class HuggingFaceConverter
 {
@@ -41,8 +41,6 @@ public static partial class HuggingFaceConverter
             // The tensors first: config.json's sizes are held against them before the vocabulary is padded to vocab_size.
             var plan = Plan(directory, config, tensors);
             var vocabulary = HuggingFaceTokenizer.Read(directory, config);
-            if (architecture.AddSpacePrefix is { } spacePrefix)
-                vocabulary = vocabulary with { AddSpacePrefix = spacePrefix };
             var mainType = plan.Where(p => p.Shape.Length == 2).GroupBy(p => p.SourceType).OrderByDescending(g => g.Count()).First().Key;
 
             var writer = new GgufWriter();
@@ -50,7 +48,7 @@ public static partial class HuggingFaceConverter
             writer.Add("general.name", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))));
             architecture.AddMetadata(new ArchitectureMetadata(writer, architecture.Name), config);
             LlamaGgufMetadata.AddFileType(writer, OutTypes.FileType(outType, mainType));
-            LlamaGgufMetadata.AddVocabulary(writer, vocabulary);
+            vocabulary.AddTo(writer);
             foreach (var (name, values) in architecture.ComputedTensors(config))
                 writer.AddTensor(name, [values.Length], values);
             foreach (var p in plan)

@@ -5,35 +5,52 @@ using LlamaAot.Tokenizers;
 namespace LlamaAot.Conversion;
 
 /// <summary>
-/// The vocabulary of a Hugging Face directory as a GGUF SentencePiece vocabulary: from <c>tokenizer.model</c>
-/// (preferred, as convert_hf_to_gguf.py does) or from a SentencePiece-style <c>tokenizer.json</c> (BPE with byte
-/// fallback), with the added tokens of <c>added_tokens.json</c> / <c>tokenizer_config.json</c>, padded to the
-/// model's vocab_size with unused <c>[PADn]</c> tokens.
+/// The vocabulary of a Hugging Face directory as GGUF tokenizer metadata: a SentencePiece vocabulary from
+/// <c>tokenizer.model</c> (preferred, as convert_hf_to_gguf.py does) or from a SentencePiece-style <c>tokenizer.json</c>
+/// (BPE with byte fallback), with the added tokens of <c>added_tokens.json</c> / <c>tokenizer_config.json</c>, padded to
+/// the model's vocab_size with unused <c>[PADn]</c> tokens; or a byte-level BPE vocabulary from a <c>tokenizer.json</c>
+/// (<c>HuggingFaceTokenizer.ByteLevel.cs</c>). Either way with tokenizer_config.json's chat template.
 /// </summary>
-internal static class HuggingFaceTokenizer
+internal static partial class HuggingFaceTokenizer
 {
     private const float AddedTokenScore = -1000f; // convert_hf_to_gguf.py's score for added tokens
 
-    public static SpmVocabulary Read(string directory, HuggingFaceConfig config)
+    public static IGgufVocabulary Read(string directory, HuggingFaceConfig config)
     {
         string model = Path.Combine(directory, "tokenizer.model"), json = Path.Combine(directory, "tokenizer.json");
+        // tokenizer_config.json: added_tokens_decoder, add_bos_token / add_eos_token, the chat template.
+        string tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
+        using var tokenizerConfig = File.Exists(tokenizerConfigPath) ? JsonFile.Parse(tokenizerConfigPath) : null;
+        var tokenizerSettings = tokenizerConfig is null ? (JsonElement?)null : JsonFile.Root(tokenizerConfig, tokenizerConfigPath);
+        bool? Flag(string key) =>
+            tokenizerSettings is { } settings && settings.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? v.GetBoolean()
+                : null;
+        var architecture = config.Architecture;
+        bool? addSpacePrefix = architecture.AddSpacePrefix ?? (architecture.ReadsAddPrefixSpace ? Flag("add_prefix_space") : null);
+
         List<string> tokens;
         List<float> scores;
         List<TokenType> types;
         int unk, bos, eos;
         int? pad;
-        bool? spacePrefix = null;
+        bool? spacePrefix = addSpacePrefix;
         if (File.Exists(model))
         {
             var sp = SentencePieceModel.Read(model);
             (tokens, scores, types) = ([.. sp.Pieces], [.. sp.Scores], [.. sp.Types]);
             (unk, bos, eos, pad) = (sp.UnknownId, sp.BosId, sp.EosId, sp.PadId >= 0 ? sp.PadId : null);
             if (!sp.AddDummyPrefix)
-                spacePrefix = false;
+                spacePrefix ??= false;
         }
         else if (File.Exists(json))
         {
-            (tokens, scores, types) = ReadTokenizerJson(json);
+            using var doc = JsonFile.Parse(json);
+            var root = JsonFile.Root(doc, json);
+            var bpe = JsonFile.Object(JsonFile.Required(root, "model", json, "the tokenizer"), json, "model");
+            if (IsByteLevel(root, bpe, json))
+                return ReadByteLevel(directory, json, root, bpe, config, tokenizerSettings) with { AddSpacePrefix = addSpacePrefix };
+            (tokens, scores, types) = ReadTokenizerJson(json, root, bpe);
             int Find(string text, int fallback) => tokens.IndexOf(text) is >= 0 and var i ? i : fallback;
             (unk, bos, eos, pad) = (types.IndexOf(TokenType.Unknown) is >= 0 and var u ? u : 0, Find("<s>", 1), Find("</s>", 2), null);
         }
@@ -41,11 +58,6 @@ internal static class HuggingFaceTokenizer
         {
             throw new ConversionException($"{directory}: no tokenizer.model or tokenizer.json");
         }
-
-        // tokenizer_config.json: added_tokens_decoder below, add_bos_token / add_eos_token for the GGUF.
-        string tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
-        using var tokenizerConfig = File.Exists(tokenizerConfigPath) ? JsonFile.Parse(tokenizerConfigPath) : null;
-        var tokenizerSettings = tokenizerConfig is null ? (JsonElement?)null : JsonFile.Root(tokenizerConfig, tokenizerConfigPath);
 
         ApplyAddedTokens(directory, tokenizerSettings, tokenizerConfigPath, tokens, scores, types);
         if (tokens.Count > config.VocabSize)
@@ -57,10 +69,6 @@ internal static class HuggingFaceTokenizer
             types.Add(TokenType.Unused);
         }
 
-        bool? Flag(string key) =>
-            tokenizerSettings is { } settings && settings.TryGetProperty(key, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False
-                ? v.GetBoolean()
-                : null;
         return new SpmVocabulary([.. tokens], [.. scores], [.. types])
         {
             UnknownId = unk,
@@ -70,6 +78,7 @@ internal static class HuggingFaceTokenizer
             AddBos = Flag("add_bos_token"),
             AddEos = Flag("add_eos_token"),
             AddSpacePrefix = spacePrefix,
+            ChatTemplates = HuggingFaceSpecialTokens.ReadChatTemplates(directory, tokenizerSettings),
         };
     }
 
@@ -79,16 +88,12 @@ internal static class HuggingFaceTokenizer
     /// piece made by merge r scores -r, so llama.cpp's SPM tokenizer, which merges the best-scoring pair first,
     /// applies the merges in the same order as the BPE model; pieces no merge makes score below every merge.
     /// </summary>
-    private static (List<string>, List<float>, List<TokenType>) ReadTokenizerJson(string path)
+    private static (List<string>, List<float>, List<TokenType>) ReadTokenizerJson(string path, JsonElement root, JsonElement model)
     {
-        using var doc = JsonFile.Parse(path);
-        var root = JsonFile.Root(doc, path);
-        var model = JsonFile.Object(JsonFile.Required(root, "model", path, "the tokenizer"), path, "model");
-        string type = JsonFile.TryGet(model, "type", out var t) ? JsonFile.String(t, path, "model.type") : "";
-        bool byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
-        if (type != "BPE" || !byteFallback)
+        string type = ModelType(model, path);
+        if (type != "BPE" || !HasByteFallback(model))
             throw new NotSupportedException(
-                $"{path}: a {Excerpt.Quote(type)} tokenizer{(type == "BPE" ? " without byte fallback (a byte-level BPE such as GPT-2's or Llama 3's)" : "")} is not supported: llama-aot runs SentencePiece vocabularies only");
+                $"{path}: a {Excerpt.Quote(type)} tokenizer{(type == "BPE" ? " with neither byte fallback (SentencePiece's) nor a ByteLevel pre-tokenizer (GPT-2's)" : "")} is not supported: llama-aot converts SentencePiece and byte-level BPE vocabularies");
         var vocab = JsonFile.Object(JsonFile.Required(model, "vocab", path, "the BPE model"), path, "model.vocab");
 
         var byId = new SortedDictionary<int, string>();

@@ -19,7 +19,7 @@ public sealed record LlamaHyperparameters(
 /// A SentencePiece vocabulary as GGUF stores it (<c>tokenizer.ggml.model = "llama"</c>): piece texts with spaces as
 /// U+2581, scores, token types, and the special token ids.
 /// </summary>
-public sealed record SpmVocabulary(string[] Tokens, float[] Scores, TokenType[] Types)
+public sealed record SpmVocabulary(string[] Tokens, float[] Scores, TokenType[] Types) : IGgufVocabulary
 {
     public int UnknownId { get; init; }
     public int BosId { get; init; } = 1;
@@ -35,6 +35,36 @@ public sealed record SpmVocabulary(string[] Tokens, float[] Scores, TokenType[] 
 
     /// <summary>Whether a space is put before the text (SentencePiece's add_dummy_prefix); null writes no key (yes).</summary>
     public bool? AddSpacePrefix { get; init; }
+
+    /// <summary><c>tokenizer.chat_template</c> keys (see <see cref="BpeVocabulary.SpecialTokens"/>), written last.</summary>
+    public IReadOnlyList<KeyValuePair<string, GgufValue>> ChatTemplates { get; init; } = [];
+
+    void IGgufVocabulary.AddTo(GgufWriter writer) => LlamaGgufMetadata.AddVocabulary(writer, this);
+}
+
+/// <summary>
+/// A byte-level BPE vocabulary as GGUF stores it (<c>tokenizer.ggml.model = "gpt2"</c>): the pre-tokenizer's name,
+/// token texts in GPT-2's byte-to-character spelling (added tokens as they are), token types, and merges "a b" by
+/// rank, then what convert_hf_to_gguf.py's SpecialVocab adds.
+/// </summary>
+public sealed record BpeVocabulary(string Pre, string[] Tokens, TokenType[] Types, string[] Merges) : IGgufVocabulary
+{
+    /// <summary>
+    /// The keys SpecialVocab writes after the merges, in its order: special token ids, add_bos/add_eos/add_sep, the
+    /// chat template(s), normalizer flags.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, GgufValue>> SpecialTokens { get; init; } = [];
+
+    /// <summary>Whether a space is put before the text; null writes no key.</summary>
+    public bool? AddSpacePrefix { get; init; }
+
+    void IGgufVocabulary.AddTo(GgufWriter writer) => LlamaGgufMetadata.AddVocabulary(writer, this);
+}
+
+/// <summary>A vocabulary a converter writes as <c>tokenizer.*</c> metadata.</summary>
+internal interface IGgufVocabulary
+{
+    void AddTo(GgufWriter writer);
 }
 
 /// <summary>
@@ -91,6 +121,25 @@ public static class LlamaGgufMetadata
             writer.Add("tokenizer.ggml.add_eos_token", addEos);
         if (v.AddSpacePrefix is { } addSpacePrefix)
             writer.Add("tokenizer.ggml.add_space_prefix", addSpacePrefix);
+        foreach (var (key, value) in v.ChatTemplates)
+            writer.Add(key, value);
+    }
+
+    /// <summary>Adds the <c>tokenizer.*</c> keys of a byte-level BPE vocabulary, in convert_hf_to_gguf.py's order.</summary>
+    public static void AddVocabulary(GgufWriter writer, BpeVocabulary v)
+    {
+        if (v.Types.Length != v.Tokens.Length)
+            throw new ArgumentException($"vocabulary has {v.Tokens.Length} tokens but {v.Types.Length} types");
+        if (v.AddSpacePrefix is { } addSpacePrefix)
+            writer.Add("tokenizer.ggml.add_space_prefix", addSpacePrefix);
+        writer.Add("tokenizer.ggml.model", "gpt2");
+        writer.Add("tokenizer.ggml.pre", v.Pre);
+        writer.Add("tokenizer.ggml.tokens", v.Tokens);
+        writer.Add("tokenizer.ggml.token_type", Array.ConvertAll(v.Types, t => (int)t));
+        if (v.Merges.Length > 0)
+            writer.Add("tokenizer.ggml.merges", v.Merges);
+        foreach (var (key, value) in v.SpecialTokens)
+            writer.Add(key, value);
     }
 
     /// <summary>Copies every <c>tokenizer.*</c> key of another GGUF file.</summary>

@@ -205,7 +205,8 @@ public sealed unsafe partial class GgufFile : IDisposable
         public string String(string what)
         {
             long at = Position;
-            ulong n = U64($"length of {what}");
+            // The message is built only when it is needed: a vocabulary holds hundreds of thousands of strings.
+            ulong n = Remaining >= sizeof(ulong) ? U64(what) : U64($"length of {what}");
             if (n > (ulong)Remaining)
                 throw new GgufFormatException(
                     $"truncated or corrupt file: {what} at offset {at} claims {n} bytes, but only {Remaining} bytes remain in the file");

@@ -206,7 +206,7 @@ internal sealed record GgufHeader(
             case GgufValueType.Int32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (int)x.U32(k)));
             case GgufValueType.Float32: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.F32(k)));
             case GgufValueType.Bool: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => ReadBool(ref x, k)));
-            case GgufValueType.String: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.String($"element of array {Excerpt.Quote(k)}")));
+            case GgufValueType.String: return new(elementType, ReadMany(ref r, n, $"element of array {Excerpt.Quote(key)}", static (ref GgufFile.Reader x, string what) => x.String(what)));
             case GgufValueType.UInt64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.U64(k)));
             case GgufValueType.Int64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => (long)x.U64(k)));
             case GgufValueType.Float64: return new(elementType, ReadMany(ref r, n, key, static (ref GgufFile.Reader x, string k) => x.F64(k)));

@@ -25,17 +25,8 @@ internal sealed class BpeSession
     private readonly List<Range> _words = new();
     private readonly PriorityQueue<Bigram, ulong> _queue = new();
     private byte[] _word = new byte[64];
-    private Symbol[] _symbols = new Symbol[64];
+    private TextSymbol[] _symbols = new TextSymbol[64];
     private byte[] _scratch = new byte[129];
-
-    /// <summary>A run of the word in a doubly linked list of symbols (<c>llm_symbol</c>); Length 0 once merged away.</summary>
-    private struct Symbol
-    {
-        public int Prev;
-        public int Next;
-        public int Start;
-        public int Length;
-    }
 
     private readonly record struct Bigram(int Left, int Right, int Size);
 
@@ -70,7 +61,7 @@ internal sealed class BpeSession
         Span<byte> utf8 = stackalloc byte[4];
         foreach (int codePoint in codePoints)
         {
-            int n = EncodeUtf8(codePoint, utf8);
+            int n = Utf8CodePoints.Encode(codePoint, utf8);
             if (!_rule.ByteEncode)
             {
                 Append(utf8[..n], ref length);
@@ -80,33 +71,6 @@ internal sealed class BpeSession
                 Append(ByteLevel.Encode(b), ref length);
         }
         return length;
-    }
-
-    /// <summary><c>unicode_cpt_to_utf8</c>: also spells surrogate code points, which decoding can produce from
-    /// ill-formed input, so the bytes come back as they were.</summary>
-    private static int EncodeUtf8(int cp, Span<byte> utf8)
-    {
-        switch (cp)
-        {
-            case < 0x80:
-                utf8[0] = (byte)cp;
-                return 1;
-            case < 0x800:
-                utf8[0] = (byte)(0xC0 | (cp >> 6));
-                utf8[1] = (byte)(0x80 | (cp & 0x3F));
-                return 2;
-            case < 0x10000:
-                utf8[0] = (byte)(0xE0 | (cp >> 12));
-                utf8[1] = (byte)(0x80 | ((cp >> 6) & 0x3F));
-                utf8[2] = (byte)(0x80 | (cp & 0x3F));
-                return 3;
-            default:
-                utf8[0] = (byte)(0xF0 | (cp >> 18));
-                utf8[1] = (byte)(0x80 | ((cp >> 12) & 0x3F));
-                utf8[2] = (byte)(0x80 | ((cp >> 6) & 0x3F));
-                utf8[3] = (byte)(0x80 | (cp & 0x3F));
-                return 4;
-        }
     }
 
     private void Append(ReadOnlySpan<byte> bytes, ref int length)
@@ -120,19 +84,19 @@ internal sealed class BpeSession
     private void TokenizeWord(ReadOnlySpan<byte> word, List<int> output)
     {
         if (_symbols.Length < word.Length)
-            _symbols = new Symbol[Math.Max(word.Length, _symbols.Length * 2)];
+            _symbols = new TextSymbol[Math.Max(word.Length, _symbols.Length * 2)];
         if (_scratch.Length < word.Length + 1)
             _scratch = new byte[word.Length * 2 + 1];
 
         int count;
         if (IsWholeToken(word))
         {
-            _symbols[0] = new Symbol { Prev = -1, Next = -1, Start = 0, Length = word.Length };
+            _symbols[0] = new TextSymbol { Prev = -1, Next = -1, Start = 0, Length = word.Length };
             count = 1;
         }
         else
         {
-            count = SplitCharacters(word);
+            count = TextSymbol.SplitCharacters(word, _symbols);
             _queue.Clear();
             for (int i = 1; i < count; i++)
                 TryAddBigram(word, i - 1, i);
@@ -149,43 +113,14 @@ internal sealed class BpeSession
         return whole && _vocab.TryGetId(word, out _);
     }
 
-    /// <summary>One symbol per UTF-8 character, its length taken from the lead byte alone (<c>unicode_len_utf8</c>),
-    /// cut at the end of the word.</summary>
-    private int SplitCharacters(ReadOnlySpan<byte> word)
-    {
-        int count = 0;
-        for (int offset = 0; offset < word.Length; count++)
-        {
-            int length = Math.Min(SpmSession.Utf8SequenceLength(word[offset]), word.Length - offset);
-            _symbols[count] = new Symbol
-            {
-                Prev = count - 1,
-                Next = offset + length == word.Length ? -1 : count + 1,
-                Start = offset,
-                Length = length,
-            };
-            offset += length;
-        }
-        return count;
-    }
-
     private void Merge(ReadOnlySpan<byte> word)
     {
         while (_queue.TryDequeue(out var bigram, out _))
         {
-            ref Symbol left = ref _symbols[bigram.Left];
-            ref Symbol right = ref _symbols[bigram.Right];
-            if (left.Length == 0 || right.Length == 0 || left.Length + right.Length != bigram.Size)
-                continue; // stale: one side has merged since this pair was queued
-
-            left.Length += right.Length;
-            right.Length = 0;
-            left.Next = right.Next;
-            if (right.Next >= 0)
-                _symbols[right.Next].Prev = bigram.Left;
-
-            TryAddBigram(word, left.Prev, bigram.Left);
-            TryAddBigram(word, bigram.Left, left.Next);
+            if (!TextSymbol.TryMerge(_symbols, bigram.Left, bigram.Right, bigram.Size))
+                continue;
+            TryAddBigram(word, _symbols[bigram.Left].Prev, bigram.Left);
+            TryAddBigram(word, bigram.Left, _symbols[bigram.Left].Next);
         }
     }
 
@@ -194,8 +129,8 @@ internal sealed class BpeSession
     {
         if (left < 0 || right < 0)
             return;
-        ref Symbol l = ref _symbols[left];
-        ref Symbol r = ref _symbols[right];
+        ref TextSymbol l = ref _symbols[left];
+        ref TextSymbol r = ref _symbols[right];
         int rank = _vocab.FindMergeRank(word.Slice(l.Start, l.Length), word.Slice(r.Start, r.Length), _scratch);
         if (rank >= 0)
             _queue.Enqueue(new Bigram(left, right, l.Length + r.Length), ((ulong)(uint)rank << 32) | (uint)left);

@@ -31,8 +31,12 @@ internal static class PreTokenizerRules
 
     public static bool TryGet(string name, out PreTokenizerRule rule) => ByName.TryGetValue(name, out rule);
 
-    /// <summary>The implemented names, sorted, for error messages.</summary>
-    public static IEnumerable<string> Names => ByName.Keys.Order(StringComparer.Ordinal);
+    /// <summary>The names whose llama.cpp test vectors pass (one per family of rules), for error messages.</summary>
+    public static readonly string[] Tested =
+    [
+        DefaultName, "llama-bpe", "qwen2", "qwen35", "gpt-2", "mpt", "deepseek-llm", "deepseek-coder", "falcon",
+        "starcoder", "refact", "command-r", "gemma4",
+    ];
 
     private static Dictionary<string, PreTokenizerRule> Build()
     {

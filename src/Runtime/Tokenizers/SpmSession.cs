@@ -21,17 +21,8 @@ internal ref struct SpmSession
 {
     private readonly Vocabulary _vocab;
     private readonly ReadOnlySpan<byte> _text;
-    private readonly Symbol[] _symbols;
+    private readonly TextSymbol[] _symbols;
     private readonly PriorityQueue<Bigram, ulong> _queue;
-
-    /// <summary>A run of text in a doubly linked list of symbols (<c>llm_symbol</c>); Length 0 once merged away.</summary>
-    private struct Symbol
-    {
-        public int Prev;
-        public int Next;
-        public int Start;
-        public int Length;
-    }
 
     /// <summary>A candidate merge of two adjacent symbols whose concatenation (Size bytes) is a token.</summary>
     private readonly record struct Bigram(int Left, int Right, int Size);
@@ -53,7 +44,7 @@ internal ref struct SpmSession
     {
         _vocab = vocab;
         _text = text;
-        _symbols = new Symbol[text.Length];
+        _symbols = new TextSymbol[text.Length];
         _queue = new PriorityQueue<Bigram, ulong>();
     }
 
@@ -68,53 +59,21 @@ internal ref struct SpmSession
         session.Emit(output);
     }
 
-    /// <summary>One symbol per UTF-8 character, its length taken from the lead byte alone (<c>unicode_len_utf8</c>);
-    /// a stray continuation byte is a symbol of its own and a truncated sequence is cut at the end of the text.</summary>
     private void SplitCharacters()
     {
-        int count = 0;
-        for (int offset = 0; offset < _text.Length; count++)
-        {
-            int length = Math.Min(Utf8SequenceLength(_text[offset]), _text.Length - offset);
-            _symbols[count] = new Symbol
-            {
-                Prev = count - 1,
-                Next = offset + length == _text.Length ? -1 : count + 1,
-                Start = offset,
-                Length = length,
-            };
-            offset += length;
-        }
+        int count = TextSymbol.SplitCharacters(_text, _symbols);
         for (int i = 1; i < count; i++)
             TryAddBigram(i - 1, i);
     }
-
-    /// <summary>The length of a UTF-8 sequence from its lead byte alone (<c>unicode_len_utf8</c>).</summary>
-    internal static int Utf8SequenceLength(byte leadByte) => (leadByte >> 4) switch
-    {
-        < 0xC => 1,
-        0xC or 0xD => 2,
-        0xE => 3,
-        _ => 4,
-    };
 
     private void Merge()
     {
         while (_queue.TryDequeue(out var bigram, out _))
         {
-            ref Symbol left = ref _symbols[bigram.Left];
-            ref Symbol right = ref _symbols[bigram.Right];
-            if (left.Length == 0 || right.Length == 0 || left.Length + right.Length != bigram.Size)
-                continue; // stale: one side has merged since this pair was queued
-
-            left.Length += right.Length;
-            right.Length = 0;
-            left.Next = right.Next;
-            if (right.Next >= 0)
-                _symbols[right.Next].Prev = bigram.Left;
-
-            TryAddBigram(left.Prev, bigram.Left);
-            TryAddBigram(bigram.Left, left.Next);
+            if (!TextSymbol.TryMerge(_symbols, bigram.Left, bigram.Right, bigram.Size))
+                continue;
+            TryAddBigram(_symbols[bigram.Left].Prev, bigram.Left);
+            TryAddBigram(bigram.Left, _symbols[bigram.Left].Next);
         }
     }
 

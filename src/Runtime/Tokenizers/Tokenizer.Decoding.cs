@@ -55,16 +55,16 @@ public sealed partial class Tokenizer
             removeSpace = false;
             text.AddRange(piece);
         }
-        return _vocab.CleanSpaces ? CleanSpaces(text) : text.ToArray();
+        return _vocab.CleanSpaces ? CleanSpaces(text.ToArray()) : text.ToArray();
     }
 
     /// <summary>The three passes of <c>llama_detokenize</c>'s <c>clean_spaces</c>, on bytes, each reading the
     /// previous one's output.</summary>
-    private static byte[] CleanSpaces(List<byte> text)
+    internal static byte[] CleanSpaces(byte[] text)
     {
         // " ?", " !", " .", " ,": drop the space.
-        var first = new List<byte>(text.Count);
-        for (int i = 0; i < text.Count; i++)
+        var first = new List<byte>(text.Length);
+        for (int i = 0; i < text.Length; i++)
         {
             if (i > 0 && text[i - 1] == ' ' && text[i] is (byte)'?' or (byte)'!' or (byte)'.' or (byte)',')
                 first.RemoveAt(first.Count - 1);

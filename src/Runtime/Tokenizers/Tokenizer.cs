@@ -42,7 +42,8 @@ public sealed partial class Tokenizer
     /// input or follows a special token, so <c>"a&lt;s&gt;b"</c> parsed with special tokens gives
     /// <c>▁a</c>, <c>&lt;s&gt;</c>, <c>▁b</c>. The empty string gives just BOS (or nothing).
     /// </remarks>
-    /// <exception cref="InvalidOperationException">The text needs an SPM byte-fallback token the vocabulary lacks.</exception>
+    /// <exception cref="ArgumentException">The text needs an SPM byte-fallback token (or a WordPiece unknown token) the
+    /// vocabulary lacks, or a BPE or WordPiece text holds a sequence decoding above U+10FFFF.</exception>
     public int[] Encode(ReadOnlySpan<byte> utf8Text, bool addSpecial, bool parseSpecial)
     {
         var output = new List<int>(utf8Text.Length / 2 + 2);
@@ -51,17 +52,27 @@ public sealed partial class Tokenizer
             output.Add(_vocab.Bos!.Value);
 
         var fragments = SpecialTokenPartition.Split(_vocab, utf8Text, parseSpecial);
-        switch (_vocab.Type)
+        try
         {
-            case VocabularyType.Spm:
-                EncodeSpm(utf8Text, fragments, output);
-                break;
-            case VocabularyType.Bpe:
-                EncodeBpe(utf8Text, fragments, output);
-                break;
-            default:
-                EncodeWpm(utf8Text, fragments, output);
-                break;
+            switch (_vocab.Type)
+            {
+                case VocabularyType.Spm:
+                    EncodeSpm(utf8Text, fragments, output);
+                    break;
+                case VocabularyType.Bpe:
+                    EncodeBpe(utf8Text, fragments, output);
+                    break;
+                default:
+                    EncodeWpm(utf8Text, fragments, output);
+                    break;
+            }
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "codePoint")
+        {
+            // llama.cpp aborts here ("invalid codepoint"): a 4-byte sequence above U+10FFFF cannot be spelled again.
+            throw new ArgumentException(
+                "the text holds a UTF-8 sequence for a value above U+10FFFF (lead byte F4 with 90..BF after it, or " +
+                "F5..F7), which this vocabulary cannot tokenize: fix the text's encoding", nameof(utf8Text), e);
         }
 
         if (addSpecial && isWordPiece)
@@ -108,6 +119,12 @@ public sealed partial class Tokenizer
 
     private void EncodeWpm(ReadOnlySpan<byte> utf8Text, List<Fragment> fragments, List<int> output)
     {
-        throw new NotSupportedException("WordPiece");
+        foreach (var fragment in fragments)
+        {
+            if (fragment.IsText)
+                WpmSession.Tokenize(_vocab, utf8Text.Slice(fragment.Offset, fragment.Length), output);
+            else
+                output.Add(fragment.Token);
+        }
     }
 }

@@ -86,6 +86,7 @@ public sealed partial class Vocabulary
         _scores = scores;
         _attributes = attributes;
         _utf8Texts = Array.ConvertAll(texts, Encoding.UTF8.GetBytes);
+        MaxTokenLength = _utf8Texts.Max(t => t.Length);
         _idByText = IndexTexts(_utf8Texts).GetAlternateLookup<ReadOnlySpan<byte>>();
         _byteOfToken = ReadByteTokens();
         _tokenOfByte = FindByteFallbackTokens();
@@ -132,7 +133,8 @@ public sealed partial class Vocabulary
         return PreTokenizerRules.TryGet(name, out var rule)
             ? (name, rule)
             : throw new NotSupportedException(
-                $"pre-tokenizer {Excerpt.Quote(name)} ({PreKey}) is not supported; supported: {string.Join(", ", PreTokenizerRules.Names)}");
+                $"pre-tokenizer {Excerpt.Quote(name)} ({PreKey}) is not supported; supported: {string.Join(", ", PreTokenizerRules.Tested)} " +
+                "and llama.cpp's other names for them");
     }
 
     /// <summary>
@@ -248,9 +250,10 @@ public sealed partial class Vocabulary
     {
         foreach (var (adds, role, key) in new[]
         {
-            (AddBos, SpecialTokenRole.Bos, AddBosKey),
+            // WordPiece adds its CLS (as BOS) and SEP whatever the flags say, as llama.cpp.
+            (AddBos || Type == VocabularyType.Wpm, SpecialTokenRole.Bos, AddBosKey),
             (AddEos, SpecialTokenRole.Eos, AddEosKey),
-            (AddSep, SpecialTokenRole.Sep, AddSepKey),
+            (AddSep || Type == VocabularyType.Wpm, SpecialTokenRole.Sep, AddSepKey),
         })
         {
             if (adds && _roles[(int)role] is null)

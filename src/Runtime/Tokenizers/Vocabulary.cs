@@ -50,6 +50,9 @@ public sealed partial class Vocabulary
     /// <summary>The rule of <see cref="PreTokenizerName"/>; default for other types.</summary>
     internal PreTokenizerRule PreTokenizerRule { get; }
 
+    /// <summary>The longest token text, in UTF-8 bytes (<c>max_token_len</c>).</summary>
+    internal int MaxTokenLength { get; }
+
     /// <summary>Number of tokens.</summary>
     public int Count => _texts.Length;
 
@@ -133,7 +136,7 @@ public sealed partial class Vocabulary
     internal int TokenOfByte(byte b) =>
         _tokenOfByte[b] is >= 0 and var id
             ? id
-            : throw new InvalidOperationException(
+            : throw new ArgumentException(
                 $"the vocabulary has no byte-fallback token <0x{b:X2}>, so text containing byte 0x{b:X2} cannot be tokenized");
 
     internal byte ByteOfToken(int id) => _byteOfToken[id];

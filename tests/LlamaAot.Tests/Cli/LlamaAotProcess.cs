@@ -29,15 +29,26 @@ internal static class LlamaAotProcess
 
     public static Result RunBinary(string binary, string[] args, IDictionary<string, string>? environment = null)
     {
+        var (exitCode, stdout, stderr) = RunBytes(binary, args, environment);
+        return new Result(exitCode, System.Text.Encoding.UTF8.GetString(stdout), stderr);
+    }
+
+    /// <summary>Runs llama-aot and returns its standard output as the bytes it wrote (output that need not be UTF-8).</summary>
+    public static (int ExitCode, byte[] Stdout, string Stderr) RunBytes(params string[] args) => RunBytes(Binary, args, null);
+
+    private static (int ExitCode, byte[] Stdout, string Stderr) RunBytes(string binary, string[] args, IDictionary<string, string>? environment)
+    {
         using var process = Process.Start(StartInfo(binary, args, environment))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
         {
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"llama-aot {string.Join(' ', args)} did not finish in 2 minutes");
         }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+        copy.Wait();
+        return (process.ExitCode, stdout.ToArray(), stderr.Result);
     }
 
     /// <summary>Starts llama-aot and returns at once (standard output and error redirected, to be read by the caller).</summary>

@@ -28,6 +28,41 @@ public class LlamaCppVocabVectorTests
         AssertVectors(tokenizer, vectors);
     }
 
+    /// <summary>
+    /// detokenize(tokenize(s)) == s for every vector, except by these rules: a vocabulary with clean_spaces gives the
+    /// text with llama.cpp's space cleaning applied (spaces before <c>?!.,</c> and some apostrophes go); WordPiece
+    /// is left out (it lower-cases, strips accents and splits punctuation off: its output is not the text). Streaming
+    /// decoding is checked alongside.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Current))]
+    public void DetokenizesBackToTheText(string vocabulary)
+    {
+        var tokenizer = TestVocabularies.Reference(vocabulary);
+        if (tokenizer.Vocabulary.Type == LlamaAot.Tokenizers.VocabularyType.Wpm)
+            return;
+        var failures = new StringBuilder();
+        foreach (var (text, _) in VocabTestVectors.Read(TestVocabularies.ReferencePath(vocabulary)))
+        {
+            string expected = tokenizer.Vocabulary.CleanSpaces
+                ? Encoding.UTF8.GetString(LlamaAot.Tokenizers.Tokenizer.CleanSpaces(Encoding.UTF8.GetBytes(text)))
+                : text;
+            int[] ids = tokenizer.Encode(text, addSpecial: false, parseSpecial: false);
+            string actual = tokenizer.Decode(ids, removeSpecial: false, unparseSpecial: false);
+            if (actual != expected)
+                failures.Append($"\n{Quote(text)} -> {Quote(actual)}");
+
+            // Streamed one token at a time, the raw pieces (no space cleaning; SPM's added space kept) give the text,
+            // characters split across byte tokens included.
+            var stream = new LlamaAot.Tokenizers.StreamingDecoder(tokenizer);
+            string streamed = string.Concat(ids.Select(stream.Push)) + stream.Flush();
+            string raw = (tokenizer.Vocabulary.AddSpacePrefix && text.Length > 0 ? " " : "") + text;
+            if (streamed != raw)
+                failures.Append($"\n{Quote(text)} streamed -> {Quote(streamed)}");
+        }
+        Assert.True(failures.Length == 0, $"round trips that differ:{failures}");
+    }
+
     private static void AssertVectors(LlamaAot.Tokenizers.Tokenizer tokenizer, string vectorPath)
     {
         var cases = VocabTestVectors.Read(vectorPath);

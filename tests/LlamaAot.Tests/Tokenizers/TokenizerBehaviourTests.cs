@@ -68,7 +68,9 @@ public class TokenizerBehaviourTests
     {
         var tokenizer = new Tokenizer(Vocabulary.FromGguf(MetadataBuilder.Spm("▁a", "▁", "a").Build()));
         Assert.Equal([3], tokenizer.Encode("a", addSpecial: false, parseSpecial: false));
-        var e = Assert.Throws<InvalidOperationException>(() => tokenizer.Encode("é", addSpecial: false, parseSpecial: false));
+        // An ArgumentException, which the CLI prints as a plain error line (the fuzz test found the former
+        // InvalidOperationException reaching it as an internal error).
+        var e = Assert.Throws<ArgumentException>(() => tokenizer.Encode("é", addSpecial: false, parseSpecial: false));
         Assert.Contains("<0xC3>", e.Message);
     }
 
@@ -123,5 +125,16 @@ public class TokenizerBehaviourTests
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.Equal(text, tokenizer.Decode(ids, removeSpecial: false, unparseSpecial: false));
+    }
+
+    /// <summary>llama.cpp aborts on a sequence decoding above U+10FFFF in byte-level text; we refuse it clearly.</summary>
+    [Theory]
+    [InlineData("llama-bpe")]
+    [InlineData("bert-bge")]
+    public void CodePointAboveUnicodeIsAClearError(string vocabulary)
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            TestVocabularies.Reference(vocabulary).Encode([(byte)'a', 0xF5, 0x80, 0x80, 0x80], addSpecial: false, parseSpecial: false));
+        Assert.Contains("above U+10FFFF", e.Message);
     }
 }

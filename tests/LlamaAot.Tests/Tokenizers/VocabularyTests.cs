@@ -223,4 +223,16 @@ public class VocabularyTests
         var bert = TestVocabularies.Reference("bert-bge").Vocabulary;
         Assert.Equal((VocabularyType.Wpm, 101, 102, (int?)null), (bert.Type, bert.Bos, bert.Sep, bert.Eos));
     }
+
+    /// <summary>The names an error offers are those the reference vectors test.</summary>
+    [Fact]
+    public void PreTokenizersNamedInErrorsAreTheTestedOnes()
+    {
+        var tested = TestVocabularies.ReferenceNames
+            .Select(name => TestVocabularies.Reference(name).Vocabulary)
+            .Where(v => v.Type == VocabularyType.Bpe)
+            .Select(v => v.PreTokenizerName!)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(tested, PreTokenizerRules.Tested.Where(n => n != "default").Order(StringComparer.Ordinal));
+    }
 }

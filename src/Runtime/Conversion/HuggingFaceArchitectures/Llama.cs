@@ -11,6 +11,8 @@ internal abstract partial class HuggingFaceArchitecture
     {
         public override IEnumerable<TensorRule> LayerTensors(HuggingFaceConfig c) => LlamaBlock(c, permute: true);
 
+        public override bool ReadsAddPrefixSpace => true;
+
         public override void AddMetadata(ArchitectureMetadata m, HuggingFaceConfig c)
         {
             AddShape(m, c);

@@ -20,6 +20,7 @@ internal sealed class CommandLineTarget : FuzzTarget
         ["perplexity", "-m", "MODEL", "-f", "text.txt", "-c", "64", "-b", "64", "-t", "1"],
         ["quantize", "F32MODEL", "out.gguf", "Q4_0", "-t", "1"],
         ["convert", "CHECKPOINT", "out.gguf", "--vocab", "VOCAB", "--outtype", "f16"],
+        ["tokenize", "-m", "MODEL", "-f", "prompt.txt", "--ids", "--no-bos"],
     ];
 
     /// <summary>Per command ("" = the root, i.e. run): its options, and whether each takes a value.</summary>
@@ -29,7 +30,7 @@ internal sealed class CommandLineTarget : FuzzTarget
 
     public override void Prepare(string seedDir)
     {
-        foreach (string command in new[] { "", "run", "logits", "bench", "perplexity", "quantize", "convert" })
+        foreach (string command in new[] { "", "run", "logits", "bench", "perplexity", "quantize", "convert", "tokenize" })
         {
             var help = LlamaAotProcess.Run(command == "" ? ["--help"] : [command, "--help"]);
             Assert.True(help.ExitCode == 0, help.Stderr);

@@ -118,3 +118,44 @@ internal sealed class SafetensorsTarget : HuggingFaceTarget
         }
     }
 }
+
+/// <summary>
+/// A byte-level BPE tokenizer.json (the pre-tokenizer's blocks, vocabulary, added tokens, merges, post-processor) and
+/// its tokenizer_config.json (special tokens, chat template), beside a tiny model.
+/// </summary>
+internal sealed class ByteLevelTokenizerTarget : FuzzTarget
+{
+    public override string Name => "hf-bpe-tokenizer";
+
+    public override void Prepare(string seedDir)
+    {
+        string model = Path.Combine(seedDir, "model");
+        ByteLevelBpeWriter.WriteModel(model, "LlamaForCausalLM", "llama", ByteLevelBpeWriter.SmallVocabSize, bos: 5, eos: 6);
+        var tokenizer = ByteLevelBpeWriter.SmallTokenizer();
+        tokenizer["post_processor"] = System.Text.Json.Nodes.JsonNode.Parse("""
+            {"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+             "pair": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                      {"SpecialToken": {"id": "<|end_of_text|>", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}]}
+            """);
+        File.WriteAllText(Path.Combine(model, "tokenizer.json"), tokenizer.ToJsonString());
+        File.WriteAllText(Path.Combine(model, "tokenizer_config.json"), """
+            {"bos_token": "<|begin_of_text|>", "eos_token": {"content": "<|end_of_text|>"}, "add_eos_token": false,
+             "chat_template": [{"name": "default", "template": "{{ messages }}"}, {"name": "tool use", "template": "{{ tools }}"}]}
+            """);
+    }
+
+    public override string[] Make(string seedDir, string caseDir, Random? random)
+    {
+        string mutated = random is null ? "" : random.Next(3) == 0 ? "tokenizer_config.json" : "tokenizer.json";
+        foreach (string file in Directory.GetFiles(Path.Combine(seedDir, "model")))
+        {
+            string name = Path.Combine("model", Path.GetFileName(file));
+            if (Path.GetFileName(file) == mutated)
+                CopyMutated(seedDir, caseDir, name, random, Mutations.Json);
+            else
+                Copy(seedDir, caseDir, name);
+        }
+        return ["convert", "model", "out.gguf"];
+    }
+}
