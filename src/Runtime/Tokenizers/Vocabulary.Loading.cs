@@ -128,7 +128,8 @@ public sealed partial class Vocabulary
     private static (string Name, PreTokenizerRule Rule) ReadPreTokenizer(GgufMetadata metadata, string model)
     {
         // llama.cpp ignores the key for gemma4 files and uses Gemma 4's rule.
-        string name = model == "gemma4" ? "gemma4" : metadata.GetString(PreKey) is { Length: > 0 } pre ? pre : PreTokenizerRules.DefaultName;
+        string name = model == "gemma4" ? "gemma4"
+            : metadata.GetString(PreKey) is { Length: > 0 } pre ? pre : PreTokenizerRules.DefaultName;
         return PreTokenizerRules.TryGet(name, out var rule)
             ? (name, rule)
             : throw new NotSupportedException(

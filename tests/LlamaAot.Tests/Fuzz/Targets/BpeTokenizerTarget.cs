@@ -150,17 +150,11 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
             default:
             {
                 // A tokenizer key removed, or scores added (byte-level BPE files have none) with odd values.
-                if (random.Next(2) == 0)
-                {
-                    var keys = metadata.Where(p => p.Key.StartsWith(Prefix, StringComparison.Ordinal)).ToList();
+                var keys = metadata.Where(p => p.Key.StartsWith(Prefix, StringComparison.Ordinal)).ToList();
+                if (random.Next(2) == 0 && keys.Count > 0)
                     metadata.Remove(keys[random.Next(keys.Count)]);
-                }
                 else
-                {
-                    float[] odd = [0, -1, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -0f];
-                    float[] scores = [.. Enumerable.Range(0, tokens.Length + random.Next(3) - 1).Select(_ => odd[random.Next(odd.Length)])];
-                    Set(metadata, Prefix + "scores", new GgufValue(GgufValueType.Array, new GgufArray(GgufValueType.Float32, scores)));
-                }
+                    Set(metadata, Prefix + "scores", new GgufValue(GgufValueType.Array, new GgufArray(GgufValueType.Float32, OddScores(tokens.Length, random))));
                 break;
             }
         }
@@ -204,14 +198,14 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
     private static string OddTokenText(string[] tokens, Random random) => random.Next(10) switch
     {
         0 => "",
-        1 => tokens[random.Next(tokens.Length)],                    // a duplicate
+        1 => Any(tokens, random), // a duplicate
         2 => Specials[random.Next(Specials.Length)][..random.Next(1, 8)],
         3 => "<0x" + "0A4GzZ"[random.Next(6)] + "1>",
-        4 => new string('\u0120', 1 + random.Next(300)),           // byte-level spaces
+        4 => new string('\u0120', 1 + random.Next(300)), // byte-level spaces
         5 => new string('a', 1 + random.Next(100_000)),
         6 => "a b",
         7 => "\u0000\u001b\ufffd\u200d",
-        8 => tokens[random.Next(tokens.Length)] + tokens[random.Next(tokens.Length)],
+        8 => Any(tokens, random) + Any(tokens, random),
         _ => char.ConvertFromUtf32(random.Next(0x20, 0x30000) is var c && c is >= 0xD800 and < 0xE000 ? 0x41 : c),
     };
 
@@ -222,11 +216,18 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
         2 => "a b c",
         3 => " ",
         4 => "Ġ  t",
-        5 => $"{tokens[random.Next(tokens.Length)]} {tokens[random.Next(tokens.Length)]}", // its result maybe no token
-        6 => merges.Length > 0 ? merges[random.Next(merges.Length)] : "Ġ t",              // a duplicate
+        5 => $"{Any(tokens, random)} {Any(tokens, random)}", // its result maybe no token
+        6 => merges.Length > 0 ? merges[random.Next(merges.Length)] : "Ġ t", // a duplicate
         7 => new string('Ġ', 1 + random.Next(1000)) + " " + new string('t', 1 + random.Next(1000)),
-        _ => $"{Specials[random.Next(Specials.Length)]} {tokens[random.Next(tokens.Length)]}",
+        _ => $"{Specials[random.Next(Specials.Length)]} {Any(tokens, random)}",
     };
+
+    /// <summary>About one score per token (one more or fewer at times), each zero, negative, NaN, infinite or huge.</summary>
+    private static float[] OddScores(int tokenCount, Random random)
+    {
+        float[] odd = [0, -1, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.MaxValue, -0f];
+        return [.. Enumerable.Range(0, Math.Max(0, tokenCount + random.Next(3) - 1)).Select(_ => odd[random.Next(odd.Length)])];
+    }
 
     /// <summary>A value where a token id, a flag or a name belongs: boundary ids of each integer type, or another type.</summary>
     private static GgufValue OddValue(int tokenCount, Random random) => random.Next(12) switch
@@ -278,6 +279,9 @@ internal sealed class BpeTokenizerTarget : FuzzTarget
             _ => [(byte)random.Next(256)],
         };
     }
+
+    /// <summary>A token's text, or "a" when an earlier mutation of the case left no tokens.</summary>
+    private static string Any(string[] tokens, Random random) => tokens.Length == 0 ? "a" : tokens[random.Next(tokens.Length)];
 
     private static string[] Strings(List<(string Key, GgufValue Value)> metadata, string key) =>
         metadata.Find(p => p.Key == key).Value?.Value is GgufArray { Items: string[] s } ? s : [];
