@@ -138,12 +138,12 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
         var options = new GenerationOptions { MaxTokens = Generated, IgnoreEos = true, Sampling = new SamplingOptions { Temperature = 0 } };
         var generated = context.GenerateTokens(text, options).ToList();
         int[] ids = generated.Where(t => t.Id >= 0).Select(t => t.Id).ToArray();
-        output.WriteLine($"{vocabulary} {prompt}: llama.cpp [{string.Join(", ", expected.Ids)}], smallest top-2 gap {expected.Top2Gaps.Min():G3}");
-
         Assert.Equal(Generated, ids.Length);
         int agreed = 0;
         while (agreed < Generated && ids[agreed] == expected.Ids[agreed])
             agreed++;
+        output.WriteLine($"{vocabulary} {prompt}: llama.cpp [{string.Join(", ", expected.Ids)}], smallest top-2 gap " +
+            $"{expected.Top2Gaps.Min():G3}; llama-aot agrees on {agreed} of {Generated}");
         if (agreed < Generated)
             Assert.True(expected.Top2Gaps[agreed] < NearTie,
                 $"step {agreed}: llama-aot picks {ids[agreed]}, llama.cpp {expected.Ids[agreed]} with a top-2 gap of {expected.Top2Gaps[agreed]:G3}");
