@@ -52,4 +52,10 @@ internal sealed class ArchitectureKeys(GgufMetadata metadata, string architectur
                     $"metadata key '{key}' is not understood by llama-aot's {architecture} architecture and may change the model's math, so the model is not loaded");
         }
     }
+
+    /// <summary>Whether <paramref name="key"/> holds an array (some keys are written either as one value or per layer).</summary>
+    public bool IsArray(string key) => metadata.TryGet(Name(key), out var value) && value.Value is GgufArray;
+
+    /// <summary>An array of <typeparamref name="T"/>, or null when the key is absent.</summary>
+    public T[]? GetArray<T>(string key) => metadata.GetArray<T>(Read(key));
 }

@@ -247,4 +247,29 @@ internal sealed unsafe class ForwardState : IDisposable
             }
         });
     }
+
+    /// <summary>hb = gelu(hb) * hb2 for every token (Gemma's GeGLU, as ggml computes it).</summary>
+    public void GeGluRows(int n)
+    {
+        int nFf = _c.NFf;
+        _pool.For(n, nFf, (start, end) =>
+        {
+            for (int t = start; t < end; t++)
+                GeGlu.Row(_hb.Floats + (long)t * nFf, _hb2.Floats + (long)t * nFf, nFf);
+        });
+    }
+
+    /// <summary>
+    /// x = cap * tanh(x / cap) over <paramref name="rows"/> rows of <paramref name="width"/> floats (Gemma 2's final
+    /// logit soft-cap), rounded as ggml computes it: x times the float reciprocal of the cap, tanh, times the cap.
+    /// </summary>
+    public void SoftCap(float* x, float cap, int rows, int width)
+    {
+        float inverse = 1.0f / cap;
+        _pool.For(rows, width, (start, end) =>
+        {
+            for (long i = (long)start * width; i < (long)end * width; i++)
+                x[i] = MathF.Tanh(x[i] * inverse) * cap;
+        });
+    }
 }

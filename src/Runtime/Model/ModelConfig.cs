@@ -123,4 +123,32 @@ public sealed record ModelConfig
     }
 
     private static GgufFormatException Invalid(string what) => new($"invalid model hyperparameters: {what}");
+
+    /// <summary>
+    /// This config with a sliding window of <paramref name="window"/> positions (0 = none) on the layers that
+    /// attention.sliding_window_pattern names, read as llama.cpp's load_swa_pattern and set_swa_pattern read it: one
+    /// bool per layer, or a period n (by default <paramref name="defaultPattern"/>) whose last layer is global, so
+    /// layer l slides when l mod n &lt; n - 1, and every layer slides when n is 0.
+    /// </summary>
+    internal ModelConfig WithSlidingWindow(ArchitectureKeys keys, int window, int defaultPattern)
+    {
+        const string Key = "attention.sliding_window_pattern";
+        if (window < 0)
+            throw Invalid($"sliding window {window} must not be negative");
+        bool[] sliding;
+        if (keys.IsArray(Key))
+        {
+            sliding = keys.GetArray<bool>(Key)!;
+            if (sliding.Length != NLayer)
+                throw Invalid($"{keys.Name(Key)} has {sliding.Length} values for {NLayer} layers");
+        }
+        else
+        {
+            int n = keys.GetInt32(Key, defaultPattern);
+            if (n < 0)
+                throw Invalid($"{keys.Name(Key)} {n} must not be negative");
+            sliding = Enumerable.Range(0, NLayer).Select(l => n == 0 || l % n < n - 1).ToArray();
+        }
+        return this with { SlidingWindow = window, SlidingLayers = window > 0 ? sliding : [] };
+    }
 }

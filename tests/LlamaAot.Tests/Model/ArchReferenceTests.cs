@@ -20,6 +20,8 @@ public sealed class ArchReferenceTests
         "llama",
         "qwen2",
         "phi3",
+        "gemma2",
+        "gemma3",
     ];
 
     private static readonly string[] Types = ["F32", "Q8_0", "Q4_K_M"];

@@ -26,6 +26,8 @@ public sealed class BatchTests
     [InlineData("stories260K/stories260K-F32.gguf", false, false)]
     [InlineData("stories260K/stories260K-F16.gguf", true, false)]
     [InlineData("arch/llama-Q4_K_M.gguf", false, true)]
+    [InlineData("arch/qwen3-Q4_K_M.gguf", false, true)]
+    [InlineData("arch/gemma3-Q4_K_M.gguf", false, true)]
     public void TwoSequencesInOneBatchMatchTwoSeparateRunsBitForBit(string file, bool flash, bool steps)
     {
         using var model = LlamaModel.Load(Path.Combine(Shared.Models, file));

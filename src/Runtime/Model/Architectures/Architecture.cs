@@ -19,6 +19,8 @@ internal abstract class Architecture : IDisposable
         ("mistral", Llama.Bind), // Mistral GGUFs written by older converters say "mistral" for the llama graph
         ("qwen2", Qwen2.Bind),
         ("phi3", Phi3.Bind),
+        ("gemma2", Gemma2.Bind),
+        ("gemma3", Gemma3.Bind),
     ];
 
     public static IEnumerable<string> Names => Registry.Select(r => r.Name);
@@ -93,13 +95,16 @@ internal abstract class Architecture : IDisposable
         WeightMatrix Output,          // [nEmbd, nVocab]; token_embd when tied
         float[]? OutputBias)          // [nVocab]
     {
-        /// <summary>Binds the ends; <c>output.bias</c> is bound (when present) only for a family that declares it.</summary>
-        public static Ends Bind(ModelConfig c, TensorBinder b, bool outputBias = false)
+        /// <summary>
+        /// Binds the ends; <c>output.bias</c> is bound (when present) only for a family that declares it, and
+        /// <c>output.weight</c> is not bound at all (so it is refused) for a family whose output is always tied.
+        /// </summary>
+        public static Ends Bind(ModelConfig c, TensorBinder b, bool outputBias = false, bool alwaysTied = false)
         {
             // The embedding table before the output: a tied output repacks a copy without releasing the table's pages.
             var tokenEmbedding = b.LookupTable("token_embd.weight", c.NEmbd, c.NVocab);
             var outputNorm = b.Vector("output_norm.weight", c.NEmbd);
-            var output = b.OptionalMatrix("output.weight", c.NEmbd, c.NVocab) ?? b.Matrix("token_embd.weight", c.NEmbd, c.NVocab);
+            var output = (alwaysTied ? null : b.OptionalMatrix("output.weight", c.NEmbd, c.NVocab)) ?? b.Matrix("token_embd.weight", c.NEmbd, c.NVocab);
             return new Ends(tokenEmbedding, outputNorm, output, outputBias ? b.OptionalVector("output.bias", c.NVocab) : null);
         }
 
