@@ -19,6 +19,7 @@ public sealed class ArchReferenceTests
     [
         "llama",
         "qwen2",
+        "qwen3",
         "phi3",
         "gemma2",
         "gemma3",

@@ -18,6 +18,7 @@ internal abstract class Architecture : IDisposable
         ("llama", Llama.Bind),
         ("mistral", Llama.Bind), // Mistral GGUFs written by older converters say "mistral" for the llama graph
         ("qwen2", Qwen2.Bind),
+        ("qwen3", Qwen3.Bind),
         ("phi3", Phi3.Bind),
         ("gemma2", Gemma2.Bind),
         ("gemma3", Gemma3.Bind),

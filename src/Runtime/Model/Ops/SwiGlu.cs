@@ -6,18 +6,25 @@ namespace LlamaAot.Model.Ops;
 /// <summary>The SwiGLU gate: gate = silu(gate) * up, silu(x) = x / (1 + e^-x) (ggml_swiglu).</summary>
 internal static unsafe class SwiGlu
 {
+    /// <summary>Values per vector step of llama.cpp's reference (AVX-512) build of ggml_vec_swiglu_f32.</summary>
+    public const int GgmlGroup = 16;
+
     /// <summary>One row, in place in the gate.</summary>
     public static void Row(float* gate, float* up, int n) => Row(gate, up, gate, n);
 
-    /// <summary>One row, y = silu(gate) * up (y may be the gate); e^-x as the C library's expf (<see cref="ExpF"/>).</summary>
+    /// <summary>
+    /// One row, y = silu(gate) * up, rounded as ggml_vec_swiglu_f32 in llama.cpp's AVX-512 build: e^-x by ggml's
+    /// vector expf (<see cref="GgmlExpF"/>) on each whole group of 16 values, by the C library's expf on the rest (its
+    /// scalar tail).
+    /// </summary>
     public static void Row(float* gate, float* up, float* y, int n)
     {
-        int i = 0, vectorEnd = n / Vector256<float>.Count * Vector256<float>.Count;
+        int i = 0, vectorEnd = n / GgmlGroup * GgmlGroup;
         var one = Vector256<float>.One;
         for (; i < vectorEnd; i += Vector256<float>.Count)
         {
             var g = Vector256.Load(gate + i);
-            (g / (one + ExpF.Exp(-g)) * Vector256.Load(up + i)).Store(y + i);
+            (g / (one + GgmlExpF.Exp(-g)) * Vector256.Load(up + i)).Store(y + i);
         }
         for (; i < n; i++)
         {
