@@ -16,7 +16,7 @@ internal abstract partial class HuggingFaceArchitecture(string name, IReadOnlyLi
 {
     /// <summary>Every architecture llama-aot converts; the first is the one a config.json without
     /// <c>architectures</c> is read as.</summary>
-    public static readonly IReadOnlyList<HuggingFaceArchitecture> All = [new Llama(), new Qwen2(), new Qwen3(), new Gemma2(), new Gemma3(), new Phi3()];
+    public static readonly IReadOnlyList<HuggingFaceArchitecture> All = [new Llama(), new Qwen2(), new Qwen3(), new Gemma2(), new Gemma3(), new Phi3(), new SmolLM3()];
 
     public static HuggingFaceArchitecture? Find(string hfName) => All.FirstOrDefault(a => a.HfNames.Contains(hfName));
 

@@ -124,20 +124,23 @@ internal sealed unsafe class ForwardState : IDisposable
     }
 
     /// <summary>
-    /// Rotates q and k of every token of the batch by its position, then stores its k and v in the cache, in its
-    /// sequence.
+    /// Rotates q and k of every token of the batch by its position (unless <paramref name="rope"/> is null: a layer
+    /// without rotary embedding), then stores its k and v in the cache, in its sequence.
     /// </summary>
-    public void RotateAndStore(Rope rope, int layer, UBatch batch)
+    public void RotateAndStore(Rope? rope, int layer, UBatch batch)
     {
         _pool.For(batch.Count, _c.QDim + _c.KvDim, (start, end) =>
         {
             Span<float> cos = stackalloc float[_c.NRot / 2], sin = stackalloc float[_c.NRot / 2];
             for (int t = start; t < end; t++)
             {
-                rope.Angles(batch.Positions[t], cos, sin);
                 float* q = _q.Floats + (long)t * _c.QDim, k = _k.Floats + (long)t * _c.KvDim;
-                rope.Apply(q, _c.NHead, _c.HeadDim, cos, sin);
-                rope.Apply(k, _c.NHeadKv, _c.HeadDim, cos, sin);
+                if (rope is not null)
+                {
+                    rope.Angles(batch.Positions[t], cos, sin);
+                    rope.Apply(q, _c.NHead, _c.HeadDim, cos, sin);
+                    rope.Apply(k, _c.NHeadKv, _c.HeadDim, cos, sin);
+                }
                 Cache.Store(layer, batch.Sequences[t], batch.Positions[t], k, _v.Floats + (long)t * _c.KvDim);
             }
         });

@@ -194,6 +194,35 @@ public class HuggingFaceArchitectureTests
         Assert.Contains(factors, f => f is > 1 and < 8); // the smoothed band, where float rounding could differ
     }
 
+    /// <summary>
+    /// SmolLM3ForCausalLM converts as convert_hf_to_gguf.py's SmolLM3Model, a LlamaModel under <c>smollm3</c>: llama's
+    /// directory (without llama3 rope scaling) renamed gives llama's tensors (q/k permuted) but rope_freqs.weight, and
+    /// llama's keys under smollm3.; config.json's no_rope_layers (llama.cpp fixes every fourth layer) is not written.
+    /// The model runs in llama-aot: its forward pass is checked against llama.cpp in ArchitectureVariantTests.
+    /// </summary>
+    [Fact]
+    public void SmolLM3ConvertsAsLlamaUnderItsOwnName()
+    {
+        using var dir = new ConvertFixture.ScratchDirectory();
+        string output = WriteAndConvert(dir, "llama", editConfig: config =>
+        {
+            config["architectures"] = new JsonArray("SmolLM3ForCausalLM");
+            config["model_type"] = "smollm3";
+            config.Remove("rope_scaling");
+            config["no_rope_layers"] = new JsonArray(1, 1, 1, 0);
+        });
+        ConvertFixture.AssertSameTensors(HuggingFaceArchWriter.Path("llama"), output, "rope_freqs.weight");
+        using var expected = GgufFile.Open(HuggingFaceArchWriter.Path("llama"));
+        using var actual = GgufFile.Open(output);
+        Assert.Equal("smollm3", actual.Metadata.GetString("general.architecture"));
+        var keys = (GgufFile f, string arch) => f.Metadata.Keys.Where(k => k.StartsWith(arch + ".", StringComparison.Ordinal)).Select(k => k[(arch.Length + 1)..]).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal([.. keys(expected, "llama").Append("vocab_size").Order(StringComparer.Ordinal)], keys(actual, "smollm3"));
+        foreach (string key in keys(expected, "llama"))
+            Assert.True(expected.Metadata["llama." + key] == actual.Metadata["smollm3." + key], $"{key}: {expected.Metadata["llama." + key]} became {actual.Metadata["smollm3." + key]}");
+        using var model = LlamaAot.LlamaModel.Load(output);
+        Assert.Equal("smollm3", model.Config.Architecture);
+    }
+
     /// <summary>Gemma 3's multimodal config shape: the text model's settings under text_config, its tensors under
     /// language_model., the vision tower's skipped (the text part is converted, as convert_hf_to_gguf.py does).</summary>
     [Fact]
@@ -265,7 +294,7 @@ public class HuggingFaceArchitectureTests
     }
 
     [Theory]
-    [InlineData("qwen2", "architectures", "[\"MambaForCausalLM\"]", "config.json: architecture 'MambaForCausalLM' is not supported (supported: {Llama,Mistral,Qwen2,Qwen3,Gemma2,Gemma3,Phi3}ForCausalLM, Gemma3ForConditionalGeneration)")]
+    [InlineData("qwen2", "architectures", "[\"MambaForCausalLM\"]", "config.json: architecture 'MambaForCausalLM' is not supported (supported: {Llama,Mistral,Qwen2,Qwen3,Gemma2,Gemma3,Phi3,SmolLM3}ForCausalLM, Gemma3ForConditionalGeneration)")]
     [InlineData("qwen2", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 32768}", "config.json: rope_scaling type 'yarn' is not supported for Qwen2ForCausalLM (supported: linear)")]
     [InlineData("qwen3", "rope_scaling", "{\"rope_type\": \"llama3\", \"factor\": 8}", "config.json: rope_scaling type 'llama3' is not supported for Qwen3ForCausalLM (supported: linear)")]
     [InlineData("llama", "rope_scaling", "{\"type\": \"longrope\", \"long_factor\": [1], \"short_factor\": [1]}", "config.json: rope_scaling type 'longrope' is not supported for LlamaForCausalLM (supported: linear, llama3)")]

@@ -6,9 +6,17 @@ internal abstract partial class HuggingFaceArchitecture
     /// Llama 1/2/3.x, Mistral, SmolLM (convert_hf_to_gguf.py's LlamaModel): q/k rows permuted from HF's rotate-half
     /// layout to llama.cpp's adjacent pairs; llama3 rope scaling becomes <c>rope_freqs.weight</c>.
     /// </summary>
-    internal sealed class Llama() : HuggingFaceArchitecture("llama", ["LlamaForCausalLM", "MistralForCausalLM"],
-        new(ContextLength: 2048, RmsEps: 1e-6f, RopeTheta: 10000f, TiedEmbeddings: false))
+    internal class Llama : HuggingFaceArchitecture
     {
+        public Llama() : this("llama", ["LlamaForCausalLM", "MistralForCausalLM"])
+        {
+        }
+
+        protected Llama(string name, string[] classes)
+            : base(name, classes, new(ContextLength: 2048, RmsEps: 1e-6f, RopeTheta: 10000f, TiedEmbeddings: false))
+        {
+        }
+
         public override IEnumerable<TensorRule> LayerTensors(HuggingFaceConfig c) => LlamaBlock(c, permute: true);
 
         public override bool ReadsAddPrefixSpace => true;
@@ -62,4 +70,10 @@ internal abstract partial class HuggingFaceArchitecture
             return factors;
         }
     }
+
+    /// <summary>
+    /// SmolLM3 (convert_hf_to_gguf.py's SmolLM3Model, a LlamaModel): llama's tensors and keys under <c>smollm3</c>;
+    /// config.json's <c>no_rope_layers</c> is not written, as llama.cpp fixes the rope-less layers (every fourth).
+    /// </summary>
+    internal sealed class SmolLM3() : Llama("smollm3", ["SmolLM3ForCausalLM"]);
 }
