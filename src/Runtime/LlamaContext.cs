@@ -57,13 +57,26 @@ public sealed class LlamaContext : IDisposable
     /// <summary>
     /// The default context: the model's training context (llama.cpp's -c 0), or, when its KV cache would take more
     /// than half of <paramref name="available"/> bytes, the most whole multiples of 256 positions that fit there (at
-    /// least 256).
+    /// least 256). The cache's size is its layout's, so sliding-window layers count only the ring they keep.
     /// </summary>
     internal static int FitTrainingContext(ModelConfig c, ContextOptions options, long available)
     {
-        long perPosition = KvCache.BytesPerPosition(c.NLayer, c.NHeadKv, c.HeadDim, options.KeyCacheType, options.ValueCacheType);
-        long fits = available / 2 / perPosition;
-        return fits >= c.NCtxTrain ? c.NCtxTrain : (int)Math.Max(256, fits / 256 * 256);
+        int sequences = Math.Max(1, options.Sequences);
+        bool Fits(int nCtx) => nCtx < sequences || KvCacheLayout.For(c, sequences, nCtx / sequences, Math.Max(1, Math.Min(options.BatchSize, nCtx)),
+            options.KeyCacheType, options.ValueCacheType).Bytes <= available / 2;
+        if (Fits(c.NCtxTrain))
+            return c.NCtxTrain;
+        // The size grows with the context: the largest multiple of 256 below the training context that fits.
+        int low = 0, high = (c.NCtxTrain - 1) / 256;
+        while (low < high)
+        {
+            int mid = (low + high + 1) / 2;
+            if (Fits(mid * 256))
+                low = mid;
+            else
+                high = mid - 1;
+        }
+        return Math.Max(256, low * 256);
     }
 
     /// <summary>Positions the KV cache holds, over all sequences.</summary>

@@ -128,10 +128,6 @@ internal sealed unsafe class KvCache : IDisposable
 
     public static int SizeOf(KvCacheType type) => type == KvCacheType.F16 ? 2 : 4;
 
-    /// <summary>Bytes of keys and values one position takes, over all layers (without the key tiles' rounding).</summary>
-    public static long BytesPerPosition(int nLayer, int nHeadKv, int headDim, KvCacheType keyType, KvCacheType valueType) =>
-        (long)nLayer * nHeadKv * headDim * (SizeOf(keyType) + SizeOf(valueType));
-
     /// <summary>Cells of <paramref name="layer"/> per sequence: position p is in cell p mod Cells.</summary>
     public int Cells(int layer) => Layout.Cells[layer];
 

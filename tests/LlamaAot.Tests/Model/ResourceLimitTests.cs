@@ -55,6 +55,26 @@ public class ResourceLimitTests
         Assert.Equal(expected, LlamaContext.FitTrainingContext(config, new ContextOptions(), available));
     }
 
+    /// <summary>
+    /// Sliding-window layers take only their ring (window + batch, in tiles) whatever the context, so a model whose
+    /// layers are mostly local fits a longer default context than one position's bytes over every layer would say.
+    /// </summary>
+    [Fact]
+    public void DefaultContextCountsOnlyTheRingsOfSlidingWindowLayers()
+    {
+        // Four layers of 128 bytes a position (F16); three slide over 512 positions: with a batch of 512, their rings
+        // hold 1,024 cells (384 KiB together), whatever the context, and the global layer 128 bytes a position.
+        var config = new LlamaAot.Model.ModelConfig
+        {
+            Architecture = "gemma3", NVocab = 8, NEmbd = 64, NLayer = 4, NHead = 8, NHeadKv = 4, NFf = 8, HeadDim = 8,
+            NCtxTrain = 1 << 20, NRot = 8, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
+            SlidingWindow = 512, SlidingLayers = [true, true, true, false],
+        };
+        long available = 2 * (3 * 1024 * 128 + 100_000L * 128);
+        // 100,000 global positions fit beside the rings: 99,840 as a multiple of 256 (counting all four layers per position: 25,600).
+        Assert.Equal(99_840, LlamaContext.FitTrainingContext(config, new ContextOptions { BatchSize = 512 }, available));
+    }
+
     [Fact]
     public void PromptLongerThanTheContextIsRefused()
     {
