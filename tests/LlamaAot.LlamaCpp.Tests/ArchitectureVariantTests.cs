@@ -10,7 +10,9 @@ namespace LlamaAot.LlamaCpp.Tests;
 /// <list type="bullet">
 /// <item>smollm3: llama's block with no rotary embedding on every fourth layer (a random four-layer model);</item>
 /// <item>heads of 256 (Gemma's size): qwen3's file with attention.key_length/value_length 256 and new random
-/// attention weights of those shapes, with one KV head (MQA) and with two (GQA).</item>
+/// attention weights of those shapes, with one KV head (MQA) and with two (GQA);</item>
+/// <item>heads of 96 (Phi-3-mini's size): phi3's file widened to n_embd 384 = 4 heads of 96, fully rotary, with new
+/// random weights of every tensor.</item>
 /// </list>
 /// The smollm3 case also shows that the comparison can tell: the same weights read as llama (rope on every layer)
 /// miss by far more than the bound.
@@ -74,6 +76,41 @@ public class ArchitectureVariantTests(ITestOutputHelper output)
             var expected = LlamaCpp.Logits(path, Prompt, out int[] tokens);
             double worst = LlamaAotLogits.MaxDifference(path, Prompt, tokens, expected, threads: 2);
             output.WriteLine($"qwen3, heads of {headDim}, {kvHeads} KV head(s): max |logit difference| {worst:G3} over {tokens.Length} positions");
+            Assert.True(worst <= Tolerance, $"max |logit difference| {worst:G3} > {Tolerance}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void HeadsOf96MatchLlamaCpp()
+    {
+        string path = TempPath("phi3-hd96");
+        try
+        {
+            string source = Path.Combine(Shared.Root, "models", "arch", "phi3-F32.gguf");
+            Rewrite(source, path, "phi3", (writer, file) =>
+            {
+                // 256 is n_embd = 4 heads x 64 in the shared file, 768 the fused q/k/v and 24 the rope factors.
+                var widths = new Dictionary<long, long> { [256] = 384, [768] = 3 * 384, [24] = 48 };
+                writer.Set("phi3.embedding_length", new GgufValue(GgufValueType.UInt32, 384u));
+                foreach (string key in new[] { "attention.key_length", "attention.value_length", "rope.dimension_count" })
+                    writer.Set("phi3." + key, new GgufValue(GgufValueType.UInt32, 96u));
+                var random = new Random(96);
+                return (name, shape) =>
+                {
+                    long[] wide = [.. shape.Select(d => widths.GetValueOrDefault(d, d))];
+                    int count = (int)wide.Aggregate(1L, (a, b) => a * b);
+                    bool vector = wide.Length == 1;
+                    return (wide, vector ? Normal(random, count, 1, 0.1) : Normal(random, count, 0, 0.05));
+                };
+            });
+
+            var expected = LlamaCpp.Logits(path, Prompt, out int[] tokens);
+            double worst = LlamaAotLogits.MaxDifference(path, Prompt, tokens, expected, threads: 2);
+            output.WriteLine($"phi3, heads of 96: max |logit difference| {worst:G3} over {tokens.Length} positions");
             Assert.True(worst <= Tolerance, $"max |logit difference| {worst:G3} > {Tolerance}");
         }
         finally
