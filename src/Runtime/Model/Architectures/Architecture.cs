@@ -22,7 +22,7 @@ internal abstract class Architecture : IDisposable
         ("phi3", Phi3.Bind),
         ("gemma2", Gemma2.Bind),
         ("gemma3", Gemma3.Bind),
-        ("smollm3", SmolLM3.Bind),
+        ("smollm3", Llama.BindSmolLM3),
     ];
 
     public static IEnumerable<string> Names => Registry.Select(r => r.Name);

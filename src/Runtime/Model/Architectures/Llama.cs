@@ -1,3 +1,4 @@
+using LlamaAot.Gguf;
 using LlamaAot.Model.Ops;
 
 namespace LlamaAot.Model.Architectures;
@@ -7,6 +8,8 @@ namespace LlamaAot.Model.Architectures;
 /// grouped-query attention with "normal" RoPE and a SwiGLU feed-forward. Optional: <c>output.weight</c> (absent =
 /// the output shares the token embeddings) and <c>rope_freqs.weight</c> (llama3 rope scaling: one divisor per
 /// rotated pair).
+/// <para>Also smollm3 (src/models/smollm3.cpp, SmolLM3): the same graph, except that every fourth layer (l with
+/// (l + 1) % 4 == 0, a step llama.cpp fixes rather than reads) applies no rotary embedding; no <c>rope_freqs.weight</c>.</para>
 /// </summary>
 internal sealed unsafe class Llama : Architecture
 {
@@ -22,18 +25,37 @@ internal sealed unsafe class Llama : Architecture
     private readonly Ends _ends;
     private readonly Layer[] _layers;
     private readonly Rope _rope;
+    private readonly int _noRopeLayerStep; // 0: every layer rotates
     private readonly AttentionOptions _attention;
 
-    private Llama(ModelConfig config, Ends ends, Layer[] layers, Rope rope) : base(config)
+    private Llama(ModelConfig config, Ends ends, Layer[] layers, Rope rope, int noRopeLayerStep) : base(config)
     {
         _ends = ends;
         _layers = layers;
         _rope = rope;
+        _noRopeLayerStep = noRopeLayerStep;
         _attention = AttentionOptions.Default(config.HeadDim);
     }
 
     /// <summary>Binds llama's tensors (llama.cpp's llama_model_llama::load_arch_tensors); reads no keys of its own.</summary>
     public static Architecture Bind(ModelConfig c, ArchitectureKeys keys, TensorBinder b)
+    {
+        var (ends, layers) = BindLayers(c, b);
+        var freqFactors = b.OptionalVector("rope_freqs.weight", c.NRot / 2);
+        return new Llama(c, ends, layers, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors), noRopeLayerStep: 0);
+    }
+
+    /// <summary>Binds smollm3's tensors (llama_model_smollm3::load_arch_tensors: llama's, no rope factors).</summary>
+    public static Architecture BindSmolLM3(ModelConfig c, ArchitectureKeys keys, TensorBinder b)
+    {
+        // llama.cpp asserts it: the rotating layers rotate whole heads.
+        if (c.NRot != c.HeadDim)
+            throw new GgufFormatException($"invalid model hyperparameters: {keys.Name("rope.dimension_count")} {c.NRot} must equal the head size {c.HeadDim} for smollm3");
+        var (ends, layers) = BindLayers(c, b);
+        return new Llama(c, ends, layers, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale), noRopeLayerStep: 4);
+    }
+
+    private static (Ends, Layer[]) BindLayers(ModelConfig c, TensorBinder b)
     {
         var layers = BindBlocks(c, b, p => new Layer
         {
@@ -42,9 +64,7 @@ internal sealed unsafe class Llama : Architecture
             FfnNorm = b.Vector(p + "ffn_norm.weight", c.NEmbd),
             Ffn = GatedFeedForward.Bind(c, b, p),
         });
-        var ends = Ends.Bind(c, b);
-        var freqFactors = b.OptionalVector("rope_freqs.weight", c.NRot / 2);
-        return new Llama(c, ends, layers, new Rope(c.NRot, c.RopeFreqBase, c.RopeFreqScale, freqFactors));
+        return (Ends.Bind(c, b), layers);
     }
 
     public override ReadOnlySpan<float> Forward(ForwardState s, UBatch batch)
@@ -58,7 +78,8 @@ internal sealed unsafe class Llama : Architecture
             var (layer, attn, ffn) = (_layers[l], _layers[l].Attn, _layers[l].Ffn);
             s.Norm(x, xb, layer.AttnNorm, n);                                 // xb = rmsnorm(x) * attn_norm
             s.MatMul.Run(xb, n, [new(attn.Wq, s.Q), new(attn.Wk, s.K), new(attn.Wv, s.V)]); // q, k, v = W xb
-            s.RotateAndStore(_rope, l, batch);                                // rope(q), rope(k); cache k, v
+            bool rotate = _noRopeLayerStep == 0 || (l + 1) % _noRopeLayerStep != 0;
+            s.RotateAndStore(rotate ? _rope : null, l, batch);                // rope(q), rope(k); cache k, v
             s.Attention.Run(s.Pool, l, s.Q, batch, s.Att, _attention);        // att = softmax(q k^T * scale) v
             s.MatMul.Run(s.Att, n, new MatMulTarget(attn.Wo, xb));            // xb = Wo att
             s.Add(x, xb, n * nEmbd);                                          // x += xb
