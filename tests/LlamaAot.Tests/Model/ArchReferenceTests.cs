@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LlamaAot.Model;
 using LlamaAot.Tests.Cli;
+using Xunit.Abstractions;
 
 namespace LlamaAot.Tests.Model;
 
@@ -12,7 +13,7 @@ namespace LlamaAot.Tests.Model;
 /// accepted only where llama.cpp's own top-2 gap is below 0.1 (the ids after it are then not compared).
 /// </summary>
 [Trait("Category", "Isa")]
-public sealed class ArchReferenceTests
+public sealed class ArchReferenceTests(ITestOutputHelper output)
 {
     /// <summary>The <c>general.architecture</c> of each family this build runs: one line per family.</summary>
     public static readonly string[] Architectures =
@@ -60,11 +61,14 @@ public sealed class ArchReferenceTests
         float[] logits = context.EvaluateAll(reference.Tokens);
 
         int nVocab = model.Config.NVocab;
+        double largest = 0;
         for (int t = 0; t < reference.Tokens.Length; t++)
         {
             var (worst, at) = MaxDifference(logits.AsSpan(t * nVocab, nVocab), reference.Logits[t]);
             Assert.True(worst <= Tolerance(type), $"{arch}-{type} {prompt}, position {t}: logit {at} is {logits[t * nVocab + at]}, llama.cpp {reference.Logits[t][at]} (|d| {worst:G3})");
+            largest = Math.Max(largest, worst);
         }
+        output.WriteLine($"{arch}-{type} {prompt}: max |dlogit| {largest:G3} over {reference.Tokens.Length} positions");
     }
 
     [Theory]
@@ -83,10 +87,12 @@ public sealed class ArchReferenceTests
             {
                 Assert.True(reference.Top2Gaps[step] < 0.1,
                     $"{arch}-{type} {prompt}, step {step}: llama-aot picks {id}, llama.cpp {reference.Greedy[step]} with a top-2 gap of {reference.Top2Gaps[step]}");
+                output.WriteLine($"{arch}-{type} {prompt}: greedy ids equal up to step {step}, where llama.cpp's top-2 gap is {reference.Top2Gaps[step]:G3}");
                 return; // past a near-tie the sequences part ways: nothing after it is comparable
             }
             logits = context.Evaluate([id]);
         }
+        output.WriteLine($"{arch}-{type} {prompt}: greedy ids equal, {reference.Greedy.Length} of {reference.Greedy.Length}");
     }
 
     public static TheoryData<string> ArchitectureNames() => [.. Architectures];
