@@ -123,7 +123,7 @@ public sealed partial class KernelGenerator
                 return "";
             if (!accumulator.GetMembers("Zero").Any(m => m.IsStatic && m is IFieldSymbol or IPropertySymbol))
                 error($"MulAdd's accumulator {accumulator.Name} declares no static Zero");
-            if (!ownStore && !accumulator.GetMembers("Sum").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 1))
+            if (rows == 0 && !accumulator.GetMembers("Sum").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 1))
                 error($"MulAdd's accumulator {accumulator.Name} declares no static Sum({accumulator.Name})");
             if (tiles.GemvUnroll != 1)
                 error($"GemvUnroll = {tiles.GemvUnroll} with its own accumulator {accumulator.Name}: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1");
