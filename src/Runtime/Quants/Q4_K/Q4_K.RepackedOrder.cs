@@ -27,29 +27,38 @@ namespace LlamaAot.Quants;
 /// </summary>
 internal static class Q4_KRepackedOrder
 {
-    /// <summary>[d_w * d_x, dmin_w * d_x, 0, 0] (one float multiply each, as llama.cpp's col_scale * row_scale).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Scales(ushort d, ushort dmin, float dx) =>
-        Vector128.Create(Fp16.HalfBitsToSingle(d) * dx, Fp16.HalfBitsToSingle(dmin) * dx, 0, 0);
-
-    /// <summary>ggml_gemv's super-block: S and M of the 4 pairs of sub-blocks (<paramref name="s"/>, <paramref name="m"/>) summed, one FMA each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums Gemv(Vector128<int> s, Vector128<int> m, Vector128<float> scales, ScaleAndMinSums acc)
+    /// <summary>
+    /// One super-block of a row times one of activations: S and M of each pair of sub-blocks (exact integers, summed
+    /// by the primitive in its own way), and [d_w * d_x, dmin_w * d_x, 0, 0] (one float multiply each, as llama.cpp's
+    /// col_scale * row_scale).
+    /// </summary>
+    public readonly unsafe struct SuperBlock(Vector128<int> s, Vector128<int> m, BlockQ4_K* w, BlockQ8_K* x)
     {
-        var sums = Vector128.Create(Vector128.Sum(s), Vector128.Sum(m), 0, 0);
-        return new(Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sums), scales, acc.Sums));
+        public readonly Vector128<int> S = s;
+        public readonly Vector128<int> M = m;
+        public readonly Vector128<float> Scales = Vector128.Create(Fp16.HalfBitsToSingle(w->D) * x->D, Fp16.HalfBitsToSingle(w->DMin) * x->D, 0, 0);
+    }
+
+    /// <summary>ggml_gemv's super-block: S and M of the 4 pairs of sub-blocks summed, one FMA each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ScaleAndMinSums Gemv(in SuperBlock b, ScaleAndMinSums acc)
+    {
+        var sums = Vector128.Create(Vector128.Sum(b.S), Vector128.Sum(b.M), 0, 0);
+        return new(Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sums), b.Scales, acc.Sums));
     }
 
     /// <summary>ggml_gemm's super-block: one FMA each per pair of sub-blocks, in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums Gemm(Vector128<int> s, Vector128<int> m, Vector128<float> scales, ScaleAndMinSums acc)
+    public static ScaleAndMinSums Gemm(in SuperBlock b, ScaleAndMinSums acc)
     {
-        // [S0, M0, S1, M1] and [S2, M2, S3, M3]; scales' zero lanes 2 and 3 keep the upper pair out of each FMA.
+        // [S0, M0, S1, M1] and [S2, M2, S3, M3]; the zero lanes 2 and 3 of the scales keep the upper pair out of each FMA.
+        Vector128<int> s = b.S, m = b.M;
         var low = Vector128.ConvertToSingle(Sse2.IsSupported ? Sse2.UnpackLow(s, m) : Vector128.Create(s[0], m[0], s[1], m[1]));
         var high = Vector128.ConvertToSingle(Sse2.IsSupported ? Sse2.UnpackHigh(s, m) : Vector128.Create(s[2], m[2], s[3], m[3]));
-        var sums = Vector128.FusedMultiplyAdd(low, scales, acc.Sums);
-        sums = Vector128.FusedMultiplyAdd(Vector128.Shuffle(low, Vector128.Create(2, 3, 2, 3)), scales, sums);
-        sums = Vector128.FusedMultiplyAdd(high, scales, sums);
-        return new(Vector128.FusedMultiplyAdd(Vector128.Shuffle(high, Vector128.Create(2, 3, 2, 3)), scales, sums));
+        var upper = Vector128.Create(2, 3, 2, 3);
+        var sums = Vector128.FusedMultiplyAdd(low, b.Scales, acc.Sums);
+        sums = Vector128.FusedMultiplyAdd(Vector128.Shuffle(low, upper), b.Scales, sums);
+        sums = Vector128.FusedMultiplyAdd(high, b.Scales, sums);
+        return new(Vector128.FusedMultiplyAdd(Vector128.Shuffle(high, upper), b.Scales, sums));
     }
 }

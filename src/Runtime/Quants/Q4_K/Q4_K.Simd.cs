@@ -24,21 +24,16 @@ internal static unsafe class Q4_KxQ8_K_Avx512
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc)
-    {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
-        var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return Q4_KRepackedOrder.Gemv(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), Q4_KRepackedOrder.Scales(b->D, b->DMin, a->D), acc);
-    }
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc)
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
     {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return Q4_KRepackedOrder.Gemm(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), Q4_KRepackedOrder.Scales(b->D, b->DMin, a->D), acc);
+        return new(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), b, a);
     }
 
     /// <summary>S of each pair of sub-blocks (chunk c = sub-blocks 2c and 2c + 1).</summary>
@@ -85,21 +80,16 @@ internal static unsafe class Q4_KxQ8_K_Avx2
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc)
-    {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
-        var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return Q4_KRepackedOrder.Gemv(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), Q4_KRepackedOrder.Scales(b->D, b->DMin, a->D), acc);
-    }
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc)
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
     {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return Q4_KRepackedOrder.Gemm(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), Q4_KRepackedOrder.Scales(b->D, b->DMin, a->D), acc);
+        return new(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), b, a);
     }
 
     /// <summary>S of each pair of sub-blocks: the 8 lanes of chunks 0..3 reduced by three vphaddd and one add.</summary>
@@ -155,21 +145,16 @@ internal static unsafe class Q4_KxQ8_K_Portable
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc)
-    {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
-        var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return Q4_KRepackedOrder.Gemv(PairSums(b, a, scalesAndMins), MinSums(scalesAndMins, a), Q4_KRepackedOrder.Scales(b->D, b->DMin, a->D), acc);
-    }
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc)
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
     {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return Q4_KRepackedOrder.Gemm(PairSums(b, a, scalesAndMins), MinSums(scalesAndMins, a), Q4_KRepackedOrder.Scales(b->D, b->DMin, a->D), acc);
+        return new(PairSums(b, a, scalesAndMins), MinSums(scalesAndMins, a), b, a);
     }
 
     /// <summary>S of each pair of sub-blocks (chunk c = sub-blocks 2c and 2c + 1).</summary>
