@@ -36,16 +36,23 @@ internal static class Q4_KRepackedOrder
     {
         public readonly Vector128<int> S = s;
         public readonly Vector128<int> M = m;
-        public readonly Vector128<float> Scales = Vector128.Create(Fp16.HalfBitsToSingle(w->D) * x->D, Fp16.HalfBitsToSingle(w->DMin) * x->D, 0, 0);
+        public readonly Vector128<float> Scales = Scales(w, x);
     }
+
+    /// <summary>[d_w * d_x, dmin_w * d_x, 0, 0].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector128<float> Scales(BlockQ4_K* w, BlockQ8_K* x) =>
+        Vector128.Create(Fp16.HalfBitsToSingle(w->D) * x->D, Fp16.HalfBitsToSingle(w->DMin) * x->D, 0, 0);
 
     /// <summary>ggml_gemv's super-block: S and M of the 4 pairs of sub-blocks summed, one FMA each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums Gemv(in SuperBlock b, ScaleAndMinSums acc)
-    {
-        var sums = Vector128.Create(Vector128.Sum(b.S), Vector128.Sum(b.M), 0, 0);
-        return new(Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sums), b.Scales, acc.Sums));
-    }
+    public static ScaleAndMinSums Gemv(in SuperBlock b, ScaleAndMinSums acc) =>
+        Gemv(Vector128.Create(Vector128.Sum(b.S), Vector128.Sum(b.M), 0, 0), b.Scales, acc);
+
+    /// <summary>ggml_gemv's super-block from its totals: S in lane 0, M in lane 1 (lanes 2 and 3 meet the zero scales).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ScaleAndMinSums Gemv(Vector128<int> totals, Vector128<float> scales, ScaleAndMinSums acc) =>
+        new(Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(totals), scales, acc.Sums));
 
     /// <summary>ggml_gemm's super-block: one FMA each per pair of sub-blocks, in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -79,22 +79,37 @@ internal static unsafe class Q4_KxQ8_K_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
 
+    /// <summary>
+    /// ggml_gemv's step. Only the super-block's totals are needed: the chunks' lanes added, then two vphaddd with the
+    /// 4 min lanes give [S, M, S, M] (fewer reductions than <see cref="MulAddGemm"/>'s per pair).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc)
     {
+        var b = (BlockQ4_K*)w;
+        var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        return new(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), b, a);
+        var (c0, c1, c2, c3) = Chunks(b, a, scalesAndMins);
+        var lanes = (c0 + c1) + (c2 + c3);
+        var halves = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a));
+        return Q4_KRepackedOrder.Gemv(Ssse3.HorizontalAdd(halves, halves), Q4_KRepackedOrder.Scales(b, a), acc);
     }
 
-    /// <summary>S of each pair of sub-blocks: the 8 lanes of chunks 0..3 reduced by three vphaddd and one add.</summary>
+    /// <summary>ggml_gemm's step: S of each pair of sub-blocks, the chunks' lanes reduced by three vphaddd and one add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> PairSums(BlockQ4_K* b, BlockQ8_K* a, Vector128<byte> scalesAndMins)
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc)
+    {
+        var b = (BlockQ4_K*)w;
+        var a = (BlockQ8_K*)x;
+        var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
+        var (c0, c1, c2, c3) = Chunks(b, a, scalesAndMins);
+        var sums = Avx2.HorizontalAdd(Avx2.HorizontalAdd(c0, c1), Avx2.HorizontalAdd(c2, c3)); // per 128-bit half: chunk 0..3's lanes
+        return Q4_KRepackedOrder.Gemm(new(sums.GetLower() + sums.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a), b, a), acc);
+    }
+
+    /// <summary>The 8 int32 lanes of each chunk c (sub-blocks 2c and 2c + 1), scales applied.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Chunks(BlockQ4_K* b, BlockQ8_K* a, Vector128<byte> scalesAndMins)
     {
         var scales = Scales(scalesAndMins);
         var nibble = Vector256.Create((byte)0x0F);
@@ -102,12 +117,10 @@ internal static unsafe class Q4_KxQ8_K_Avx2
         var q1 = Vector256.Load(b->Qs + 32);
         var q2 = Vector256.Load(b->Qs + 64);
         var q3 = Vector256.Load(b->Qs + 96);
-        var c0 = Chunk(q0 & nibble, Vector256.ShiftRightLogical(q0.AsUInt16(), 4).AsByte() & nibble, a->Qs, scales, 0);
-        var c1 = Chunk(q1 & nibble, Vector256.ShiftRightLogical(q1.AsUInt16(), 4).AsByte() & nibble, a->Qs + 64, scales, 1);
-        var c2 = Chunk(q2 & nibble, Vector256.ShiftRightLogical(q2.AsUInt16(), 4).AsByte() & nibble, a->Qs + 128, scales, 2);
-        var c3 = Chunk(q3 & nibble, Vector256.ShiftRightLogical(q3.AsUInt16(), 4).AsByte() & nibble, a->Qs + 192, scales, 3);
-        var sums = Avx2.HorizontalAdd(Avx2.HorizontalAdd(c0, c1), Avx2.HorizontalAdd(c2, c3)); // per 128-bit half: chunk 0..3's lanes
-        return sums.GetLower() + sums.GetUpper();
+        return (Chunk(q0 & nibble, Vector256.ShiftRightLogical(q0.AsUInt16(), 4).AsByte() & nibble, a->Qs, scales, 0),
+            Chunk(q1 & nibble, Vector256.ShiftRightLogical(q1.AsUInt16(), 4).AsByte() & nibble, a->Qs + 64, scales, 1),
+            Chunk(q2 & nibble, Vector256.ShiftRightLogical(q2.AsUInt16(), 4).AsByte() & nibble, a->Qs + 128, scales, 2),
+            Chunk(q3 & nibble, Vector256.ShiftRightLogical(q3.AsUInt16(), 4).AsByte() & nibble, a->Qs + 192, scales, 3));
     }
 
     /// <summary>The 8 scales as int16 in both 128-bit lanes (for vpshufb).</summary>
