@@ -83,7 +83,11 @@ public sealed partial class KernelGenerator
             }
             if (valuesPerStep is int v && (weightBlockSize is int wb and > 0 && v % wb != 0 || activationBlockSize is int ab and > 0 && v % ab != 0))
                 Error($"ValuesPerStep = {v} is not a multiple of the block sizes");
-            string accumulator = OwnAccumulator(type, rows, tiles, Error);
+            bool ownStore = rows > 0 && type.GetMembers("Store").OfType<IMethodSymbol>().Any(m => m.IsStatic);
+            string accumulator = OwnAccumulator(type, rows, ownStore, tiles, Error);
+            bool gemmStep = type.GetMembers("MulAddGemm").OfType<IMethodSymbol>().Any(m => m.IsStatic);
+            if (gemmStep && tiles.GemmColumns > 0 && 4 % tiles.GemmColumns != 0)
+                Error($"GemmColumns = {tiles.GemmColumns} with MulAddGemm: llama.cpp's matrix-matrix tokens come in fours, so the columns of a tile must divide 4");
             cancellationToken.ThrowIfCancellationRequested();
             if (errors.Count > 0)
                 return new PrimitiveParse(null, errors.ToEquatableArray());
@@ -101,29 +105,30 @@ public sealed partial class KernelGenerator
                 valuesPerStep!.Value,
                 tiles,
                 rows,
-                rows > 0 && type.GetMembers("Store").OfType<IMethodSymbol>().Any(m => m.IsStatic),
-                accumulator);
+                ownStore,
+                accumulator,
+                gemmStep);
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 
         /// <summary>
         /// The type MulAdd accumulates in when it is not a float vector (empty when it is, or there is no MulAdd): it
         /// must declare a static Zero and a static Sum(acc). It is reduced once per dot product, so the kernels keep
-        /// one per row (GemvUnroll = 1) and it has no lanes that could be rows of an interleaved group.
+        /// one per row (GemvUnroll = 1); an interleaved class writes its rows from it with its own Store.
         /// </summary>
-        private static string OwnAccumulator(INamedTypeSymbol type, int rows, TileSpec tiles, System.Action<string> error)
+        private static string OwnAccumulator(INamedTypeSymbol type, int rows, bool ownStore, TileSpec tiles, System.Action<string> error)
         {
             var mulAdd = type.GetMembers("MulAdd").OfType<IMethodSymbol>().FirstOrDefault(m => m.IsStatic);
             if (mulAdd?.ReturnType is not INamedTypeSymbol accumulator || IsFloatVector(accumulator))
                 return "";
             if (!accumulator.GetMembers("Zero").Any(m => m.IsStatic && m is IFieldSymbol or IPropertySymbol))
                 error($"MulAdd's accumulator {accumulator.Name} declares no static Zero");
-            if (!accumulator.GetMembers("Sum").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 1))
+            if (rows == 0 && !accumulator.GetMembers("Sum").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 1))
                 error($"MulAdd's accumulator {accumulator.Name} declares no static Sum({accumulator.Name})");
             if (tiles.GemvUnroll != 1)
                 error($"GemvUnroll = {tiles.GemvUnroll} with its own accumulator {accumulator.Name}: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1");
-            if (rows > 0)
-                error($"an interleaved class (Rows = {rows}) accumulates rows in float vector lanes, not in {accumulator.Name}");
+            if (rows > 0 && !ownStore)
+                error($"an interleaved class (Rows = {rows}) with its own accumulator {accumulator.Name} declares no static Store({accumulator.Name}, float*, int) to write its rows");
             return accumulator.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         }
 

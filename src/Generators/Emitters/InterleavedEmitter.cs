@@ -7,8 +7,8 @@ namespace LlamaAot.Generators.Emitters;
 /// Kernels over weights repacked into groups of interleaved rows: one accumulator vector holds the partial dot
 /// products of every row of a group, so a step of the primitive advances a whole group of rows. Lane i is row i and
 /// the result is stored without horizontal sums, unless the primitive declares its own Store (rows of several lanes,
-/// reduced in the order a reference implementation reduces them). K must be a multiple of the step (the registry only
-/// offers these kernels then).
+/// reduced in the order a reference implementation reduces them, or an accumulator type of its own). K must be a
+/// multiple of the step (the registry only offers these kernels then).
 /// </summary>
 internal static class InterleavedEmitter
 {
@@ -27,7 +27,6 @@ internal static class InterleavedEmitter
     private static void EmitGemv(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
     {
         int unroll = spec.Tiles.GemvUnroll;
-        string vector = KernelEmitter.VectorType(spec.Isa);
         string name = KernelEmitter.GemvName(spec, k);
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[r] = dot(W[r], x) for r in [0, rows). W is repacked in groups of {spec.Rows} rows (P.Repack), the");
@@ -43,7 +42,7 @@ internal static class InterleavedEmitter
             using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
             {
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
-                w.Line(string.Join(" ", Enumerable.Range(0, unroll).Select(u => $"var a{u} = {vector}<float>.Zero;").ToArray()));
+                w.Line(string.Join(" ", Enumerable.Range(0, unroll).Select(u => $"var a{u} = {KernelEmitter.Zero(spec)};").ToArray()));
                 w.Line("int s = 0;");
                 w.Line($"// {unroll} accumulators take turns, hiding the latency of the fused multiply-adds.");
                 using (w.Block($"for (; s + {unroll} <= steps; s += {unroll})"))
@@ -79,7 +78,6 @@ internal static class InterleavedEmitter
     private static void EmitGemm(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
     {
         int cols = spec.Tiles.GemmColumns;
-        string vector = KernelEmitter.VectorType(spec.Isa);
         string name = KernelEmitter.GemmName(spec, k);
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols). W is repacked in groups");
@@ -98,11 +96,20 @@ internal static class InterleavedEmitter
             {
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
                 w.Line("int c = 0;");
-                using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-                    WriteGemmTile(w, spec, vector, cols);
-                w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
+                if (spec.GemmStep)
+                {
+                    w.Line(KernelEmitter.GemmStepComment);
+                    using (w.Block($"for (; c + {cols} <= cols - cols % 4; c += {cols})"))
+                        WriteGemmTile(w, spec, cols, "P.MulAddGemm");
+                }
+                else
+                {
+                    using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
+                        WriteGemmTile(w, spec, cols, "P.MulAdd");
+                    w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
+                }
                 using (w.Block("for (; c < cols; c++)"))
-                    WriteGemmTile(w, spec, vector, 1);
+                    WriteGemmTile(w, spec, 1, "P.MulAdd");
             }
         }
         w.Line();
@@ -111,17 +118,17 @@ internal static class InterleavedEmitter
     /// <summary>The call that writes one accumulator's rows: the primitive's own reduction, or lane i = row i.</summary>
     private static string Store(PrimitiveSpec spec) => spec.OwnStore ? "P.Store" : "InterleavedStore.Rows";
 
-    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, string vector, int cols)
+    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int cols, string step)
     {
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
             w.Line($"byte* x{j} = x{j - 1} + xRowBytes;");
-        w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var a{j} = {vector}<float>.Zero;").ToArray()));
+        w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var a{j} = {KernelEmitter.Zero(spec)};").ToArray()));
         using (w.Block("for (int s = 0; s < steps; s++)"))
         {
             w.Line("var ws = P.LoadWeights(g + s * groupStep);");
             for (int j = 0; j < cols; j++)
-                w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
+                w.Line($"a{j} = {step}(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
         }
         for (int j = 0; j < cols; j++)
             w.Line($"{Store(spec)}(a{j}, y + (c + {j}) * yStride + r, rows - r);");

@@ -76,6 +76,8 @@ internal static class KernelEmitter
         {
             w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows x unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
         }
+        if (spec.GemmStep)
+            w.Line("// Matrix-matrix: P.MulAddGemm for the first cols - cols % 4 columns, P.MulAdd for the others (llama.cpp's gemm / gemv split).");
         string ks = plan.Specialized.Count == 0
             ? "none"
             : string.Join(", ", plan.Specialized.Select(k => $"{k.K} ({k.Families})"));
@@ -241,13 +243,26 @@ internal static class KernelEmitter
         for (int i = 1; i < rows; i++)
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
         w.Line("int c = 0;");
-        using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-            WriteGemmTile(w, spec, rows, cols, k);
+        if (spec.GemmStep)
+        {
+            w.Line(GemmStepComment);
+            using (w.Block($"for (; c + {cols} <= cols - cols % 4; c += {cols})"))
+                WriteGemmTile(w, spec, rows, cols, k, "P.MulAddGemm");
+        }
+        else
+        {
+            using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
+                WriteGemmTile(w, spec, rows, cols, k, "P.MulAdd");
+        }
         using (w.Block("for (; c < cols; c++)"))
-            WriteGemmTile(w, spec, rows, 1, k);
+            WriteGemmTile(w, spec, rows, 1, k, "P.MulAdd");
     }
 
-    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int rows, int cols, int? k)
+    /// <summary>Why a primitive with a gemm step takes it for the first cols - cols % 4 columns only.</summary>
+    internal const string GemmStepComment =
+        "// llama.cpp multiplies the first cols - cols % 4 tokens in fours (its gemm, P.MulAddGemm), the others one by one (its gemv, P.MulAdd).";
+
+    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int rows, int cols, int? k, string step)
     {
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
@@ -261,7 +276,7 @@ internal static class KernelEmitter
             for (int i = 0; i < rows; i++)
             {
                 w.Line($"var w{i}s = P.LoadWeights(w{i} + s * wStep);");
-                w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = P.MulAdd(w{i}s, x{j}s, a{i}_{j});").ToArray()));
+                w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = {step}(w{i}s, x{j}s, a{i}_{j});").ToArray()));
             }
         }
         for (int i = 0; i < rows; i++)
@@ -284,7 +299,7 @@ internal static class KernelEmitter
     }
 
     /// <summary>A fresh accumulator: the float vector's zero, or the class's own accumulator's Zero.</summary>
-    private static string Zero(PrimitiveSpec spec) => spec.HasOwnAccumulator ? "TA.Zero" : $"{VectorType(spec.Isa)}<float>.Zero";
+    internal static string Zero(PrimitiveSpec spec) => spec.HasOwnAccumulator ? "TA.Zero" : $"{VectorType(spec.Isa)}<float>.Zero";
 
     /// <summary>The dot product an accumulator expression holds (an own accumulator is never a sum of several: unroll 1).</summary>
     private static string Sum(PrimitiveSpec spec, string accumulator) =>

@@ -24,7 +24,9 @@ namespace LlamaAot.Generators.Model;
 /// reduces an accumulator to its group's row results (when a row takes several lanes); otherwise lane i is row i.</param>
 /// <param name="Accumulator">Empty when MulAdd accumulates in a <c>Vector{N}&lt;float&gt;</c> (started at Zero, reduced by
 /// Vector{N}.Sum); otherwise the fully qualified type MulAdd returns, which starts at its static <c>Zero</c> and is
-/// reduced by its static <c>Sum(acc)</c> (one accumulator per dot product).</param>
+/// reduced by its static <c>Sum(acc)</c> (one accumulator per dot product), or, interleaved, written by its Store.</param>
+/// <param name="GemmStep">Whether the class declares <c>MulAddGemm</c>, a second step with the float order llama.cpp's
+/// repacked matrix-matrix kernels give the first cols - cols % 4 tokens of a batch (MulAdd being that of the rest).</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -39,7 +41,8 @@ internal sealed record PrimitiveSpec(
     TileSpec Tiles,
     int Rows = 0,
     bool OwnStore = false,
-    string Accumulator = "")
+    string Accumulator = "",
+    bool GemmStep = false)
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;

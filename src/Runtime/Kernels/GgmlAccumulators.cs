@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 
 namespace LlamaAot.Kernels;
 
-// llama.cpp's AVX2 dot products for Q4_1, Q5_1, Q4_K and Q5_K (which its AVX-512 builds run too) keep a second
+// llama.cpp's AVX2 dot products for Q4_1, Q5_1 and Q5_K (which its AVX-512 builds run too) keep a second
 // float sum beside their 8-lane accumulator and add it after hsum_float_8. A 256-bit accumulator has no lane to
 // spare for it, so the AVX2 primitives of those types accumulate in one of these (the generator starts each dot
 // product at Zero and ends it with Sum, see KernelPrimitivesAttribute). With the 8 lanes in GgmlLanes' layout,
@@ -22,19 +22,27 @@ internal readonly struct LanesAndSumms(Vector256<float> lanes, float summs)
     public static float Sum(LanesAndSumms acc) => Vector256.Sum(acc.Lanes) + acc.Summs;
 }
 
-/// <summary>ggml's 8 lanes (in <see cref="GgmlLanes"/>' layout) and Q4_K's 4 min lanes <c>acc_m</c>, in llama.cpp's order m0..m3.</summary>
-internal readonly struct LanesAndMins(Vector256<float> lanes, Vector128<float> mins)
+/// <summary>
+/// The two float sums llama.cpp's repacked Q4_K products keep per output (ggml_gemv_q4_K_8x8_q8_K and
+/// ggml_gemm_q4_K_8x8_q8_K, see <see cref="Quants.Q4_KRepackedOrder"/>): lane 0 the scale terms <c>acc</c>, lane 1 the
+/// min terms <c>acc_min</c>, each advanced by its own FMAs; the product is acc - acc_min. Lanes 2 and 3 stay zero.
+/// </summary>
+internal readonly struct ScaleAndMinSums(Vector128<float> sums)
 {
-    public readonly Vector256<float> Lanes = lanes;
-    public readonly Vector128<float> Mins = mins;
+    public readonly Vector128<float> Sums = sums;
 
-    public static LanesAndMins Zero => default;
+    public static ScaleAndMinSums Zero => default;
 
-    /// <summary>hsum_float_8(acc) + ((m0 + m2) + (m1 + m3)), llama.cpp's movehl / movehdup reduction of acc_m.</summary>
+    /// <summary>acc - acc_min.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(LanesAndMins acc)
-    {
-        var m = acc.Mins;
-        return Vector256.Sum(acc.Lanes) + ((m.GetElement(0) + m.GetElement(2)) + (m.GetElement(1) + m.GetElement(3)));
-    }
+    public static float Sum(ScaleAndMinSums acc) => acc.Sums.GetElement(0) - acc.Sums.GetElement(1);
+}
+
+/// <summary><see cref="ScaleAndMinSums"/> of the 16 rows of an interleaved group: lane r of each vector is row r's.</summary>
+internal readonly struct RowScaleAndMinSums(Vector512<float> scales, Vector512<float> mins)
+{
+    public readonly Vector512<float> Scales = scales;
+    public readonly Vector512<float> Mins = mins;
+
+    public static RowScaleAndMinSums Zero => default;
 }

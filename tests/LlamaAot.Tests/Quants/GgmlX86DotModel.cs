@@ -71,6 +71,42 @@ internal static unsafe class GgmlX86DotModel
         return acc.Result;
     }
 
+    /// <summary>
+    /// A Q4_K row times Q8_K activations as llama.cpp's repacked product computes it (a Q4_K matrix whose row count is
+    /// a multiple of 8, on any AVX2 CPU: ggml-cpu/arch/x86/repack.cpp): two float sums, acc = fma(float(S), d_w * d_x,
+    /// acc) and acc_min = fma(float(M), dmin_w * d_x, acc_min), result acc - acc_min. S is the exact integer sum of
+    /// scale * q * q_x, M of min * (sum of the sub-block's q_x, from the bsums). <paramref name="gemm"/>: the token is
+    /// one of the first n - n % 4 of its batch, which ggml_gemm_q4_K_8x8_q8_K takes, one FMA per pair of sub-blocks;
+    /// otherwise ggml_gemv_q4_K_8x8_q8_K's one FMA per super-block.
+    /// </summary>
+    public static float Q4_KRepackedDot(ReadOnlySpan<byte> row, ReadOnlySpan<BlockQ8_K> x, bool gemm)
+    {
+        var q = new int[256];
+        var scale = new int[256];
+        var mins = new int[16];
+        float acc = 0, accMin = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            var y = x[i];
+            var (d, dmin) = Unpack(GgmlType.Q4_K, row.Slice(i * sizeof(BlockQ4_K), sizeof(BlockQ4_K)), q, scale, mins);
+            int s = 0, m = 0;
+            for (int p = 0; p < 4; p++)
+            {
+                for (int e = 64 * p; e < 64 * p + 64; e++)
+                    s += scale[e] * q[e] * y.Qs[e];
+                for (int j = 2 * p; j < 2 * p + 2; j++)
+                    m += mins[j] * (y.BSums[2 * j] + y.BSums[2 * j + 1]);
+                if (gemm || p == 3)
+                {
+                    acc = MathF.FusedMultiplyAdd(s, d * y.D, acc);
+                    accMin = MathF.FusedMultiplyAdd(m, dmin * y.D, accMin);
+                    s = m = 0;
+                }
+            }
+        }
+        return acc - accMin;
+    }
+
     /// <summary>The 8 exact integer lanes of <paramref name="n"/> values: lane k sums the terms of values e with (e % 32) / 4 == k.</summary>
     private static int[] Lanes(Func<int, int> term, int n)
     {
@@ -267,7 +303,7 @@ internal static unsafe class GgmlX86DotModel
     }
 
     /// <summary>The rows in the kernel's interleaved groups, the last group padded as the model loader pads it.</summary>
-    private static byte[] Repack(KernelEntry entry, byte[] w, int wRowBytes, int rows, int k)
+    public static byte[] Repack(KernelEntry entry, byte[] w, int wRowBytes, int rows, int k)
     {
         int groups = (rows + entry.Rows - 1) / entry.Rows;
         var packed = new byte[groups * entry.Rows * wRowBytes];
@@ -279,6 +315,6 @@ internal static unsafe class GgmlX86DotModel
         return packed;
     }
 
-    private static float[] Gaussian(Random random, int n) =>
+    public static float[] Gaussian(Random random, int n) =>
         Enumerable.Range(0, n).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()))).ToArray();
 }

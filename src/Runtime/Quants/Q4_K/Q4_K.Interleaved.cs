@@ -16,11 +16,11 @@ namespace LlamaAot.Quants;
 /// top 2 bits of the three words' byte i carry bits 0-1, 2-3 and 4-5 of min 4 + i), then 32 chunks of 64 bytes:
 /// chunk 8c + t holds, in int32 lane r, bytes 4t..4t+3 of the 32-byte quant chunk c of row r, whose low nibbles are
 /// values 64c + 4t.. (sub-block 2c) and high nibbles values 64c + 32 + 4t.. (sub-block 2c + 1).</para>
-/// <para>Per row and super-block: eight vpmaddubsw per sub-block summed in 16 bits (8 * 2 * 15 * 128 = 30720 fits),
-/// one vpmaddwd with the sub-block scale in both 16-bit halves of the row's lane, an exact int32 sum over the
-/// super-block; the mins the same way against the activations' bsums; then acc += (d * d_x) * sum - (dmin * d_x) *
-/// mins. The integers are exact, as in llama.cpp; the float part converts one sum per row and super-block where
-/// llama.cpp's vec_dot converts eight partial sums, so results agree with it to rounding, not bit for bit.</para>
+/// <para>Per row and pair of sub-blocks: eight vpmaddubsw per sub-block summed in 16 bits (8 * 2 * 15 * 128 = 30720
+/// fits), one vpmaddwd with the sub-block scale in both 16-bit halves of the row's lane: an exact int32 S; the mins the
+/// same way against the activations' bsums: M. Then llama.cpp's repacked float order (<see cref="Q4_KRepackedOrder"/>):
+/// MulAdd adds S and M of the super-block into the rows' two sums with one FMA each (ggml_gemv), MulAddGemm those of
+/// each pair of sub-blocks (ggml_gemm); Store writes acc - acc_min.</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
 internal static unsafe class Q4_KxQ8_K_Avx512_X16
@@ -85,34 +85,68 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
 
+    /// <summary>ggml_gemv's step: S and M of the whole super-block, one FMA each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(in Weights w, byte* x, Vector512<float> acc)
+    public static RowScaleAndMinSums MulAdd(in Weights w, byte* x, RowScaleAndMinSums acc)
     {
         var a = (BlockQ8_K*)x;
-        var mask = Vector512.Create((byte)0x0F);
         var sums = Vector512<int>.Zero;
-        for (int c = 0; c < 4; c++)
-        {
-            byte* q = w.Q + c * 8 * ChunkBytes;
-            sbyte* xl = a->Qs + 64 * c, xh = xl + 32;
-            var low = Vector512<short>.Zero;
-            var high = Vector512<short>.Zero;
-            for (int t = 0; t < 8; t++)
-            {
-                var raw = Vector512.Load(q + t * ChunkBytes);
-                low += Avx512BW.MultiplyAddAdjacent(raw & mask, RowGroups.Broadcast4(xl + 4 * t));
-                high += Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask, RowGroups.Broadcast4(xh + 4 * t));
-            }
-            sums += Avx512BW.MultiplyAddAdjacent(low, w.Unpacked[2 * c]) + Avx512BW.MultiplyAddAdjacent(high, w.Unpacked[2 * c + 1]);
-        }
-        // Sub-block j's activation sum is bsums[2j] + bsums[2j + 1]: one vpmaddwd against (min, min) adds both.
         var mins = Vector512<int>.Zero;
-        for (int j = 0; j < 8; j++)
-            mins += Avx512BW.MultiplyAddAdjacent(w.Unpacked[8 + j], Vector512.Create(*(int*)(a->BSums + 2 * j)).AsInt16());
+        for (int p = 0; p < 4; p++)
+        {
+            sums += PairSum(w, a, p);
+            mins += PairMins(w, a, p);
+        }
         var dx = Vector512.Create(a->D);
-        acc = Vector512.FusedMultiplyAdd(w.D * dx, Vector512.ConvertToSingle(sums), acc);
-        return Vector512.FusedMultiplyAdd(-(w.DMin * dx), Vector512.ConvertToSingle(mins), acc);
+        return new(Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), w.D * dx, acc.Scales),
+            Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(mins), w.DMin * dx, acc.Mins));
     }
+
+    /// <summary>ggml_gemm's step: S and M of each pair of sub-blocks, one FMA each, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static RowScaleAndMinSums MulAddGemm(in Weights w, byte* x, RowScaleAndMinSums acc)
+    {
+        var a = (BlockQ8_K*)x;
+        var dx = Vector512.Create(a->D);
+        Vector512<float> d = w.D * dx, dmin = w.DMin * dx, scales = acc.Scales, mins = acc.Mins;
+        for (int p = 0; p < 4; p++)
+        {
+            scales = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(PairSum(w, a, p)), d, scales);
+            mins = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(PairMins(w, a, p)), dmin, mins);
+        }
+        return new(scales, mins);
+    }
+
+    /// <summary>acc - acc_min of each row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(RowScaleAndMinSums acc, float* y, int count) => InterleavedStore.Rows(acc.Scales - acc.Mins, y, count);
+
+    /// <summary>S of sub-blocks 2p and 2p + 1 (the 32 bytes of quant chunk p) of every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> PairSum(in Weights w, BlockQ8_K* a, int p)
+    {
+        var mask = Vector512.Create((byte)0x0F);
+        byte* q = w.Q + p * 8 * ChunkBytes;
+        sbyte* xl = a->Qs + 64 * p, xh = xl + 32;
+        var low = Vector512<short>.Zero;
+        var high = Vector512<short>.Zero;
+        for (int t = 0; t < 8; t++)
+        {
+            var raw = Vector512.Load(q + t * ChunkBytes);
+            low += Avx512BW.MultiplyAddAdjacent(raw & mask, RowGroups.Broadcast4(xl + 4 * t));
+            high += Avx512BW.MultiplyAddAdjacent(Vector512.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask, RowGroups.Broadcast4(xh + 4 * t));
+        }
+        return Avx512BW.MultiplyAddAdjacent(low, w.Unpacked[2 * p]) + Avx512BW.MultiplyAddAdjacent(high, w.Unpacked[2 * p + 1]);
+    }
+
+    /// <summary>
+    /// M of sub-blocks 2p and 2p + 1 of every row. Sub-block j's activation sum is bsums[2j] + bsums[2j + 1]: one
+    /// vpmaddwd against (min, min) adds both.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> PairMins(in Weights w, BlockQ8_K* a, int p) =>
+        Avx512BW.MultiplyAddAdjacent(w.Unpacked[8 + 2 * p], Vector512.Create(*(int*)(a->BSums + 4 * p)).AsInt16())
+        + Avx512BW.MultiplyAddAdjacent(w.Unpacked[9 + 2 * p], Vector512.Create(*(int*)(a->BSums + 4 * p + 2)).AsInt16());
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)

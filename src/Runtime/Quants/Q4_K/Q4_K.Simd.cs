@@ -5,13 +5,12 @@ using LlamaAot.Kernels;
 
 namespace LlamaAot.Quants;
 
-// Q4_K weights x Q8_K activations (ggml_vec_dot_q4_K_q8_K), one 256-value super-block per step. The nibbles stay
-// unsigned for vpmaddubsw (a pair sum is at most 2 * 15 * 127); vpmaddwd applies the 6-bit sub-block scales. The
-// mins meet the activations' bsums: sum_j min_j * (bsums[2j] + bsums[2j + 1]), one vpmaddwd. All integer sums are
-// exact and land in llama.cpp's lanes; the float operations, with d * d_x and -(dmin * d_x) (one float multiply
-// each), are llama.cpp's on AVX-512 and AVX2 (KQuantSimd; on AVX2 the 4 min lanes beside the 8, LanesAndMins) and
-// two FMAs per super-block on the portable path.
-// The steps are plain pointers and MulAdd does all the work: see Q6_K.Simd.cs for why. Q5_K shares the helpers.
+// Q4_K weights x Q8_K activations, one 256-value super-block per step, in the float order of llama.cpp's repacked
+// product (Q4_KRepackedOrder: MulAdd is ggml_gemv's, MulAddGemm ggml_gemm's). The nibbles stay unsigned for
+// vpmaddubsw (a pair sum is at most 2 * 15 * 127); vpmaddwd applies the 6-bit sub-block scales; the integer sum of
+// each pair of sub-blocks (64 values) is exact. Their mins meet the activations' bsums (KQuantSimd.MinLanes).
+// These kernels keep the file's layout (Q4_K.Interleaved.cs repacks); Q5_K shares their helpers.
+// The steps are plain pointers and MulAdd does all the work: see Q6_K.Simd.cs for why.
 
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2, GemmColumns = 4)]
 internal static unsafe class Q4_KxQ8_K_Avx512
@@ -25,16 +24,26 @@ internal static unsafe class Q4_KxQ8_K_Avx512
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(byte* w, byte* x, Vector512<float> acc)
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
     {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
+        return new(PairSums(b, a, scalesAndMins), KQuantSimd.MinLanes(scalesAndMins, a), b, a);
+    }
+
+    /// <summary>S of each pair of sub-blocks (chunk c = sub-blocks 2c and 2c + 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> PairSums(BlockQ4_K* b, BlockQ8_K* a, Vector128<byte> scalesAndMins)
+    {
         var table = Avx2.ConvertToVector256Int16(scalesAndMins).ToVector512Unsafe(); // int16: scales 0..7, mins 0..7
-        var sums = Vector512<int>.Zero;
-        for (int c = 0; c < 4; c++)
-            sums += Chunk(Nibbles(b->Qs + 32 * c), a->Qs + 64 * c, table, c);
-        return Combine(sums, scalesAndMins, b->D, b->DMin, a, acc);
+        return Vector128.Create(
+            Vector512.Sum(Chunk(Nibbles(b->Qs), a->Qs, table, 0)), Vector512.Sum(Chunk(Nibbles(b->Qs + 32), a->Qs + 64, table, 1)),
+            Vector512.Sum(Chunk(Nibbles(b->Qs + 64), a->Qs + 128, table, 2)), Vector512.Sum(Chunk(Nibbles(b->Qs + 96), a->Qs + 192, table, 3)));
     }
 
     /// <summary>
@@ -57,10 +66,6 @@ internal static unsafe class Q4_KxQ8_K_Avx512
         return Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(x)), scale);
     }
 
-    /// <summary>acc + (d * d_x) * sums - (dmin * d_x) * mins, in llama.cpp's lanes and order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Combine(Vector512<int> sums, Vector128<byte> scalesAndMins, ushort d, ushort dmin, BlockQ8_K* a, Vector512<float> acc) =>
-        KQuantSimd.MulAddInLlamaOrder(sums, KQuantSimd.MinLanes(scalesAndMins, a), Fp16.HalfBitsToSingle(d) * a->D, -(Fp16.HalfBitsToSingle(dmin) * a->D), acc);
 }
 
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]
@@ -74,24 +79,48 @@ internal static unsafe class Q4_KxQ8_K_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
 
+    /// <summary>
+    /// ggml_gemv's step. Only the super-block's totals are needed: the chunks' lanes added, then two vphaddd with the
+    /// 4 min lanes give [S, M, S, M] (fewer reductions than <see cref="MulAddGemm"/>'s per pair).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static LanesAndMins MulAdd(byte* w, byte* x, LanesAndMins acc)
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc)
     {
         var b = (BlockQ4_K*)w;
         var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
+        var (c0, c1, c2, c3) = Chunks(b, a, scalesAndMins);
+        var lanes = (c0 + c1) + (c2 + c3);
+        var halves = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a));
+        return Q4_KRepackedOrder.Gemv(Ssse3.HorizontalAdd(halves, halves), Q4_KRepackedOrder.Scales(b, a), acc);
+    }
+
+    /// <summary>ggml_gemm's step: S of each pair of sub-blocks, the chunks' lanes reduced by three vphaddd and one add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc)
+    {
+        var b = (BlockQ4_K*)w;
+        var a = (BlockQ8_K*)x;
+        var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
+        var (c0, c1, c2, c3) = Chunks(b, a, scalesAndMins);
+        var sums = Avx2.HorizontalAdd(Avx2.HorizontalAdd(c0, c1), Avx2.HorizontalAdd(c2, c3)); // per 128-bit half: chunk 0..3's lanes
+        return Q4_KRepackedOrder.Gemm(new(sums.GetLower() + sums.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a), b, a), acc);
+    }
+
+    /// <summary>The 8 int32 lanes of each chunk c (sub-blocks 2c and 2c + 1), scales applied.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<int>, Vector256<int>, Vector256<int>, Vector256<int>) Chunks(BlockQ4_K* b, BlockQ8_K* a, Vector128<byte> scalesAndMins)
+    {
         var scales = Scales(scalesAndMins);
         var nibble = Vector256.Create((byte)0x0F);
-        var sums = Vector256<int>.Zero;
-        for (int c = 0; c < 4; c++)
-        {
-            var q = Vector256.Load(b->Qs + 32 * c);
-            sums += Chunk(q & nibble, Vector256.ShiftRightLogical(q.AsUInt16(), 4).AsByte() & nibble, a->Qs + 64 * c, scales, c);
-        }
-        // llama.cpp: acc_m = fma(dmin, float(min lanes), acc_m) beside acc = fma(d, float(lanes), acc).
-        float dmin = -(Fp16.HalfBitsToSingle(b->DMin) * a->D);
-        var mins = Vector128.FusedMultiplyAdd(Vector128.Create(dmin), Vector128.ConvertToSingle(KQuantSimd.MinLanes(scalesAndMins, a)), acc.Mins);
-        return new(KQuantSimd.MulAddInLlamaOrder(sums, Fp16.HalfBitsToSingle(b->D) * a->D, acc.Lanes), mins);
+        var q0 = Vector256.Load(b->Qs);
+        var q1 = Vector256.Load(b->Qs + 32);
+        var q2 = Vector256.Load(b->Qs + 64);
+        var q3 = Vector256.Load(b->Qs + 96);
+        return (Chunk(q0 & nibble, Vector256.ShiftRightLogical(q0.AsUInt16(), 4).AsByte() & nibble, a->Qs, scales, 0),
+            Chunk(q1 & nibble, Vector256.ShiftRightLogical(q1.AsUInt16(), 4).AsByte() & nibble, a->Qs + 64, scales, 1),
+            Chunk(q2 & nibble, Vector256.ShiftRightLogical(q2.AsUInt16(), 4).AsByte() & nibble, a->Qs + 128, scales, 2),
+            Chunk(q3 & nibble, Vector256.ShiftRightLogical(q3.AsUInt16(), 4).AsByte() & nibble, a->Qs + 192, scales, 3));
     }
 
     /// <summary>The 8 scales as int16 in both 128-bit lanes (for vpshufb).</summary>
@@ -129,21 +158,48 @@ internal static unsafe class Q4_KxQ8_K_Portable
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MulAdd(byte* w, byte* x, Vector128<float> acc)
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
     {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
+        return new(PairSums(b, a, scalesAndMins), MinSums(scalesAndMins, a), b, a);
+    }
+
+    /// <summary>S of each pair of sub-blocks (chunk c = sub-blocks 2c and 2c + 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> PairSums(BlockQ4_K* b, BlockQ8_K* a, Vector128<byte> scalesAndMins)
+    {
         var nibble = Vector128.Create((byte)0x0F);
-        var sums = Vector128<int>.Zero;
+        var pairs = Vector128<int>.Zero;
         for (int c = 0; c < 4; c++)
         {
             var q0 = Vector128.Load(b->Qs + 32 * c);
             var q1 = Vector128.Load(b->Qs + 32 * c + 16);
-            sums += Dot32(q0 & nibble, q1 & nibble, a->Qs + 64 * c) * scalesAndMins.GetElement(2 * c)
+            var sums = Dot32(q0 & nibble, q1 & nibble, a->Qs + 64 * c) * scalesAndMins.GetElement(2 * c)
                 + Dot32(Vector128.ShiftRightLogical(q0, 4), Vector128.ShiftRightLogical(q1, 4), a->Qs + 64 * c + 32) * scalesAndMins.GetElement(2 * c + 1);
+            pairs = pairs.WithElement(c, Vector128.Sum(sums));
         }
-        return Combine(sums, scalesAndMins, b->D, b->DMin, a, acc);
+        return pairs;
+    }
+
+    /// <summary>M of each pair of sub-blocks: min_j * (bsums[2j] + bsums[2j + 1]) for j = 2p, 2p + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> MinSums(Vector128<byte> scalesAndMins, BlockQ8_K* a)
+    {
+        var mins = Vector128<int>.Zero;
+        for (int p = 0; p < 4; p++)
+        {
+            int m = 0;
+            for (int j = 2 * p; j < 2 * p + 2; j++)
+                m += scalesAndMins.GetElement(8 + j) * (a->BSums[2 * j] + a->BSums[2 * j + 1]);
+            mins = mins.WithElement(p, m);
+        }
+        return mins;
     }
 
     /// <summary>
@@ -161,7 +217,10 @@ internal static unsafe class Q4_KxQ8_K_Portable
         return Vector128.WidenLower(p) + Vector128.WidenUpper(p);
     }
 
-    /// <summary>acc + (d * d_x) * sums, then the min term -(dmin * d_x) * sum_j min_j * (bsums[2j] + bsums[2j + 1]) in lane 0.</summary>
+    /// <summary>
+    /// Q5_K's portable step: acc + (d * d_x) * sums, then the min term -(dmin * d_x) * sum_j min_j * (bsums[2j] +
+    /// bsums[2j + 1]) in lane 0.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<float> Combine(Vector128<int> sums, Vector128<byte> scalesAndMins, ushort d, ushort dmin, BlockQ8_K* a, Vector128<float> acc)
     {
