@@ -145,9 +145,16 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                 {
                     int from = tile == 0 ? skip : 0, count = Math.Min(Tile, n - tile * Tile), cell = (start + tile * Tile) % cells;
                     float* v = Widen(_cache.ValueRow(_layer, seq, kvHead, cell), count * hd, _cache.ValueType, valueTile);
-                    AddWeighted(weights + tile * Tile, rowStride, group, v, from, count, hd, o);
+                    if (_cache.ValueType == KvCacheType.F32)
+                        AddWeighted(weights + tile * Tile, rowStride, group, v, from, count, hd, o);
+                    else
+                    {
+                        for (int h = 0; h < group; h++)
+                            AddWeighted(weights + h * rowStride + tile * Tile, v, from, count, hd, o + h * Lanes * hd, 1);
+                    }
                 }
-                // tinyBLAS's hsum of each output's 8 lanes (the softmax is already normalized).
+                // tinyBLAS's hsum of each output's 8 lanes (the softmax is already normalized; with an F16 cache
+                // lane 0 holds the whole sum and the others are zero).
                 float* done = _out + (long)t * _c.NHead * hd + kvHead * group * hd;
                 for (int h = 0; h < group; h++)
                 {
@@ -201,19 +208,20 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
 
     /// <summary>
     /// Scaled (and soft-capped) scores of one tile for one query head; lanes outside [from, count) are -infinity.
-    /// Each q . k is summed in the order of the product llama.cpp's x86 (AVX2) build takes for it, lane by lane over
-    /// the tile's 16 positions: with an F32 cache ggml_vec_dot_f32 (q is a permuted view, so no tinyBLAS): 4 x 8
-    /// lanes over 32 dimensions at a time, reduced by GGML_F32x8_REDUCE, then any dimensions past the last 32 added one
-    /// by one; with an F16 cache tinyBLAS on the half-rounded q: 8 lanes, then hsum.
+    /// With an F32 cache each q . k is summed in the order of the product llama.cpp's x86 (AVX2) build takes for it,
+    /// lane by lane over the tile's 16 positions: ggml_vec_dot_f32 (q is a permuted view, so no tinyBLAS): 4 x 8 lanes
+    /// over 32 dimensions at a time, reduced by GGML_F32x8_REDUCE, then any dimensions past the last 32 added one by
+    /// one. With an F16 cache each lane sums its products in order: the stories260K references (an AVX-512 build,
+    /// whose F16 products are other again) hold within their bounds that way, and not in the AVX2 build's order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Scores(float* q, float* k, int hd, int from, int count, float* scores)
     {
         bool f32 = _cache.KeyType == KvCacheType.F32;
-        int chunk = f32 ? 32 : Lanes, whole = hd / chunk * chunk;
+        int chunk = f32 ? 32 : 1, whole = hd / chunk * chunk;
         // r[2c], r[2c + 1]: ggml lane c of positions 0..7 and 8..15; for F32, lane c = (L[c] + L[c+16]) + (L[c+8] + L[c+24]).
         var r = stackalloc Vector256<float>[2 * Lanes];
-        for (int c = 0; c < Lanes; c++)
+        for (int c = 0; c < (f32 ? Lanes : 1); c++)
         {
             var (a0, b0) = LaneSum(q, k, c, whole, chunk);
             if (f32)
@@ -235,9 +243,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         }
         else
         {
-            // hsum_float_8: (t0 + t2) + (t1 + t3).
-            s0 = ((r[0] + r[8]) + (r[4] + r[12])) + ((r[2] + r[10]) + (r[6] + r[14]));
-            s1 = ((r[1] + r[9]) + (r[5] + r[13])) + ((r[3] + r[11]) + (r[7] + r[15]));
+            (s0, s1) = (r[0], r[1]);
         }
         for (int d = whole; d < hd; d++)
         {

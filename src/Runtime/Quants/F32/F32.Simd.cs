@@ -66,15 +66,24 @@ internal static unsafe class F32xF32_Avx512_X2
     }
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
-    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
+        RowPairs.Repack<float>(src, srcRowBytes, rowCount, k, dst, ValuesPerStep);
+}
+
+/// <summary>The row-pair layout of the AVX-512 F32 and F16 kernels: per step, row 0's values, then row 1's.</summary>
+internal static unsafe class RowPairs
+{
+    /// <summary>Writes one group of two rows from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack<T>(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst, int valuesPerStep)
+        where T : unmanaged
     {
-        var group = new Span<float>(dst, Rows * k);
+        var group = new Span<T>(dst, 2 * k);
         group.Clear();
         for (int r = 0; r < rowCount; r++)
         {
-            var row = new ReadOnlySpan<float>(src + r * srcRowBytes, k);
-            for (int s = 0; s < k / ValuesPerStep; s++)
-                row.Slice(s * ValuesPerStep, ValuesPerStep).CopyTo(group.Slice((s * Rows + r) * ValuesPerStep, ValuesPerStep));
+            var row = new ReadOnlySpan<T>(src + r * srcRowBytes, k);
+            for (int s = 0; s < k / valuesPerStep; s++)
+                row.Slice(s * valuesPerStep, valuesPerStep).CopyTo(group.Slice((2 * s + r) * valuesPerStep, valuesPerStep));
         }
     }
 }
