@@ -107,6 +107,23 @@ internal static unsafe class GgmlX86DotModel
         return acc - accMin;
     }
 
+    /// <summary>
+    /// The dot product of F32 rows (F16 rows widened, with F16-rounded activations, alike) as llama.cpp's tinyBLAS
+    /// computes it on an AVX2 build (llamafile/sgemm.cpp, tinyBLAS&lt;8, __m256&gt;, for every token count): lane k
+    /// gets <c>acc[k] = fma(w[e], x[e], acc[k])</c> for the values e with e % 8 == k, in order; then hsum, which for
+    /// __m256 is hsum_float_8's tree.
+    /// </summary>
+    public static float TinyBlasDot(ReadOnlySpan<float> w, ReadOnlySpan<float> x)
+    {
+        var acc = new float[8];
+        for (int e = 0; e < w.Length; e++)
+            acc[e % 8] = MathF.FusedMultiplyAdd(w[e], x[e], acc[e % 8]);
+        return HsumFloat8(acc);
+    }
+
+    /// <summary>hsum_float_8: ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)).</summary>
+    private static float HsumFloat8(float[] v) => ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+
     /// <summary>The 8 exact integer lanes of <paramref name="n"/> values: lane k sums the terms of values e with (e % 32) / 4 == k.</summary>
     private static int[] Lanes(Func<int, int> term, int n)
     {
@@ -150,7 +167,7 @@ internal static unsafe class GgmlX86DotModel
         {
             get
             {
-                float sum = ((_acc[0] + _acc[4]) + (_acc[2] + _acc[6])) + ((_acc[1] + _acc[5]) + (_acc[3] + _acc[7]));
+                float sum = HsumFloat8(_acc);
                 if (_hasAccM)
                     sum += (_accM[0] + _accM[2]) + (_accM[1] + _accM[3]);
                 return _hasSumms ? sum + _summs : sum;
@@ -248,7 +265,8 @@ internal static unsafe class GgmlX86DotModel
             return; // test.sh reruns with AVX-512 and AVX2 switched off; this CPU cannot run the path
         var format = Formats.Get(type);
         var random = new Random((int)type * 31 + (int)isa);
-        foreach (int k in new[] { 256, 7 * format.BlockSize })
+        // A generic K of whole 8-value steps (F32, F16: llama.cpp takes tinyBLAS only then) and whole blocks.
+        foreach (int k in new[] { 256, 7 * Math.Max(format.BlockSize, 32) })
         {
             var onFileLayout = KernelRegistry.Find(type, isa, k, allowRepack: false) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
             var best = KernelRegistry.Find(type, isa, k)!;

@@ -8,15 +8,16 @@ namespace LlamaAot.Tests.Quants;
 public class Q8_0Tests
 {
     /// <summary>
-    /// The AVX-512 and AVX2 kernels return exactly what llama.cpp's x86 ggml_vec_dot_q8_0_q8_0 returns: perplexity
-    /// over 128-token chunks is sensitive to the last bit (see Q8_0.Simd.cs).
+    /// Every path's kernels return exactly what llama.cpp's x86 ggml_vec_dot_q8_0_q8_0 returns: perplexity over
+    /// 128-token chunks is sensitive to the last bit (see Q8_0.Simd.cs), and so are the random architecture models.
     /// </summary>
     [Fact]
     [Trait("Category", "Isa")]
-    public void X86KernelsReproduceLlamaCppBitForBit()
+    public void KernelsReproduceLlamaCppsX86KernelBitForBit()
     {
         GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q8_0, KernelIsa.Avx512, LlamaCppX86Dot);
         GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q8_0, KernelIsa.Avx2, LlamaCppX86Dot);
+        GgmlX86DotModel.AssertKernelsMatch(GgmlType.Q8_0, KernelIsa.Portable, LlamaCppX86Dot);
     }
 
     private static unsafe float LlamaCppX86Dot(byte[] wRow, byte[] xRow)

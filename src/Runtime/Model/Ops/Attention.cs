@@ -35,6 +35,9 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
 {
     private const int Tile = KvCache.Tile;
 
+    /// <summary>tinyBLAS's lanes on an AVX2 build: the weighted values of position j are summed in lane j % 8.</summary>
+    private const int Lanes = 8;
+
     private readonly ModelConfig _c;
     private readonly KvCache _cache;
     private readonly bool _flash;
@@ -53,10 +56,10 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         _cache = cache;
         _flash = flashAttention;
         int hd = config.HeadDim, g = config.GroupSize;
-        // Per thread: key tile [hd][16], value tile [16][hd], q [G][hd], out [G][hd], m [G], l [G], then weights:
-        // [G][16] for the online softmax, [G][n_ctx rounded to tiles] when the scores are kept.
+        // Per thread: key tile [hd][16], value tile [16][hd], q [G][hd], out [G][Lanes][hd] (flash: [G][hd]), m [G],
+        // l [G], then weights: [G][16] for the online softmax, [G][n_ctx rounded to tiles] when the scores are kept.
         long weights = flashAttention ? (long)g * Tile : (long)g * RowStride(cache.NCtx);
-        _scratchFloats = RoundUp(2L * Tile * hd + 2L * g * hd + 2L * g + weights);
+        _scratchFloats = RoundUp(2L * Tile * hd + (1L + Lanes) * g * hd + 2L * g + weights);
         _scratch = new AlignedBuffer(_scratchFloats * threads * sizeof(float));
     }
 
@@ -94,7 +97,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         int hd = _c.HeadDim, group = _c.GroupSize, nKv = _c.NHeadKv, cells = _cache.Cells(_layer);
         float* scratch = _scratch.Floats + thread * _scratchFloats;
         float* keyTile = scratch, valueTile = keyTile + Tile * hd, q = valueTile + Tile * hd;
-        float* o = q + group * hd, m = o + group * hd, l = m + group, weights = l + group;
+        float* o = q + group * hd, m = o + Lanes * group * hd, l = m + group, weights = l + group;
         int rowStride = _flash ? Tile : RowStride(_cache.NCtx);
         for (int task = _plan.Start(chunk); task < _plan.End(chunk); task++)
         {
@@ -107,7 +110,7 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                 HalfVectors.RoundToHalf(qt, q, group * hd);
             else
                 new ReadOnlySpan<float>(qt, group * hd).CopyTo(new Span<float>(q, group * hd));
-            new Span<float>(o, group * hd).Clear();
+            new Span<float>(o, Lanes * group * hd).Clear();
             for (int h = 0; h < group; h++)
             {
                 m[h] = float.NegativeInfinity;
@@ -142,10 +145,27 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
                 {
                     int from = tile == 0 ? skip : 0, count = Math.Min(Tile, n - tile * Tile), cell = (start + tile * Tile) % cells;
                     float* v = Widen(_cache.ValueRow(_layer, seq, kvHead, cell), count * hd, _cache.ValueType, valueTile);
-                    AddWeighted(weights + tile * Tile, rowStride, group, v, from, count, hd, o);
+                    if (_cache.ValueType == KvCacheType.F32)
+                        AddWeighted(weights + tile * Tile, rowStride, group, v, from, count, hd, o);
+                    else
+                    {
+                        for (int h = 0; h < group; h++)
+                            AddWeighted(weights + h * rowStride + tile * Tile, v, from, count, hd, o + h * Lanes * hd, 1);
+                    }
                 }
+                // tinyBLAS's hsum of each output's 8 lanes (the softmax is already normalized; with an F16 cache
+                // lane 0 holds the whole sum and the others are zero).
+                float* done = _out + (long)t * _c.NHead * hd + kvHead * group * hd;
                 for (int h = 0; h < group; h++)
-                    l[h] = 1;
+                {
+                    float* lanes = o + h * Lanes * hd;
+                    for (int d = 0; d < hd; d++)
+                    {
+                        float* v = lanes + d;
+                        done[h * hd + d] = ((v[0] + v[4 * hd]) + (v[2 * hd] + v[6 * hd])) + ((v[hd] + v[5 * hd]) + (v[3 * hd] + v[7 * hd]));
+                    }
+                }
+                continue;
             }
 
             float* output = _out + (long)t * _c.NHead * hd + kvHead * group * hd;
@@ -161,43 +181,11 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     /// <summary>
     /// Scaled (and soft-capped) scores of one tile for <paramref name="heads"/> query heads (q is [heads][hd], scores
     /// of head h start at h * <paramref name="stride"/>); lanes outside [<paramref name="from"/>,
-    /// <paramref name="count"/>) are -infinity. Each lane sums q[d] * k[d] over d in order, whatever the vector width:
-    /// results do not depend on the path.
+    /// <paramref name="count"/>) are -infinity.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Scores(float* q, int heads, float* k, int hd, int from, int count, float* scores, int stride)
     {
-        int h = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var scale = Vector512.Create(_scale);
-            var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            var valid = (Vector512.LessThan(lanes, Vector512.Create(count)) & Vector512.GreaterThanOrEqual(lanes, Vector512.Create(from))).AsSingle();
-            var inf = Vector512.Create(float.NegativeInfinity);
-            // Four heads at a time share each row of the key tile.
-            for (; h + 4 <= heads; h += 4)
-            {
-                float* q0 = q + h * hd, q1 = q0 + hd, q2 = q1 + hd, q3 = q2 + hd;
-                var s0 = Vector512<float>.Zero;
-                var s1 = Vector512<float>.Zero;
-                var s2 = Vector512<float>.Zero;
-                var s3 = Vector512<float>.Zero;
-                for (int d = 0; d < hd; d++)
-                {
-                    var kd = Vector512.Load(k + d * Tile);
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[d]), kd, s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[d]), kd, s1);
-                    s2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[d]), kd, s2);
-                    s3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[d]), kd, s3);
-                }
-                float* out0 = scores + h * stride;
-                Vector512.ConditionalSelect(valid, SoftCap(s0 * scale), inf).Store(out0);
-                Vector512.ConditionalSelect(valid, SoftCap(s1 * scale), inf).Store(out0 + stride);
-                Vector512.ConditionalSelect(valid, SoftCap(s2 * scale), inf).Store(out0 + 2 * stride);
-                Vector512.ConditionalSelect(valid, SoftCap(s3 * scale), inf).Store(out0 + 3 * stride);
-            }
-        }
-        for (; h < heads; h++)
+        for (int h = 0; h < heads; h++)
             Scores(q + h * hd, k, hd, from, count, scores + h * stride);
     }
 
@@ -205,9 +193,6 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     /// Gemma 2's attention logit soft-cap, as ggml computes it: scores times the float reciprocal of the cap, tanh,
     /// times the cap. Without a cap the scores pass through.
     /// </summary>
-    private Vector512<float> SoftCap(Vector512<float> scores) =>
-        _options.SoftCap > 0 ? Vector512.Create(SoftCap(scores.GetLower()), SoftCap(scores.GetUpper())) : scores;
-
     private Vector256<float> SoftCap(Vector256<float> scores)
     {
         float cap = _options.SoftCap;
@@ -221,13 +206,46 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         return Vector256.Create<float>(lanes);
     }
 
-    /// <summary>Scaled (and soft-capped) scores of one tile for one query head; lanes outside [from, count) are -infinity.</summary>
+    /// <summary>
+    /// Scaled (and soft-capped) scores of one tile for one query head; lanes outside [from, count) are -infinity.
+    /// With an F32 cache each q . k is summed in the order of the product llama.cpp's x86 (AVX2) build takes for it,
+    /// lane by lane over the tile's 16 positions: ggml_vec_dot_f32 (q is a permuted view, so no tinyBLAS): 4 x 8 lanes
+    /// over 32 dimensions at a time, reduced by GGML_F32x8_REDUCE, then any dimensions past the last 32 added one by
+    /// one. With an F16 cache each lane sums its products in order: the stories260K references (an AVX-512 build,
+    /// whose F16 products are other again) hold within their bounds that way, and not in the AVX2 build's order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Scores(float* q, float* k, int hd, int from, int count, float* scores)
     {
-        var s0 = Vector256<float>.Zero;
-        var s1 = Vector256<float>.Zero;
-        for (int d = 0; d < hd; d++)
+        bool f32 = _cache.KeyType == KvCacheType.F32;
+        int chunk = f32 ? 32 : 1, whole = hd / chunk * chunk;
+        // r[2c], r[2c + 1]: ggml lane c of positions 0..7 and 8..15; for F32, lane c = (L[c] + L[c+16]) + (L[c+8] + L[c+24]).
+        var r = stackalloc Vector256<float>[2 * Lanes];
+        for (int c = 0; c < (f32 ? Lanes : 1); c++)
+        {
+            var (a0, b0) = LaneSum(q, k, c, whole, chunk);
+            if (f32)
+            {
+                var (a1, b1) = LaneSum(q, k, c + 8, whole, chunk);
+                var (a2, b2) = LaneSum(q, k, c + 16, whole, chunk);
+                var (a3, b3) = LaneSum(q, k, c + 24, whole, chunk);
+                (a0, b0) = ((a0 + a2) + (a1 + a3), (b0 + b2) + (b1 + b3));
+            }
+            r[2 * c] = a0;
+            r[2 * c + 1] = b0;
+        }
+        Vector256<float> s0, s1;
+        if (f32)
+        {
+            // _mm_hadd_ps twice after adding the halves: (t0 + t1) + (t2 + t3), t_c = lane c + lane c + 4.
+            s0 = ((r[0] + r[8]) + (r[2] + r[10])) + ((r[4] + r[12]) + (r[6] + r[14]));
+            s1 = ((r[1] + r[9]) + (r[3] + r[11])) + ((r[5] + r[13]) + (r[7] + r[15]));
+        }
+        else
+        {
+            (s0, s1) = (r[0], r[1]);
+        }
+        for (int d = whole; d < hd; d++)
         {
             var qd = Vector256.Create(q[d]);
             s0 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile), s0);
@@ -243,6 +261,21 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         var valid1 = Vector256.LessThan(upper, limit) & Vector256.GreaterThanOrEqual(upper, lowest);
         Vector256.ConditionalSelect(valid0.AsSingle(), SoftCap(s0 * scale), inf).Store(scores);
         Vector256.ConditionalSelect(valid1.AsSingle(), SoftCap(s1 * scale), inf).Store(scores + 8);
+    }
+
+    /// <summary>The fused sum of q[d] * k[d] over d = first, first + step, ... below end, for positions 0..7 and 8..15.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float>, Vector256<float>) LaneSum(float* q, float* k, int first, int end, int step)
+    {
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        for (int d = first; d < end; d += step)
+        {
+            var qd = Vector256.Create(q[d]);
+            s0 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile), s0);
+            s1 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile + 8), s1);
+        }
+        return (s0, s1);
     }
 
     /// <summary>
@@ -285,44 +318,35 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
 
     /// <summary>
     /// For <paramref name="heads"/> query heads (weights of head h start at h * <paramref name="stride"/>, outputs at
-    /// o + h * hd): o += sum over the tile's positions [from, count) of weight_j * v_j. Each lane adds the positions in
-    /// order, whatever the vector width, so results do not depend on the path. Masked positions are skipped, not
-    /// weighed by 0: their cells may hold another position, or nothing yet.
+    /// o + h * Lanes * hd, one row of hd per lane): lane j % 8 of o += weight_j * v_j over the tile's positions
+    /// [from, count), in order: tinyBLAS's lanes on an AVX2 build (the tile starts at a multiple of 8; masked positions
+    /// weigh exactly 0 in llama.cpp, so skipping them adds the same). Masked positions are skipped, not weighed by 0:
+    /// their cells may hold another position, or nothing yet.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddWeighted(float* weights, int stride, int heads, float* v, int from, int count, int hd, float* o)
     {
-        int h = 0;
-        if (Vector512.IsHardwareAccelerated && hd % 16 == 0)
+        for (int h = 0; h < heads; h++)
         {
-            // Four heads at a time share each loaded value vector.
-            for (; h + 4 <= heads; h += 4)
+            float* w = weights + h * stride;
+            for (int lane = 0; lane < Lanes; lane++)
             {
-                float* w0 = weights + h * stride, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
-                float* o0 = o + h * hd, o1 = o0 + hd, o2 = o1 + hd, o3 = o2 + hd;
-                for (int d = 0; d < hd; d += 16)
+                int first = from + (lane - from % Lanes + Lanes) % Lanes;
+                float* acc = o + (h * Lanes + lane) * hd;
+                int d = 0;
+                for (; d + 8 <= hd; d += 8)
                 {
-                    var a0 = Vector512.Load(o0 + d);
-                    var a1 = Vector512.Load(o1 + d);
-                    var a2 = Vector512.Load(o2 + d);
-                    var a3 = Vector512.Load(o3 + d);
-                    for (int j = from; j < count; j++)
-                    {
-                        var vj = Vector512.Load(v + j * hd + d);
-                        a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w0[j]), vj, a0);
-                        a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j]), vj, a1);
-                        a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j]), vj, a2);
-                        a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j]), vj, a3);
-                    }
-                    a0.Store(o0 + d);
-                    a1.Store(o1 + d);
-                    a2.Store(o2 + d);
-                    a3.Store(o3 + d);
+                    var a = Vector256.Load(acc + d);
+                    for (int j = first; j < count; j += Lanes)
+                        a = Vector256.FusedMultiplyAdd(Vector256.Create(w[j]), Vector256.Load(v + j * hd + d), a);
+                    a.Store(acc + d);
+                }
+                for (; d < hd; d++)
+                {
+                    for (int j = first; j < count; j += Lanes)
+                        acc[d] = MathF.FusedMultiplyAdd(w[j], v[j * hd + d], acc[d]);
                 }
             }
         }
-        for (; h < heads; h++)
-            AddWeighted(weights + h * stride, v, from, count, hd, o + h * hd, 1);
     }
 
     /// <summary>o = o * factor + sum over the tile's positions [from, count) of weight_j * v_j.</summary>

@@ -45,7 +45,11 @@ internal sealed class Rope
         }
     }
 
-    /// <summary>Rotates <paramref name="heads"/> heads of <paramref name="headDim"/> values in place.</summary>
+    /// <summary>
+    /// Rotates <paramref name="heads"/> heads of <paramref name="headDim"/> values in place, with ggml's rotate_pairs'
+    /// float operations as llama.cpp's x86 builds compile them (GCC contracts <c>x0*cos - x1*sin</c> into one fused
+    /// multiply-add): x0' = fma(x0, cos, -(x1 * sin)), x1' = fma(x0, sin, x1 * cos).
+    /// </summary>
     public unsafe void Apply(float* x, int heads, int headDim, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         int half = _nRot / 2, step = _neox ? 1 : 2, partner = _neox ? half : 1;
@@ -56,8 +60,8 @@ internal sealed class Rope
             {
                 float* p = v + i * step;
                 float x0 = p[0], x1 = p[partner];
-                p[0] = x0 * cos[i] - x1 * sin[i];
-                p[partner] = x0 * sin[i] + x1 * cos[i];
+                p[0] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+                p[partner] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
             }
         }
     }

@@ -128,32 +128,61 @@ internal static class HalfVectors
     }
 }
 
-// F16 weights x F16-rounded activations (stored as floats): convert a vector of halves, fused multiply-add
-// (ggml_vec_dot_f16).
+// F16 weights x F16-rounded activations (stored as floats): convert a vector of halves, fused multiply-add, in the
+// order of llama.cpp's tinyBLAS on an AVX2 build (tinyBLAS<8, __m256> with F16C, for one token or many), which is
+// the F32 kernels' order (see F32.Simd.cs): so the prompt panels, widened to floats for the F32 kernels (MatMul),
+// give what these kernels give.
 
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemvRows = 1, GemvUnroll = 4, GemmRows = 2, GemmColumns = 8)]
-internal static unsafe class F16xF16_Avx512
-{
-    public const int ValuesPerStep = 16;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadWeights(byte* w) => HalfVectors.LoadAsSingle((ushort*)w);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadActivations(byte* x) => Vector512.Load((float*)x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
-}
-
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2, GemvUnroll = 1)]
 internal static unsafe class F16xF16_Avx2
 {
     public const int ValuesPerStep = 8;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)w).AsUInt32());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
 }
 
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable)]
+/// <summary>The file's layout on the AVX-512 path (token tables that are also the output): the AVX2 primitives.</summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 4, GemmColumns = 3)]
+internal static unsafe class F16xF16_Avx512
+{
+    public const int ValuesPerStep = F16xF16_Avx2.ValuesPerStep;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => F16xF16_Avx2.LoadWeights(w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F16xF16_Avx2.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+}
+
+/// <summary>
+/// F16 repacked in pairs of rows for the 512-bit path, as F32xF32_Avx512_X2 (each row's 8 tinyBLAS lanes in one half
+/// of the accumulator), converting 16 halves at a time. Layout of one group step (32 bytes): row 0's 8 halves, then
+/// row 1's.
+/// </summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 8)]
+internal static unsafe class F16xF16_Avx512_X2
+{
+    public const int Rows = 2;
+    public const int ValuesPerStep = 8;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadWeights(byte* g) => HalfVectors.LoadAsSingle((ushort*)g);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadActivations(byte* x) => F32xF32_Avx512_X2.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> acc, float* y, int count) => F32xF32_Avx512_X2.Store(acc, y, count);
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
+        RowPairs.Repack<ushort>(src, srcRowBytes, rowCount, k, dst, ValuesPerStep);
+}
+
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable, GemvUnroll = 1)]
 internal static unsafe class F16xF16_Portable
 {
-    public const int ValuesPerStep = 4;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadWeights(byte* w) => HalfVectors.ToSingle(Vector128.WidenLower(Vector128.CreateScalar(*(ulong*)w).AsUInt16()));
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadActivations(byte* x) => Vector128.Load((float*)x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MulAdd(Vector128<float> w, Vector128<float> x, Vector128<float> acc) => Vector128.MultiplyAddEstimate(w, x, acc);
+    public const int ValuesPerStep = 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F32xF32_Portable.Values LoadWeights(byte* w) => new(Widen(w), Widen(w + 8));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Widen(byte* w) => HalfVectors.ToSingle(Vector128.WidenLower(Vector128.CreateScalar(*(ulong*)w).AsUInt16()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F32xF32_Portable.Values LoadActivations(byte* x) => F32xF32_Portable.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8x128 MulAdd(in F32xF32_Portable.Values w, in F32xF32_Portable.Values x, Lanes8x128 acc) => F32xF32_Portable.MulAdd(w, x, acc);
 }

@@ -10,7 +10,7 @@ namespace LlamaAot.Quants;
 // the pair sums cannot saturate because |q| <= 127. Each block's integer sum is exact, then scaled by d_w * d_x and
 // accumulated in float lanes.
 //
-// The x86 paths reproduce llama.cpp's AVX2 kernel (which its AVX-512 builds run too, and whose order its batched
+// Every path (the portable one in two 128-bit halves) reproduces llama.cpp's AVX2 kernel (which its AVX-512 builds run too, and whose order its batched
 // tinyBLAS path shares) bit for bit: one block per step, ggml's eight lane sums in GgmlLanes' layout,
 // acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot product (GemvUnroll = 1). A faster AVX-512 form
 // with two blocks per step agreed with llama.cpp's logits to 4e-6 on short prompts, but over 128-token perplexity
@@ -156,7 +156,13 @@ internal static unsafe class Q8_0xQ8_0_Avx2
         Vector256.FusedMultiplyAdd(Vector256.Create(w.D * x.D), Q8_0xQ8_0_X86.LaneSums(w, x), acc);
 }
 
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable)]
+/// <summary>
+/// The portable path in the same float operations as the x86 kernel: ggml's eight lane sums (lane k: values 4k..4k+3)
+/// in the two halves of a <see cref="Lanes8x128"/>, acc = fma(d_w * d_x, lane sums, acc), hsum_float_8 at the end.
+/// Int8Dot.Portable sums values j, j + 4, j + 8, j + 12 into lane j, so both operands' 16-byte halves are loaded
+/// transposed (4 x 4 bytes) to make its lane k sum values 4k..4k+3.
+/// </summary>
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
 internal static unsafe class Q8_0xQ8_0_Portable
 {
     public const int ValuesPerStep = BlockQ8_0.BlockSize;
@@ -173,13 +179,14 @@ internal static unsafe class Q8_0xQ8_0_Portable
     private static Block Load(byte* p)
     {
         var b = (BlockQ8_0*)p;
-        return new(Vector128.Load(b->Qs), Vector128.Load(b->Qs + 16), Fp16.HalfBitsToSingle(b->D));
+        var transpose = Vector128.Create((sbyte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        return new(Vector128.Shuffle(Vector128.Load(b->Qs), transpose), Vector128.Shuffle(Vector128.Load(b->Qs + 16), transpose), Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MulAdd(in Block w, in Block x, Vector128<float> acc)
+    public static Lanes8x128 MulAdd(in Block w, in Block x, Lanes8x128 acc)
     {
-        var sums = Int8Dot.Portable(w.Q0, x.Q0) + Int8Dot.Portable(w.Q1, x.Q1);
-        return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sums), Vector128.Create(w.D * x.D), acc);
+        var d = Vector128.Create(w.D * x.D);
+        return Lanes8x128.MulAdd(d, d, Vector128.ConvertToSingle(Int8Dot.Portable(w.Q0, x.Q0)), Vector128.ConvertToSingle(Int8Dot.Portable(w.Q1, x.Q1)), acc);
     }
 }
