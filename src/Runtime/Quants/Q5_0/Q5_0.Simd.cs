@@ -80,7 +80,12 @@ internal static unsafe class Q5_0xQ8_0_Avx2
         Vector256.FusedMultiplyAdd(Vector256.Create(w.D * x.D), Q5_0xQ8_0_X86.LaneSums(w, x), acc);
 }
 
-[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Portable)]
+/// <summary>
+/// The portable path in the x86 kernel's float operations, as Q8_0's (<see cref="Q8_0xQ8_0_Portable"/>): ggml's eight
+/// lane sums (lane k: values 4k..4k+3) in a <see cref="Lanes8x128"/>, both operands' 16-byte halves transposed (4 x 4
+/// bytes) so that Int8Dot.Portable's lane k sums values 4k..4k+3.
+/// </summary>
+[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
 internal static unsafe class Q5_0xQ8_0_Portable
 {
     public const int ValuesPerStep = BlockQ5_0.BlockSize;
@@ -99,20 +104,22 @@ internal static unsafe class Q5_0xQ8_0_Portable
         var sixteen = Vector128.Create((sbyte)16);
         var lo = ((packed & Vector128.Create((byte)0x0F)) | fifthLo).AsSByte() - sixteen;
         var hi = (Vector128.ShiftRightLogical(packed, 4) | fifthHi).AsSByte() - sixteen;
-        return new(lo, hi, Fp16.HalfBitsToSingle(b->D));
+        return new(Vector128.Shuffle(lo, Transpose), Vector128.Shuffle(hi, Transpose), Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
     {
         var b = (BlockQ8_0*)x;
-        return new(Vector128.Load(b->Qs), Vector128.Load(b->Qs + 16), Fp16.HalfBitsToSingle(b->D));
+        return new(Vector128.Shuffle(Vector128.Load(b->Qs), Transpose), Vector128.Shuffle(Vector128.Load(b->Qs + 16), Transpose), Fp16.HalfBitsToSingle(b->D));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MulAdd(in Weights w, in Activations x, Vector128<float> acc)
+    public static Lanes8x128 MulAdd(in Weights w, in Activations x, Lanes8x128 acc)
     {
-        var sums = Int8Dot.Portable(w.Lo, x.Q0) + Int8Dot.Portable(w.Hi, x.Q1);
-        return Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(sums), Vector128.Create(w.D * x.D), acc);
+        var d = Vector128.Create(w.D * x.D);
+        return Lanes8x128.MulAdd(d, d, Vector128.ConvertToSingle(Int8Dot.Portable(w.Lo, x.Q0)), Vector128.ConvertToSingle(Int8Dot.Portable(w.Hi, x.Q1)), acc);
     }
+
+    private static Vector128<sbyte> Transpose => Vector128.Create((sbyte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 }
