@@ -22,7 +22,6 @@ public sealed class ArchReferenceTests(ITestOutputHelper output)
         "qwen2",
         "qwen3",
         "phi3",
-        "gemma2",
         "gemma3",
     ];
 

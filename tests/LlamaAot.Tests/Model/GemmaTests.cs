@@ -45,12 +45,10 @@ public sealed class GemmaTests : IDisposable
         Assert.Equal(6, gate[3]);
     }
 
-    /// <summary>gemma2 slides on alternate layers by default; gemma3's file says pattern 2; an array names each layer.</summary>
+    /// <summary>gemma3's file says pattern 2; an array names each layer.</summary>
     [Fact]
     public void TheSlidingPatternIsAPeriodOrOneBoolPerLayer()
     {
-        using (var gemma2 = LlamaModel.Load(ArchReferenceTests.ModelPath("gemma2", "F32")))
-            Assert.Equal([8, 0], [gemma2.Config.LayerWindow(0), gemma2.Config.LayerWindow(1)]);
         using (var gemma3 = LlamaModel.Load(ArchReferenceTests.ModelPath("gemma3", "F32")))
             Assert.Equal([8, 0], [gemma3.Config.LayerWindow(0), gemma3.Config.LayerWindow(1)]);
         string path = Rewrite("gemma3", w => w.Set("gemma3.attention.sliding_window_pattern", new GgufValue(GgufValueType.Array, new GgufArray(GgufValueType.Bool, new[] { false, true }))));
@@ -62,31 +60,22 @@ public sealed class GemmaTests : IDisposable
         Assert.Equal("invalid model hyperparameters: gemma3.attention.sliding_window_pattern has 1 values for 2 layers", e.Message);
     }
 
-    /// <summary>llama.cpp's gemma2 always ties the output (it never reads output.weight): a file with one is refused, named.</summary>
-    [Fact]
-    public void Gemma2RefusesAnOutputWeight()
-    {
-        string path = Rewrite("gemma2", w => w.AddTensor("output.weight", [256, 512], new float[256 * 512]));
-        var e = Assert.Throws<NotSupportedException>(() => LlamaModel.Load(path).Dispose());
-        Assert.StartsWith("tensor 'output.weight' is not used by llama-aot's gemma2 architecture", e.Message);
-    }
-
     /// <summary>
-    /// Gemma 2 (Q8_0) with batches of 4: its sliding layer keeps a ring of 16 cells (window 8 + 4 - 1, in whole
+    /// Gemma 3 (Q8_0) with batches of 4: its sliding layer keeps a ring of 16 cells (window 8 + 4 - 1, in whole
     /// tiles) instead of 256, and generating to position 100 (the ring wraps six times) gives, at every step, the same
-    /// logits bit for bit as a cache that keeps every position, and llama.cpp's greedy ids.
+    /// logits bit for bit as a cache that keeps every position, and llama.cpp's greedy ids (up to a near-tie of its own).
     /// </summary>
     [Fact]
     public void TheRingOfASlidingLayerGivesTheLogitsOfAFullCache()
     {
-        var reference = ArchReferenceTests.Reference.Load("gemma2", "Q8_0", "f16", "lily");
-        using var model = LlamaModel.Load(ArchReferenceTests.ModelPath("gemma2", "Q8_0"));
+        var reference = ArchReferenceTests.Reference.Load("gemma3", "Q8_0", "f16", "lily");
+        using var model = LlamaModel.Load(ArchReferenceTests.ModelPath("gemma3", "Q8_0"));
         using var ring = model.CreateContext(new ContextOptions { ContextSize = 256, BatchSize = 4, Threads = 1 });
         using var full = model.CreateContext(new ContextOptions { ContextSize = 256, BatchSize = 256, Threads = 1 });
         var layout = KvCacheLayout.For(model.Config, 1, 256, 4, KvCacheType.F16, KvCacheType.F16);
         Assert.Equal([16, 256], layout.Cells);
         Assert.Equal(layout.Bytes, ring.KvCacheBytes);
-        Assert.Equal(2L * 2 * 64 * 2 * (16 + 256), ring.KvCacheBytes); // K and V, 2 KV heads of 64 halves, per cell
+        Assert.Equal(2L * 2 * 64 * 2 * (16 + 256), ring.KvCacheBytes); // K and V, one KV head of 128 halves, per cell
         Assert.Equal(2L * 2 * 64 * 2 * (256 + 256), full.KvCacheBytes);
 
         // The prompt in the same batches of 4 in both, so that only the cache differs.
@@ -98,10 +87,16 @@ public sealed class GemmaTests : IDisposable
             Assert.Equal(logits, full.EvaluateAll(chunk));
         }
         logits = logits[^model.Config.NVocab..];
+        bool sameIds = true;
         for (int step = 0; step < reference.Greedy.Length; step++)
         {
             int id = ArgMax(logits);
-            Assert.Equal(reference.Greedy[step], id);
+            if (sameIds && id != reference.Greedy[step])
+            {
+                // As ArchReferenceTests: past a near-tie of llama.cpp's own the ids part ways; the caches still agree.
+                Assert.True(reference.Top2Gaps[step] < 0.1, $"step {step}: {id}, llama.cpp {reference.Greedy[step]} with a top-2 gap of {reference.Top2Gaps[step]}");
+                sameIds = false;
+            }
             logits = ring.Evaluate([id]);
             Assert.Equal(logits, full.Evaluate([id]));
         }
@@ -109,15 +104,15 @@ public sealed class GemmaTests : IDisposable
     }
 
     /// <summary>
-    /// Cutting a Gemma 2 sequence back: to 30 after 36 positions, the ring (positions 20..35) still holds what a token
+    /// Cutting a Gemma 3 sequence back: to 30 after 36 positions, the ring (positions 20..35) still holds what a token
     /// at 30 reads (23..30), so the sequence continues from there; to 10, it does not (3..10 were overwritten), so
     /// Truncate returns 0 and the sequence is evaluated again from its start. Both continue exactly as a fresh context.
     /// </summary>
     [Fact]
     public void CuttingASequenceBackBeforeWhatTheRingHoldsStartsItOver()
     {
-        int[] prompt = ArchReferenceTests.Reference.Load("gemma2", "Q8_0", "f16", "lily").Tokens, more = [300, 290, 260, 270, 451];
-        using var model = LlamaModel.Load(ArchReferenceTests.ModelPath("gemma2", "Q8_0"));
+        int[] prompt = ArchReferenceTests.Reference.Load("gemma3", "Q8_0", "f16", "lily").Tokens, more = [300, 290, 260, 270, 451];
+        using var model = LlamaModel.Load(ArchReferenceTests.ModelPath("gemma3", "Q8_0"));
         var options = new ContextOptions { ContextSize = 256, BatchSize = 4, Threads = 1 };
         using var context = model.CreateContext(options);
         float[] Fresh(int[] tokens)
