@@ -1,0 +1,21 @@
+namespace LlamaAot.Chat.Jinja;
+
+/// <summary>
+/// Bounds on one rendering, so that a hostile template cannot hang or exhaust memory: each is a clear
+/// TemplateError when crossed. The defaults are far above what a chat template needs (a conversation of thousands of
+/// messages renders in well under the iteration bound).
+/// </summary>
+public sealed record JinjaLimits
+{
+    /// <summary>Most characters of output (and of any one string the template builds).</summary>
+    public int MaxOutputChars { get; init; } = 32 << 20;
+
+    /// <summary>Most loop iterations, summed over every loop of the rendering.</summary>
+    public long MaxLoopIterations { get; init; } = 5_000_000;
+
+    /// <summary>Most characters the rendering may build in all (concatenations, joins, filters), against quadratic growth.</summary>
+    public long MaxWorkChars { get; init; } = 1L << 30;
+
+    /// <summary>Deepest nesting of macro calls (Python's recursion limit would be 1000; no chat template nests more than a few).</summary>
+    public int MaxCallDepth { get; init; } = 100;
+}
