@@ -91,7 +91,9 @@ public sealed class ChatTemplate
     public string Render(string messagesJson, string? toolsJson = null, ChatTemplateOptions? options = null) =>
         Render(ParseArray(messagesJson, "messages"), toolsJson is null ? null : ParseArray(toolsJson, "tools"), options);
 
-    private static JsonArray ParseArray(string json, string what)
+    /// <summary>Parses JSON text that must be an array (<paramref name="what"/> names it in the error).</summary>
+    /// <exception cref="ArgumentException">The text is not JSON, or not an array.</exception>
+    public static JsonArray ParseArray(string json, string what)
     {
         JsonNode? node;
         try

@@ -38,6 +38,8 @@ public sealed class ChatTemplateReferenceTests(ITestOutputHelper output)
             }
             if (expected.Error is not null && error is null)
                 failures.Add($"{expected.Case}: rendered, but transformers failed with {expected.Error}");
+            else if (expected.Error is not null && !error!.StartsWith(expected.Error, StringComparison.Ordinal))
+                failures.Add($"{expected.Case}: failed with {error}, but transformers with {expected.Error}");
             else if (expected.Error is null && error is not null)
                 failures.Add($"{expected.Case}: failed with {error}");
             else if (expected.Output is not null && actual != expected.Output)
