@@ -173,9 +173,9 @@ internal sealed partial class Evaluator(JinjaLimits limits, Func<DateTime> clock
         var items = new List<object?>();
         foreach (object? item in Python.Iterate(Eval(f.Iter, scope)))
         {
-            CountIteration();
             if (f.Filter is not null)
             {
+                CountIteration();
                 var test = new Scope(scope);
                 Assign(f.Target, item, test);
                 if (!Python.Truthy(Eval(f.Filter, test)))

@@ -90,7 +90,7 @@ internal static class Filters
             case "abs":
                 return v switch
                 {
-                    long whole => checked(Math.Abs(whole)),
+                    long whole => (object)checked(Math.Abs(whole)),
                     bool b => b ? 1L : 0L,
                     double real => Math.Abs(real),
                     _ => throw JinjaException.Type($"bad operand type for abs(): '{Python.TypeName(v)}'"),
@@ -105,7 +105,8 @@ internal static class Filters
                 {
                     "ceil" => Math.Ceiling(x * scale) / scale,
                     "floor" => Math.Floor(x * scale) / scale,
-                    _ => Math.Round(x, precision, MidpointRounding.AwayFromZero),
+                    // Python's round(): halves to even.
+                    _ => Math.Round(x, precision, MidpointRounding.ToEven),
                 };
             }
             case "attr":

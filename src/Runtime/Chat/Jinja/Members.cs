@@ -35,7 +35,7 @@ internal static class Members
         ? new($"'None' has no attribute {Python.Repr(name)}")
         : name is string s
             ? new($"'{Python.TypeName(obj)} object' has no attribute '{s}'")
-            : new($"'{Python.TypeName(obj)} object' has no element {Python.Repr(name)}");
+            : new($"{Python.TypeName(obj)} object has no element {Python.Repr(name)}");
 
     public static object? GetAttr(object? obj, string name)
     {

@@ -14,7 +14,7 @@ internal static class Operators
             throw u.Fail();
         return (op, v) switch
         {
-            ("-", long l) => checked(-l),
+            ("-", long l) => (object)checked(-l),
             ("-", bool b) => b ? -1L : 0L,
             ("-", double d) => -d,
             ("+", long or double) => v,

@@ -274,7 +274,7 @@ internal sealed class Parser
             ExpectBlockEnd();
             return new SetStmt(line, target, value);
         }
-        var filter = ParseFilterChain(null);
+        var filter = SkipOp("|") ? ParseFilterChain(null) : null;
         ExpectBlockEnd();
         int loops = _loops;
         _loops = 0;

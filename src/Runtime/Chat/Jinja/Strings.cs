@@ -112,7 +112,7 @@ internal static class Strings
                     break;
                 if (maxSplit >= 0 && parts.Count == maxSplit)
                 {
-                    parts.Add(s[i..].TrimEnd(WhitespaceChars));
+                    parts.Add(s[i..]);
                     break;
                 }
                 int start = i;
@@ -160,7 +160,7 @@ internal static class Strings
                 tail.Insert(0, s[start..end]);
                 end = start;
             }
-            return [s[..end].Trim(WhitespaceChars), .. tail];
+            return [s[..end].TrimEnd(WhitespaceChars), .. tail];
         }
         if (separator.Length == 0)
             throw new JinjaException("ValueError", "empty separator");
