@@ -128,7 +128,7 @@ public sealed class ChatTemplate
                 continue;
             foreach (var call in calls)
             {
-                if (call?["function"] is JsonObject function && function["arguments"] is JsonValue arguments
+                if (call is JsonObject { } c && c["function"] is JsonObject function && function["arguments"] is JsonValue arguments
                     && arguments.GetValueKind() == JsonValueKind.String)
                 {
                     try

@@ -109,11 +109,18 @@ public class ApplyTemplateCliTests
     [InlineData("""{"role": "user"}""", "the messages must be a JSON array, not an object")]
     [InlineData("[1]", "messages[0] must be an object, not a number")]
     [InlineData("""[{"content": "x"}]""", "messages[0] has no string \"role\"")]
-    public void BadMessagesAreNamed(string json, string error)
+    [InlineData("""[{"role": "assistant", "content": "", "tool_calls": [1, null, {"function": 2}]}]""", null)]
+    public void BadMessagesAreNamed(string json, string? error)
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("m.json"), json);
         var r = LlamaAotProcess.Run("apply-template", "-m", Shared.Stories260K("Q4_0"), "--messages", dir.File("m.json"));
+        if (error is null)
+        {
+            // Odd tool calls reach the template as they are (ChatML renders no tool calls).
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            return;
+        }
         Assert.Equal(1, r.ExitCode);
         Assert.Contains(error, r.Stderr, StringComparison.Ordinal);
     }

@@ -8,7 +8,7 @@ namespace LlamaAot.Chat.Jinja;
 public sealed record JinjaLimits
 {
     /// <summary>Most characters of output (and of any one string the template builds).</summary>
-    public int MaxOutputChars { get; init; } = 32 << 20;
+    public int MaxOutputChars { get; init; } = 8 << 20;
 
     /// <summary>Most loop iterations, summed over every loop of the rendering.</summary>
     public long MaxLoopIterations { get; init; } = 5_000_000;
