@@ -31,7 +31,7 @@ internal static class Filters
             case "lower":
                 return Python.Str(v).ToLowerInvariant();
             case "title":
-                return Strings.Title(Python.Str(v));
+                return TitleWords(Python.Str(v));
             case "capitalize":
                 return Strings.Capitalize(Python.Str(v));
             case "replace":
@@ -125,7 +125,7 @@ internal static class Filters
                     ? throw JinjaException.Type("format with keyword arguments is not supported")
                     : JinjaList.Tuple([.. a.Positional])));
             case "wordcount":
-                return (long)Strings.Split(Python.Str(v), null, -1).Count;
+                return (long)WordCount(Python.Str(v));
             case "batch":
                 return Batch(v, a);
             default:
@@ -157,6 +157,35 @@ internal static class Filters
         string separator = Python.Str(a.Get(0, "d", ""));
         var attribute = a.Get(1, "attribute") as string;
         return string.Join(separator, Python.Iterate(v).Select(x => Python.Str(attribute is null ? x : Attribute(x, attribute))));
+    }
+
+    /// <summary>jinja2's title filter: each word (after whitespace, '-', or an opening bracket) capitalized; unlike str.title(), "o'neil" stays one word.</summary>
+    private static string TitleWords(string s)
+    {
+        var b = new StringBuilder(s.Length);
+        bool start = true;
+        foreach (char c in s)
+        {
+            bool separator = Strings.IsWhitespace(c) || c is '-' or '(' or '{' or '[' or '<';
+            b.Append(separator ? c : start ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c));
+            start = separator;
+        }
+        return b.ToString();
+    }
+
+    /// <summary>jinja2's wordcount: the matches of <c>\w+</c>.</summary>
+    private static int WordCount(string s)
+    {
+        int count = 0;
+        bool inWord = false;
+        foreach (char c in s)
+        {
+            bool word = char.IsLetterOrDigit(c) || c == '_';
+            if (word && !inWord)
+                count++;
+            inWord = word;
+        }
+        return count;
     }
 
     /// <summary>jinja2's make_attrgetter: a dotted path, integer parts as indexes.</summary>

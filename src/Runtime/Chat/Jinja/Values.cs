@@ -131,7 +131,19 @@ internal sealed class Callable(string name, Func<CallArgs, object?> invoke)
 /// <summary>The <c>loop</c> variable of a for loop.</summary>
 internal sealed class LoopInfo(IReadOnlyList<object?> items)
 {
+    private object? _lastChanged = new();
+
     public int Index0 { get; set; }
+
+    /// <summary>loop.changed(*values): true the first time and whenever the values differ from the last call's.</summary>
+    private bool Changed(CallArgs a)
+    {
+        var values = new JinjaList(a.Positional, tuple: true);
+        if (Python.Equals(values, _lastChanged))
+            return false;
+        _lastChanged = values;
+        return true;
+    }
 
     public object? Get(string name) => name switch
     {
@@ -146,6 +158,7 @@ internal sealed class LoopInfo(IReadOnlyList<object?> items)
         "depth0" => 0L,
         "previtem" => Index0 > 0 ? items[Index0 - 1] : new Undefined("there is no previous item"),
         "nextitem" => Index0 < items.Count - 1 ? items[Index0 + 1] : new Undefined("there is no next item"),
+        "changed" => new Callable("loop.changed", a => Changed(a)),
         "cycle" => new Callable("loop.cycle", a => a.Positional.Count == 0
             ? throw new JinjaException("TypeError", "no items for cycling given")
             : a.Positional[Index0 % a.Positional.Count]),
