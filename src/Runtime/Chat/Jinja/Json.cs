@@ -55,6 +55,23 @@ internal static class Json
         return b.ToString();
     }
 
+    /// <summary>An array or object: empty as <c>[]</c>/<c>{}</c>, else its items separated, one per line with an indent.</summary>
+    private static void Container(StringBuilder b, char open, char close, int count, string? indent, string itemSep, int level, Action<int> item)
+    {
+        b.Append(open);
+        for (int i = 0; i < count; i++)
+        {
+            if (i > 0)
+                b.Append(itemSep);
+            if (indent is not null)
+                NewLine(b, indent, level + 1);
+            item(i);
+        }
+        if (indent is not null && count > 0)
+            NewLine(b, indent, level);
+        b.Append(close);
+    }
+
     private static void NewLine(StringBuilder b, string indent, int level)
     {
         b.Append('\n');
@@ -77,50 +94,19 @@ internal static class Json
             case string s: WriteString(b, s); return;
             case Markup m: WriteString(b, m.Text); return;
             case JinjaList l:
-            {
-                if (l.Count == 0)
-                {
-                    b.Append("[]");
-                    return;
-                }
-                b.Append('[');
-                for (int i = 0; i < l.Count; i++)
-                {
-                    if (i > 0)
-                        b.Append(itemSep);
-                    if (indent is not null)
-                        NewLine(b, indent, level + 1);
-                    Write(b, l.Items[i], indent, itemSep, keySep, sortKeys, level + 1);
-                }
-                if (indent is not null)
-                    NewLine(b, indent, level);
-                b.Append(']');
+                Container(b, '[', ']', l.Count, indent, itemSep, level, i => Write(b, l.Items[i], indent, itemSep, keySep, sortKeys, level + 1));
                 return;
-            }
             case JinjaDict d:
             {
-                if (d.Count == 0)
-                {
-                    b.Append("{}");
-                    return;
-                }
                 var pairs = d.Pairs().Select(p => (Key: KeyText(p.Key), p.Value)).ToList();
                 if (sortKeys)
                     pairs.Sort((x, y) => string.CompareOrdinal(x.Key, y.Key));
-                b.Append('{');
-                for (int i = 0; i < pairs.Count; i++)
+                Container(b, '{', '}', pairs.Count, indent, itemSep, level, i =>
                 {
-                    if (i > 0)
-                        b.Append(itemSep);
-                    if (indent is not null)
-                        NewLine(b, indent, level + 1);
                     WriteString(b, pairs[i].Key);
                     b.Append(keySep);
                     Write(b, pairs[i].Value, indent, itemSep, keySep, sortKeys, level + 1);
-                }
-                if (indent is not null)
-                    NewLine(b, indent, level);
-                b.Append('}');
+                });
                 return;
             }
             default:

@@ -146,23 +146,34 @@ internal sealed class Lexer
         AfterEnd(close + 2, close > inner && _s[close - 1] == '-', trim: true);
     }
 
-    private bool IsRaw(int inner, out int body)
+    /// <summary>
+    /// Whether the block tag whose inside starts at <paramref name="i"/> is <c>word [-]%}</c>; <paramref name="end"/>
+    /// is then the index after <c>%}</c>.
+    /// </summary>
+    private bool IsWordTag(int i, string word, out int end, out bool minus)
     {
-        int i = inner;
+        end = 0;
+        minus = false;
         while (i < _s.Length && Strings.IsWhitespace(_s[i]))
             i++;
-        body = 0;
-        if (string.CompareOrdinal(_s, i, "raw", 0, 3) != 0)
+        if (string.CompareOrdinal(_s, i, word, 0, word.Length) != 0)
             return false;
-        i += 3;
+        i += word.Length;
         while (i < _s.Length && Strings.IsWhitespace(_s[i]))
             i++;
-        bool minus = i < _s.Length && _s[i] == '-';
+        minus = i < _s.Length && _s[i] == '-';
         if (minus)
             i++;
-        if (string.CompareOrdinal(_s, i, "%}", 0, 2) != 0)
+        end = i + 2;
+        return string.CompareOrdinal(_s, i, "%}", 0, 2) == 0;
+    }
+
+    private bool IsRaw(int inner, out int body)
+    {
+        body = 0;
+        if (!IsWordTag(inner, "raw", out int end, out bool minus))
             return false;
-        AfterEnd(i + 2, minus, trim: true);
+        AfterEnd(end, minus, trim: true);
         body = _pos;
         return true;
     }
@@ -174,21 +185,8 @@ internal sealed class Lexer
         {
             if (_s[at + 1] != '%')
                 continue;
-            int i = at + 2;
-            char modifier = i < _s.Length ? _s[i] : '\0';
-            if (modifier is '-' or '+')
-                i++;
-            while (i < _s.Length && Strings.IsWhitespace(_s[i]))
-                i++;
-            if (string.CompareOrdinal(_s, i, "endraw", 0, 6) != 0)
-                continue;
-            i += 6;
-            while (i < _s.Length && Strings.IsWhitespace(_s[i]))
-                i++;
-            bool minus = i < _s.Length && _s[i] == '-';
-            if (minus)
-                i++;
-            if (string.CompareOrdinal(_s, i, "%}", 0, 2) != 0)
+            char modifier = at + 2 < _s.Length ? _s[at + 2] : '\0';
+            if (!IsWordTag(at + 2 + (modifier is '-' or '+' ? 1 : 0), "endraw", out int end, out bool minus))
                 continue;
             string data = _s[body..at];
             if (modifier == '-')
@@ -200,7 +198,7 @@ internal sealed class Lexer
                     data = data[..lineStart];
             }
             AddData(data, body);
-            AfterEnd(i + 2, minus, trim: true);
+            AfterEnd(end, minus, trim: true);
             return;
         }
         throw Error("missing end of raw directive", tag);

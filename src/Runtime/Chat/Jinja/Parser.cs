@@ -403,29 +403,22 @@ internal sealed class Parser
         return expr;
     }
 
-    private Expr ParseOr()
+    /// <summary>A left-associative chain of <paramref name="operand"/>s joined by the operators <paramref name="isOperator"/> accepts.</summary>
+    private Expr LeftAssociative(Func<Expr> operand, Func<bool> isOperator)
     {
-        var left = ParseAnd();
-        while (IsName("or"))
+        var left = operand();
+        while (isOperator())
         {
             int line = Line;
-            _i++;
-            left = new BinaryExpr(line, "or", left, ParseAnd());
+            string op = Next().Text;
+            left = new BinaryExpr(line, op, left, operand());
         }
         return left;
     }
 
-    private Expr ParseAnd()
-    {
-        var left = ParseNot();
-        while (IsName("and"))
-        {
-            int line = Line;
-            _i++;
-            left = new BinaryExpr(line, "and", left, ParseNot());
-        }
-        return left;
-    }
+    private Expr ParseOr() => LeftAssociative(ParseAnd, () => IsName("or"));
+
+    private Expr ParseAnd() => LeftAssociative(ParseNot, () => IsName("and"));
 
     private Expr ParseNot()
     {
@@ -466,53 +459,13 @@ internal sealed class Parser
         return rest.Count == 0 ? first : new CompareExpr(line, first, [.. rest]);
     }
 
-    private Expr ParseMath1()
-    {
-        var left = ParseConcat();
-        while (IsOp("+") || IsOp("-"))
-        {
-            int line = Line;
-            string op = Next().Text;
-            left = new BinaryExpr(line, op, left, ParseConcat());
-        }
-        return left;
-    }
+    private Expr ParseMath1() => LeftAssociative(ParseConcat, () => IsOp("+") || IsOp("-"));
 
-    private Expr ParseConcat()
-    {
-        var left = ParseMath2();
-        while (IsOp("~"))
-        {
-            int line = Line;
-            _i++;
-            left = new BinaryExpr(line, "~", left, ParseMath2());
-        }
-        return left;
-    }
+    private Expr ParseConcat() => LeftAssociative(ParseMath2, () => IsOp("~"));
 
-    private Expr ParseMath2()
-    {
-        var left = ParsePow();
-        while (IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%"))
-        {
-            int line = Line;
-            string op = Next().Text;
-            left = new BinaryExpr(line, op, left, ParsePow());
-        }
-        return left;
-    }
+    private Expr ParseMath2() => LeftAssociative(ParsePow, () => IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%"));
 
-    private Expr ParsePow()
-    {
-        var left = ParseUnary();
-        while (IsOp("**"))
-        {
-            int line = Line;
-            _i++;
-            left = new BinaryExpr(line, "**", left, ParseUnary());
-        }
-        return left;
-    }
+    private Expr ParsePow() => LeftAssociative(() => ParseUnary(), () => IsOp("**"));
 
     private Expr ParseUnary(bool withFilter = true)
     {
