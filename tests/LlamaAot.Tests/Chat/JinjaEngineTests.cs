@@ -101,6 +101,23 @@ public sealed class JinjaEngineTests
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Strings that would pass 2^31 characters (joins, reprs, JSON dumps, replaces of large values) fail while they
+    /// grow; built first and measured after, each ended in an OutOfMemoryException.
+    /// </summary>
+    [Theory]
+    [InlineData("{{ range(100000) | join('x' * 100000) }}")]
+    [InlineData("{{ [('x' * 100000)] * 100000 }}")]
+    [InlineData("{{ ([('x' * 100000)] * 100000) | tojson }}")]
+    [InlineData("{{ ('a' * 100000) | replace('a', 'x' * 100000) }}")]
+    [InlineData("{{ ('{0}' * 30000).format('x' * 100000) }}")]
+    public void HugeStringsFailBeforeTheyAreBuilt(string template)
+    {
+        var limits = new JinjaLimits { MaxOutputChars = 100_000 };
+        var e = Assert.Throws<JinjaException>(() => Render(template, limits));
+        Assert.Contains("(the output limit)", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DeepNestingIsASyntaxErrorNotAStackOverflow()
     {

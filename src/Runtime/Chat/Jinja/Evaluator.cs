@@ -46,6 +46,8 @@ internal sealed partial class Evaluator(JinjaLimits limits, Func<DateTime> clock
 
     public string Render(Stmt[] body, Scope globals)
     {
+        int saved = BuildLimit.MaxChars;
+        BuildLimit.MaxChars = limits.MaxOutputChars;
         try
         {
             ExecBlock(body, globals);
@@ -53,6 +55,10 @@ internal sealed partial class Evaluator(JinjaLimits limits, Func<DateTime> clock
         catch (JinjaException e)
         {
             throw e.At(_line);
+        }
+        finally
+        {
+            BuildLimit.MaxChars = saved;
         }
         return _out.ToString();
     }

@@ -156,7 +156,7 @@ internal static class Filters
     {
         string separator = Python.Str(a.Get(0, "d", ""));
         var attribute = a.Get(1, "attribute") as string;
-        return string.Join(separator, Python.Iterate(v).Select(x => Python.Str(attribute is null ? x : Attribute(x, attribute))));
+        return Strings.Join(separator, Python.Iterate(v).Select(x => Python.Str(attribute is null ? x : Attribute(x, attribute))));
     }
 
     /// <summary>jinja2's title filter: each word (after whitespace, '-', or an opening bracket) capitalized; unlike str.title(), "o'neil" stays one word.</summary>
@@ -226,6 +226,7 @@ internal static class Filters
         };
         bool first = Python.Truthy(a.Get(1, "first", false)), blank = Python.Truthy(a.Get(2, "blank", false));
         var lines = Strings.SplitLines(s + "\n");
+        BuildLimit.Check(s.Length + (long)lines.Count * indention.Length);
         string rv;
         if (blank)
             rv = string.Join("\n" + indention, lines);

@@ -65,6 +65,7 @@ internal static class Json
                 b.Append(itemSep);
             if (indent is not null)
                 NewLine(b, indent, level + 1);
+            BuildLimit.Check(b.Length);
             item(i);
         }
         if (indent is not null && count > 0)

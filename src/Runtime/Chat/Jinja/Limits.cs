@@ -19,3 +19,27 @@ public sealed record JinjaLimits
     /// <summary>Deepest nesting of macro calls (Python's recursion limit would be 1000; no chat template nests more than a few).</summary>
     public int MaxCallDepth { get; init; } = 100;
 }
+
+/// <summary>
+/// The longest string the rendering on this thread may build (<see cref="JinjaLimits.MaxOutputChars"/>), checked while a
+/// string grows: a repr, a JSON dump, a join or a replace of a large value fails before it takes the memory, not
+/// after. Thread-static because those helpers are Python's plain functions, called from many places without the
+/// evaluator; <see cref="Evaluator.Render"/> sets it for the duration of a rendering.
+/// </summary>
+internal static class BuildLimit
+{
+    [ThreadStatic]
+    private static int t_maxChars;
+
+    public static int MaxChars
+    {
+        get => t_maxChars == 0 ? int.MaxValue : t_maxChars;
+        set => t_maxChars = value;
+    }
+
+    public static void Check(long length)
+    {
+        if (length > MaxChars)
+            throw new JinjaException("TemplateError", $"a string of more than {MaxChars} characters (the output limit)");
+    }
+}

@@ -197,7 +197,7 @@ internal static class Members
                 string sub = Text(a, 0, "sub");
                 return sub.Length == 0 ? Strings.Length(s) + 1L : (long)Strings.Split(s, sub, -1).Count - 1;
             }
-            case "join": return string.Join(s, Python.Iterate(a.Get(0, "iterable")).Select(x => x as string
+            case "join": return Strings.Join(s, Python.Iterate(a.Get(0, "iterable")).Select(x => x as string
                 ?? throw JinjaException.Type($"sequence item: expected str instance, {Python.TypeName(x)} found")));
             case "format": return Format(s, a);
             case "isdigit" or "isdecimal" or "isnumeric": return s.Length > 0 && s.All(char.IsDigit);
@@ -244,7 +244,9 @@ internal static class Members
                 string p = Text(a, 0, "suffix");
                 return p.Length > 0 && s.EndsWith(p, StringComparison.Ordinal) ? s[..^p.Length] : s;
             }
-            case "expandtabs": return s.Replace("\t", new string(' ', (int)Math.Clamp(Integer(a, 0, "tabsize", 8), 0, 100)), StringComparison.Ordinal);
+            case "expandtabs":
+                BuildLimit.Check(s.Length * Math.Clamp(Integer(a, 0, "tabsize", 8), 1, 100));
+                return s.Replace("\t", new string(' ', (int)Math.Clamp(Integer(a, 0, "tabsize", 8), 0, 100)), StringComparison.Ordinal);
             default: throw new InvalidOperationException(name);
         }
     }
@@ -253,20 +255,20 @@ internal static class Members
 
     public static string Replace(string s, string old, string replacement, long count)
     {
-        if (count < 0)
+        if (count < 0 && old.Length == 0)
         {
-            if (old.Length == 0)
-                return replacement + string.Join(replacement, Strings.CodePoints(s)) + (s.Length > 0 ? replacement : "");
-            return s.Replace(old, replacement, StringComparison.Ordinal);
+            BuildLimit.Check(s.Length + (s.Length + 1L) * replacement.Length);
+            return replacement + string.Join(replacement, Strings.CodePoints(s)) + (s.Length > 0 ? replacement : "");
         }
         var b = new StringBuilder();
         int from = 0;
-        for (long n = 0; n < count; n++)
+        for (long n = 0; count < 0 || n < count; n++)
         {
             int at = old.Length == 0 ? (from <= s.Length ? from : -1) : s.IndexOf(old, from, StringComparison.Ordinal);
             if (at < 0)
                 break;
             b.Append(s, from, at - from).Append(replacement);
+            BuildLimit.Check(b.Length);
             if (old.Length == 0)
             {
                 if (at < s.Length)
@@ -331,6 +333,7 @@ internal static class Members
             foreach (string attribute in path.Skip(1))
                 value = GetAttr(value, attribute);
             b.Append(Python.Str(value));
+            BuildLimit.Check(b.Length);
             i = close;
         }
         return b.ToString();

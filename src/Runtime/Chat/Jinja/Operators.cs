@@ -209,6 +209,7 @@ internal static class Operators
                 throw JinjaException.Type("not enough arguments for format string");
             string spec = format[start..i];
             object? v = values[next++];
+            BuildLimit.Check(b.Length);
             b.Append(conversion switch
             {
                 's' => Pad(Python.Str(v), spec),

@@ -154,6 +154,7 @@ internal static class Python
                 {
                     if (i > 0)
                         b.Append(", ");
+                    BuildLimit.Check(b.Length);
                     Repr(b, l.Items[i], depth + 1);
                 }
                 if (l.IsTuple && l.Count == 1)
@@ -168,6 +169,7 @@ internal static class Python
                     if (!first)
                         b.Append(", ");
                     first = false;
+                    BuildLimit.Check(b.Length);
                     Repr(b, k, depth + 1);
                     b.Append(": ");
                     Repr(b, x, depth + 1);

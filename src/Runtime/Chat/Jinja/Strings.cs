@@ -178,6 +178,22 @@ internal static class Strings
         return parts;
     }
 
+    /// <summary><c>separator.join(parts)</c>, failing as soon as the result passes the build limit.</summary>
+    public static string Join(string separator, IEnumerable<string> parts)
+    {
+        var b = new StringBuilder();
+        bool first = true;
+        foreach (string part in parts)
+        {
+            if (!first)
+                b.Append(separator);
+            first = false;
+            b.Append(part);
+            BuildLimit.Check(b.Length);
+        }
+        return b.ToString();
+    }
+
     /// <summary>Python's <c>str.title()</c>: a letter after a non-letter is upper case, other letters lower case.</summary>
     public static string Title(string s)
     {
