@@ -23,6 +23,7 @@ internal static class Program
         root.Add(QuantizeCommand.Create());
         root.Add(PerplexityCommand.Create());
         root.Add(TokenizeCommand.Create());
+        root.Add(ApplyTemplateCommand.Create());
 
         // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });

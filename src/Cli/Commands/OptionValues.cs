@@ -35,6 +35,13 @@ internal static class OptionValues
     /// <summary>Any finite number.</summary>
     public static Func<ArgumentResult, float> Float(string accepts) => Float(_ => true, accepts);
 
+    /// <summary>A local date and time, ISO 8601 without a zone: <c>2026-07-26T10:00:00</c> (seconds and time optional).</summary>
+    public static DateTime DateTimeValue(ArgumentResult r) =>
+        DateTime.TryParseExact(Token(r), ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"], CultureInfo.InvariantCulture,
+            DateTimeStyles.None, out var t)
+            ? t
+            : Fail<DateTime>(r, "a date and time as 2026-07-26T10:00:00");
+
     /// <summary>One of <paramref name="values"/>, exactly as written.</summary>
     public static Func<ArgumentResult, string> OneOf(params string[] values) => r =>
         values.Contains(Token(r)) ? Token(r) : Fail<string>(r, Words(values));

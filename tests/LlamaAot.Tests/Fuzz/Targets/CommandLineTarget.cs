@@ -21,6 +21,7 @@ internal sealed class CommandLineTarget : FuzzTarget
         ["quantize", "F32MODEL", "out.gguf", "Q4_0", "-t", "1"],
         ["convert", "CHECKPOINT", "out.gguf", "--vocab", "VOCAB", "--outtype", "f16"],
         ["tokenize", "-m", "MODEL", "-f", "prompt.txt", "--ids", "--no-bos"],
+        ["apply-template", "-m", "MODEL", "--messages", "messages.json", "--no-generation-prompt", "--bos", "<s>", "--now", "2026-07-26T10:00:00"],
     ];
 
     /// <summary>Per command ("" = the root, i.e. run): its options, and whether each takes a value.</summary>
@@ -30,7 +31,7 @@ internal sealed class CommandLineTarget : FuzzTarget
 
     public override void Prepare(string seedDir)
     {
-        foreach (string command in new[] { "", "run", "logits", "bench", "perplexity", "quantize", "convert", "tokenize" })
+        foreach (string command in new[] { "", "run", "logits", "bench", "perplexity", "quantize", "convert", "tokenize", "apply-template" })
         {
             var help = LlamaAotProcess.Run(command == "" ? ["--help"] : [command, "--help"]);
             Assert.True(help.ExitCode == 0, help.Stderr);
@@ -50,6 +51,7 @@ internal sealed class CommandLineTarget : FuzzTarget
     public override string[] Make(string seedDir, string caseDir, Random? random)
     {
         File.WriteAllText(Path.Combine(caseDir, "prompt.txt"), "Once upon a time\n");
+        File.WriteAllText(Path.Combine(caseDir, "messages.json"), """[{"role": "user", "content": "Hi"}]""");
         // Enough text for perplexity's two chunks of 64 tokens, little more: a case should take well under a second.
         File.WriteAllText(Path.Combine(caseDir, "text.txt"), File.ReadAllText(Path.Combine(Shared.Reference, "perplexity", "stories-a.txt"))[..1200]);
         var seed = random is null ? Seeds[0] : Seeds[random.Next(Seeds.Length)];
