@@ -124,16 +124,16 @@ internal sealed class HuggingFaceConfig
         }
         throw new NotSupportedException(
             $"{path}: architecture {string.Join(", ", names.Take(3).Select(Excerpt.Quote))}{(names.Count > 3 ? $" (and {names.Count - 3} more)" : "")} " +
-            $"is not supported (supported: {SupportedNames()})");
+            $"is not supported; supported: {SupportedNames()}");
     }
 
-    /// <summary>The architectures converted, short: "{Llama,Mistral,...}ForCausalLM, Gemma3ForConditionalGeneration".</summary>
+    /// <summary>The architectures converted, short: "{Llama,Mistral,...}ForCausalLM,Gemma3ForConditionalGeneration".</summary>
     private static string SupportedNames()
     {
         const string causal = "ForCausalLM";
         var names = HuggingFaceArchitecture.All.SelectMany(a => a.HfNames).ToList();
         var causalNames = names.Where(n => n.EndsWith(causal, StringComparison.Ordinal)).Select(n => n[..^causal.Length]);
-        return string.Join(", ", [$"{{{string.Join(",", causalNames)}}}{causal}", .. names.Where(n => !n.EndsWith(causal, StringComparison.Ordinal))]);
+        return string.Join(",", [$"{{{string.Join(",", causalNames)}}}{causal}", .. names.Where(n => !n.EndsWith(causal, StringComparison.Ordinal))]);
     }
 
     /// <summary>The value of <paramref name="key"/> (text_config's over the root's, as Python's

@@ -294,7 +294,7 @@ public class HuggingFaceArchitectureTests
     }
 
     [Theory]
-    [InlineData("qwen2", "architectures", "[\"MambaForCausalLM\"]", "config.json: architecture 'MambaForCausalLM' is not supported (supported: {Llama,Mistral,Qwen2,Qwen3,Gemma2,Gemma3,Phi3,SmolLM3}ForCausalLM, Gemma3ForConditionalGeneration)")]
+    [InlineData("qwen2", "architectures", "[\"MambaForCausalLM\"]", "config.json: architecture 'MambaForCausalLM' is not supported; supported: {Llama,Mistral,Qwen2,Qwen3,Gemma2,Gemma3,Phi3,SmolLM3}ForCausalLM,Gemma3ForConditionalGeneration")]
     [InlineData("qwen2", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4, \"original_max_position_embeddings\": 32768}", "config.json: rope_scaling type 'yarn' is not supported for Qwen2ForCausalLM (supported: linear)")]
     [InlineData("qwen3", "rope_scaling", "{\"rope_type\": \"llama3\", \"factor\": 8}", "config.json: rope_scaling type 'llama3' is not supported for Qwen3ForCausalLM (supported: linear)")]
     [InlineData("llama", "rope_scaling", "{\"type\": \"longrope\", \"long_factor\": [1], \"short_factor\": [1]}", "config.json: rope_scaling type 'longrope' is not supported for LlamaForCausalLM (supported: linear, llama3)")]
