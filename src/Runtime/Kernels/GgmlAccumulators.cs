@@ -48,6 +48,21 @@ internal readonly struct RowScaleAndMinSums(Vector512<float> scales, Vector512<f
 }
 
 /// <summary>
+/// llama.cpp's 8 float lanes of ggml_vec_dot_q6_K_q8_K (see <see cref="Quants.KQuantSimd"/>) for the 16 rows of an
+/// interleaved group: vector k holds lane k of every row, each advanced by its own FMA per super-block; Sum is
+/// hsum_float_8 of each row, ((L0 + L4) + (L2 + L6)) + ((L1 + L5) + (L3 + L7)), in vertical adds.
+/// </summary>
+internal readonly struct RowLanes8(Vector512<float> l0, Vector512<float> l1, Vector512<float> l2, Vector512<float> l3,
+    Vector512<float> l4, Vector512<float> l5, Vector512<float> l6, Vector512<float> l7)
+{
+    public readonly Vector512<float> L0 = l0, L1 = l1, L2 = l2, L3 = l3, L4 = l4, L5 = l5, L6 = l6, L7 = l7;
+
+    public static RowLanes8 Zero => default;
+
+    public Vector512<float> Sum => ((L0 + L4) + (L2 + L6)) + ((L1 + L5) + (L3 + L7));
+}
+
+/// <summary>
 /// ggml's 8 float lanes in value order (lane i: the products of values i, i + 8, i + 16, ...), reduced by hsum_float_8
 /// (<see cref="GgmlLanes.Sum"/>): the accumulator of llama.cpp's tinyBLAS for F32 and F16 weights on an AVX2 build
 /// (tinyBLAS&lt;8, __m256&gt;: <c>acc = fma(w, x, acc)</c> per 8 values, then <c>hsum</c>, the same tree). Vector256.Sum

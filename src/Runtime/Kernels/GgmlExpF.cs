@@ -4,12 +4,12 @@ using System.Runtime.Intrinsics;
 namespace LlamaAot.Kernels;
 
 /// <summary>
-/// e^x as ggml's vector expf computes it (ggml_v_expf in ggml-cpu's vec.h, the AVX-512 form that llama.cpp's
-/// reference builds run; an ARM optimized-routines port, within 1.5 ulp): n = round(x * log2 e), b = x - n ln 2 (ln 2 in
-/// two parts), e^b by a degree-5 polynomial, then scaled by 2^n; 0 or infinity once |n| passes 192. It differs from the
-/// C library's expf by an ulp in about a quarter of the values, and those ulps decide which way an activation rounds
-/// to 8 bits (llama.cpp 0.5.0's SwiGLU runs it on every whole group of 16 values), so code that must round as
-/// llama.cpp does uses this rather than <see cref="ExpF"/>.
+/// e^x as ggml's vector expf computes it in llama.cpp's AVX2 build (ggml_v_expf's __m256 form in ggml-cpu's vec.h, an
+/// ARM optimized-routines port, within 1.5 ulp): n = round(x * log2 e), b = x - n ln 2 (ln 2 in two parts), e^b - 1 by
+/// a polynomial j, then k + j k with k = 2^n, rounded once; for |n| past 126 the scaling is split in two, and past 192
+/// the result is 0 or infinity. It differs from the C library's expf by an ulp in about half the values, and from the
+/// AVX-512 form (which rounds 1 + j before scaling) in about a quarter; those ulps decide which way an activation rounds
+/// to 8 bits, so the softmax and SwiGLU, which llama.cpp runs on this, use it rather than <see cref="ExpF"/>.
 /// </summary>
 internal static class GgmlExpF
 {
@@ -23,20 +23,25 @@ internal static class GgmlExpF
     private const float C3 = 0.16668395698070526123046875f;              // 0x1.555e66p-3
     private const float C2 = 0.4999912679195404052734375f;               // 0x1.fffdb6p-2
     private const float C1 = 0.99999940395355224609375f;                 // 0x1.ffffecp-1
+    private const uint Negative = 0x82000000u, Half = 0x7f000000u;       // ggml's split of 2^n for |n| > 126
 
     /// <summary>The definition: one value, each step rounded as ggml's vector code rounds it (fused where it fuses).</summary>
     public static float Reference(float x)
     {
-        float n = MathF.FusedMultiplyAdd(x, Log2E, Shifter) - Shifter;
+        float z = MathF.FusedMultiplyAdd(x, Log2E, Shifter), n = z - Shifter;
         float b = MathF.FusedMultiplyAdd(-n, Ln2Lo, MathF.FusedMultiplyAdd(-n, Ln2Hi, x));
+        uint e = BitConverter.SingleToUInt32Bits(z) << 23;
+        float k = BitConverter.UInt32BitsToSingle(e + BitConverter.SingleToUInt32Bits(1f)); // 2^n while |n| <= 126
         float u = b * b;
         float j = MathF.FusedMultiplyAdd(
             MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(C5, b, C4), u, MathF.FusedMultiplyAdd(C3, b, C2)),
             u,
-            MathF.FusedMultiplyAdd(C1, b, 1f));
-        if (MathF.Abs(n) > 192)
-            return n <= 0 ? 0 : float.PositiveInfinity;
-        return MathF.ScaleB(j, (int)n); // _mm512_scalef_ps: j * 2^n, rounded once
+            C1 * b);
+        if (!(MathF.Abs(n) > 126))
+            return MathF.FusedMultiplyAdd(j, k, k);
+        uint g = n <= 0 ? Negative : 0;
+        float s1 = BitConverter.UInt32BitsToSingle(g + Half), s2 = BitConverter.UInt32BitsToSingle(e - g);
+        return MathF.Abs(n) > 192 ? s1 * s1 : MathF.FusedMultiplyAdd(s2, j, s2) * s1;
     }
 
     /// <summary>Eight values at once, bit for bit <see cref="Reference"/> on every instruction set.</summary>
@@ -44,26 +49,28 @@ internal static class GgmlExpF
     public static Vector256<float> Exp(Vector256<float> x)
     {
         var shifter = Vector256.Create(Shifter);
-        var n = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), shifter) - shifter;
+        var z = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), shifter);
+        var n = z - shifter;
         var b = Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2Lo), Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2Hi), x));
+        var e = z.AsUInt32() << 23;
+        var k = (e + Vector256.Create(1f).AsUInt32()).AsSingle();
         var u = b * b;
         var j = Vector256.FusedMultiplyAdd(
             Vector256.FusedMultiplyAdd(
                 Vector256.FusedMultiplyAdd(Vector256.Create(C5), b, Vector256.Create(C4)), u,
                 Vector256.FusedMultiplyAdd(Vector256.Create(C3), b, Vector256.Create(C2))),
             u,
-            Vector256.FusedMultiplyAdd(Vector256.Create(C1), b, Vector256<float>.One));
-        // j * 2^n in two exact power-of-two steps (2^(n/2) each stays a normal float for |n| <= 192), so the only
-        // rounding is the last product's, where the result may be subnormal: scalef's single rounding.
-        var clamped = Vector256.Clamp(n, Vector256.Create(-192f), Vector256.Create(192f));
-        var half = Vector256.ConvertToInt32(Vector256.Floor(clamped * Vector256.Create(0.5f)));
-        var rest = Vector256.ConvertToInt32(clamped) - half;
-        var res = j * PowerOfTwo(half) * PowerOfTwo(rest);
-        var beyond = Vector256.GreaterThan(Vector256.Abs(n), Vector256.Create(192f));
-        var overflow = Vector256.ConditionalSelect(Vector256.LessThanOrEqual(n, Vector256<float>.Zero), Vector256<float>.Zero, Vector256.Create(float.PositiveInfinity));
-        return Vector256.ConditionalSelect(beyond, overflow, res);
+            Vector256.Create(C1) * b);
+        var near = Vector256.FusedMultiplyAdd(j, k, k);
+        var magnitude = Vector256.Abs(n);
+        var far = Vector256.GreaterThan(magnitude, Vector256.Create(126f));
+        if (far == Vector256<float>.Zero)
+            return near;
+        var g = Vector256.LessThanOrEqual(n, Vector256<float>.Zero).AsUInt32() & Vector256.Create(Negative);
+        var s1 = (g + Vector256.Create(Half)).AsSingle();
+        var s2 = (e - g).AsSingle();
+        var beyond = Vector256.GreaterThan(magnitude, Vector256.Create(192f));
+        return Vector256.ConditionalSelect(beyond, s1 * s1,
+            Vector256.ConditionalSelect(far, Vector256.FusedMultiplyAdd(s2, j, s2) * s1, near));
     }
-
-    /// <summary>2^e for integer e in [-126, 127], built from its exponent bits.</summary>
-    private static Vector256<float> PowerOfTwo(Vector256<int> e) => ((e + Vector256.Create(127)) << 23).AsSingle();
 }

@@ -22,6 +22,7 @@ public sealed class ArchReferenceTests(ITestOutputHelper output)
         "qwen2",
         "qwen3",
         "phi3",
+        "gemma2",
         "gemma3",
     ];
 

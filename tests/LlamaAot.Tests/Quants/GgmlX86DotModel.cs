@@ -60,7 +60,15 @@ internal static unsafe class GgmlX86DotModel
             // sum of its 16 values), added into acc before the products.
             if (type == GgmlType.Q2_K)
                 acc.Lanes(-y.D * dmin, Enumerable.Range(0, 8).Select(k => mins[2 * k] * bsums[2 * k] + mins[2 * k + 1] * bsums[2 * k + 1]).ToArray());
-            acc.Lanes(y.D * d, Lanes(e => scale[e] * (q[e] * qx[e]), 256));
+            int[] lanes = Lanes(e => scale[e] * (q[e] * qx[e]), 256);
+            // Q6_K (0.5.0's q8sclsub): the quants stay 0..63 and lane k loses 32 * (the scales of sub-blocks 2k and
+            // 2k + 1 times their bsums), which are not the values of lane k: the lanes differ from (q - 32) per value.
+            if (type == GgmlType.Q6_K)
+            {
+                for (int k = 0; k < 8; k++)
+                    lanes[k] -= 32 * (bsums[2 * k] * scale[32 * k] + bsums[2 * k + 1] * scale[32 * k + 16]);
+            }
+            acc.Lanes(y.D * d, lanes);
             // Q4_K's and Q5_K's 4 min lanes: lane p = sub-blocks (of 32) 2p and 2p + 1, each min times its two bsums.
             int MinLane(int p) => mins[2 * p] * (bsums[4 * p] + bsums[4 * p + 1]) + mins[2 * p + 1] * (bsums[4 * p + 2] + bsums[4 * p + 3]);
             if (type == GgmlType.Q4_K)
@@ -176,7 +184,7 @@ internal static unsafe class GgmlX86DotModel
     }
 
     /// <summary>
-    /// One super-block's signed quants, per-value sub-block scales and (Q2_K: 16, Q4_K / Q5_K: 8) sub-block mins, from
+    /// One super-block's quants (signed, but Q6_K's unsigned 0..63), per-value sub-block scales and (Q2_K: 16, Q4_K / Q5_K: 8) sub-block mins, from
     /// the block bytes as llama.cpp reads them; returns its d and dmin.
     /// </summary>
     private static (float D, float DMin) Unpack(GgmlType type, ReadOnlySpan<byte> block, int[] q, int[] scale, int[] mins)
@@ -216,7 +224,7 @@ internal static unsafe class GgmlX86DotModel
                     int ql = b.Ql[64 * n + l + (part % 2) * 32];
                     int nibble = part < 2 ? ql & 0x0F : ql >> 4;
                     int high = b.Qh[32 * n + l] >> (2 * part) & 3;
-                    q[e] = (nibble | high << 4) - 32;
+                    q[e] = nibble | high << 4; // 0..63: the -32 is taken off per lane from the bsums
                     scale[e] = b.Scales[e / 16];
                 }
                 return (Fp16.HalfBitsToSingle(b.D), 0);

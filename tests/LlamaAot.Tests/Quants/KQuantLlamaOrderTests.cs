@@ -6,12 +6,11 @@ using LlamaAot.Quants;
 namespace LlamaAot.Tests.Quants;
 
 /// <summary>
-/// The K-quant kernels that claim llama.cpp's float operations (AVX-512: Q5_K, Q6_K; AVX2: Q2_K, Q3_K, Q5_K, Q6_K,
-/// IQ4_XS) against the scalar model of its x86 ggml_vec_dot_{type}_q8_K (<see cref="GgmlX86DotModel.KQuantDot"/>):
-/// equal bit for bit, matrix-vector and matrix-matrix, a specialized K and a generic one. Only the file layout: the
-/// row-interleaved AVX-512 Q6_K kernels keep one exact integer per row and super-block, and KernelTests holds them to
-/// the scalar reference. Q4_K follows llama.cpp's repacked product instead (Q4_KRepackedOrderTests). A CPU without the
-/// path checks nothing here (test.sh reruns with AVX-512 off).
+/// The K-quant kernels that claim llama.cpp's float operations (AVX-512: Q5_K, Q6_K and its 16-row interleaved layout;
+/// AVX2: Q2_K, Q3_K, Q5_K, Q6_K, IQ4_XS; portable: Q6_K) against the scalar model of its x86
+/// ggml_vec_dot_{type}_q8_K (<see cref="GgmlX86DotModel.KQuantDot"/>): equal bit for bit, matrix-vector and
+/// matrix-matrix, a specialized K and a generic one. Q4_K follows llama.cpp's repacked product instead
+/// (Q4_KRepackedOrderTests). A CPU without the path checks nothing here (test.sh reruns with AVX-512 off).
 /// </summary>
 [Trait("Category", "Isa")]
 public class KQuantLlamaOrderTests
@@ -23,7 +22,8 @@ public class KQuantLlamaOrderTests
     [InlineData(GgmlType.Q3_K, KernelIsa.Avx2)]
     [InlineData(GgmlType.Q5_K, KernelIsa.Avx2)]
     [InlineData(GgmlType.Q6_K, KernelIsa.Avx2)]
+    [InlineData(GgmlType.Q6_K, KernelIsa.Portable)]
     [InlineData(GgmlType.IQ4_XS, KernelIsa.Avx2)]
     public void ComputesLlamaCppsFloatOperations(GgmlType type, KernelIsa isa) =>
-        GgmlX86DotModel.AssertKernelsMatch(type, isa, (w, x) => GgmlX86DotModel.KQuantDot(type, w, MemoryMarshal.Cast<byte, BlockQ8_K>(x)), interleaved: false);
+        GgmlX86DotModel.AssertKernelsMatch(type, isa, (w, x) => GgmlX86DotModel.KQuantDot(type, w, MemoryMarshal.Cast<byte, BlockQ8_K>(x)));
 }

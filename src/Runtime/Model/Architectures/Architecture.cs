@@ -20,8 +20,7 @@ internal abstract class Architecture : IDisposable
         ("qwen2", Qwen2.Bind),
         ("qwen3", Qwen3.Bind),
         ("phi3", Phi3.Bind),
-        // gemma2 (Gemma2.Bind) is left out until its Q4_K_M reference case passes (issue 10: one Q4_K batch product
-        // still differs from llama.cpp's in the last bits on some rows).
+        ("gemma2", Gemma2.Bind),
         ("gemma3", Gemma3.Bind),
         ("smollm3", Llama.BindSmolLM3),
     ];

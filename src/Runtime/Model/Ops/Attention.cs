@@ -279,39 +279,30 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     }
 
     /// <summary>
-    /// ggml_compute_forward_soft_max_f32 on one row: exp(s - max), summed in double, scaled by the float reciprocal of
-    /// the sum; then rounded to half when the values are half (llama.cpp converts the weights to the values' type).
+    /// ggml_compute_forward_soft_max_f32 on one row, as llama.cpp's AVX2 build rounds it: e^(s - max) by ggml's vector
+    /// expf on groups of 8 (llama.cpp's row is the whole padded cache, so no value takes the scalar tail; here the
+    /// lanes past <paramref name="n"/> up to the tile are -infinity and weigh exactly 0), each group summed in float
+    /// (its halves added, then the pairs), the group sums in double; then every value times the float reciprocal of
+    /// the sum, and rounded to half when the values are half (llama.cpp converts the weights to the values' type).
     /// </summary>
     private static void Softmax(float* s, int n, bool roundToHalf)
     {
+        int padded = (n + 7) / 8 * 8;
         var maxes = Vector256.Create(float.NegativeInfinity);
-        int i = 0;
-        for (; i + 8 <= n; i += 8)
+        for (int i = 0; i < padded; i += 8)
             maxes = Vector256.Max(maxes, Vector256.Load(s + i));
-        float max = MaxOf(maxes);
-        for (; i < n; i++)
-            max = MathF.Max(max, s[i]);
+        var shift = Vector256.Create(MaxOf(maxes));
         double sum = 0;
-        var shift = Vector256.Create(max);
-        i = 0;
-        for (; i + 8 <= n; i += 8)
+        for (int i = 0; i < padded; i += 8)
         {
-            var e = ExpF.Exp(Vector256.Load(s + i) - shift);
+            var e = GgmlExpF.Exp(Vector256.Load(s + i) - shift);
             e.Store(s + i);
-            for (int j = 0; j < 8; j++)
-                sum += e[j];
-        }
-        for (; i < n; i++)
-        {
-            s[i] = MathF.Exp(s[i] - max);
-            sum += s[i];
+            var half = e.GetUpper() + e.GetLower();
+            sum += (half[0] + half[2]) + (half[1] + half[3]);
         }
         var inverse = Vector256.Create((float)(1.0 / sum));
-        i = 0;
-        for (; i + 8 <= n; i += 8)
+        for (int i = 0; i < padded; i += 8)
             (Vector256.Load(s + i) * inverse).Store(s + i);
-        for (; i < n; i++)
-            s[i] *= inverse[0];
         if (roundToHalf)
             HalfVectors.RoundToHalf(s, s, n);
     }

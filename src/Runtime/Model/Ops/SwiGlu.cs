@@ -6,15 +6,15 @@ namespace LlamaAot.Model.Ops;
 /// <summary>The SwiGLU gate: gate = silu(gate) * up, silu(x) = x / (1 + e^-x) (ggml_swiglu).</summary>
 internal static unsafe class SwiGlu
 {
-    /// <summary>Values per vector step of llama.cpp's reference (AVX-512) build of ggml_vec_swiglu_f32.</summary>
-    public const int GgmlGroup = 16;
+    /// <summary>Values per vector step of ggml_vec_swiglu_f32 in llama.cpp's AVX2 build (the one that made the references).</summary>
+    public const int GgmlGroup = 8;
 
     /// <summary>One row, in place in the gate.</summary>
     public static void Row(float* gate, float* up, int n) => Row(gate, up, gate, n);
 
     /// <summary>
-    /// One row, y = silu(gate) * up, rounded as ggml_vec_swiglu_f32 in llama.cpp's AVX-512 build: e^-x by ggml's
-    /// vector expf (<see cref="GgmlExpF"/>) on each whole group of 16 values, by the C library's expf on the rest (its
+    /// One row, y = silu(gate) * up, rounded as ggml_vec_swiglu_f32 in llama.cpp's AVX2 build: e^-x by ggml's
+    /// vector expf (<see cref="GgmlExpF"/>) on each whole group of 8 values, by the C library's expf on the rest (its
     /// scalar tail).
     /// </summary>
     public static void Row(float* gate, float* up, float* y, int n)

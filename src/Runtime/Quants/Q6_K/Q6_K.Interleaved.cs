@@ -14,11 +14,11 @@ namespace LlamaAot.Quants;
 /// of low 4 bits (chunk 8c + t, int32 lane r: the low nibbles are values 64c + 4t..+3 of row r, the high nibbles
 /// values 64c + 32 + 4t..+3); then 16 chunks of high 2 bits (chunk 4c + u, byte j of int32 lane r: bits 0-1, 2-3, 4-5
 /// and 6-7 are the high bits of values 64c + 8u + j, 64c + 32 + 8u + j, 64c + 8u + 4 + j and 64c + 32 + 8u + 4 + j).</para>
-/// <para>Per row and super-block: the 6-bit quants (0..63) meet the activations through vpmaddubsw, two at a time
-/// in 16 bits (2 * 2 * 63 * 128 = 32256 fits), then vpmaddwd with the 16-value sub-block's scale; the -32 offset is
-/// 32 * sum_j scale_j * bsums[j], also one vpmaddwd per two sub-blocks; all exact in int32; then
-/// acc += (d * d_x) * (sum - offset). llama.cpp's vec_dot does the same integers in eight lanes per row and converts
-/// each, so results agree with it to rounding, not bit for bit.</para>
+/// <para>Per row and super-block, llama.cpp's 8 lanes (lane k: the values with (e % 32) / 4 == k): the 6-bit quants
+/// (0..63) meet the activations through vpmaddubsw, in pairs in 16 bits, then vpmaddwd with the 16-value sub-block's
+/// scale; lane k loses 32 * (scale_2k * bsums_2k + scale_2k+1 * bsums_2k+1), one vpmaddwd; all exact in int32; then
+/// one FMA per lane, L_k += (d * d_x) * lane_k, and hsum_float_8 at the end (<see cref="RowLanes8"/>): llama.cpp's
+/// ggml_vec_dot_q6_K_q8_K, bit for bit.</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
 internal static unsafe class Q6_KxQ8_K_Avx512_X16
@@ -74,37 +74,68 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(in Weights w, byte* x, Vector512<float> acc)
+    public static RowLanes8 MulAdd(in Weights w, byte* x, RowLanes8 acc)
     {
         var a = (BlockQ8_K*)x;
-        var mask = Vector512.Create((byte)0x0F);
-        var highMask = Vector512.Create((byte)0x30);
-        var sums = Vector512<int>.Zero;
+        Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
         for (int c = 0; c < 4; c++)
         {
-            byte* low = w.G + LowOffset + c * 8 * ChunkBytes;
-            byte* high = w.G + HighOffset + c * 4 * ChunkBytes;
-            sbyte* xl = a->Qs + 64 * c, xh = xl + 32;
-            for (int u = 0; u < 4; u++)
-            {
-                // Values 64c + 8u .. + 7 (one 16-value sub-block holds u = 0, 1, the next u = 2, 3) and the same + 32.
-                var h = Vector512.Load(high + u * ChunkBytes);
-                var raw0 = Vector512.Load(low + 2 * u * ChunkBytes);
-                var raw1 = Vector512.Load(low + (2 * u + 1) * ChunkBytes);
-                var q0 = (raw0 & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 4).AsByte() & highMask);
-                var q1 = (raw1 & mask) | (h & highMask);
-                var q2 = (Vector512.ShiftRightLogical(raw0.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 2).AsByte() & highMask);
-                var q3 = (Vector512.ShiftRightLogical(raw1.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftRightLogical(h.AsUInt16(), 2).AsByte() & highMask);
-                var pairsLow = Avx512BW.MultiplyAddAdjacent(q0, RowGroups.Broadcast4(xl + 8 * u)) + Avx512BW.MultiplyAddAdjacent(q1, RowGroups.Broadcast4(xl + 8 * u + 4));
-                var pairsHigh = Avx512BW.MultiplyAddAdjacent(q2, RowGroups.Broadcast4(xh + 8 * u)) + Avx512BW.MultiplyAddAdjacent(q3, RowGroups.Broadcast4(xh + 8 * u + 4));
-                sums += Avx512BW.MultiplyAddAdjacent(pairsLow, w.Unpacked[4 * c + u / 2]) + Avx512BW.MultiplyAddAdjacent(pairsHigh, w.Unpacked[4 * c + 2 + u / 2]);
-            }
+            var (e, o) = Lanes(w, a, c, 0);
+            s0 += e;
+            s1 += o;
+            (e, o) = Lanes(w, a, c, 1);
+            s2 += e;
+            s3 += o;
+            (e, o) = Lanes(w, a, c, 2);
+            s4 += e;
+            s5 += o;
+            (e, o) = Lanes(w, a, c, 3);
+            s6 += e;
+            s7 += o;
         }
-        var offset = Vector512<int>.Zero;
-        for (int p = 0; p < 8; p++)
-            offset += Avx512BW.MultiplyAddAdjacent(w.Unpacked[16 + p], Vector512.Create(*(int*)(a->BSums + 2 * p)).AsInt16());
-        return Vector512.FusedMultiplyAdd(w.D * Vector512.Create(a->D), Vector512.ConvertToSingle(sums - (offset << 5)), acc);
+        var d = w.D * Vector512.Create(a->D);
+        return new(
+            Lane(w, a, 0, s0, d, acc.L0), Lane(w, a, 1, s1, d, acc.L1), Lane(w, a, 2, s2, d, acc.L2), Lane(w, a, 3, s3, d, acc.L3),
+            Lane(w, a, 4, s4, d, acc.L4), Lane(w, a, 5, s5, d, acc.L5), Lane(w, a, 6, s6, d, acc.L6), Lane(w, a, 7, s7, d, acc.L7));
     }
+
+    /// <summary>acc + d * (lane k - its offset): 32 * (scale_2k * bsums_2k + scale_2k+1 * bsums_2k+1) of every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lane(in Weights w, BlockQ8_K* a, int k, Vector512<int> sum, Vector512<float> d, Vector512<float> acc)
+    {
+        var offset = Avx512BW.MultiplyAddAdjacent(w.Unpacked[16 + k], Vector512.Create(*(int*)(a->BSums + 2 * k)).AsInt16());
+        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sum - (offset << 5)), d, acc);
+    }
+
+    /// <summary>
+    /// Lanes 2u and 2u + 1 of chunk c (values 64c + 8u + 0..3 and + 32, and 64c + 8u + 4..7 and + 32) of every row:
+    /// the quants of two low-bit chunks and one high-bit chunk, each pair times its sub-block's scale.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<int> Even, Vector512<int> Odd) Lanes(in Weights w, BlockQ8_K* a, int c, int u)
+    {
+        var mask = Vector512.Create((byte)0x0F);
+        var highMask = Vector512.Create((byte)0x30);
+        byte* low = w.G + LowOffset + c * 8 * ChunkBytes;
+        var h = Vector512.Load(w.G + HighOffset + (4 * c + u) * ChunkBytes);
+        sbyte* xl = a->Qs + 64 * c + 8 * u, xh = xl + 32;
+        var raw0 = Vector512.Load(low + 2 * u * ChunkBytes);
+        var raw1 = Vector512.Load(low + (2 * u + 1) * ChunkBytes);
+        var q0 = (raw0 & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 4).AsByte() & highMask);
+        var q1 = (raw1 & mask) | (h & highMask);
+        var q2 = (Vector512.ShiftRightLogical(raw0.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 2).AsByte() & highMask);
+        var q3 = (Vector512.ShiftRightLogical(raw1.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftRightLogical(h.AsUInt16(), 2).AsByte() & highMask);
+        Vector512<short> scaleLow = w.Unpacked[4 * c + u / 2], scaleHigh = w.Unpacked[4 * c + 2 + u / 2];
+        var even = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q0, RowGroups.Broadcast4(xl)), scaleLow)
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, RowGroups.Broadcast4(xh)), scaleHigh);
+        var odd = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q1, RowGroups.Broadcast4(xl + 4)), scaleLow)
+            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q3, RowGroups.Broadcast4(xh + 4)), scaleHigh);
+        return (even, odd);
+    }
+
+    /// <summary>hsum_float_8 of each row's 8 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(RowLanes8 acc, float* y, int count) => InterleavedStore.Rows(acc.Sum, y, count);
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
