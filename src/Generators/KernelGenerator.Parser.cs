@@ -85,9 +85,6 @@ public sealed partial class KernelGenerator
                 Error($"ValuesPerStep = {v} is not a multiple of the block sizes");
             bool ownStore = rows > 0 && type.GetMembers("Store").OfType<IMethodSymbol>().Any(m => m.IsStatic);
             string accumulator = OwnAccumulator(type, rows, ownStore, tiles, Error);
-            bool gemmStep = type.GetMembers("MulAddGemm").OfType<IMethodSymbol>().Any(m => m.IsStatic);
-            if (gemmStep && tiles.GemmColumns > 0 && 4 % tiles.GemmColumns != 0)
-                Error($"GemmColumns = {tiles.GemmColumns} with MulAddGemm: llama.cpp's matrix-matrix tokens come in fours, so the columns of a tile must divide 4");
             cancellationToken.ThrowIfCancellationRequested();
             if (errors.Count > 0)
                 return new PrimitiveParse(null, errors.ToEquatableArray());
@@ -106,8 +103,7 @@ public sealed partial class KernelGenerator
                 tiles,
                 rows,
                 ownStore,
-                accumulator,
-                gemmStep);
+                accumulator);
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 

@@ -96,18 +96,9 @@ internal static class InterleavedEmitter
             {
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
                 w.Line("int c = 0;");
-                if (spec.GemmStep)
-                {
-                    w.Line(KernelEmitter.GemmStepComment);
-                    using (w.Block($"for (; c + {cols} <= cols - cols % 4; c += {cols})"))
-                        WriteGemmTile(w, spec, cols, "P.MulAddGemm");
-                }
-                else
-                {
-                    using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-                        WriteGemmTile(w, spec, cols, "P.MulAdd");
-                    w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
-                }
+                using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
+                    WriteGemmTile(w, spec, cols, "P.MulAdd");
+                w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
                 using (w.Block("for (; c < cols; c++)"))
                     WriteGemmTile(w, spec, 1, "P.MulAdd");
             }

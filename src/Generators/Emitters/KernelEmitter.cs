@@ -76,8 +76,6 @@ internal static class KernelEmitter
         {
             w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows x unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
         }
-        if (spec.GemmStep)
-            w.Line("// Matrix-matrix: P.MulAddGemm for the first cols - cols % 4 columns, P.MulAdd for the others (llama.cpp's gemm / gemv split).");
         string ks = plan.Specialized.Count == 0
             ? "none"
             : string.Join(", ", plan.Specialized.Select(k => $"{k.K} ({k.Families})"));
@@ -243,24 +241,11 @@ internal static class KernelEmitter
         for (int i = 1; i < rows; i++)
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
         w.Line("int c = 0;");
-        if (spec.GemmStep)
-        {
-            w.Line(GemmStepComment);
-            using (w.Block($"for (; c + {cols} <= cols - cols % 4; c += {cols})"))
-                WriteGemmTile(w, spec, rows, cols, k, "P.MulAddGemm");
-        }
-        else
-        {
-            using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-                WriteGemmTile(w, spec, rows, cols, k, "P.MulAdd");
-        }
+        using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
+            WriteGemmTile(w, spec, rows, cols, k, "P.MulAdd");
         using (w.Block("for (; c < cols; c++)"))
             WriteGemmTile(w, spec, rows, 1, k, "P.MulAdd");
     }
-
-    /// <summary>Why a primitive with a gemm step takes it for the first cols - cols % 4 columns only.</summary>
-    internal const string GemmStepComment =
-        "// llama.cpp multiplies the first cols - cols % 4 tokens in fours (its gemm, P.MulAddGemm), the others one by one (its gemv, P.MulAdd).";
 
     private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int rows, int cols, int? k, string step)
     {

@@ -25,8 +25,6 @@ namespace LlamaAot.Generators.Model;
 /// <param name="Accumulator">Empty when MulAdd accumulates in a <c>Vector{N}&lt;float&gt;</c> (started at Zero, reduced by
 /// Vector{N}.Sum); otherwise the fully qualified type MulAdd returns, which starts at its static <c>Zero</c> and is
 /// reduced by its static <c>Sum(acc)</c> (one accumulator per dot product), or, interleaved, written by its Store.</param>
-/// <param name="GemmStep">Whether the class declares <c>MulAddGemm</c>, a second step with the float order llama.cpp's
-/// repacked matrix-matrix kernels give the first cols - cols % 4 tokens of a batch (MulAdd being that of the rest).</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -41,8 +39,7 @@ internal sealed record PrimitiveSpec(
     TileSpec Tiles,
     int Rows = 0,
     bool OwnStore = false,
-    string Accumulator = "",
-    bool GemmStep = false)
+    string Accumulator = "")
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;

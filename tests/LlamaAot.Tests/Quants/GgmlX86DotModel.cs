@@ -83,11 +83,11 @@ internal static unsafe class GgmlX86DotModel
     /// A Q4_K row times Q8_K activations as llama.cpp's repacked product computes it (a Q4_K matrix whose row count is
     /// a multiple of 8, on any AVX2 CPU: ggml-cpu/arch/x86/repack.cpp): two float sums, acc = fma(float(S), d_w * d_x,
     /// acc) and acc_min = fma(float(M), dmin_w * d_x, acc_min), result acc - acc_min. S is the exact integer sum of
-    /// scale * q * q_x, M of min * (sum of the sub-block's q_x, from the bsums). <paramref name="gemm"/>: the token is
-    /// one of the first n - n % 4 of its batch, which ggml_gemm_q4_K_8x8_q8_K takes, one FMA per pair of sub-blocks;
-    /// otherwise ggml_gemv_q4_K_8x8_q8_K's one FMA per super-block.
+    /// scale * q * q_x, M of min * (sum of the sub-block's q_x, from the bsums); ggml_gemm_q4_K_8x8_q8_K's order, one
+    /// FMA each per pair of sub-blocks (its gemv, which llama.cpp gives the last n % 4 tokens of a batch, adds once
+    /// per super-block).
     /// </summary>
-    public static float Q4_KRepackedDot(ReadOnlySpan<byte> row, ReadOnlySpan<BlockQ8_K> x, bool gemm)
+    public static float Q4_KRepackedDot(ReadOnlySpan<byte> row, ReadOnlySpan<BlockQ8_K> x)
     {
         var q = new int[256];
         var scale = new int[256];
@@ -104,12 +104,9 @@ internal static unsafe class GgmlX86DotModel
                     s += scale[e] * q[e] * y.Qs[e];
                 for (int j = 2 * p; j < 2 * p + 2; j++)
                     m += mins[j] * (y.BSums[2 * j] + y.BSums[2 * j + 1]);
-                if (gemm || p == 3)
-                {
-                    acc = MathF.FusedMultiplyAdd(s, d * y.D, acc);
-                    accMin = MathF.FusedMultiplyAdd(m, dmin * y.D, accMin);
-                    s = m = 0;
-                }
+                acc = MathF.FusedMultiplyAdd(s, d * y.D, acc);
+                accMin = MathF.FusedMultiplyAdd(m, dmin * y.D, accMin);
+                s = m = 0;
             }
         }
         return acc - accMin;

@@ -107,7 +107,7 @@ internal static unsafe class IQ4_NLxQ8_0_Avx2
         Vector256.FusedMultiplyAdd(Vector256.Create(x.D * w.D), IQ4_NLxQ8_0_X86.LaneSums(w, x), acc);
 }
 
-[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Portable)]
+[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
 internal static unsafe class IQ4_NLxQ8_0_Portable
 {
     public const int ValuesPerStep = BlockIQ4_NL.BlockSize;

@@ -169,7 +169,7 @@ internal static unsafe class IQ4_XSxQ8_K_Avx2
     }
 }
 
-[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Portable)]
+[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1)]
 internal static unsafe class IQ4_XSxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockIQ4_XS.BlockSize;

@@ -19,8 +19,8 @@ namespace LlamaAot.Quants;
 /// <para>Per row and pair of sub-blocks: eight vpmaddubsw per sub-block summed in 16 bits (8 * 2 * 15 * 128 = 30720
 /// fits), one vpmaddwd with the sub-block scale in both 16-bit halves of the row's lane: an exact int32 S; the mins the
 /// same way against the activations' bsums: M. Then llama.cpp's repacked float order (<see cref="Q4_KRepackedOrder"/>):
-/// MulAdd adds S and M of the super-block into the rows' two sums with one FMA each (ggml_gemv), MulAddGemm those of
-/// each pair of sub-blocks (ggml_gemm); Store writes acc - acc_min.</para>
+/// MulAdd adds S and M of each pair of sub-blocks into the rows' two sums with one FMA each (ggml_gemm's order, for
+/// every token); Store writes acc - acc_min.</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
 internal static unsafe class Q4_KxQ8_K_Avx512_X16
@@ -85,26 +85,9 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
 
-    /// <summary>ggml_gemv's step: S and M of the whole super-block, one FMA each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static RowScaleAndMinSums MulAdd(in Weights w, byte* x, RowScaleAndMinSums acc)
-    {
-        var a = (BlockQ8_K*)x;
-        var sums = Vector512<int>.Zero;
-        var mins = Vector512<int>.Zero;
-        for (int p = 0; p < 4; p++)
-        {
-            sums += PairSum(w, a, p);
-            mins += PairMins(w, a, p);
-        }
-        var dx = Vector512.Create(a->D);
-        return new(Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sums), w.D * dx, acc.Scales),
-            Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(mins), w.DMin * dx, acc.Mins));
-    }
-
     /// <summary>ggml_gemm's step: S and M of each pair of sub-blocks, one FMA each, in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static RowScaleAndMinSums MulAddGemm(in Weights w, byte* x, RowScaleAndMinSums acc)
+    public static RowScaleAndMinSums MulAdd(in Weights w, byte* x, RowScaleAndMinSums acc)
     {
         var a = (BlockQ8_K*)x;
         var dx = Vector512.Create(a->D);

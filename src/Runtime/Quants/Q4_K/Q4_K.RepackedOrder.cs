@@ -6,24 +6,18 @@ using LlamaAot.Kernels;
 namespace LlamaAot.Quants;
 
 /// <summary>
-/// The float operations of llama.cpp's repacked Q4_K products, which every Q4_K kernel here performs. On any AVX2 CPU
-/// llama.cpp 0.5.0 repacks a Q4_K matrix whose row count is a multiple of 8 into groups of 8 rows
-/// (ggml_repack_get_optimal_repack_type: q4_K_8x8_q8_K) and multiplies it in ggml-cpu/arch/x86/repack.cpp. Per output
-/// it keeps two float sums (<see cref="ScaleAndMinSums"/>) and returns acc - acc_min; what it adds into them are exact
-/// integers: S, the quants times the activations times the 6-bit sub-block scale, and M, each sub-block's min times the
-/// sum of its activations (the bsums). Which chain of FMAs a token gets depends on its place in the batch
-/// (forward_mul_mat):
-/// <list type="bullet">
-/// <item>ggml_gemm_q4_K_8x8_q8_K, for the first n - n % 4 tokens of a batch of n (quantized 4 at a time by
-/// ggml_quantize_mat_q8_K_4x8, which gives quantize_row_q8_K's d, quants and bsums): acc = fma(float(S), d_w * d_x, acc)
-/// and acc_min = fma(float(M), dmin_w * d_x, acc_min) for each pair of sub-blocks (64 values), 4 of each per
-/// super-block (its AVX2 and AVX-512 branches alike);</item>
-/// <item>ggml_gemv_q4_K_8x8_q8_K, for the last n % 4 tokens and a single token: the same once per super-block, with S
-/// and M of all 256 values.</item>
-/// </list>
-/// The generated matrix-matrix kernels call a primitive's MulAddGemm for the first cols - cols % 4 columns and its
-/// MulAdd for the others (matrix-vector kernels: MulAdd); MatMul hands them the tokens of a batch in calls of a
-/// multiple of 4 tokens, so the split is llama.cpp's.
+/// The float operations of llama.cpp's repacked Q4_K matrix-matrix product, which every Q4_K kernel here performs for
+/// every token. On any AVX2 CPU llama.cpp 0.5.0 repacks a Q4_K matrix whose row count is a multiple of 8 into groups
+/// of 8 rows (ggml_repack_get_optimal_repack_type: q4_K_8x8_q8_K) and multiplies it in ggml-cpu/arch/x86/repack.cpp.
+/// Per output it keeps two float sums (<see cref="ScaleAndMinSums"/>) and returns acc - acc_min; what it adds into
+/// them are exact integers: S, the quants times the activations times the 6-bit sub-block scale, and M, each
+/// sub-block's min times the sum of its activations (the bsums). ggml_gemm_q4_K_8x8_q8_K, which takes the first
+/// n - n % 4 tokens of a batch of n, does acc = fma(float(S), d_w * d_x, acc) and acc_min = fma(float(M), dmin_w *
+/// d_x, acc_min) for each pair of sub-blocks (64 values), 4 of each per super-block.
+/// <para>llama.cpp gives the last n % 4 tokens and a single token its gemv instead (one FMA per super-block), so its
+/// result for a token depends on its place in the batch. Here every token takes the gemm's order: a token's outputs
+/// are the same whatever shares its call (BatchInvarianceTests), prompt logits are llama.cpp's bit for bit but for its
+/// last n % 4 tokens, and those and generated tokens differ from llama.cpp's in the last bits.</para>
 /// </summary>
 internal static class Q4_KRepackedOrder
 {
@@ -44,19 +38,9 @@ internal static class Q4_KRepackedOrder
     public static unsafe Vector128<float> Scales(BlockQ4_K* w, BlockQ8_K* x) =>
         Vector128.Create(Fp16.HalfBitsToSingle(w->D) * x->D, Fp16.HalfBitsToSingle(w->DMin) * x->D, 0, 0);
 
-    /// <summary>ggml_gemv's super-block: S and M of the 4 pairs of sub-blocks summed, one FMA each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums Gemv(in SuperBlock b, ScaleAndMinSums acc) =>
-        Gemv(Vector128.Create(Vector128.Sum(b.S), Vector128.Sum(b.M), 0, 0), b.Scales, acc);
-
-    /// <summary>ggml_gemv's super-block from its totals: S in lane 0, M in lane 1 (lanes 2 and 3 meet the zero scales).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums Gemv(Vector128<int> totals, Vector128<float> scales, ScaleAndMinSums acc) =>
-        new(Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(totals), scales, acc.Sums));
-
     /// <summary>ggml_gemm's super-block: one FMA each per pair of sub-blocks, in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums Gemm(in SuperBlock b, ScaleAndMinSums acc)
+    public static ScaleAndMinSums MulAdd(in SuperBlock b, ScaleAndMinSums acc)
     {
         // [S0, M0, S1, M1] and [S2, M2, S3, M3]; the zero lanes 2 and 3 of the scales keep the upper pair out of each FMA.
         Vector128<int> s = b.S, m = b.M;

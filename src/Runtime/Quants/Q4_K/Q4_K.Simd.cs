@@ -6,7 +6,7 @@ using LlamaAot.Kernels;
 namespace LlamaAot.Quants;
 
 // Q4_K weights x Q8_K activations, one 256-value super-block per step, in the float order of llama.cpp's repacked
-// product (Q4_KRepackedOrder: MulAdd is ggml_gemv's, MulAddGemm ggml_gemm's). The nibbles stay unsigned for
+// matrix-matrix product, ggml_gemm's, for every token (Q4_KRepackedOrder). The nibbles stay unsigned for
 // vpmaddubsw (a pair sum is at most 2 * 15 * 127); vpmaddwd applies the 6-bit sub-block scales; the integer sum of
 // each pair of sub-blocks (64 values) is exact. Their mins meet the activations' bsums (KQuantSimd.MinLanes).
 // These kernels keep the file's layout (Q4_K.Interleaved.cs repacks); Q5_K shares their helpers.
@@ -24,10 +24,7 @@ internal static unsafe class Q4_KxQ8_K_Avx512
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.MulAdd(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)
@@ -79,10 +76,7 @@ internal static unsafe class Q4_KxQ8_K_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
 
-    /// <summary>
-    /// ggml_gemv's step. Only the super-block's totals are needed: the chunks' lanes added, then two vphaddd with the
-    /// 4 min lanes give [S, M, S, M] (fewer reductions than <see cref="MulAddGemm"/>'s per pair).
-    /// </summary>
+    /// <summary>S of each pair of sub-blocks, the chunks' lanes reduced by three vphaddd and one add; one FMA per pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc)
     {
@@ -90,21 +84,8 @@ internal static unsafe class Q4_KxQ8_K_Avx2
         var a = (BlockQ8_K*)x;
         var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
         var (c0, c1, c2, c3) = Chunks(b, a, scalesAndMins);
-        var lanes = (c0 + c1) + (c2 + c3);
-        var halves = Ssse3.HorizontalAdd(lanes.GetLower() + lanes.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a));
-        return Q4_KRepackedOrder.Gemv(Ssse3.HorizontalAdd(halves, halves), Q4_KRepackedOrder.Scales(b, a), acc);
-    }
-
-    /// <summary>ggml_gemm's step: S of each pair of sub-blocks, the chunks' lanes reduced by three vphaddd and one add.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc)
-    {
-        var b = (BlockQ4_K*)w;
-        var a = (BlockQ8_K*)x;
-        var scalesAndMins = KQuantScaleMin.Unpack(b->Scales);
-        var (c0, c1, c2, c3) = Chunks(b, a, scalesAndMins);
         var sums = Avx2.HorizontalAdd(Avx2.HorizontalAdd(c0, c1), Avx2.HorizontalAdd(c2, c3)); // per 128-bit half: chunk 0..3's lanes
-        return Q4_KRepackedOrder.Gemm(new(sums.GetLower() + sums.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a), b, a), acc);
+        return Q4_KRepackedOrder.MulAdd(new(sums.GetLower() + sums.GetUpper(), KQuantSimd.MinLanes(scalesAndMins, a), b, a), acc);
     }
 
     /// <summary>The 8 int32 lanes of each chunk c (sub-blocks 2c and 2c + 1), scales applied.</summary>
@@ -158,10 +139,7 @@ internal static unsafe class Q4_KxQ8_K_Portable
     public static byte* LoadActivations(byte* x) => x;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemv(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ScaleAndMinSums MulAddGemm(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.Gemm(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
+    public static ScaleAndMinSums MulAdd(byte* w, byte* x, ScaleAndMinSums acc) => Q4_KRepackedOrder.MulAdd(SuperBlock((BlockQ4_K*)w, (BlockQ8_K*)x), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Q4_KRepackedOrder.SuperBlock SuperBlock(BlockQ4_K* b, BlockQ8_K* a)

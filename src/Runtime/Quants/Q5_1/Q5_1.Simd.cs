@@ -97,7 +97,7 @@ internal static unsafe class Q5_1xQ8_1_Avx2
         MathF.FusedMultiplyAdd(w.M, x.S, acc.Summs));
 }
 
-[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Portable)]
+[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Portable, GemvUnroll = 1)]
 internal static unsafe class Q5_1xQ8_1_Portable
 {
     public const int ValuesPerStep = BlockQ5_1.BlockSize;
