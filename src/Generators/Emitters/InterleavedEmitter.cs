@@ -44,7 +44,9 @@ internal static class InterleavedEmitter
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
                 w.Line(string.Join(" ", Enumerable.Range(0, unroll).Select(u => $"var a{u} = {KernelEmitter.Zero(spec)};").ToArray()));
                 w.Line("int s = 0;");
-                w.Line($"// {unroll} accumulators take turns, hiding the latency of the fused multiply-adds.");
+                w.Line(unroll == 1
+                    ? "// One accumulator, stepped in the order the matrix-matrix kernels take, so a token's result does not depend on its batch."
+                    : $"// {unroll} accumulators take turns, hiding the latency of the fused multiply-adds.");
                 using (w.Block($"for (; s + {unroll} <= steps; s += {unroll})"))
                 {
                     for (int u = 0; u < unroll; u++)

@@ -111,7 +111,7 @@ internal static class KernelEmitter
         {
             WriteStepSizes(w, spec, k);
             w.Line("int r = 0;");
-            w.Line($"// Tiles of {rows} rows: each activation step is loaded once and meets {rows} weight rows.");
+            w.Line($"// Tiles of {rows} rows: each activation step is handed to {rows} weight rows in turn.");
             using (w.Block($"for (; r + {rows} <= rows; r += {rows})"))
                 WriteGemvTile(w, spec, rows, k);
             w.Line("// Rows left over, one at a time, with the same per-row order of operations as in a tile, so a");
@@ -213,7 +213,7 @@ internal static class KernelEmitter
         w.Line("/// <summary>");
         w.Line($"/// {GemmName(spec, k)}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).");
         w.Line($"/// x holds cols activation rows back to back. Tiles of {rows} rows x {cols} columns: each weight step is unpacked");
-        w.Line($"/// once and used for {cols} columns; each activation step is loaded once for {rows} rows.");
+        w.Line($"/// once and used for {cols} columns; each activation step is handed to {rows} rows in turn.");
         w.Line(k is null
             ? "/// Generic: K at run time, with a scalar tail when K is not a multiple of the step."
             : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps, no tail; the k argument is ignored.");

@@ -29,10 +29,14 @@ internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, 
 
     public KernelIsa Isa { get; } = isa;
 
-    /// <summary>Weight rows per matrix-vector tile: the activation step is loaded once for this many rows.</summary>
+    /// <summary>Weight rows per matrix-vector tile: each activation step is handed to this many rows in turn.</summary>
     public int GemvRows { get; set; } = 4;
 
-    /// <summary>Independent accumulators per row in matrix-vector kernels (hides FMA latency).</summary>
+    /// <summary>
+    /// Independent accumulators per row in matrix-vector kernels (hides FMA latency). More than 1 sums a dot product in
+    /// another order than the matrix-matrix kernels, so a token alone and in a batch would round differently: every
+    /// primitive sets 1 (BatchInvarianceTests).
+    /// </summary>
     public int GemvUnroll { get; set; } = 2;
 
     /// <summary>Weight rows per matrix-matrix tile: each unpacked weight step serves <see cref="GemmColumns"/> tokens.</summary>

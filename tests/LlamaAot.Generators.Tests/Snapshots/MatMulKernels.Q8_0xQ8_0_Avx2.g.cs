@@ -34,7 +34,7 @@ internal static unsafe partial class MatMulKernels
         int tail = k - steps * P.ValuesPerStep;
         nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);
         int r = 0;
-        // Tiles of 2 rows: each activation step is loaded once and meets 2 weight rows.
+        // Tiles of 2 rows: each activation step is handed to 2 weight rows in turn.
         for (; r + 2 <= rows; r += 2)
         {
             byte* w0 = w + r * rowBytes;
@@ -105,7 +105,7 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Avx2_R2C1: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is loaded once for 2 rows.
+    /// once and used for 1 columns; each activation step is handed to 2 rows in turn.
     /// Generic: K at run time, with a scalar tail when K is not a multiple of the step.
     /// </summary>
     [SkipLocalsInit]
@@ -224,7 +224,7 @@ internal static unsafe partial class MatMulKernels
         const int steps = 2;
         nint rowBytes = 2 * sizeof(TW);
         int r = 0;
-        // Tiles of 2 rows: each activation step is loaded once and meets 2 weight rows.
+        // Tiles of 2 rows: each activation step is handed to 2 weight rows in turn.
         for (; r + 2 <= rows; r += 2)
         {
             byte* w0 = w + r * rowBytes;
@@ -268,7 +268,7 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Avx2_R2C1_K64: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is loaded once for 2 rows.
+    /// once and used for 1 columns; each activation step is handed to 2 rows in turn.
     /// Specialized for K = 64 (tiny, odd): 2 steps, no tail; the k argument is ignored.
     /// </summary>
     [SkipLocalsInit]
@@ -364,7 +364,7 @@ internal static unsafe partial class MatMulKernels
         const int steps = 3;
         nint rowBytes = 3 * sizeof(TW);
         int r = 0;
-        // Tiles of 2 rows: each activation step is loaded once and meets 2 weight rows.
+        // Tiles of 2 rows: each activation step is handed to 2 weight rows in turn.
         for (; r + 2 <= rows; r += 2)
         {
             byte* w0 = w + r * rowBytes;
@@ -421,7 +421,7 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Avx2_R2C1_K96: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is loaded once for 2 rows.
+    /// once and used for 1 columns; each activation step is handed to 2 rows in turn.
     /// Specialized for K = 96 (tiny): 3 steps, no tail; the k argument is ignored.
     /// </summary>
     [SkipLocalsInit]

@@ -35,7 +35,7 @@ internal static unsafe partial class MatMulKernels
         int tail = k - steps * P.ValuesPerStep;
         nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);
         int r = 0;
-        // Tiles of 4 rows: each activation step is loaded once and meets 4 weight rows.
+        // Tiles of 4 rows: each activation step is handed to 4 weight rows in turn.
         for (; r + 4 <= rows; r += 4)
         {
             byte* w0 = w + r * rowBytes;
@@ -97,7 +97,7 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Portable_R4C3: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is loaded once for 4 rows.
+    /// once and used for 3 columns; each activation step is handed to 4 rows in turn.
     /// Generic: K at run time, with a scalar tail when K is not a multiple of the step.
     /// </summary>
     [SkipLocalsInit]
@@ -266,7 +266,7 @@ internal static unsafe partial class MatMulKernels
         const int steps = 2;
         nint rowBytes = 2 * sizeof(TW);
         int r = 0;
-        // Tiles of 4 rows: each activation step is loaded once and meets 4 weight rows.
+        // Tiles of 4 rows: each activation step is handed to 4 weight rows in turn.
         for (; r + 4 <= rows; r += 4)
         {
             byte* w0 = w + r * rowBytes;
@@ -315,7 +315,7 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Portable_R4C3_K64: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is loaded once for 4 rows.
+    /// once and used for 3 columns; each activation step is handed to 4 rows in turn.
     /// Specialized for K = 64 (tiny, odd): 2 steps, no tail; the k argument is ignored.
     /// </summary>
     [SkipLocalsInit]
@@ -447,7 +447,7 @@ internal static unsafe partial class MatMulKernels
         const int steps = 3;
         nint rowBytes = 3 * sizeof(TW);
         int r = 0;
-        // Tiles of 4 rows: each activation step is loaded once and meets 4 weight rows.
+        // Tiles of 4 rows: each activation step is handed to 4 weight rows in turn.
         for (; r + 4 <= rows; r += 4)
         {
             byte* w0 = w + r * rowBytes;
@@ -496,7 +496,7 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Portable_R4C3_K96: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is loaded once for 4 rows.
+    /// once and used for 3 columns; each activation step is handed to 4 rows in turn.
     /// Specialized for K = 96 (tiny): 3 steps, no tail; the k argument is ignored.
     /// </summary>
     [SkipLocalsInit]
