@@ -51,8 +51,7 @@ public sealed partial class KernelGenerator
                 .FirstOrDefault();
 
             var tiles = new TileSpec(
-                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemvUnroll", 2),
-                NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2));
+                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2));
 
             if (isa is null)
                 Error("the instruction set is not a KernelIsa member");
@@ -70,12 +69,11 @@ public sealed partial class KernelGenerator
                     Error($"declares no static {method} method");
             }
             // Every count the planner divides by or the emitter loops over must be at least 1: a zero step or block
-            // divides by zero, a zero unroll recursed without end while summing the accumulators (a stack overflow
-            // that takes the compiler down), and zero rows or columns emit a tile loop that never advances.
+            // divides by zero, and zero rows or columns emit a tile loop that never advances.
             foreach (var (name, value) in new[]
             {
                 ("ValuesPerStep", valuesPerStep), ($"{weights.Name}.BlockSize", weightBlockSize), ($"{activations.Name}.BlockSize", activationBlockSize),
-                ("Rows", rows == 0 ? 1 : rows), ("GemvRows", tiles.GemvRows), ("GemvUnroll", tiles.GemvUnroll), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
+                ("Rows", rows == 0 ? 1 : rows), ("GemvRows", tiles.GemvRows), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
             })
             {
                 if (value < 1)
@@ -109,8 +107,8 @@ public sealed partial class KernelGenerator
 
         /// <summary>
         /// The type MulAdd accumulates in when it is not a float vector (empty when it is, or there is no MulAdd): it
-        /// must declare a static Zero and a static Sum(acc). It is reduced once per dot product, so the kernels keep
-        /// one per row (GemvUnroll = 1); an interleaved class writes its rows from it with its own Store.
+        /// must declare a static Zero and a static Sum(acc), which reduces it once per dot product; an interleaved class
+        /// writes its rows from it with its own Store.
         /// </summary>
         private static string OwnAccumulator(INamedTypeSymbol type, int rows, bool ownStore, TileSpec tiles, System.Action<string> error)
         {
@@ -121,8 +119,6 @@ public sealed partial class KernelGenerator
                 error($"MulAdd's accumulator {accumulator.Name} declares no static Zero");
             if (rows == 0 && !accumulator.GetMembers("Sum").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 1))
                 error($"MulAdd's accumulator {accumulator.Name} declares no static Sum({accumulator.Name})");
-            if (tiles.GemvUnroll != 1)
-                error($"GemvUnroll = {tiles.GemvUnroll} with its own accumulator {accumulator.Name}: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1");
             if (rows > 0 && !ownStore)
                 error($"an interleaved class (Rows = {rows}) with its own accumulator {accumulator.Name} declares no static Store({accumulator.Name}, float*, int) to write its rows");
             return accumulator.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);

@@ -26,7 +26,7 @@ public class OwnAccumulatorTests
             public static float Sum(LanesAndSum acc) => Vector128.Sum(acc.Lanes) + acc.Summs;
         }
 
-        [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1, GemmColumns = 3)]
+        [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable, GemmColumns = 3)]
         internal static unsafe class Q8_0xQ8_0_Portable
         {
             public const int ValuesPerStep = BlockQ8_0.BlockSize;
@@ -78,10 +78,6 @@ public class OwnAccumulatorTests
     }
 
     [Theory]
-    [InlineData("GemvUnroll = 1", "GemvUnroll = 2",
-        "Q8_0xQ8_0_Portable: GemvUnroll = 2 with its own accumulator LanesAndSum: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1")]
-    [InlineData("GemvUnroll = 1, ", "",
-        "Q8_0xQ8_0_Portable: GemvUnroll = 2 with its own accumulator LanesAndSum: each dot product has one accumulator, reduced by its Sum; set GemvUnroll = 1")]
     [InlineData("public static LanesAndSum Zero => default;", "",
         "Q8_0xQ8_0_Portable: MulAdd's accumulator LanesAndSum declares no static Zero")]
     [InlineData("public static float Sum(", "public static float Total(",

@@ -12,7 +12,7 @@ public class PlannerTests
         $"{weights}x{activations}_{isa}", $"global::LlamaAot.Quants.{weights}x{activations}_{isa}",
         weights, $"global::LlamaAot.Quants.Block{weights}", weightBlock,
         activations, $"global::LlamaAot.Quants.Block{activations}", 32,
-        isa, step, tiles ?? new TileSpec(4, 2, 4, 2));
+        isa, step, tiles ?? new TileSpec(4, 4, 2));
 
     private static LocationInfo At(int line) => new("ModelShapes.cs", new TextSpan(line * 40, 30), new LinePositionSpan(new(line, 1), new(line, 31)));
 

@@ -56,7 +56,7 @@ public class SnapshotTests(FixtureRun fixture) : IClassFixture<FixtureRun>
         Assert.Contains("// Kernels for Q8_0 weights x Q8_0 activations on the Avx2 path", header);
         Assert.Contains("// (Vector256<float> accumulators), picked by KernelRegistry when the process runs that path.", header);
         Assert.Contains("// One step = 32 values = 1 BlockQ8_0 block(s).", header);
-        Assert.Contains("// Matrix-vector tiles: 2 rows x unroll 2; matrix-matrix tiles: 2 rows x 1 columns.", header);
+        Assert.Contains("// Matrix-vector tiles: 2 rows; matrix-matrix tiles: 2 rows x 1 columns.", header);
         Assert.Contains("// Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.", header);
         Assert.Contains("// Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.", header);
     }

@@ -16,7 +16,7 @@ public class SpecModelTests
 
     private static LocationInfo Location() => new(S("Kernels/ModelShapes.cs"), new TextSpan(10, 20), new LinePositionSpan(new(2, 1), new(2, 21)));
 
-    private static TileSpec Tiles() => new(4, 2, 4, 2);
+    private static TileSpec Tiles() => new(4, 4, 2);
 
     private static PrimitiveSpec Primitive() => new(
         S("Q4_0xQ8_0_Avx512"), S("global::LlamaAot.Quants.Q4_0xQ8_0_Avx512"),
@@ -56,7 +56,7 @@ public class SpecModelTests
     /// <summary>Each spec type with a function that builds its constructor arguments afresh.</summary>
     private static readonly Dictionary<string, (Type Type, Func<object?[]> Args)> Cases = new()
     {
-        [nameof(TileSpec)] = (typeof(TileSpec), () => [4, 2, 4, 2]),
+        [nameof(TileSpec)] = (typeof(TileSpec), () => [4, 4, 2]),
         [nameof(PrimitiveSpec)] = (typeof(PrimitiveSpec), () => [
             S("Q4_0xQ8_0_Avx512"), S("global::LlamaAot.Quants.Q4_0xQ8_0_Avx512"), S("Q4_0"), S("global::LlamaAot.Quants.BlockQ4_0"), 32,
             S("Q8_0"), S("global::LlamaAot.Quants.BlockQ8_0"), 32, S("Avx512"), 64, Tiles(), 0, false, S("")]),

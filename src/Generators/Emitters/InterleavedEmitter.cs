@@ -26,7 +26,6 @@ internal static class InterleavedEmitter
 
     private static void EmitGemv(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
     {
-        int unroll = spec.Tiles.GemvUnroll;
         string name = KernelEmitter.GemvName(spec, k);
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[r] = dot(W[r], x) for r in [0, rows). W is repacked in groups of {spec.Rows} rows (P.Repack), the");
@@ -42,36 +41,14 @@ internal static class InterleavedEmitter
             using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
             {
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
-                w.Line(string.Join(" ", Enumerable.Range(0, unroll).Select(u => $"var a{u} = {KernelEmitter.Zero(spec)};").ToArray()));
-                w.Line("int s = 0;");
-                w.Line(unroll == 1
-                    ? "// One accumulator, stepped in the order the matrix-matrix kernels take, so a token's result does not depend on its batch."
-                    : $"// {unroll} accumulators take turns, hiding the latency of the fused multiply-adds.");
-                using (w.Block($"for (; s + {unroll} <= steps; s += {unroll})"))
+                w.Line($"var a0 = {KernelEmitter.Zero(spec)};");
+                w.Line("// One accumulator, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
+                using (w.Block("for (int s = 0; s < steps; s++)"))
                 {
-                    for (int u = 0; u < unroll; u++)
-                    {
-                        string step = u == 0 ? "s" : $"s + {u}";
-                        w.Line($"WeightPrefetch.Ahead(g + ({step}) * groupStep, groupStep);");
-                        w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u});");
-                    }
+                    w.Line("WeightPrefetch.Ahead(g + s * groupStep, groupStep);");
+                    w.Line("a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);");
                 }
-                if (k is null && unroll > 1)
-                {
-                    w.Line("// Steps left over go to the first accumulator.");
-                    using (w.Block("for (; s < steps; s++)"))
-                        w.Line("a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);");
-                }
-                else if (k is not null)
-                {
-                    int leftover = k.Value / spec.ValuesPerStep % unroll;
-                    for (int u = 0; u < leftover; u++)
-                    {
-                        string step = u == 0 ? "s" : $"s + {u}";
-                        w.Line($"a{u} = P.MulAdd(P.LoadWeights(g + ({step}) * groupStep), P.LoadActivations(x + ({step}) * xStep), a{u}); // left over after the unrolled loop");
-                    }
-                }
-                w.Line($"{Store(spec)}({KernelEmitter.SumTree(Enumerable.Range(0, unroll).Select(u => $"a{u}").ToArray())}, y + r, rows - r);");
+                w.Line($"{Store(spec)}(a0, y + r, rows - r);");
             }
         }
         w.Line();

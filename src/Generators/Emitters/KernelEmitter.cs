@@ -70,11 +70,11 @@ internal static class KernelEmitter
         if (spec.IsInterleaved)
         {
             w.Line($"// Weights repacked at load (P.Repack) into groups of {spec.Rows} interleaved rows: accumulator lane i is row i of a");
-            w.Line($"// group, so no horizontal sums. Matrix-vector: unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Rows} rows x {spec.Tiles.GemmColumns} columns.");
+            w.Line($"// group, so no horizontal sums. Matrix-vector: one accumulator; matrix-matrix tiles: {spec.Rows} rows x {spec.Tiles.GemmColumns} columns.");
         }
         else
         {
-            w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows x unroll {spec.Tiles.GemvUnroll}; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
+            w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
         }
         string ks = plan.Specialized.Count == 0
             ? "none"
@@ -142,59 +142,24 @@ internal static class KernelEmitter
 
     private static void WriteGemvTile(CodeWriter w, PrimitiveSpec spec, int rows, int? k)
     {
-        int unroll = spec.Tiles.GemvUnroll;
         w.Line("byte* w0 = w + r * rowBytes;");
         for (int i = 1; i < rows; i++)
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
-        for (int i = 0; i < rows; i++)
-            w.Line(string.Join(" ", Enumerable.Range(0, unroll).Select(u => $"var a{i}_{u} = {Zero(spec)};").ToArray()));
-        w.Line("int s = 0;");
-        using (w.Block($"for (; s + {unroll} <= steps; s += {unroll})"))
+        w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(i => $"var a{i} = {Zero(spec)};").ToArray()));
+        w.Line("// One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
+        using (w.Block("for (int s = 0; s < steps; s++)"))
         {
-            for (int u = 0; u < unroll; u++)
-                WriteGemvStep(w, rows, u, u == 0 ? "s" : $"s + {u}", unroll);
-        }
-        if (k is null)
-        {
-            if (unroll > 1)
+            w.Line("var xs = P.LoadActivations(x + s * xStep);");
+            for (int i = 0; i < rows; i++)
             {
-                w.Line("// Steps left over go to the first accumulators.");
-                using (w.Block("for (; s < steps; s++)"))
-                    WriteGemvStep(w, rows, 0, "s", 1);
-            }
-        }
-        else
-        {
-            int leftover = k.Value / spec.ValuesPerStep % unroll;
-            if (leftover > 0)
-            {
-                w.Line($"// {leftover} step(s) left over after the unrolled loop.");
-                using (w.Block("// (own scope: the step locals reuse the loop's names)"))
-                {
-                    for (int u = 0; u < leftover; u++)
-                        WriteGemvStep(w, rows, u, u == 0 ? "s" : $"s + {u}", 0);
-                }
+                w.Line($"WeightPrefetch.Ahead(w{i} + s * wStep, wStep);");
+                w.Line($"a{i} = P.MulAdd(P.LoadWeights(w{i} + s * wStep), xs, a{i});");
             }
         }
         for (int i = 0; i < rows; i++)
-        {
-            string sum = Sum(spec, SumTree(Enumerable.Range(0, unroll).Select(u => $"a{i}_{u}").ToArray()));
-            w.Line(i == 0 ? $"y[r] = {sum};" : $"y[r + {i}] = {sum};");
-        }
+            w.Line(i == 0 ? $"y[r] = {Sum(spec, "a0")};" : $"y[r + {i}] = {Sum(spec, $"a{i}")};");
         if (k is null)
             WriteGemvTail(w, rows);
-    }
-
-    /// <summary>One step of every row of a tile; the first step of an iteration prefetches <paramref name="prefetchSteps"/> steps' lines.</summary>
-    private static void WriteGemvStep(CodeWriter w, int rows, int u, string step, int prefetchSteps)
-    {
-        w.Line($"var x{u} = P.LoadActivations(x + ({step}) * xStep);");
-        for (int i = 0; i < rows; i++)
-        {
-            if (u == 0 && prefetchSteps > 0)
-                w.Line(prefetchSteps == 1 ? $"WeightPrefetch.Ahead(w{i} + ({step}) * wStep, wStep);" : $"WeightPrefetch.Ahead(w{i} + ({step}) * wStep, {prefetchSteps} * wStep);");
-            w.Line($"a{i}_{u} = P.MulAdd(P.LoadWeights(w{i} + ({step}) * wStep), x{u}, a{i}_{u});");
-        }
     }
 
     private static void WriteGemvTail(CodeWriter w, int rows)
@@ -286,21 +251,9 @@ internal static class KernelEmitter
     /// <summary>A fresh accumulator: the float vector's zero, or the class's own accumulator's Zero.</summary>
     internal static string Zero(PrimitiveSpec spec) => spec.HasOwnAccumulator ? "TA.Zero" : $"{VectorType(spec.Isa)}<float>.Zero";
 
-    /// <summary>The dot product an accumulator expression holds (an own accumulator is never a sum of several: unroll 1).</summary>
+    /// <summary>The dot product an accumulator holds.</summary>
     private static string Sum(PrimitiveSpec spec, string accumulator) =>
         spec.HasOwnAccumulator ? $"TA.Sum({accumulator})" : $"{VectorType(spec.Isa)}.Sum({accumulator})";
-
-    /// <summary>Pairwise sum expression: ((a + b) + (c + d)).</summary>
-    internal static string SumTree(string[] terms)
-    {
-        if (terms.Length == 1)
-            return terms[0];
-        int half = (terms.Length + 1) / 2;
-        string left = SumTree(terms.Take(half).ToArray()), right = SumTree(terms.Skip(half).ToArray());
-        return $"{Wrap(left)} + {Wrap(right)}";
-    }
-
-    private static string Wrap(string e) => e.Contains(" + ") ? $"({e})" : e;
 
     internal static string Short(string fullName)
     {

@@ -51,8 +51,11 @@ internal sealed record PrimitiveSpec(
     public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}" : $"{WeightType}x{ActivationName}_{Isa}";
 }
 
-/// <summary>Tile shapes: matrix-vector rows and unroll, matrix-matrix rows and columns.</summary>
-internal sealed record TileSpec(int GemvRows, int GemvUnroll, int GemmRows, int GemmColumns);
+/// <summary>
+/// Tile shapes: matrix-vector rows, matrix-matrix rows and columns. Every dot product has one accumulator, stepped in
+/// the same order in both kernels, so a token's result does not depend on how many share its call.
+/// </summary>
+internal sealed record TileSpec(int GemvRows, int GemmRows, int GemmColumns);
 
 /// <summary>A model family's matrix widths (K values to specialize for).</summary>
 internal sealed record ShapeSpec(string Family, int NEmbd, int NFf, LocationInfo? Location);

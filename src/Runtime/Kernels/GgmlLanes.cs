@@ -13,7 +13,7 @@ namespace LlamaAot.Kernels;
 /// a Vector256 accumulator with Vector256.Sum, which on .NET 10 adds ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)),
 /// and a Vector512 one as Sum(lower) + Sum(upper). Holding ggml's lanes in the order <see cref="Order"/>
 /// (0, 4, 2, 6, 1, 5, 3, 7) makes the two trees add the same numbers in the same order. A primitive that uses this
-/// layout, one block per step and one accumulator per dot product (GemvUnroll = 1) therefore returns exactly what
+/// layout, one block per step and one accumulator per dot product therefore returns exactly what
 /// ggml returns. The format tests pin this against a scalar model of ggml's kernel.</para>
 /// </summary>
 internal static class GgmlLanes

@@ -16,7 +16,10 @@ namespace LlamaAot.Kernels;
 /// <para>A dot product whose float operations cannot all live in one vector's lanes (llama.cpp's AVX2 kernels keep
 /// an offset or min sum beside their 8 lanes) may accumulate in a type of its own instead: MulAdd then takes and
 /// returns that type, which declares <c>static TA Zero</c> (the start) and <c>static float Sum(TA acc)</c> (the dot
-/// product), and the class keeps GemvUnroll = 1 (one accumulator per dot product).</para>
+/// product).</para>
+/// <para>Every dot product has one accumulator, stepped in the same order by the matrix-vector and the matrix-matrix
+/// kernels: a token's result does not depend on how many tokens share its call (BatchInvarianceTests). There is no
+/// unrolling into several accumulators, which would sum in another order.</para>
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, KernelIsa isa) : Attribute
@@ -31,13 +34,6 @@ internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, 
 
     /// <summary>Weight rows per matrix-vector tile: each activation step is handed to this many rows in turn.</summary>
     public int GemvRows { get; set; } = 4;
-
-    /// <summary>
-    /// Independent accumulators per row in matrix-vector kernels (hides FMA latency). More than 1 sums a dot product in
-    /// another order than the matrix-matrix kernels, so a token alone and in a batch would round differently: every
-    /// primitive sets 1 (BatchInvarianceTests).
-    /// </summary>
-    public int GemvUnroll { get; set; } = 2;
 
     /// <summary>Weight rows per matrix-matrix tile: each unpacked weight step serves <see cref="GemmColumns"/> tokens.</summary>
     public int GemmRows { get; set; } = 4;

@@ -53,7 +53,6 @@ internal static class Fixture
                 public Type Activations { get; } = activations;
                 public KernelIsa Isa { get; } = isa;
                 public int GemvRows { get; set; } = 4;
-                public int GemvUnroll { get; set; } = 2;
                 public int GemmRows { get; set; } = 4;
                 public int GemmColumns { get; set; } = 2;
             }

@@ -4,7 +4,7 @@
 // Kernels for Q8_0 weights x Q8_0 activations on the Avx2 path
 // (Vector256<float> accumulators), picked by KernelRegistry when the process runs that path.
 // One step = 32 values = 1 BlockQ8_0 block(s).
-// Matrix-vector tiles: 2 rows x unroll 2; matrix-matrix tiles: 2 rows x 1 columns.
+// Matrix-vector tiles: 2 rows; matrix-matrix tiles: 2 rows x 1 columns.
 // Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.
 // Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the generic kernels serve it.
 // Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.
@@ -39,31 +39,18 @@ internal static unsafe partial class MatMulKernels
         {
             byte* w0 = w + r * rowBytes;
             byte* w1 = w0 + rowBytes;
-            var a0_0 = Vector256<float>.Zero; var a0_1 = Vector256<float>.Zero;
-            var a1_0 = Vector256<float>.Zero; var a1_1 = Vector256<float>.Zero;
-            int s = 0;
-            for (; s + 2 <= steps; s += 2)
+            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, 2 * wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-                var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
-                a1_1 = P.MulAdd(P.LoadWeights(w1 + (s + 1) * wStep), x1, a1_1);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
+                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
             }
-            // Steps left over go to the first accumulators.
-            for (; s < steps; s++)
-            {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-            }
-            y[r] = Vector256.Sum(a0_0 + a0_1);
-            y[r + 1] = Vector256.Sum(a1_0 + a1_1);
+            y[r] = Vector256.Sum(a0);
+            y[r + 1] = Vector256.Sum(a1);
             // Tail: the values after the last whole step, through the scalar reference.
             if (tail != 0)
             {
@@ -76,24 +63,15 @@ internal static unsafe partial class MatMulKernels
         for (; r < rows; r++)
         {
             byte* w0 = w + r * rowBytes;
-            var a0_0 = Vector256<float>.Zero; var a0_1 = Vector256<float>.Zero;
-            int s = 0;
-            for (; s + 2 <= steps; s += 2)
+            var a0 = Vector256<float>.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
-            // Steps left over go to the first accumulators.
-            for (; s < steps; s++)
-            {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-            }
-            y[r] = Vector256.Sum(a0_0 + a0_1);
+            y[r] = Vector256.Sum(a0);
             // Tail: the values after the last whole step, through the scalar reference.
             if (tail != 0)
             {
@@ -229,39 +207,33 @@ internal static unsafe partial class MatMulKernels
         {
             byte* w0 = w + r * rowBytes;
             byte* w1 = w0 + rowBytes;
-            var a0_0 = Vector256<float>.Zero; var a0_1 = Vector256<float>.Zero;
-            var a1_0 = Vector256<float>.Zero; var a1_1 = Vector256<float>.Zero;
-            int s = 0;
-            for (; s + 2 <= steps; s += 2)
+            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, 2 * wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-                var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
-                a1_1 = P.MulAdd(P.LoadWeights(w1 + (s + 1) * wStep), x1, a1_1);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
+                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
             }
-            y[r] = Vector256.Sum(a0_0 + a0_1);
-            y[r + 1] = Vector256.Sum(a1_0 + a1_1);
+            y[r] = Vector256.Sum(a0);
+            y[r + 1] = Vector256.Sum(a1);
         }
         // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
         // result never depends on where a thread's share of rows begins.
         for (; r < rows; r++)
         {
             byte* w0 = w + r * rowBytes;
-            var a0_0 = Vector256<float>.Zero; var a0_1 = Vector256<float>.Zero;
-            int s = 0;
-            for (; s + 2 <= steps; s += 2)
+            var a0 = Vector256<float>.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
-            y[r] = Vector256.Sum(a0_0 + a0_1);
+            y[r] = Vector256.Sum(a0);
         }
     }
 
@@ -369,52 +341,33 @@ internal static unsafe partial class MatMulKernels
         {
             byte* w0 = w + r * rowBytes;
             byte* w1 = w0 + rowBytes;
-            var a0_0 = Vector256<float>.Zero; var a0_1 = Vector256<float>.Zero;
-            var a1_0 = Vector256<float>.Zero; var a1_1 = Vector256<float>.Zero;
-            int s = 0;
-            for (; s + 2 <= steps; s += 2)
+            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, 2 * wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-                var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
-                a1_1 = P.MulAdd(P.LoadWeights(w1 + (s + 1) * wStep), x1, a1_1);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
+                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
             }
-            // 1 step(s) left over after the unrolled loop.
-            // (own scope: the step locals reuse the loop's names)
-            {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-            }
-            y[r] = Vector256.Sum(a0_0 + a0_1);
-            y[r + 1] = Vector256.Sum(a1_0 + a1_1);
+            y[r] = Vector256.Sum(a0);
+            y[r + 1] = Vector256.Sum(a1);
         }
         // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
         // result never depends on where a thread's share of rows begins.
         for (; r < rows; r++)
         {
             byte* w0 = w + r * rowBytes;
-            var a0_0 = Vector256<float>.Zero; var a0_1 = Vector256<float>.Zero;
-            int s = 0;
-            for (; s + 2 <= steps; s += 2)
+            var a0 = Vector256<float>.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, 2 * wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                var x1 = P.LoadActivations(x + (s + 1) * xStep);
-                a0_1 = P.MulAdd(P.LoadWeights(w0 + (s + 1) * wStep), x1, a0_1);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
-            // 1 step(s) left over after the unrolled loop.
-            // (own scope: the step locals reuse the loop's names)
-            {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-            }
-            y[r] = Vector256.Sum(a0_0 + a0_1);
+            y[r] = Vector256.Sum(a0);
         }
     }
 

@@ -4,7 +4,7 @@
 // Kernels for Q8_0 weights x Q8_0 activations on the Portable path
 // (LanesAndSum accumulators, from its Zero, reduced by its Sum), picked by KernelRegistry when the process runs that path.
 // One step = 32 values = 1 BlockQ8_0 block(s).
-// Matrix-vector tiles: 4 rows x unroll 1; matrix-matrix tiles: 4 rows x 3 columns.
+// Matrix-vector tiles: 4 rows; matrix-matrix tiles: 4 rows x 3 columns.
 // Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.
 // Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the generic kernels serve it.
 // Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.
@@ -42,27 +42,24 @@ internal static unsafe partial class MatMulKernels
             byte* w1 = w0 + rowBytes;
             byte* w2 = w1 + rowBytes;
             byte* w3 = w2 + rowBytes;
-            var a0_0 = TA.Zero;
-            var a1_0 = TA.Zero;
-            var a2_0 = TA.Zero;
-            var a3_0 = TA.Zero;
-            int s = 0;
-            for (; s + 1 <= steps; s += 1)
+            var a0 = TA.Zero; var a1 = TA.Zero; var a2 = TA.Zero; var a3 = TA.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-                WeightPrefetch.Ahead(w2 + (s) * wStep, wStep);
-                a2_0 = P.MulAdd(P.LoadWeights(w2 + (s) * wStep), x0, a2_0);
-                WeightPrefetch.Ahead(w3 + (s) * wStep, wStep);
-                a3_0 = P.MulAdd(P.LoadWeights(w3 + (s) * wStep), x0, a3_0);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
+                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                WeightPrefetch.Ahead(w2 + s * wStep, wStep);
+                a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
+                WeightPrefetch.Ahead(w3 + s * wStep, wStep);
+                a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
             }
-            y[r] = TA.Sum(a0_0);
-            y[r + 1] = TA.Sum(a1_0);
-            y[r + 2] = TA.Sum(a2_0);
-            y[r + 3] = TA.Sum(a3_0);
+            y[r] = TA.Sum(a0);
+            y[r + 1] = TA.Sum(a1);
+            y[r + 2] = TA.Sum(a2);
+            y[r + 3] = TA.Sum(a3);
             // Tail: the values after the last whole step, through the scalar reference.
             if (tail != 0)
             {
@@ -77,15 +74,15 @@ internal static unsafe partial class MatMulKernels
         for (; r < rows; r++)
         {
             byte* w0 = w + r * rowBytes;
-            var a0_0 = TA.Zero;
-            int s = 0;
-            for (; s + 1 <= steps; s += 1)
+            var a0 = TA.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
-            y[r] = TA.Sum(a0_0);
+            y[r] = TA.Sum(a0);
             // Tail: the values after the last whole step, through the scalar reference.
             if (tail != 0)
             {
@@ -273,42 +270,39 @@ internal static unsafe partial class MatMulKernels
             byte* w1 = w0 + rowBytes;
             byte* w2 = w1 + rowBytes;
             byte* w3 = w2 + rowBytes;
-            var a0_0 = TA.Zero;
-            var a1_0 = TA.Zero;
-            var a2_0 = TA.Zero;
-            var a3_0 = TA.Zero;
-            int s = 0;
-            for (; s + 1 <= steps; s += 1)
+            var a0 = TA.Zero; var a1 = TA.Zero; var a2 = TA.Zero; var a3 = TA.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-                WeightPrefetch.Ahead(w2 + (s) * wStep, wStep);
-                a2_0 = P.MulAdd(P.LoadWeights(w2 + (s) * wStep), x0, a2_0);
-                WeightPrefetch.Ahead(w3 + (s) * wStep, wStep);
-                a3_0 = P.MulAdd(P.LoadWeights(w3 + (s) * wStep), x0, a3_0);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
+                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                WeightPrefetch.Ahead(w2 + s * wStep, wStep);
+                a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
+                WeightPrefetch.Ahead(w3 + s * wStep, wStep);
+                a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
             }
-            y[r] = TA.Sum(a0_0);
-            y[r + 1] = TA.Sum(a1_0);
-            y[r + 2] = TA.Sum(a2_0);
-            y[r + 3] = TA.Sum(a3_0);
+            y[r] = TA.Sum(a0);
+            y[r + 1] = TA.Sum(a1);
+            y[r + 2] = TA.Sum(a2);
+            y[r + 3] = TA.Sum(a3);
         }
         // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
         // result never depends on where a thread's share of rows begins.
         for (; r < rows; r++)
         {
             byte* w0 = w + r * rowBytes;
-            var a0_0 = TA.Zero;
-            int s = 0;
-            for (; s + 1 <= steps; s += 1)
+            var a0 = TA.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
-            y[r] = TA.Sum(a0_0);
+            y[r] = TA.Sum(a0);
         }
     }
 
@@ -454,42 +448,39 @@ internal static unsafe partial class MatMulKernels
             byte* w1 = w0 + rowBytes;
             byte* w2 = w1 + rowBytes;
             byte* w3 = w2 + rowBytes;
-            var a0_0 = TA.Zero;
-            var a1_0 = TA.Zero;
-            var a2_0 = TA.Zero;
-            var a3_0 = TA.Zero;
-            int s = 0;
-            for (; s + 1 <= steps; s += 1)
+            var a0 = TA.Zero; var a1 = TA.Zero; var a2 = TA.Zero; var a3 = TA.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
-                WeightPrefetch.Ahead(w1 + (s) * wStep, wStep);
-                a1_0 = P.MulAdd(P.LoadWeights(w1 + (s) * wStep), x0, a1_0);
-                WeightPrefetch.Ahead(w2 + (s) * wStep, wStep);
-                a2_0 = P.MulAdd(P.LoadWeights(w2 + (s) * wStep), x0, a2_0);
-                WeightPrefetch.Ahead(w3 + (s) * wStep, wStep);
-                a3_0 = P.MulAdd(P.LoadWeights(w3 + (s) * wStep), x0, a3_0);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
+                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                WeightPrefetch.Ahead(w2 + s * wStep, wStep);
+                a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
+                WeightPrefetch.Ahead(w3 + s * wStep, wStep);
+                a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
             }
-            y[r] = TA.Sum(a0_0);
-            y[r + 1] = TA.Sum(a1_0);
-            y[r + 2] = TA.Sum(a2_0);
-            y[r + 3] = TA.Sum(a3_0);
+            y[r] = TA.Sum(a0);
+            y[r + 1] = TA.Sum(a1);
+            y[r + 2] = TA.Sum(a2);
+            y[r + 3] = TA.Sum(a3);
         }
         // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
         // result never depends on where a thread's share of rows begins.
         for (; r < rows; r++)
         {
             byte* w0 = w + r * rowBytes;
-            var a0_0 = TA.Zero;
-            int s = 0;
-            for (; s + 1 <= steps; s += 1)
+            var a0 = TA.Zero;
+            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            for (int s = 0; s < steps; s++)
             {
-                var x0 = P.LoadActivations(x + (s) * xStep);
-                WeightPrefetch.Ahead(w0 + (s) * wStep, wStep);
-                a0_0 = P.MulAdd(P.LoadWeights(w0 + (s) * wStep), x0, a0_0);
+                var xs = P.LoadActivations(x + s * xStep);
+                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
+                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
-            y[r] = TA.Sum(a0_0);
+            y[r] = TA.Sum(a0);
         }
     }
 

@@ -8,7 +8,7 @@ namespace LlamaAot.Quants;
 // BF16 weights x BF16-rounded activations (stored as floats): a bfloat16 is the top half of a float, so widening
 // and shifting left by 16 converts exactly; then fused multiply-add (ggml_vec_dot_bf16).
 
-[KernelPrimitives(typeof(BlockBF16), typeof(BF16Activation), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockBF16), typeof(BF16Activation), KernelIsa.Avx512)]
 internal static unsafe class BF16xBF16_Avx512
 {
     public const int ValuesPerStep = 16;
@@ -17,7 +17,7 @@ internal static unsafe class BF16xBF16_Avx512
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
 }
 
-[KernelPrimitives(typeof(BlockBF16), typeof(BF16Activation), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockBF16), typeof(BF16Activation), KernelIsa.Avx2)]
 internal static unsafe class BF16xBF16_Avx2
 {
     public const int ValuesPerStep = 8;
@@ -26,7 +26,7 @@ internal static unsafe class BF16xBF16_Avx2
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(w, x, acc);
 }
 
-[KernelPrimitives(typeof(BlockBF16), typeof(BF16Activation), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockBF16), typeof(BF16Activation), KernelIsa.Portable)]
 internal static unsafe class BF16xBF16_Portable
 {
     public const int ValuesPerStep = 4;

@@ -133,7 +133,7 @@ internal static class HalfVectors
 // the F32 kernels' order (see F32.Simd.cs): so the prompt panels, widened to floats for the F32 kernels (MatMul),
 // give what these kernels give.
 
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2)]
 internal static unsafe class F16xF16_Avx2
 {
     public const int ValuesPerStep = 8;
@@ -143,7 +143,7 @@ internal static unsafe class F16xF16_Avx2
 }
 
 /// <summary>The file's layout on the AVX-512 path (token tables that are also the output): the AVX2 primitives.</summary>
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 4, GemmColumns = 3)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemmRows = 4, GemmColumns = 3)]
 internal static unsafe class F16xF16_Avx512
 {
     public const int ValuesPerStep = F16xF16_Avx2.ValuesPerStep;
@@ -157,7 +157,7 @@ internal static unsafe class F16xF16_Avx512
 /// of the accumulator), converting 16 halves at a time. Layout of one group step (32 bytes): row 0's 8 halves, then
 /// row 1's.
 /// </summary>
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 8)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemmColumns = 8)]
 internal static unsafe class F16xF16_Avx512_X2
 {
     public const int Rows = 2;
@@ -172,7 +172,7 @@ internal static unsafe class F16xF16_Avx512_X2
         RowPairs.Repack<ushort>(src, srcRowBytes, rowCount, k, dst, ValuesPerStep);
 }
 
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable)]
 internal static unsafe class F16xF16_Portable
 {
     public const int ValuesPerStep = 8;

@@ -12,7 +12,7 @@ namespace LlamaAot.Quants;
 // logits do not depend on the CPU and match llama.cpp's references; the format tests pin each kernel to a scalar
 // model of tinyBLAS bit for bit. The F16 kernels' prompt panels (see MatMul) go through the file-layout kernels.
 
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2)]
 internal static unsafe class F32xF32_Avx2
 {
     public const int ValuesPerStep = 8;
@@ -26,7 +26,7 @@ internal static unsafe class F32xF32_Avx2
 /// table, the F16 kernels' prompt panels): the AVX2 primitives, 8 lanes per dot product, with 12 accumulators per
 /// matrix-matrix tile (AVX-512 has 32 registers).
 /// </summary>
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 4, GemmColumns = 3)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemmRows = 4, GemmColumns = 3)]
 internal static unsafe class F32xF32_Avx512
 {
     public const int ValuesPerStep = F32xF32_Avx2.ValuesPerStep;
@@ -40,7 +40,7 @@ internal static unsafe class F32xF32_Avx512
 /// accumulator, so one 512-bit fused multiply-add advances both rows by 8 values, and <see cref="Store"/> reduces each
 /// half with hsum_float_8. Layout of one group step (64 bytes): row 0's 8 values, then row 1's.
 /// </summary>
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 8)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemmColumns = 8)]
 internal static unsafe class F32xF32_Avx512_X2
 {
     public const int Rows = 2;
@@ -88,7 +88,7 @@ internal static unsafe class RowPairs
     }
 }
 
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Portable)]
 internal static unsafe class F32xF32_Portable
 {
     public const int ValuesPerStep = 8;

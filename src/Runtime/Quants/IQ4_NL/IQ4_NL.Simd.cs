@@ -75,7 +75,7 @@ internal static unsafe class IQ4_NLxQ8_0_X86
     public static Vector256<float> LaneSums(in Weights w, in Activations x) => Vector256.ConvertToSingle(Int8Dot.SumQuadsSigned(w.Level, x.Q));
 }
 
-[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx512)]
 internal static unsafe class IQ4_NLxQ8_0_Avx512
 {
     public const int ValuesPerStep = BlockIQ4_NL.BlockSize;
@@ -91,7 +91,7 @@ internal static unsafe class IQ4_NLxQ8_0_Avx512
         Vector512.FusedMultiplyAdd(Vector512.Create(x.D * w.D), IQ4_NLxQ8_0_X86.LaneSums(w, x).ToVector512(), acc);
 }
 
-[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Avx2)]
 internal static unsafe class IQ4_NLxQ8_0_Avx2
 {
     public const int ValuesPerStep = BlockIQ4_NL.BlockSize;
@@ -107,7 +107,7 @@ internal static unsafe class IQ4_NLxQ8_0_Avx2
         Vector256.FusedMultiplyAdd(Vector256.Create(x.D * w.D), IQ4_NLxQ8_0_X86.LaneSums(w, x), acc);
 }
 
-[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockIQ4_NL), typeof(BlockQ8_0), KernelIsa.Portable)]
 internal static unsafe class IQ4_NLxQ8_0_Portable
 {
     public const int ValuesPerStep = BlockIQ4_NL.BlockSize;

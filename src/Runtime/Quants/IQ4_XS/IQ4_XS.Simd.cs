@@ -9,7 +9,7 @@ namespace LlamaAot.Quants;
 // super-block. Levels come from the IQ4_NL table by byte shuffle (see IQ4_NL.Simd.cs for the sign handling);
 // vpmaddwd multiplies the 16-bit pair sums by each sub-block's (ls - 32), so the whole super-block is one exact
 // int32 sum per lane, converted once and scaled by d_w * d_x with one FMA. Both AVX paths use one accumulator per
-// row (GemvUnroll = 1): a step is long enough that the FMA latency does not show. On AVX2 the lanes are llama.cpp's,
+// row (as every kernel does): a step is long enough that the FMA latency does not show. On AVX2 the lanes are llama.cpp's,
 // stored in the order that makes the final sum its hsum_float_8 (KQuantSimd): its result bit for bit.
 
 /// <summary>The sub-block scales of an IQ4_XS super-block, decoded with vector code that every path can run.</summary>
@@ -36,7 +36,7 @@ internal static unsafe class IQ4_XSScales
 
 // Matrix-matrix tiles of 2 rows x 2 tokens: two tokens' activations take 16 registers, and with 4 rows the
 // accumulators and one row's levels no longer fit in 32.
-[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx512, GemmRows = 2)]
 internal static unsafe class IQ4_XSxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockIQ4_XS.BlockSize;
@@ -113,7 +113,7 @@ internal static unsafe class IQ4_XSxQ8_K_Avx512
     }
 }
 
-[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Avx2)]
 internal static unsafe class IQ4_XSxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockIQ4_XS.BlockSize;
@@ -169,7 +169,7 @@ internal static unsafe class IQ4_XSxQ8_K_Avx2
     }
 }
 
-[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockIQ4_XS), typeof(BlockQ8_K), KernelIsa.Portable)]
 internal static unsafe class IQ4_XSxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockIQ4_XS.BlockSize;

@@ -17,7 +17,7 @@ namespace LlamaAot.Quants;
 // super-block is many vectors, and every inlined copy in a tile would bring its own temporaries until the JIT stops
 // inlining (it allows 512 locals per kernel). The activations are read as memory operands.
 
-[KernelPrimitives(typeof(BlockQ2_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ2_K), typeof(BlockQ8_K), KernelIsa.Avx512)]
 internal static unsafe class Q2_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ2_K.BlockSize;
@@ -58,7 +58,7 @@ internal static unsafe class Q2_KxQ8_K_Avx512
 }
 
 // Matrix-matrix tiles of 2 rows: with 4, the JIT reaches its 512 locals before it has inlined every MulAdd copy.
-[KernelPrimitives(typeof(BlockQ2_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockQ2_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemmRows = 2)]
 internal static unsafe class Q2_KxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockQ2_K.BlockSize;
@@ -108,7 +108,7 @@ internal static unsafe class Q2_KxQ8_K_Avx2
     }
 }
 
-[KernelPrimitives(typeof(BlockQ2_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ2_K), typeof(BlockQ8_K), KernelIsa.Portable)]
 internal static unsafe class Q2_KxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockQ2_K.BlockSize;

@@ -15,7 +15,7 @@ namespace LlamaAot.Quants;
 // order that makes the final sum its hsum_float_8 (KQuantSimd): its result bit for bit.
 // The steps are plain pointers and MulAdd does all the work in a loop: see Q2_K.Simd.cs for why.
 
-[KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Avx512)]
 internal static unsafe class Q3_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ3_K.BlockSize;
@@ -58,7 +58,7 @@ internal static unsafe class Q3_KxQ8_K_Avx512
 }
 
 // Matrix-matrix tiles of 2 rows: with 4, the JIT reaches its 512 locals before it has inlined every MulAdd copy.
-[KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemmRows = 2)]
 internal static unsafe class Q3_KxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockQ3_K.BlockSize;
@@ -112,7 +112,7 @@ internal static unsafe class Q3_KxQ8_K_Avx2
     }
 }
 
-[KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ3_K), typeof(BlockQ8_K), KernelIsa.Portable)]
 internal static unsafe class Q3_KxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockQ3_K.BlockSize;

@@ -16,7 +16,7 @@ namespace LlamaAot.Quants;
 /// vpmaddwd; the -8 offset is 8 * (sum of the activation quants), precomputed per token. Then, as llama.cpp's
 /// repacked Q4_0 kernels do: acc = fma(float(isum), d_w * d_x, acc).</para>
 /// </summary>
-[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
+[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 4)]
 internal static unsafe class Q4_0xQ8_0S_Avx512_X16
 {
     public const int Rows = 16;

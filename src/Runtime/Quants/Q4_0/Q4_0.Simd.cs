@@ -9,7 +9,7 @@ namespace LlamaAot.Quants;
 // take them directly; the -8 offset is applied as 8 * (activation pair sums), which depends only on the
 // activations and so is computed once per activation step and shared by every weight row of a tile.
 
-[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0), KernelIsa.Avx512)]
 internal static unsafe class Q4_0xQ8_0_Avx512
 {
     /// <summary>Two blocks per 512-bit step: lanes 0-7 of the int32 sums are block 0, lanes 8-15 block 1.</summary>
@@ -48,7 +48,7 @@ internal static unsafe class Q4_0xQ8_0_Avx512
     }
 }
 
-[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0), KernelIsa.Avx2)]
 internal static unsafe class Q4_0xQ8_0_Avx2
 {
     public const int ValuesPerStep = BlockQ4_0.BlockSize;
@@ -83,7 +83,7 @@ internal static unsafe class Q4_0xQ8_0_Avx2
     }
 }
 
-[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ4_0), typeof(BlockQ8_0), KernelIsa.Portable)]
 internal static unsafe class Q4_0xQ8_0_Portable
 {
     public const int ValuesPerStep = BlockQ4_0.BlockSize;

@@ -14,7 +14,7 @@ namespace LlamaAot.Quants;
 /// hsum_float_8(acc) [+ summs]. hsum_float_8 adds (a0 + a4) + (a2 + a6) and (a1 + a5) + (a3 + a7); the kernels'
 /// Vector256/512.Sum adds neighbours ((L0 + L1) + (L2 + L3)) + ..., lower half then upper half. So storing a0, a4, a2,
 /// a6, a1, a5, a3, a7 in lanes 0-7 and the min sum in lane 8, with zeros after, makes one FMA per super-block and the
-/// final Sum perform exactly llama.cpp's float operations (given one accumulator per row: GemvUnroll = 1). A 256-bit
+/// final Sum perform exactly llama.cpp's float operations (given one accumulator per row, as every kernel has). A 256-bit
 /// accumulator takes the 8 lanes in the same order and keeps the min sum beside them (LanesAndSumms). Q2_K, Q3_K and
 /// IQ4_XS have the same 8 lanes (Q2_K adds its mins into them first, lane k = sub-blocks 2k, 2k + 1).</para>
 /// </summary>

@@ -22,7 +22,7 @@ namespace LlamaAot.Quants;
 /// MulAdd adds S and M of each pair of sub-blocks into the rows' two sums with one FMA each (ggml_gemm's order, for
 /// every token); Store writes acc - acc_min.</para>
 /// </summary>
-[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemmColumns = 4)]
 internal static unsafe class Q4_KxQ8_K_Avx512_X16
 {
     public const int Rows = 16;

@@ -12,7 +12,7 @@ namespace LlamaAot.Quants;
 // These kernels keep the file's layout (Q4_K.Interleaved.cs repacks); Q5_K shares their helpers.
 // The steps are plain pointers and MulAdd does all the work: see Q6_K.Simd.cs for why.
 
-[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2, GemmColumns = 4)]
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemmRows = 2, GemmColumns = 4)]
 internal static unsafe class Q4_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ4_K.BlockSize;
@@ -65,7 +65,7 @@ internal static unsafe class Q4_KxQ8_K_Avx512
 
 }
 
-[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx2)]
 internal static unsafe class Q4_KxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockQ4_K.BlockSize;
@@ -127,7 +127,7 @@ internal static unsafe class Q4_KxQ8_K_Avx2
     }
 }
 
-[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Portable)]
 internal static unsafe class Q4_KxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockQ4_K.BlockSize;

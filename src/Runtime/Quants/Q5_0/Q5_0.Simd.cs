@@ -12,7 +12,7 @@ namespace LlamaAot.Quants;
 //
 // The x86 paths reproduce llama.cpp's AVX2 kernel (which its AVX-512 builds run too) bit for bit: one block per
 // step, ggml's eight lane sums in GgmlLanes' layout, acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot
-// product (GemvUnroll = 1). llama.cpp's batched path for Q5_0 (tinyBLAS) computes the same numbers in the same
+// product. llama.cpp's batched path for Q5_0 (tinyBLAS) computes the same numbers in the same
 // order. Matching its rounding exactly matters: activations are re-quantized after every product, and a last-bit
 // difference that moves one of them across a rounding boundary moved stories260K logits by up to 0.15. The
 // AVX-512 path does the same 256-bit integer work with the float lanes in the lower half of a Vector512 (upper half
@@ -48,7 +48,7 @@ internal static unsafe class Q5_0xQ8_0_X86
         Vector256.ConvertToSingle(Int8Dot.SumQuads(x.Offset, w.Q, x.Q));
 }
 
-[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx512)]
 internal static unsafe class Q5_0xQ8_0_Avx512
 {
     public const int ValuesPerStep = BlockQ5_0.BlockSize;
@@ -64,7 +64,7 @@ internal static unsafe class Q5_0xQ8_0_Avx512
         Vector512.FusedMultiplyAdd(Vector512.Create(w.D * x.D), Q5_0xQ8_0_X86.LaneSums(w, x).ToVector512(), acc);
 }
 
-[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Avx2)]
 internal static unsafe class Q5_0xQ8_0_Avx2
 {
     public const int ValuesPerStep = BlockQ5_0.BlockSize;
@@ -85,7 +85,7 @@ internal static unsafe class Q5_0xQ8_0_Avx2
 /// lane sums (lane k: values 4k..4k+3) in a <see cref="Lanes8x128"/>, both operands' 16-byte halves transposed (4 x 4
 /// bytes) so that Int8Dot.Portable's lane k sums values 4k..4k+3.
 /// </summary>
-[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_0), typeof(BlockQ8_0), KernelIsa.Portable)]
 internal static unsafe class Q5_0xQ8_0_Portable
 {
     public const int ValuesPerStep = BlockQ5_0.BlockSize;

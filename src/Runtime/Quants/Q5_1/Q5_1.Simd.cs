@@ -10,8 +10,8 @@ namespace LlamaAot.Quants;
 // offset term m_w * s_x (s_x = d_x * sum(q_x), precomputed in the activations) is added.
 //
 // The x86 paths follow llama.cpp's AVX2 kernel (which its AVX-512 builds run too): one block per step, ggml's eight
-// lane sums in GgmlLanes' layout, acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot product
-// (GemvUnroll = 1), and the offset terms summed apart (summs = fma(m_w, s_x, summs)) and added last. On AVX-512 the
+// lane sums in GgmlLanes' layout, acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot product,
+// and the offset terms summed apart (summs = fma(m_w, s_x, summs)) and added last. On AVX-512 the
 // lanes sit in the lower half of a Vector512 and summs in lane 8, which Vector512.Sum adds after the lower half:
 // that reproduces llama.cpp's result bit for bit. Matching its rounding exactly matters: activations are
 // re-quantized after every product, and a last-bit difference that moves one of them across a rounding boundary
@@ -34,7 +34,7 @@ internal static unsafe class Q5_1xQ8_1_X86
         Vector256.ConvertToSingle(Int8Dot.SumQuads(w, x));
 }
 
-[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Avx512)]
 internal static unsafe class Q5_1xQ8_1_Avx512
 {
     public const int ValuesPerStep = BlockQ5_1.BlockSize;
@@ -67,7 +67,7 @@ internal static unsafe class Q5_1xQ8_1_Avx512
         Vector512.FusedMultiplyAdd(w.DM * x.DOne, Vector512.Create(Q5_1xQ8_1_X86.LaneSums(w.Q, x.Q), x.S), acc);
 }
 
-[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Avx2)]
 internal static unsafe class Q5_1xQ8_1_Avx2
 {
     public const int ValuesPerStep = BlockQ5_1.BlockSize;
@@ -97,7 +97,7 @@ internal static unsafe class Q5_1xQ8_1_Avx2
         MathF.FusedMultiplyAdd(w.M, x.S, acc.Summs));
 }
 
-[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_1), typeof(BlockQ8_1), KernelIsa.Portable)]
 internal static unsafe class Q5_1xQ8_1_Portable
 {
     public const int ValuesPerStep = BlockQ5_1.BlockSize;

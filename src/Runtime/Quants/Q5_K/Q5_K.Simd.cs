@@ -10,7 +10,7 @@ namespace LlamaAot.Quants;
 // (a pair sum is at most 2 * 31 * 127, no saturation).
 
 // Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
-[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemmRows = 2)]
 internal static unsafe class Q5_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ5_K.BlockSize;
@@ -44,7 +44,7 @@ internal static unsafe class Q5_KxQ8_K_Avx512
     }
 }
 
-[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Avx2)]
 internal static unsafe class Q5_KxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockQ5_K.BlockSize;
@@ -85,7 +85,7 @@ internal static unsafe class Q5_KxQ8_K_Avx2
 }
 
 // Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
-[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockQ5_K), typeof(BlockQ8_K), KernelIsa.Portable, GemmRows = 2)]
 internal static unsafe class Q5_KxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockQ5_K.BlockSize;

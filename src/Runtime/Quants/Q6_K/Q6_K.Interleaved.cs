@@ -20,7 +20,7 @@ namespace LlamaAot.Quants;
 /// one FMA per lane, L_k += (d * d_x) * lane_k, and hsum_float_8 at the end (<see cref="RowLanes8"/>): llama.cpp's
 /// ggml_vec_dot_q6_K_q8_K, bit for bit.</para>
 /// </summary>
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 4)]
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemmColumns = 4)]
 internal static unsafe class Q6_KxQ8_K_Avx512_X16
 {
     public const int Rows = 16;

@@ -17,7 +17,7 @@ namespace LlamaAot.Quants;
 // 512 locals in a kernel it stops inlining (measured: the matrix-matrix kernels then called the primitives). So
 // MulAdd unpacks inside a loop whose body is inlined once, and the activations are read as memory operands.
 
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemvUnroll = 1, GemmRows = 2, GemmColumns = 4)]
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx512, GemmRows = 2, GemmColumns = 4)]
 internal static unsafe class Q6_KxQ8_K_Avx512
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
@@ -62,7 +62,7 @@ internal static unsafe class Q6_KxQ8_K_Avx512
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(x)), scale);
 }
 
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemmRows = 2)]
 internal static unsafe class Q6_KxQ8_K_Avx2
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
@@ -122,7 +122,7 @@ internal static unsafe class Q6_KxQ8_K_Avx2
 
 // Matrix-matrix tiles of 2 rows: with 4, the JIT runs out of locals before it has inlined every MulAdd copy.
 // llama.cpp's 8 lanes in two 128-bit halves (Lanes8x128), so this path gives its x86 floats too.
-[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Portable, GemvUnroll = 1, GemmRows = 2)]
+[KernelPrimitives(typeof(BlockQ6_K), typeof(BlockQ8_K), KernelIsa.Portable, GemmRows = 2)]
 internal static unsafe class Q6_KxQ8_K_Portable
 {
     public const int ValuesPerStep = BlockQ6_K.BlockSize;

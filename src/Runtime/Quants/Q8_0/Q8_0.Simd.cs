@@ -12,7 +12,7 @@ namespace LlamaAot.Quants;
 //
 // Every path (the portable one in two 128-bit halves) reproduces llama.cpp's AVX2 kernel (which its AVX-512 builds run too, and whose order its batched
 // tinyBLAS path shares) bit for bit: one block per step, ggml's eight lane sums in GgmlLanes' layout,
-// acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot product (GemvUnroll = 1). A faster AVX-512 form
+// acc = fma(d_w * d_x, lane sums, acc), one accumulator per dot product. A faster AVX-512 form
 // with two blocks per step agreed with llama.cpp's logits to 4e-6 on short prompts, but over 128-token perplexity
 // chunks its last-bit differences moved re-quantized activations enough to put stories260K's perplexity 0.12%
 // off llama-perplexity's (the bound is 0.1%); this form is within 0.05%. The AVX-512 path does the same 256-bit
@@ -36,7 +36,7 @@ internal static unsafe class Q8_0xQ8_0_X86
     public static Vector256<float> LaneSums(in Block w, in Block x) => Vector256.ConvertToSingle(Int8Dot.SumQuadsSigned(w.Q, x.Q));
 }
 
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Avx512, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Avx512)]
 internal static unsafe class Q8_0xQ8_0_Avx512
 {
     public const int ValuesPerStep = BlockQ8_0.BlockSize;
@@ -63,7 +63,7 @@ internal static unsafe class Q8_0xQ8_0_Avx512
 /// <para>Layout of one group step (68 bytes, the same as the two blocks): the two rows' half scales, then row 0's 32
 /// quants, then row 1's.</para>
 /// </summary>
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemvUnroll = 1, GemmColumns = 8)]
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 8)]
 internal static unsafe class Q8_0xQ8_0S_Avx512_X2
 {
     public const int Rows = 2;
@@ -140,7 +140,7 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
     }
 }
 
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Avx2, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Avx2)]
 internal static unsafe class Q8_0xQ8_0_Avx2
 {
     public const int ValuesPerStep = BlockQ8_0.BlockSize;
@@ -162,7 +162,7 @@ internal static unsafe class Q8_0xQ8_0_Avx2
 /// Int8Dot.Portable sums values j, j + 4, j + 8, j + 12 into lane j, so both operands' 16-byte halves are loaded
 /// transposed (4 x 4 bytes) to make its lane k sum values 4k..4k+3.
 /// </summary>
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable, GemvUnroll = 1)]
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Portable)]
 internal static unsafe class Q8_0xQ8_0_Portable
 {
     public const int ValuesPerStep = BlockQ8_0.BlockSize;
