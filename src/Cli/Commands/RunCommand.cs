@@ -73,6 +73,7 @@ internal sealed class RunCommand
         using var model = ModelReport.Load(p.GetValue(_model)!);
         ModelReport.Loaded(model, clock.Elapsed, verbose);
         using var context = model.CreateContext(contextOptions);
+        using var session = context.CreateSession();
         ModelReport.Context(context, contextOptions);
         Log.Info($"sampler seed: {sampling.Seed}");
 
@@ -92,7 +93,7 @@ internal sealed class RunCommand
             using var stdout = Log.OpenStandardOutput();
             stdout.Write(prompt);
             stdout.Flush();
-            foreach (string piece in context.Generate(prompt, generation, cancel.Token))
+            foreach (string piece in session.Generate(prompt, generation, cancel.Token))
             {
                 stdout.Write(piece);
                 stdout.Flush();
@@ -104,10 +105,10 @@ internal sealed class RunCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-        if (context.LastStats!.StopReason == StopReason.ContextFull)
+        if (session.LastStats!.StopReason == StopReason.ContextFull)
             Log.Info($"the context is full ({context.ContextSize} tokens): stopping, as llama.cpp does without context shift (-c sets the context)");
-        Timings(context.LastStats!, clock.Elapsed);
-        return context.LastStats!.StopReason == StopReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
+        Timings(session.LastStats!, clock.Elapsed);
+        return session.LastStats!.StopReason == StopReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
     }
 
     private static void Timings(GenerationStats s, TimeSpan total)
