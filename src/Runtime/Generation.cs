@@ -153,9 +153,12 @@ internal sealed class Generation
     public string Finish() => _stop == StopReason.StopString ? "" : _stops.Flush(_decoder.Flush());
 
     /// <summary>Records the stats, however enumeration ended (a consumer that stops early has cancelled).</summary>
-    public void Close() =>
+    public void Close()
+    {
+        _session.LastStopString = _stops.Matched;
         _session.LastStats = new GenerationStats(_evaluatedPrompt, _reused, _shifts, _promptClock.Elapsed, _generated, _evaluations, _evalClock.Elapsed, _sampleClock.Elapsed,
             _stop == StopReason.None ? StopReason.Cancelled : _stop);
+    }
 }
 
 /// <summary>
@@ -166,6 +169,9 @@ internal sealed class Generation
 internal sealed class StopStrings(IReadOnlyList<string> stops)
 {
     private string _pending = "";
+
+    /// <summary>The stop string found, once one is.</summary>
+    public string? Matched { get; private set; }
 
     /// <summary>Adds a piece and returns the text now certain to come before any stop string.</summary>
     public string Push(string piece, out bool hit)
@@ -179,7 +185,10 @@ internal sealed class StopStrings(IReadOnlyList<string> stops)
         {
             int i = s.Length == 0 ? -1 : _pending.IndexOf(s, StringComparison.Ordinal);
             if (i >= 0 && (at < 0 || i < at))
+            {
                 at = i;
+                Matched = s;
+            }
         }
         if (at >= 0)
         {

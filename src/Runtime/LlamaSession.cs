@@ -44,6 +44,9 @@ public sealed class LlamaSession : IDisposable
     /// <summary>Counts and times of the last generation.</summary>
     public GenerationStats? LastStats { get; internal set; }
 
+    /// <summary>The stop string that ended the last generation, if one did (the text handed out ends before it).</summary>
+    public string? LastStopString { get; internal set; }
+
     /// <summary>The seed of the last generation's sampler (the one picked at random when none was given).</summary>
     public uint? LastSeed { get; internal set; }
 

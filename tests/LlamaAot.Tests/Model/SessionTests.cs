@@ -231,4 +231,31 @@ public sealed class SessionTests
         Assert.Equal(StopReason.StopString, session.LastStats!.StopReason);
         Assert.Equal(free[..free.IndexOf(stop, StringComparison.Ordinal)], stopped);
     }
+
+    [Fact]
+    public void AContextShiftKeepsTheFirstTokensDropsHalfTheRestAndGoesOnAsAFreshRunWould()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 64, Sequences = 2, Threads = 1 });
+        using var session = context.CreateSession();
+        int[] prompt = model.Tokenize("Once upon a time there was");
+        var options = Greedy with { MaxTokens = 60, ContextShift = true, Keep = 3 };
+        int[] ids = Ids(session.GenerateTokens(prompt, options));
+        Assert.Equal(60, ids.Length);
+        Assert.Equal(StopReason.MaxTokens, session.LastStats!.StopReason);
+        Assert.True(session.LastStats.ContextShifts >= 2, $"{session.LastStats.ContextShifts} shifts");
+        int[] held = session.Tokens.ToArray();
+        Assert.Equal(prompt[..4], held[..4]); // BOS and the 3 kept tokens
+        Assert.Equal(ids[^(held.Length - 4 + 1)..^1], held[4..]); // then the latest tokens (the last one not yet evaluated)
+
+        // The shifted cache is the cache of its tokens at their new positions.
+        Assert.Equal(FreshLogits(model, [.. held, ids[^1]]), session.Append([ids[^1]]).ToArray());
+
+        // Without the shift, generation stops at the full context with "length".
+        using var plain = context.CreateSession();
+        Assert.Throws<InvalidOperationException>(() => context.CreateSession());
+        int[] stopped = Ids(plain.GenerateTokens(prompt, options with { ContextShift = false }));
+        Assert.Equal(StopReason.ContextFull, plain.LastStats!.StopReason);
+        Assert.Equal(32 - prompt.Length + 1, stopped.Length);
+    }
 }
