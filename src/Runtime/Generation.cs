@@ -74,7 +74,10 @@ internal sealed class Generation
             }
             _sampleClock.Start();
             if (_options.IgnoreEos)
+            {
                 SuppressEndOfGeneration(logits);
+                _session.ForgetLogits(); // changed: a later prompt must not reuse them
+            }
             id = _sampler.Sample(logits);
             _sampler.Accept(id);
             _sampleClock.Stop();

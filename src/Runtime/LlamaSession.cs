@@ -99,6 +99,9 @@ public sealed class LlamaSession : IDisposable
         return logits;
     }
 
+    /// <summary>Marks the logits the session's last decode left as no longer usable (they were changed).</summary>
+    internal void ForgetLogits() => _logitsAt = -1;
+
     /// <summary>Generates text after <paramref name="prompt"/> (the conversation's whole text), streamed in pieces.</summary>
     public IEnumerable<string> Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
         GenerateTokens(prompt, options, cancellationToken).Select(t => t.Text).Where(t => t.Length > 0);

@@ -44,7 +44,16 @@ public sealed class LlamaChatClient : IChatClient
         var generation = Generation(options);
         string responseId = Guid.NewGuid().ToString("N");
         await _free.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var session = Take(prompt);
+        LlamaSession session;
+        try
+        {
+            session = Take(prompt);
+        }
+        catch
+        {
+            _free.Release();
+            throw;
+        }
         try
         {
             await foreach (var token in session.GenerateTokensAsync(prompt, generation, cancellationToken).ConfigureAwait(false))

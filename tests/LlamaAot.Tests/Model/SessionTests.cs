@@ -16,6 +16,14 @@ public sealed class SessionTests
 
     private static int[] Ids(IEnumerable<GeneratedToken> tokens) => tokens.Where(t => t.Id >= 0).Select(t => t.Id).ToArray();
 
+    /// <summary>What a session of a new context generates for <paramref name="prompt"/>.</summary>
+    private static int[] FreshIds(LlamaModel model, int[] prompt, GenerationOptions options)
+    {
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
+        using var session = context.CreateSession();
+        return Ids(session.GenerateTokens(prompt, options));
+    }
+
     private static float[] FreshLogits(LlamaModel model, int[] tokens)
     {
         using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
@@ -40,10 +48,7 @@ public sealed class SessionTests
         Assert.Equal(first.Length + answer.Length - 1, session.LastStats!.ReusedTokens);
         Assert.Equal(1 + more.Length, session.LastStats.PromptTokens);
 
-        using var fresh = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
-        using var freshSession = fresh.CreateSession();
-        Assert.Equal(Ids(freshSession.GenerateTokens(second, Greedy)), continued);
-        Assert.Equal(second.Length, freshSession.LastStats!.PromptTokens);
+        Assert.Equal(FreshIds(model, second, Greedy), continued);
     }
 
     [Fact]
@@ -67,9 +72,7 @@ public sealed class SessionTests
         int[] departing = [.. a[..3], .. other];
         var ids = Ids(session.GenerateTokens(departing, Greedy));
         Assert.Equal(3, session.LastStats!.ReusedTokens);
-        using var fresh = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
-        using var freshSession = fresh.CreateSession();
-        Assert.Equal(Ids(freshSession.GenerateTokens(departing, Greedy)), ids);
+        Assert.Equal(FreshIds(model, departing, Greedy), ids);
     }
 
     [Fact]
@@ -83,9 +86,28 @@ public sealed class SessionTests
         var ids = Ids(session.GenerateTokens(prompt, Greedy));
         Assert.Equal(0, session.LastStats!.PromptTokens);
         Assert.Equal(prompt.Length, session.LastStats.ReusedTokens);
-        using var fresh = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
-        using var freshSession = fresh.CreateSession();
-        Assert.Equal(Ids(freshSession.GenerateTokens(prompt, Greedy)), ids);
+        Assert.Equal(FreshIds(model, prompt, Greedy), ids);
+    }
+
+    /// <summary>
+    /// --ignore-eos writes -inf over the end-of-generation logits in the context's buffer: a later prompt must not
+    /// reuse those logits as the cache's (before the fix it did: 0 tokens evaluated, end of sequence unreachable).
+    /// </summary>
+    [Fact]
+    public void LogitsChangedByIgnoreEosAreNotReused()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
+        using var session = context.CreateSession();
+        int[] prompt = model.Tokenize("Once upon a time");
+        _ = session.GenerateTokens(prompt, Greedy with { MaxTokens = 1 }).ToList(); // sampled, not evaluated
+        _ = session.GenerateTokens(prompt, Greedy with { MaxTokens = 1 }).ToList();
+        Assert.Equal(1, session.LastStats!.PromptTokens);
+        var plain = Greedy with { MaxTokens = 1, IgnoreEos = false };
+        _ = session.GenerateTokens(prompt, plain).ToList();
+        Assert.Equal(1, session.LastStats!.PromptTokens);
+        _ = session.GenerateTokens(prompt, plain).ToList();
+        Assert.Equal(0, session.LastStats!.PromptTokens); // untouched logits are reused
     }
 
     [Fact]
