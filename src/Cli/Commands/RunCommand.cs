@@ -144,6 +144,8 @@ internal sealed class RunCommand
         Log.Info($"       eval: {s.Evaluations,5} tokens in {Log.F(s.EvaluationTime.TotalMilliseconds),9} ms ({Log.F(s.GenerationTokensPerSecond)} tokens/s)");
         Log.Info($"     sample: {s.GeneratedTokens,5} tokens in {Log.F(s.SamplingTime.TotalMilliseconds),9} ms");
         Log.Info($"      total: {Log.F(total.TotalMilliseconds),21} ms; stopped: {StopText(s.StopReason)}");
+        if (s.ContextShifts > 0)
+            Log.Info($"the context was shifted {s.ContextShifts} times (--context-shift)");
     }
 
     private static string StopText(StopReason r) => r switch
@@ -152,6 +154,7 @@ internal sealed class RunCommand
         StopReason.EndOfSequence => "end of sequence",
         StopReason.ContextFull => "context full (-c)",
         StopReason.Cancelled => "interrupted",
+        StopReason.StopString => "reverse prompt (-r)",
         _ => r.ToString(),
     };
 }
