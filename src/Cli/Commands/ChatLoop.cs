@@ -75,7 +75,12 @@ internal sealed class ChatLoop
                 answering.Cancel();
             }
             else
+            {
+                // While typing: leave now, as interrupted (the read may have ended already, as at end of input).
                 _interruptedWhileTyping = true;
+                e.Cancel = true;
+                Environment.Exit(ExitCodes.Interrupted);
+            }
         };
         Console.CancelKeyPress += onCancel;
         try
@@ -97,8 +102,9 @@ internal sealed class ChatLoop
                     input = ReadMessage();
                     if (input is null)
                     {
-                        // A Ctrl+C can end the read before its handler has run (and the signal ended the process).
-                        for (int wait = 0; wait < 20 && !_interruptedWhileTyping; wait++)
+                        // A Ctrl+C can end a terminal's read before its handler has run (on a busy machine, measured
+                        // late by more than 200 ms), and before the signal ends the process: wait for it a while.
+                        for (int wait = 0; wait < 100 && !_interruptedWhileTyping && !Console.IsInputRedirected; wait++)
                             Thread.Sleep(10);
                         if (_interruptedWhileTyping)
                             return ExitCodes.Interrupted;
@@ -146,17 +152,21 @@ internal sealed class ChatLoop
         return ExitCodes.Ok;
     }
 
+    // Standard input as bytes, not through Console.In: the terminal keeps its own line editing and its Ctrl+C is
+    // always a signal (Console.In's reader sometimes took it as the end of input instead).
+    private static readonly TextReader Input = new StreamReader(Console.OpenStandardInput(), new System.Text.UTF8Encoding(false));
+
     /// <summary>A message: lines ending with \ continue on the next (the \ becomes a newline); null at end of input.</summary>
     private static string? ReadMessage()
     {
-        string? line = Console.In.ReadLine();
+        string? line = Input.ReadLine();
         if (line is null)
             return null;
         string message = "";
         while (line is not null && line.EndsWith('\\'))
         {
             message += line[..^1] + "\n";
-            line = Console.In.ReadLine();
+            line = Input.ReadLine();
         }
         return message + (line ?? "");
     }
