@@ -17,6 +17,7 @@ internal static class Program
         var root = new RootCommand("llama-aot: run llama-family GGUF models on the CPU. One self-contained binary: generate, inspect logits and tokens, convert and quantize models, measure perplexity and speed.");
         RunCommand.Configure(root);
         root.Add(RunCommand.Create());
+        root.Add(RunCommand.CreateChat());
         root.Add(LogitsCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(ConvertCommand.Create());

@@ -1,23 +1,29 @@
-using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using LlamaAot.Diagnostics;
 using LlamaAot.Model;
-using LlamaAot.Sampling;
 using LlamaAot.Threading;
-using LlamaAot.Tokenizers;
 
 namespace LlamaAot;
 
 /// <summary>
-/// An inference session on a model: the KV cache, scratch buffers and worker threads. Not thread-safe; use one
-/// context per concurrent conversation.
+/// The engine that runs a model: the KV cache of its <see cref="Sequences"/>, the scratch buffers and the worker
+/// threads, shared by every <see cref="LlamaSession"/> made on it (one per conversation). Thread-safe: calls from
+/// several threads wait for each other (<see cref="DecodeLock"/>).
 /// </summary>
-public sealed class LlamaContext : IDisposable
+public sealed unsafe class LlamaContext : IDisposable
 {
     private readonly LlamaModel _model;
     private readonly WorkerPool _pool;
     private readonly KvCache _cache;
     private readonly ForwardState _state;
     private readonly bool _adaptive, _adaptiveBatch; // the thread counts are the engine's choice: see WorkerPool.Adaptive
+    private readonly int[][] _held;                  // per sequence: the token id at each position the cache holds
+    private readonly bool[] _leased;                 // per sequence: whether a session has it
+    private readonly LlamaBatch _sequenceBatch = new();
+    private float[] _output = [];                    // logits of a batch whose wanted rows span several passes
+    private float* _lastLogits;                      // the last decode's logits: in the forward pass's buffer, or null for _output
+    private int _lastLength;
 
     internal LlamaContext(LlamaModel model, ContextOptions options)
     {
@@ -37,15 +43,21 @@ public sealed class LlamaContext : IDisposable
         BatchThreads = options.ResolveBatchThreads();
         _adaptive = options.Threads == 0;
         _adaptiveBatch = options.BatchThreads == 0 && options.Threads == 0;
+        _leased = new bool[Sequences];
         _pool = new WorkerPool(Math.Max(Threads, BatchThreads));
         try
         {
             int maxBatch = Math.Min(options.BatchSize, nCtx);
             _cache = new KvCache(KvCacheLayout.For(c, Sequences, SequenceContextSize, maxBatch, options.KeyCacheType, options.ValueCacheType));
             _state = new ForwardState(c, _cache, _pool, maxBatch, options.FlashAttention);
+            // After the cache, which refuses a context the memory cannot hold with a clear error.
+            _held = new int[Sequences][];
+            for (int i = 0; i < Sequences; i++)
+                _held[i] = new int[SequenceContextSize];
         }
         catch
         {
+            _state?.Dispose();
             _cache?.Dispose();
             _pool.Dispose();
             throw;
@@ -98,16 +110,38 @@ public sealed class LlamaContext : IDisposable
     public long KvCacheBytes => _cache.Bytes;
 
     /// <summary>Tokens of sequence 0 already in the KV cache: the next token goes at this position.</summary>
-    public int Position => _cache.Length(0);
+    public int Position => SequenceLength(0);
 
-    /// <summary>Counts and times of the last <see cref="Generate"/> or <see cref="GenerateTokens"/>.</summary>
-    public GenerationStats? LastStats { get; private set; }
+    /// <summary>
+    /// Held while a decode runs: calls on one context from several threads wait for each other. Hold it yourself
+    /// (<c>lock (context.DecodeLock) { ... }</c>) to read logits a decode returned before another thread's decode
+    /// overwrites them.
+    /// </summary>
+    public Lock DecodeLock { get; } = new();
 
     /// <summary>Forgets every token of every sequence: each next evaluation starts at position 0.</summary>
-    public void Reset() => _cache.Clear();
+    public void Reset()
+    {
+        lock (DecodeLock)
+            _cache.Clear();
+    }
 
     /// <summary>Tokens of <paramref name="sequence"/> in the KV cache: the position its next token goes at.</summary>
-    public int SequenceLength(int sequence) => _cache.Length(CheckSequence(sequence));
+    public int SequenceLength(int sequence)
+    {
+        lock (DecodeLock)
+            return _cache.Length(CheckSequence(sequence));
+    }
+
+    /// <summary>
+    /// The token ids <paramref name="sequence"/> holds in the KV cache, position by position (what a new prompt is
+    /// compared with to reuse the cache). Valid until the next decode or truncation of that sequence.
+    /// </summary>
+    public ReadOnlySpan<int> SequenceTokens(int sequence)
+    {
+        lock (DecodeLock)
+            return _held[CheckSequence(sequence)].AsSpan(0, _cache.Length(sequence));
+    }
 
     /// <summary>
     /// Forgets the tokens of <paramref name="sequence"/> from <paramref name="position"/> on (to change the end of a
@@ -115,52 +149,128 @@ public sealed class LlamaContext : IDisposable
     /// except on a model with sliding-window layers whose cache no longer holds the positions a token there would
     /// read: then the whole sequence is forgotten, 0 is returned, and it is evaluated again from its start.
     /// </summary>
-    public int Truncate(int sequence, int position) => _cache.Truncate(CheckSequence(sequence), position);
+    public int Truncate(int sequence, int position)
+    {
+        lock (DecodeLock)
+            return _cache.Truncate(CheckSequence(sequence), position);
+    }
 
     private int CheckSequence(int sequence) =>
         (uint)sequence < (uint)Sequences ? sequence : throw new ArgumentOutOfRangeException(nameof(sequence), $"sequence {sequence} is not one of this context's 0..{Sequences - 1}");
 
-    /// <summary>Evaluates tokens after those already in the cache (sequence 0); returns the last token's logits [nVocab].</summary>
-    public float[] Evaluate(ReadOnlySpan<int> tokens) => EvaluateSequence(tokens, allLogits: false);
+    /// <summary>
+    /// A conversation on this context: it takes one of its <see cref="Sequences"/> (empty) until disposed, and shares
+    /// the weights, threads and buffers with every other session of the context.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Every sequence already has a session.</exception>
+    public LlamaSession CreateSession()
+    {
+        lock (DecodeLock)
+        {
+            int sequence = Array.IndexOf(_leased, false);
+            if (sequence < 0)
+                throw new InvalidOperationException($"all {Sequences} sequences of this context have a session: dispose one, or create the context with more (ContextOptions.Sequences)");
+            _leased[sequence] = true;
+            _cache.Truncate(sequence, 0);
+            return new LlamaSession(this, sequence);
+        }
+    }
 
-    /// <summary>Evaluates tokens after those in the cache (sequence 0); returns the logits of every one, [tokens.Length * nVocab].</summary>
-    public float[] EvaluateAll(ReadOnlySpan<int> tokens) => EvaluateSequence(tokens, allLogits: true);
+    internal void Release(int sequence)
+    {
+        lock (DecodeLock)
+            _leased[sequence] = false;
+    }
 
-    private float[] EvaluateSequence(ReadOnlySpan<int> tokens, bool allLogits)
+    /// <summary>
+    /// Evaluates tokens after those already in the cache (sequence 0); returns the last token's logits [nVocab],
+    /// valid until the next decode on this context.
+    /// </summary>
+    public ReadOnlySpan<float> Evaluate(scoped ReadOnlySpan<int> tokens, CancellationToken cancellationToken = default) =>
+        EvaluateSequence(0, tokens, allLogits: false, cancellationToken);
+
+    /// <summary>
+    /// Evaluates tokens after those in the cache (sequence 0); returns the logits of every one, [tokens.Length *
+    /// nVocab], valid until the next decode on this context.
+    /// </summary>
+    public ReadOnlySpan<float> EvaluateAll(scoped ReadOnlySpan<int> tokens, CancellationToken cancellationToken = default) =>
+        EvaluateSequence(0, tokens, allLogits: true, cancellationToken);
+
+    internal ReadOnlySpan<float> EvaluateSequence(int sequence, scoped ReadOnlySpan<int> tokens, bool allLogits, CancellationToken cancellationToken)
     {
         if (tokens.IsEmpty)
             throw new ArgumentException("no tokens to evaluate", nameof(tokens));
-        var batch = new LlamaBatch();
-        for (int i = 0; i < tokens.Length; i++)
-            batch.Add(tokens[i], Position + i, 0, allLogits || i == tokens.Length - 1);
-        return Decode(batch);
+        lock (DecodeLock)
+        {
+            var batch = _sequenceBatch;
+            batch.Clear();
+            int position = _cache.Length(CheckSequence(sequence));
+            for (int i = 0; i < tokens.Length; i++)
+                batch.Add(tokens[i], position + i, sequence, allLogits || i == tokens.Length - 1);
+            return Decode(batch, cancellationToken);
+        }
     }
 
     /// <summary>
     /// Evaluates the tokens of <paramref name="batch"/>, each after the tokens of its sequence already in the cache,
-    /// and returns the logits of those marked for them: [rows * nVocab], rows in batch order. Several sequences in one
-    /// batch give the same logits, bit for bit, as each alone. The batch is checked whole before anything runs.
+    /// and returns the logits of those marked for them: [rows * nVocab], rows in batch order, over the context's own
+    /// buffer: valid until the next decode on this context (copy them to keep them). Several sequences in one batch
+    /// give the same logits, bit for bit, as each alone. The batch is checked whole before anything runs; it runs in
+    /// forward passes of at most <see cref="ContextOptions.BatchSize"/> tokens, and a cancellation between two of
+    /// them throws <see cref="OperationCanceledException"/> with the passes done kept in the cache.
     /// </summary>
     /// <exception cref="ContextFullException">A sequence would go past <see cref="SequenceContextSize"/>.</exception>
-    public float[] Decode(LlamaBatch batch)
+    public ReadOnlySpan<float> Decode(LlamaBatch batch, CancellationToken cancellationToken = default)
     {
-        Check(batch);
-        int nVocab = _model.Config.NVocab, row = 0;
-        var result = new float[(long)batch.LogitRows * nVocab];
-        var ubatch = _state.Batch;
-        for (int start = 0; start < batch.Count; start += ubatch.Capacity)
+        lock (DecodeLock)
         {
-            ubatch.Fill(batch, start, Math.Min(ubatch.Capacity, batch.Count - start));
-            _pool.Active = ubatch.Count > 1 ? BatchThreads : Threads;
-            _pool.Adaptive = ubatch.Count > 1 ? _adaptiveBatch : _adaptive;
-            var logits = _model.Architecture.Forward(_state, ubatch);
-            logits.CopyTo(result.AsSpan(row * nVocab));
-            row += ubatch.LogitRows;
-            for (int t = 0; t < ubatch.Count; t++)
-                _cache.Extend(ubatch.Sequences[t], ubatch.Positions[t] + 1);
+            Check(batch);
+            int nVocab = _model.Config.NVocab, row = 0, rows = batch.LogitRows;
+            var ubatch = _state.Batch;
+            ReadOnlySpan<float> result = default;
+            for (int start = 0; start < batch.Count; start += ubatch.Capacity)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                ubatch.Fill(batch, start, Math.Min(ubatch.Capacity, batch.Count - start));
+                _pool.Active = ubatch.Count > 1 ? BatchThreads : Threads;
+                _pool.Adaptive = ubatch.Count > 1 ? _adaptiveBatch : _adaptive;
+                var logits = _model.Architecture.Forward(_state, ubatch);
+                for (int t = 0; t < ubatch.Count; t++)
+                {
+                    _held[ubatch.Sequences[t]][ubatch.Positions[t]] = ubatch.Tokens[t];
+                    _cache.Extend(ubatch.Sequences[t], ubatch.Positions[t] + 1);
+                }
+                if (ubatch.LogitRows == rows)
+                {
+                    result = logits; // every wanted row in one pass: handed out where the forward pass left it
+                    _lastLogits = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(logits)); // native scratch: it does not move
+                }
+                else if (ubatch.LogitRows > 0)
+                {
+                    // Rows from several passes are gathered in one buffer, grown to the largest batch asked for.
+                    if (_output.Length < (long)rows * nVocab)
+                        _output = new float[(long)rows * nVocab];
+                    logits.CopyTo(_output.AsSpan(row * nVocab));
+                    result = _output.AsSpan(0, rows * nVocab);
+                    _lastLogits = null;
+                }
+                row += ubatch.LogitRows;
+                PassDone?.Invoke(ubatch.Count);
+            }
+            Decodes++;
+            _lastLength = result.Length;
+            return result;
         }
-        return result;
     }
+
+    /// <summary>What the last <see cref="Decode"/> returned (read with the lock held).</summary>
+    internal ReadOnlySpan<float> LastLogits => _lastLogits is not null ? new ReadOnlySpan<float>(_lastLogits, _lastLength) : _output.AsSpan(0, _lastLength);
+
+    /// <summary>Called after each forward pass with its token count (tests use it to act between passes).</summary>
+    internal Action<int>? PassDone { get; set; }
+
+    /// <summary>Decodes run on this context so far: a session knows from it whether the logits it left are still there.</summary>
+    internal long Decodes { get; private set; }
 
     /// <summary>Checks every token of a batch: its id, its sequence, and that it continues its sequence in the cache.</summary>
     private void Check(LlamaBatch batch)
@@ -184,105 +294,6 @@ public sealed class LlamaContext : IDisposable
                 throw new ContextFullException(held, batch.Count(b => b.Sequence == t.Sequence), SequenceContextSize);
             }
             next[t.Sequence] = expected + 1;
-        }
-    }
-
-    /// <summary>Generates text after <paramref name="prompt"/>, streamed as pieces of text.</summary>
-    public IEnumerable<string> Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        foreach (var token in GenerateTokens(prompt, options, cancellationToken))
-        {
-            if (token.Text.Length > 0)
-                yield return token.Text;
-        }
-    }
-
-    /// <summary>
-    /// Generates tokens after <paramref name="prompt"/> (tokenized with BOS, special tokens parsed, as llama-cli
-    /// does), starting from an empty cache. Each token comes with the text it completes.
-    /// </summary>
-    /// <exception cref="PromptTooLongException">The prompt does not fit in the context.</exception>
-    public IEnumerable<GeneratedToken> GenerateTokens(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var promptTokens = _model.Tokenize(prompt, addSpecial: true, parseSpecial: true);
-        if (promptTokens.Length >= SequenceContextSize)
-            throw new PromptTooLongException(promptTokens.Length, SequenceContextSize);
-        return GenerateTokens(promptTokens, options ?? new GenerationOptions(), cancellationToken);
-    }
-
-    private IEnumerable<GeneratedToken> GenerateTokens(int[] promptTokens, GenerationOptions options, CancellationToken cancellationToken)
-    {
-        var vocab = _model.Vocabulary;
-        var sampler = new Sampler(options.Sampling, vocab.Count, SequenceContextSize);
-        var decoder = new StreamingDecoder(_model.Tokenizer);
-        var stop = StopReason.None;
-        int generated = 0, evaluations = 0;
-        var promptClock = Stopwatch.StartNew();
-        Reset();
-        float[] logits = Evaluate(promptTokens);
-        var promptTime = promptClock.Elapsed;
-        foreach (int t in promptTokens)
-            sampler.Accept(t);
-        var evalTime = TimeSpan.Zero;
-        var sampleClock = new Stopwatch();
-        try
-        {
-            while (true)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    stop = StopReason.Cancelled;
-                    break;
-                }
-                if (options.MaxTokens >= 0 && generated >= options.MaxTokens)
-                {
-                    stop = StopReason.MaxTokens;
-                    break;
-                }
-                sampleClock.Start();
-                if (options.IgnoreEos)
-                    SuppressEndOfGeneration(logits, vocab);
-                int id = sampler.Sample(logits);
-                sampler.Accept(id);
-                sampleClock.Stop();
-                if (vocab.IsEndOfGeneration(id))
-                {
-                    stop = StopReason.EndOfSequence;
-                    break;
-                }
-                generated++;
-                yield return new GeneratedToken(id, decoder.Push(id));
-                if (options.MaxTokens >= 0 && generated >= options.MaxTokens)
-                {
-                    stop = StopReason.MaxTokens;
-                    break;
-                }
-                if (Position >= SequenceContextSize)
-                {
-                    stop = StopReason.ContextFull;
-                    break;
-                }
-                var clock = Stopwatch.StartNew();
-                logits = Evaluate([id]);
-                evalTime += clock.Elapsed;
-                evaluations++;
-            }
-            string rest = decoder.Flush();
-            if (rest.Length > 0)
-                yield return new GeneratedToken(-1, rest);
-        }
-        finally
-        {
-            LastStats = new GenerationStats(promptTokens.Length, promptTime, generated, evaluations, evalTime, sampleClock.Elapsed, stop == StopReason.None ? StopReason.Cancelled : stop);
-        }
-    }
-
-    private static void SuppressEndOfGeneration(float[] logits, Vocabulary vocab)
-    {
-        for (int id = 0; id < vocab.Count; id++)
-        {
-            if (vocab.IsEndOfGeneration(id))
-                logits[id] = float.NegativeInfinity;
         }
     }
 

@@ -9,13 +9,14 @@ namespace LlamaAot;
 
 /// <summary>
 /// A loaded model: hyperparameters, vocabulary and weights (read in place from the memory-mapped GGUF file).
-/// Immutable and shareable; create a <see cref="LlamaContext"/> to run it.
+/// Immutable and shareable; create a <see cref="LlamaContext"/> (the engine) to run it, and sessions on it.
 /// </summary>
 /// <example>
 /// <code>
 /// using var model = LlamaModel.Load("stories260K-Q4_0.gguf");
 /// using var context = model.CreateContext(new ContextOptions { ContextSize = 256 });
-/// foreach (string piece in context.Generate("Once upon a time", new GenerationOptions { MaxTokens = 64 }))
+/// using var session = context.CreateSession();
+/// foreach (string piece in session.Generate("Once upon a time", new GenerationOptions { MaxTokens = 64 }))
 ///     Console.Write(piece);
 /// </code>
 /// </example>

@@ -65,6 +65,29 @@ public sealed record GenerationOptions
     public bool IgnoreEos { get; init; }
 
     public SamplingOptions Sampling { get; init; } = new();
+
+    /// <summary>
+    /// Stop strings (llama.cpp's reverse prompts, OpenAI's <c>stop</c>): generation ends where the text first contains
+    /// one, and the text handed out ends before it (text that may begin one is held back until it cannot).
+    /// </summary>
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    /// <summary>
+    /// When the sequence's context fills: keep its first <see cref="Keep"/> tokens, drop half of the rest and go on
+    /// (llama.cpp's --context-shift; off by default, as in llama.cpp 0.5.0). Off, generation stops there with
+    /// <see cref="StopReason.ContextFull"/>.
+    /// </summary>
+    public bool ContextShift { get; init; }
+
+    /// <summary>
+    /// Tokens kept at the start of the context by a shift, not counting the BOS token, which is always kept
+    /// (llama.cpp's --keep); -1 keeps the whole prompt of the generation.
+    /// </summary>
+    public int Keep
+    {
+        get;
+        init => field = value >= -1 ? value : throw new ArgumentOutOfRangeException(nameof(Keep), value, "Keep must be -1 (the whole prompt), 0 or more");
+    }
 }
 
 /// <summary>Why generation stopped.</summary>
@@ -84,14 +107,20 @@ public enum StopReason
 
     /// <summary>The caller cancelled.</summary>
     Cancelled,
+
+    /// <summary>The text reached one of the stop strings (<see cref="GenerationOptions.Stop"/>).</summary>
+    StopString,
 }
 
 /// <summary>
 /// Counts and times of the last generation, in llama.cpp's spirit: prompt evaluation, and the evaluations of
 /// generated tokens (each generated token but the last is fed back and evaluated; llama.cpp's "eval time").
 /// </summary>
+/// <param name="PromptTokens">Prompt tokens evaluated; those the cache already held are <paramref name="ReusedTokens"/>.</param>
+/// <param name="ReusedTokens">Prompt tokens whose keys and values the cache already held (prefix reuse).</param>
+/// <param name="ContextShifts">Times the context was shifted (<see cref="GenerationOptions.ContextShift"/>).</param>
 public sealed record GenerationStats(
-    int PromptTokens, TimeSpan PromptTime, int GeneratedTokens, int Evaluations, TimeSpan EvaluationTime, TimeSpan SamplingTime, StopReason StopReason)
+    int PromptTokens, int ReusedTokens, int ContextShifts, TimeSpan PromptTime, int GeneratedTokens, int Evaluations, TimeSpan EvaluationTime, TimeSpan SamplingTime, StopReason StopReason)
 {
     public double PromptTokensPerSecond => PromptTime.TotalSeconds > 0 ? PromptTokens / PromptTime.TotalSeconds : 0;
 

@@ -68,12 +68,12 @@ public static class Perplexity
 
             // A fresh cache per chunk; the context evaluates in batches of its batch size.
             context.Reset();
-            float[] logits = context.EvaluateAll(chunk);
+            var logits = context.EvaluateAll(chunk, cancellationToken);
 
             double chunkNll = 0;
             for (int i = first; i < nCtx - 1; i++)
             {
-                double v = -LogSoftmax(logits.AsSpan(i * nVocab, nVocab), chunk[i + 1]);
+                double v = -LogSoftmax(logits.Slice(i * nVocab, nVocab), chunk[i + 1]);
                 chunkNll += v;
                 nll += v;
                 nll2 += v * v;

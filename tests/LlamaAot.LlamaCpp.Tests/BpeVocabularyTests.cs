@@ -136,7 +136,8 @@ public sealed class BpeVocabularyTests(BpeVocabularyTests.Models models, ITestOu
             ValueCacheType = KvCacheType.F32,
         });
         var options = new GenerationOptions { MaxTokens = Generated, IgnoreEos = true, Sampling = new SamplingOptions { Temperature = 0 } };
-        var generated = context.GenerateTokens(text, options).ToList();
+        using var session = context.CreateSession();
+        var generated = session.GenerateTokens(text, options).ToList();
         int[] ids = generated.Where(t => t.Id >= 0).Select(t => t.Id).ToArray();
         Assert.Equal(Generated, ids.Length);
         int agreed = 0;

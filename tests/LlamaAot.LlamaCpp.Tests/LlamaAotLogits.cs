@@ -15,7 +15,7 @@ internal static class LlamaAotLogits
         using var model = LlamaModel.Load(path);
         Assert.Equal(tokens, model.Tokenize(prompt));
         using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = threads, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
-        float[] actual = context.EvaluateAll(tokens);
+        float[] actual = context.EvaluateAll(tokens).ToArray();
         int nVocab = model.Config.NVocab;
         double worst = 0;
         for (int t = 0; t < tokens.Length; t++)

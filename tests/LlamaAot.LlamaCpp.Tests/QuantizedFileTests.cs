@@ -33,11 +33,11 @@ public class QuantizedFileTests
             using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
             // The same loop as LlamaCpp.Greedy: argmax (first maximum wins), end-of-sequence treated like any token.
             var actual = new int[Tokens];
-            float[] logits = context.Evaluate(model.Tokenize(Prompt));
+            float[] logits = context.Evaluate(model.Tokenize(Prompt)).ToArray();
             for (int step = 0; step < Tokens; step++)
             {
                 actual[step] = Array.IndexOf(logits, logits.Max());
-                logits = context.Evaluate([actual[step]]);
+                logits = context.Evaluate([actual[step]]).ToArray();
             }
             Assert.Equal(expected, actual);
         }

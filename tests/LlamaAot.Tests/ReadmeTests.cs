@@ -23,6 +23,7 @@ public partial class ReadmeTests
         var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
             .Append(typeof(LlamaModel).Assembly.Location)
+            .Append(typeof(Microsoft.Extensions.AI.IChatClient).Assembly.Location)
             .Select(p => MetadataReference.CreateFromFile(p));
         var options = new CSharpParseOptions(LanguageVersion.Latest);
         foreach (var (line, code) in blocks)

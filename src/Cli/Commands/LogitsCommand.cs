@@ -60,7 +60,7 @@ internal sealed class LogitsCommand
         ModelReport.ContextWarnings(context, options);
         if (tokens.Length > context.ContextSize)
             throw new PromptTooLongException(tokens.Length, context.ContextSize);
-        float[] logits = context.EvaluateAll(tokens);
+        float[] logits = context.EvaluateAll(tokens).ToArray();
 
         Stream stream = file ?? StandardStreams.OpenOutput();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))

@@ -31,9 +31,21 @@ internal sealed class RunCommand
     private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
     private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
     private readonly Option<bool> _verbose = CommonOptions.Verbose();
+    private readonly ChatFlags _chat = new();
+    private readonly bool _alwaysChat;
+
+    private RunCommand(bool alwaysChat = false) => _alwaysChat = alwaysChat;
 
     /// <summary>Makes the root command itself generate (llama-cli's interface).</summary>
     public static void Configure(RootCommand root) => new RunCommand().AddTo(root);
+
+    /// <summary>The <c>chat</c> subcommand: <c>run</c> in conversation mode.</summary>
+    public static Command CreateChat()
+    {
+        var command = new Command("chat", "Chat with the model turn by turn, through its chat template (run -cnv).");
+        new RunCommand(alwaysChat: true).AddTo(command);
+        return command;
+    }
 
     /// <summary>The explicit <c>run</c> subcommand.</summary>
     public static Command Create()
@@ -45,8 +57,13 @@ internal sealed class RunCommand
 
     private void AddTo(Command command)
     {
-        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, .. _batch.Options, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options])
+        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, .. _batch.Options, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options, .. _chat.Options])
             command.Add(o);
+        if (!_alwaysChat)
+        {
+            command.Add(_chat.Conversation);
+            command.Add(_chat.NoConversation);
+        }
         command.SetAction(Run);
     }
 
@@ -55,7 +72,11 @@ internal sealed class RunCommand
         string prompt = _escapes.Apply(p, CommonOptions.ReadPrompt(p, _prompt, _file));
         int predict = p.GetValue(_predict);
         var sampling = _sampling.Read(p);
-        var generation = new GenerationOptions { MaxTokens = predict < 0 ? -1 : predict, IgnoreEos = p.GetValue(_ignoreEos), Sampling = sampling };
+        var generation = _chat.Apply(p, new GenerationOptions { MaxTokens = predict < 0 ? -1 : predict, IgnoreEos = p.GetValue(_ignoreEos), Sampling = sampling });
+        bool conversation = _alwaysChat || _chat.ConversationAsked(p);
+        var chat = conversation ? _chat.Read(p) : null;
+        // As llama.cpp, the prefix and suffix take the same escapes as the prompt.
+        chat = chat is null ? null : chat with { InPrefix = _escapes.Apply(p, chat.InPrefix), InSuffix = _escapes.Apply(p, chat.InSuffix) };
         var contextOptions = new ContextOptions
         {
             ContextSize = p.GetValue(_ctx),
@@ -73,8 +94,15 @@ internal sealed class RunCommand
         using var model = ModelReport.Load(p.GetValue(_model)!);
         ModelReport.Loaded(model, clock.Elapsed, verbose);
         using var context = model.CreateContext(contextOptions);
+        using var session = context.CreateSession();
         ModelReport.Context(context, contextOptions);
         Log.Info($"sampler seed: {sampling.Seed}");
+        if (chat is not null)
+        {
+            using var output = Log.OpenStandardOutput();
+            string? first = p.GetResult(_prompt) is null && p.GetResult(_file) is null ? null : prompt;
+            return new ChatLoop(model, session, chat, generation, output).Run(first);
+        }
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -92,7 +120,7 @@ internal sealed class RunCommand
             using var stdout = Log.OpenStandardOutput();
             stdout.Write(prompt);
             stdout.Flush();
-            foreach (string piece in context.Generate(prompt, generation, cancel.Token))
+            foreach (string piece in session.Generate(prompt, generation, cancel.Token))
             {
                 stdout.Write(piece);
                 stdout.Flush();
@@ -104,10 +132,10 @@ internal sealed class RunCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
-        if (context.LastStats!.StopReason == StopReason.ContextFull)
+        if (session.LastStats!.StopReason == StopReason.ContextFull)
             Log.Info($"the context is full ({context.ContextSize} tokens): stopping, as llama.cpp does without context shift (-c sets the context)");
-        Timings(context.LastStats!, clock.Elapsed);
-        return context.LastStats!.StopReason == StopReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
+        Timings(session.LastStats!, clock.Elapsed);
+        return session.LastStats!.StopReason == StopReason.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
     }
 
     private static void Timings(GenerationStats s, TimeSpan total)
@@ -116,6 +144,8 @@ internal sealed class RunCommand
         Log.Info($"       eval: {s.Evaluations,5} tokens in {Log.F(s.EvaluationTime.TotalMilliseconds),9} ms ({Log.F(s.GenerationTokensPerSecond)} tokens/s)");
         Log.Info($"     sample: {s.GeneratedTokens,5} tokens in {Log.F(s.SamplingTime.TotalMilliseconds),9} ms");
         Log.Info($"      total: {Log.F(total.TotalMilliseconds),21} ms; stopped: {StopText(s.StopReason)}");
+        if (s.ContextShifts > 0)
+            Log.Info($"the context was shifted {s.ContextShifts} times (--context-shift)");
     }
 
     private static string StopText(StopReason r) => r switch
@@ -124,6 +154,7 @@ internal sealed class RunCommand
         StopReason.EndOfSequence => "end of sequence",
         StopReason.ContextFull => "context full (-c)",
         StopReason.Cancelled => "interrupted",
+        StopReason.StopString => "reverse prompt (-r)",
         _ => r.ToString(),
     };
 }

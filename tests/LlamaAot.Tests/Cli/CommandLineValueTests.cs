@@ -56,7 +56,16 @@ public partial class CommandLineValueTests
         Row.Flag("-e", "--escape"),
         Row.Flag("--no-escape"),
         Row.Flag("--verbose"),
+        Row.Text("-sys", "--system-prompt"),
+        Row.Text("--chat-template-file"),
+        Row.Text("-r", "--reverse-prompt"),
+        Row.Text("--in-prefix"),
+        Row.Text("--in-suffix"),
+        Row.Flag("--context-shift"),
+        new(["--keep"], "-1", [.. Ints, "-2"]),
     ];
+
+    private static Row[] ConversationRows() => [Row.Flag("-cnv", "--conversation"), Row.Flag("-no-cnv", "--no-conversation")];
 
     private static Row[] LogitsRows() =>
     [
@@ -104,7 +113,7 @@ public partial class CommandLineValueTests
     ];
 
     /// <summary>Each command with the arguments that make the rest of its command line valid, and its table.</summary>
-    public static TheoryData<string> Commands() => ["run", "root", "logits", "perplexity", "bench", "convert", "quantize"];
+    public static TheoryData<string> Commands() => ["run", "root", "chat", "logits", "perplexity", "bench", "convert", "quantize"];
 
     private static (string[] Prefix, Row[] Rows) Command(string name)
     {
@@ -112,8 +121,9 @@ public partial class CommandLineValueTests
         string text = Path.Combine(Shared.Reference, "perplexity", "stories-a.txt");
         return name switch
         {
-            "run" => (["run", "-m", model, "-n", "1"], RunRows()),
-            "root" => (["-m", model, "-n", "1"], RunRows()),
+            "run" => (["run", "-m", model, "-n", "1"], [.. RunRows(), .. ConversationRows()]),
+            "root" => (["-m", model, "-n", "1"], [.. RunRows(), .. ConversationRows()]),
+            "chat" => (["chat", "-m", model, "-n", "1"], RunRows()),
             "logits" => (["logits", "-m", model, "-p", "hi"], LogitsRows()),
             "perplexity" => (["perplexity", "-m", model, "-f", text, "-c", "128"], PerplexityRows()),
             "bench" => (["bench", "-m", model, "-p", "0", "-n", "1", "-r", "1"], BenchRows()),

@@ -37,7 +37,8 @@ internal static class ConvertFixture
         using var context = m.CreateContext(new ContextOptions { ContextSize = 128, Threads = 1 });
         var options = new GenerationOptions { MaxTokens = 64, Sampling = new() { Temperature = 0 } };
         const string prompt = "Once upon a time";
-        return (prompt + string.Concat(context.Generate(prompt, options))).Trim();
+        using var session = context.CreateSession();
+        return (prompt + string.Concat(session.Generate(prompt, options))).Trim();
     }
 
     /// <summary>Asserts that every tensor of <paramref name="expected"/> is in <paramref name="actual"/> with the same

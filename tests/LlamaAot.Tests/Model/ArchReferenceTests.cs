@@ -58,7 +58,7 @@ public sealed class ArchReferenceTests(ITestOutputHelper output)
         Assert.Equal(reference.Tokens, model.Tokenize(Prompts[prompt], addSpecial: true, parseSpecial: false));
         using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
 
-        float[] logits = context.EvaluateAll(reference.Tokens);
+        float[] logits = context.EvaluateAll(reference.Tokens).ToArray();
 
         int nVocab = model.Config.NVocab;
         double largest = 0;
@@ -79,7 +79,7 @@ public sealed class ArchReferenceTests(ITestOutputHelper output)
         using var model = LlamaModel.Load(ModelPath(arch, type));
         using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
 
-        float[] logits = context.Evaluate(reference.Tokens);
+        float[] logits = context.Evaluate(reference.Tokens).ToArray();
         for (int step = 0; step < reference.Greedy.Length; step++)
         {
             int id = ArgMax(logits);
@@ -90,7 +90,7 @@ public sealed class ArchReferenceTests(ITestOutputHelper output)
                 output.WriteLine($"{arch}-{type} {prompt}: greedy ids equal up to step {step}, where llama.cpp's top-2 gap is {reference.Top2Gaps[step]:G3}");
                 return; // past a near-tie the sequences part ways: nothing after it is comparable
             }
-            logits = context.Evaluate([id]);
+            logits = context.Evaluate([id]).ToArray();
         }
         output.WriteLine($"{arch}-{type} {prompt}: greedy ids equal, {reference.Greedy.Length} of {reference.Greedy.Length}");
     }

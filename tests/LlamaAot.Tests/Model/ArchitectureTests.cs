@@ -35,7 +35,7 @@ public sealed class ArchitectureTests : IDisposable
         using var model = LlamaModel.Load(Path.Combine(Shared.Models, "arch", "llama-F32.gguf"));
         using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
 
-        float[] logits = context.EvaluateAll(tokens);
+        float[] logits = context.EvaluateAll(tokens).ToArray();
 
         int nVocab = model.Config.NVocab;
         for (int t = 0; t < tokens.Length; t++)
@@ -133,7 +133,7 @@ public sealed class ArchitectureTests : IDisposable
     {
         using var model = LlamaModel.Load(path);
         using var context = model.CreateContext(new ContextOptions { ContextSize = 16, Threads = 1 });
-        return context.EvaluateAll([1, 403, 407, 261, 378]);
+        return context.EvaluateAll([1, 403, 407, 261, 378]).ToArray();
     }
 
     /// <summary>

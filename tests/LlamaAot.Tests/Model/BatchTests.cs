@@ -36,7 +36,7 @@ public sealed class BatchTests
         int nVocab = model.Config.NVocab;
 
         // The prompts, interleaved in one batch with every logit wanted, against each prompt alone.
-        float[] a = aloneA.EvaluateAll(PromptA), b = aloneB.EvaluateAll(PromptB);
+        float[] a = aloneA.EvaluateAll(PromptA).ToArray(), b = aloneB.EvaluateAll(PromptB).ToArray();
         var batch = new LlamaBatch();
         for (int i = 0; i < Math.Max(PromptA.Length, PromptB.Length); i++)
         {
@@ -45,7 +45,7 @@ public sealed class BatchTests
             if (i < PromptA.Length)
                 batch.Add(PromptA[i], i, sequence: 0, logits: true);
         }
-        float[] together = both.Decode(batch);
+        float[] together = both.Decode(batch).ToArray();
         for (int i = 0; i < batch.Count; i++)
         {
             var t = batch[i];
@@ -61,9 +61,9 @@ public sealed class BatchTests
             batch.Clear();
             batch.Add(nextA, both.SequenceLength(0), sequence: 0, logits: true);
             batch.Add(nextB, both.SequenceLength(1), sequence: 1, logits: true);
-            together = both.Decode(batch);
-            lastA = aloneA.Evaluate([nextA]);
-            lastB = aloneB.Evaluate([nextB]);
+            together = both.Decode(batch).ToArray();
+            lastA = aloneA.Evaluate([nextA]).ToArray();
+            lastB = aloneB.Evaluate([nextB]).ToArray();
             AssertBits(lastA, together.AsSpan(0, nVocab), $"step {step} of sequence 0");
             AssertBits(lastB, together.AsSpan(nVocab, nVocab), $"step {step} of sequence 1");
         }
@@ -80,16 +80,16 @@ public sealed class BatchTests
         var batch = new LlamaBatch();
         batch.AddSequence(PromptA, 0, sequence: 0);
         batch.AddSequence(PromptB, 0, sequence: 1);
-        both.Decode(batch);
+        both.Decode(batch).ToArray();
 
         Assert.Equal(5, both.Truncate(0, 5));
         Assert.Equal(5, both.SequenceLength(0));
         Assert.Equal(PromptB.Length, both.SequenceLength(1));
         batch.Clear();
         batch.AddSequence(PromptB[1..], 5, sequence: 0);
-        float[] continued = both.Decode(batch);
+        float[] continued = both.Decode(batch).ToArray();
 
-        float[] expected = alone.Evaluate([.. PromptA[..5], .. PromptB[1..]]);
+        float[] expected = alone.Evaluate([.. PromptA[..5], .. PromptB[1..]]).ToArray();
         AssertBits(expected, continued, "sequence 0 cut to 5 tokens, then continued");
     }
 
@@ -101,17 +101,17 @@ public sealed class BatchTests
         var batch = new LlamaBatch();
         batch.Add(1, 0, sequence: 0);
         batch.Add(2, 2, sequence: 1);
-        var e = Assert.Throws<ArgumentException>(() => context.Decode(batch));
+        var e = Assert.Throws<ArgumentException>(() => context.Decode(batch).ToArray());
         Assert.StartsWith("sequence 1's next token goes at position 0, not 2", e.Message);
         Assert.Equal(0, context.SequenceLength(0));
 
         batch.Clear();
         batch.Add(1, 0, sequence: 2);
-        Assert.Contains("sequence 2 is not one of this context's 0..1", Assert.Throws<ArgumentOutOfRangeException>(() => context.Decode(batch)).Message);
+        Assert.Contains("sequence 2 is not one of this context's 0..1", Assert.Throws<ArgumentOutOfRangeException>(() => context.Decode(batch).ToArray()).Message);
 
         batch.Clear();
         batch.AddSequence(new int[33], 0, sequence: 1);
-        Assert.IsType<ContextFullException>(Assert.ThrowsAny<Exception>(() => context.Decode(batch)));
+        Assert.IsType<ContextFullException>(Assert.ThrowsAny<Exception>(() => context.Decode(batch).ToArray()));
         Assert.Equal(0, context.SequenceLength(1));
     }
 

@@ -83,8 +83,8 @@ public sealed class GemmaTests : IDisposable
         for (int i = 0; i < reference.Tokens.Length; i += 4)
         {
             var chunk = reference.Tokens.AsSpan(i, Math.Min(4, reference.Tokens.Length - i));
-            logits = ring.EvaluateAll(chunk);
-            Assert.Equal(logits, full.EvaluateAll(chunk));
+            logits = ring.EvaluateAll(chunk).ToArray();
+            Assert.Equal(logits, full.EvaluateAll(chunk).ToArray());
         }
         logits = logits[^model.Config.NVocab..];
         bool sameIds = true;
@@ -97,8 +97,8 @@ public sealed class GemmaTests : IDisposable
                 Assert.True(reference.Top2Gaps[step] < 0.1, $"step {step}: {id}, llama.cpp {reference.Greedy[step]} with a top-2 gap of {reference.Top2Gaps[step]}");
                 sameIds = false;
             }
-            logits = ring.Evaluate([id]);
-            Assert.Equal(logits, full.Evaluate([id]));
+            logits = ring.Evaluate([id]).ToArray();
+            Assert.Equal(logits, full.Evaluate([id]).ToArray());
         }
         Assert.Equal(100, ring.Position);
     }
@@ -118,17 +118,17 @@ public sealed class GemmaTests : IDisposable
         float[] Fresh(int[] tokens)
         {
             using var fresh = model.CreateContext(options);
-            return fresh.EvaluateAll(tokens);
+            return fresh.EvaluateAll(tokens).ToArray();
         }
-        context.EvaluateAll(prompt);
+        context.EvaluateAll(prompt).ToArray();
 
         Assert.Equal(30, context.Truncate(0, 30));
-        Assert.Equal(Fresh([.. prompt[..30], .. more])[(30 * model.Config.NVocab)..], context.EvaluateAll(more));
+        Assert.Equal(Fresh([.. prompt[..30], .. more])[(30 * model.Config.NVocab)..], context.EvaluateAll(more).ToArray());
 
         Assert.Equal(0, context.Truncate(0, 10));
         Assert.Equal(0, context.Position);
         int[] again = [.. prompt[..10], .. more];
-        Assert.Equal(Fresh(again), context.EvaluateAll(again));
+        Assert.Equal(Fresh(again), context.EvaluateAll(again).ToArray());
     }
 
     /// <summary>

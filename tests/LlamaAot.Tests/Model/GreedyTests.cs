@@ -32,7 +32,8 @@ public class GreedyTests
             IgnoreEos = true,
             Sampling = new() { Temperature = 0 },
         };
-        var ids = context.GenerateTokens(reference.Prompt, options).Where(t => t.Id >= 0).Select(t => t.Id).ToArray();
+        using var session = context.CreateSession();
+        var ids = session.GenerateTokens(reference.Prompt, options).Where(t => t.Id >= 0).Select(t => t.Id).ToArray();
 
         for (int i = 0; i < reference.GreedyIds.Length; i++)
         {

@@ -132,7 +132,7 @@ public class ReferenceLogitsTests
         using var context = model.CreateContext(new ContextOptions { ContextSize = 128, Threads = 1, KeyCacheType = cache, ValueCacheType = cache, FlashAttention = flash });
         Assert.Equal(reference.Tokens, model.Tokenize(reference.Prompt));
 
-        float[] logits = context.EvaluateAll(reference.Tokens);
+        float[] logits = context.EvaluateAll(reference.Tokens).ToArray();
 
         string key = kvF32 ? type + "/kv-f32" : type;
         double tolerance = flash ? FlashTolerance[key] : KernelIsas.Best switch
@@ -214,7 +214,7 @@ public class ReferenceLogitsTests
         using var context = model.CreateContext(new ContextOptions { ContextSize = 128, Threads = 1, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 });
         Assert.Equal(reference.Tokens, model.Tokenize(reference.Prompt));
 
-        float[] logits = context.EvaluateAll(reference.Tokens);
+        float[] logits = context.EvaluateAll(reference.Tokens).ToArray();
 
         int nVocab = model.Config.NVocab;
         for (int t = 0; t < reference.Tokens.Length; t++)
@@ -240,7 +240,7 @@ public class ReferenceLogitsTests
         float[] Run(int threads)
         {
             using var context = model.CreateContext(new ContextOptions { ContextSize = 128, Threads = threads });
-            return context.EvaluateAll(reference.Tokens);
+            return context.EvaluateAll(reference.Tokens).ToArray();
         }
         Assert.Equal(Run(1), Run(2));
         Assert.Equal(Run(1), Run(3));
@@ -253,12 +253,12 @@ public class ReferenceLogitsTests
         using var model = LlamaModel.Load(Shared.Stories260K("F32"));
         var options = new ContextOptions { ContextSize = 128, Threads = 1, KeyCacheType = KvCacheType.F32, ValueCacheType = KvCacheType.F32 };
         using var batch = model.CreateContext(options);
-        float[] all = batch.EvaluateAll(reference.Tokens);
+        float[] all = batch.EvaluateAll(reference.Tokens).ToArray();
         using var single = model.CreateContext(options);
         int nVocab = model.Config.NVocab;
         for (int t = 0; t < reference.Tokens.Length; t++)
         {
-            float[] one = single.Evaluate([reference.Tokens[t]]);
+            float[] one = single.Evaluate([reference.Tokens[t]]).ToArray();
             for (int i = 0; i < nVocab; i++)
                 Assert.True(Math.Abs(one[i] - all[t * nVocab + i]) < 5e-5, $"position {t} logit {i}: {one[i]} one at a time, {all[t * nVocab + i]} batched");
         }

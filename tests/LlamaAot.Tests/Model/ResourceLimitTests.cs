@@ -80,7 +80,8 @@ public class ResourceLimitTests
     {
         using var model = LlamaModel.Load(Shared.Stories260K("Q4_0"));
         using var context = model.CreateContext(new ContextOptions { ContextSize = 8 });
-        var e = Assert.Throws<PromptTooLongException>(() => context.GenerateTokens("Once upon a time there was a little girl named Lily").ToList());
+        using var session = context.CreateSession();
+        var e = Assert.Throws<PromptTooLongException>(() => session.GenerateTokens("Once upon a time there was a little girl named Lily").ToList());
         Assert.Contains("but the context holds 8", e.Message);
     }
 
@@ -89,8 +90,9 @@ public class ResourceLimitTests
     {
         using var model = LlamaModel.Load(Shared.Stories260K("Q4_0"));
         using var context = model.CreateContext(new ContextOptions { ContextSize = 16 });
-        var tokens = context.GenerateTokens("Once upon a time", new GenerationOptions { IgnoreEos = true, Sampling = new() { Temperature = 0 } }).ToList();
-        Assert.Equal(StopReason.ContextFull, context.LastStats!.StopReason);
+        using var session = context.CreateSession();
+        var tokens = session.GenerateTokens("Once upon a time", new GenerationOptions { IgnoreEos = true, Sampling = new() { Temperature = 0 } }).ToList();
+        Assert.Equal(StopReason.ContextFull, session.LastStats!.StopReason);
         Assert.Equal(16 - 5 + 1, tokens.Count(t => t.Id >= 0));
     }
 }

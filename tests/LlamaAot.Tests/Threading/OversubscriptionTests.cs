@@ -23,7 +23,7 @@ public class OversubscriptionTests
         {
             context.Reset();
             var clock = Stopwatch.StartNew();
-            context.EvaluateAll(tokens);
+            context.EvaluateAll(tokens).ToArray();
             return clock.Elapsed;
         }
 

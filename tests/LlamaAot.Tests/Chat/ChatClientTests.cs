@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using LlamaAot.Chat;
+using Microsoft.Extensions.AI;
+
+namespace LlamaAot.Tests.Chat;
+
+/// <summary>
+/// llama-aot through Microsoft.Extensions.AI's <see cref="IChatClient"/> (issue 13), driven as code written against the
+/// abstraction drives it: only the interface and its extension methods.
+/// </summary>
+public sealed class ChatClientTests
+{
+    private static readonly string Model = Shared.Stories260K("Q8_0");
+
+    /// <summary>What a session generates, greedily, for the conversation rendered with the model's template.</summary>
+    private static (string Text, int PromptTokens, int Generated) Direct(LlamaModel model, JsonArray messages, GenerationOptions options)
+    {
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
+        using var session = context.CreateSession();
+        int[] prompt = new ChatPrompt(model).Tokenize(messages);
+        string text = string.Concat(session.GenerateTokens(prompt, options).Select(t => t.Text));
+        return (text, prompt.Length, session.LastStats!.GeneratedTokens);
+    }
+
+    private static JsonArray Messages(params (string Role, string Content)[] messages) =>
+        new(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray());
+
+    [Fact]
+    public async Task AResponseIsTheGreedyAnswerWithItsUsageAndFinishReason()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Sequences = 2, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 12 };
+        ChatResponse response = await client.GetResponseAsync("Tell me a story.", options);
+
+        var expected = Direct(model, Messages(("user", "Tell me a story.")), new GenerationOptions { MaxTokens = 12, Sampling = new() { Temperature = 0 } });
+        Assert.Equal(expected.Text, response.Text);
+        Assert.Equal(ChatRole.Assistant, response.Messages.Single().Role);
+        Assert.Equal(ChatFinishReason.Length, response.FinishReason);
+        Assert.Equal(expected.PromptTokens, response.Usage!.InputTokenCount);
+        Assert.Equal(12, response.Usage.OutputTokenCount);
+        Assert.Equal(expected.PromptTokens + 12, response.Usage.TotalTokenCount);
+        Assert.Equal("llama-aot", client.GetService<ChatClientMetadata>()!.ProviderName);
+    }
+
+    [Fact]
+    public async Task StreamingUpdatesAddUpToTheResponseAndEndWithUsage()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Sequences = 2, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        List<ChatMessage> conversation = [new(ChatRole.System, "You tell stories."), new(ChatRole.User, "Hello")];
+        var options = new ChatOptions { Temperature = 0.8f, TopK = 20, TopP = 0.9f, Seed = 7, MaxOutputTokens = 16 };
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in client.GetStreamingResponseAsync(conversation, options))
+            updates.Add(update);
+        Assert.True(updates.Count > 2);
+        string streamed = string.Concat(updates.Select(u => u.Text));
+        Assert.Equal(16, updates.Last().Contents.OfType<UsageContent>().Single().Details.OutputTokenCount);
+
+        // The same seed and options give the same text, streamed or not; the second request reuses the cache.
+        var response = await client.GetResponseAsync(conversation, options);
+        Assert.Equal(streamed, response.Text);
+        var otherSeed = await client.GetResponseAsync(conversation, new ChatOptions { Temperature = 0.8f, TopK = 20, TopP = 0.9f, Seed = 8, MaxOutputTokens = 16 });
+        Assert.NotEqual(streamed, otherSeed.Text);
+        var expected = Direct(model, Messages(("system", "You tell stories."), ("user", "Hello")),
+            new GenerationOptions { MaxTokens = 16, Sampling = new() { Temperature = 0.8f, TopK = 20, TopP = 0.9f, Seed = 7 } });
+        Assert.Equal(expected.Text, streamed);
+
+        // The next turn continues the conversation.
+        conversation.AddMessages(response);
+        conversation.Add(new ChatMessage(ChatRole.User, "And then?"));
+        var next = await client.GetResponseAsync(conversation, new ChatOptions { Temperature = 0, MaxOutputTokens = 8 });
+        Assert.Equal(8, next.Usage!.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task StopSequencesEndTheAnswerBeforeThem()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        string free = (await client.GetResponseAsync("Tell me a story.", new ChatOptions { Temperature = 0, MaxOutputTokens = 30 })).Text;
+        string stop = free.Substring(free.Length / 2, 3);
+        var stopped = await client.GetResponseAsync("Tell me a story.", new ChatOptions { Temperature = 0, MaxOutputTokens = 30, StopSequences = [stop] });
+        Assert.Equal(free[..free.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+        Assert.Equal(ChatFinishReason.Stop, stopped.FinishReason);
+    }
+
+    [Fact]
+    public async Task ACancelledRequestThrowsAndTheClientGoesOn()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 8 }, cancel.Token));
+        var response = await client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 8 });
+        Assert.Equal(8, response.Usage!.OutputTokenCount);
+    }
+}
