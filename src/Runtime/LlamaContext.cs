@@ -213,7 +213,7 @@ public sealed class LlamaContext : IDisposable
     private IEnumerable<GeneratedToken> GenerateTokens(int[] promptTokens, GenerationOptions options, CancellationToken cancellationToken)
     {
         var vocab = _model.Vocabulary;
-        var sampler = new Sampler(options.Sampling, vocab.Count, SequenceContextSize);
+        var sampler = new Sampler(options.Sampling, _model.Tokenizer, SequenceContextSize);
         var decoder = new StreamingDecoder(_model.Tokenizer);
         var stop = StopReason.None;
         int generated = 0, evaluations = 0;
@@ -221,8 +221,7 @@ public sealed class LlamaContext : IDisposable
         Reset();
         float[] logits = Evaluate(promptTokens);
         var promptTime = promptClock.Elapsed;
-        foreach (int t in promptTokens)
-            sampler.Accept(t);
+        sampler.AcceptPrompt(promptTokens);
         var evalTime = TimeSpan.Zero;
         var sampleClock = new Stopwatch();
         try
