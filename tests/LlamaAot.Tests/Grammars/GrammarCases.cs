@@ -38,7 +38,12 @@ internal static class GrammarCases
         [.. Enumerable.Range(0, 64).Select(i => Encoding.UTF8.GetBytes($"<[{i}]>"))], new bool[64]);
 
     /// <summary>llama.cpp's <c>match_string</c> in test-grammar-integration.cpp.</summary>
-    public static bool Matches(Grammar grammar, string input)
+    public static bool Matches(Grammar grammar, string input) => Read(grammar, input) == Verdict.Sentence;
+
+    public enum Verdict { Leaves, Prefix, Sentence }
+
+    /// <summary>Whether <paramref name="input"/> leaves the grammar, is the start of a sentence, or a whole one.</summary>
+    public static Verdict Read(Grammar grammar, string input)
     {
         var matcher = new GrammarMatcher(grammar, TestVocabulary);
         foreach (var (token, piece) in Pieces(input))
@@ -49,10 +54,10 @@ internal static class GrammarCases
             }
             catch (GrammarException)
             {
-                return false;
+                return Verdict.Leaves;
             }
         }
-        return matcher.IsComplete;
+        return matcher.IsComplete ? Verdict.Sentence : Verdict.Prefix;
     }
 
     /// <summary>The string as llama.cpp's test splits it: <c>&lt;[N]&gt;</c> as token N, every other code point as token 0.</summary>
