@@ -103,7 +103,8 @@ public sealed record SamplingOptions
     /// <summary>
     /// Constrains the output to the sentences of a grammar (<c>--grammar</c>, <c>--json-schema</c>; default none):
     /// tokens that cannot continue one are never chosen, and end of generation comes only where the sentence is
-    /// complete. <see cref="Sampling.Grammar.Parse"/> reads GBNF. A sampler with a grammar needs the vocabulary: create it with the tokenizer.
+    /// complete. <see cref="Sampling.Grammar.Parse"/> reads GBNF, <see cref="Sampling.Grammar.FromJsonSchema"/> a JSON
+    /// schema. A sampler with a grammar needs the vocabulary: create it with the tokenizer.
     /// </summary>
     public Grammar? Grammar { get; init; }
 

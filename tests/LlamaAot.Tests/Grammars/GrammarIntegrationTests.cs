@@ -20,6 +20,22 @@ public sealed class GrammarIntegrationTests(ITestOutputHelper output)
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
+    public static TheoryData<int> SchemaCaseIndices() =>
+        [.. GrammarCases.All.Select((c, i) => (c, i)).Where(x => x.c.Kind == "schema").Select(x => x.i)];
+
+    /// <summary>A schema case, converted to a grammar, gives llama.cpp's verdicts (two cases share a name: by index).</summary>
+    [Theory]
+    [MemberData(nameof(SchemaCaseIndices))]
+    public void SchemaCaseGivesLlamaCppsVerdicts(int index)
+    {
+        var c = GrammarCases.All[index];
+        var grammar = Grammar.FromJsonSchema(c.Source);
+        var wrong = c.Passing.Where(s => !GrammarCases.Matches(grammar, s)).Select(s => $"rejected '{s}'")
+            .Concat(c.Failing.Where(s => GrammarCases.Matches(grammar, s)).Select(s => $"accepted '{s}'")).ToList();
+        output.WriteLine($"{c.Name}: {c.Passing.Length + c.Failing.Length - wrong.Count} of {c.Passing.Length + c.Failing.Length} strings as llama.cpp");
+        Assert.True(wrong.Count == 0, $"{c.Name}:\n{string.Join("\n", wrong)}\n{grammar.Source}");
+    }
+
     /// <summary>The file holds llama.cpp's 47 cases (14 grammars, 2 of them with tokens; 33 schemas): none is skipped.</summary>
     [Fact]
     public void ReadsEveryCase()

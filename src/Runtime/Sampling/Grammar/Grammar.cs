@@ -65,6 +65,26 @@ public sealed class Grammar
         return grammar;
     }
 
+    /// <summary>
+    /// Converts a JSON schema to a grammar whose sentences are the JSON values valid under it, as llama.cpp's
+    /// <c>json_schema_to_grammar</c> does (<see cref="JsonSchemaConverter"/> says what it covers).
+    /// </summary>
+    /// <exception cref="GrammarException">
+    /// The text is not JSON, or the schema is invalid or uses a keyword the converter cannot express (named).
+    /// </exception>
+    public static Grammar FromJsonSchema(string schema)
+    {
+        var grammar = Parse(JsonSchemaConverter.Convert(schema, out var warnings));
+        grammar.Warnings = warnings;
+        return grammar;
+    }
+
+    /// <summary>
+    /// What the grammar does not enforce of the schema it was converted from (llama.cpp ignores <c>uniqueItems</c>, and
+    /// so does this converter, saying so here); empty for GBNF.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+
     public override string ToString() => Source;
 
     /// <summary>The alternatives of rule <paramref name="id"/>, as (start, end) ranges of <see cref="Elements"/>.</summary>
