@@ -268,8 +268,10 @@ internal sealed partial class JsonSchemaConverter
         }
         else
         {
+            // The digits after '-' start a number: top level, so no leading zero. (llama.cpp passes false here, which
+            // lets "-0003" through for a maximum of -3: not JSON.)
             o.Append("\"-\" (");
-            MinMaxInt(-max, long.MaxValue, o, decimalsLeft, topLevel: false);
+            MinMaxInt(-max, long.MaxValue, o, decimalsLeft, topLevel: true);
             o.Append(')');
         }
     }
