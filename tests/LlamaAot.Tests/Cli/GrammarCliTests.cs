@@ -20,9 +20,9 @@ public sealed class GrammarCliTests
     [Theory]
     [InlineData(new[] { "--grammar", "root ::= [a-z" }, 2, "error: --grammar: line 1, column 10: unterminated character class: expected a closing ']'")]
     [InlineData(new[] { "--grammar", "root ::= \"a\"", "--json-schema", "{}" }, 2, "error: give one output constraint, not --grammar and --json-schema")]
-    [InlineData(new[] { "-j", "{\"type\": \"object\", \"uniqueItems\": 1, \"not\": {}}" }, 2, "error: --json-schema: JSON schema error at #: the keyword 'not' is not supported")]
+    [InlineData(new[] { "-j", "{\"type\": \"object\", \"uniqueItems\": 1, \"not\": {}}" }, 2, "error: --json-schema: JSON schema error at '#': the keyword 'not' is not supported")]
     [InlineData(new[] { "-jf", "/nonexistent/schema.json" }, 1, "error: file not found: /nonexistent/schema.json")]
-    [InlineData(new[] { "--grammar", "root ::= <|im_end|>" }, 1, "error: the grammar's token <|im_end|> is not one token of this model's vocabulary")]
+    [InlineData(new[] { "--grammar", "root ::= <|im_end|>" }, 1, "error: the grammar's token '<|im_end|>' is not one token of this model's vocabulary")]
     public void BadGrammarOrSchemaIsOneErrorLine(string[] flags, int exitCode, string message)
     {
         var r = LlamaAotProcess.Run(["-m", Model, "-n", "4", .. flags]);

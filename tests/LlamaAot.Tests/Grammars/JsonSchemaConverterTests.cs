@@ -20,12 +20,12 @@ public sealed class JsonSchemaConverterTests
     }
 
     [Theory]
-    [InlineData("""{"not": {"type": "string"}}""", "JSON schema error at #: the keyword 'not' is not supported")]
-    [InlineData("""{"type": "object", "properties": {"a": {"if": {}, "then": {}}}}""", "at #/properties/a: the keyword 'if' is not supported")]
+    [InlineData("""{"not": {"type": "string"}}""", "JSON schema error at '#': the keyword 'not' is not supported")]
+    [InlineData("""{"type": "object", "properties": {"a": {"if": {}, "then": {}}}}""", "at '#/properties/a': the keyword 'if' is not supported")]
     [InlineData("""{"type": "number", "multipleOf": 3}""", "the keyword 'multipleOf' is not supported")]
     [InlineData("""{"type": "strin"}""", "unrecognized type 'strin'")]
     [InlineData("""{"$ref": "https://example.com/x.json"}""", "only references into the same document")]
-    [InlineData("""{"$ref": "#/$defs/missing"}""", "cannot resolve $ref #/$defs/missing")]
+    [InlineData("""{"$ref": "#/$defs/missing"}""", "cannot resolve $ref '#/$defs/missing'")]
     [InlineData("""{"type": "string", "pattern": "abc"}""", "must be anchored with '^' and '$'")]
     [InlineData("""{"type": "string", "pattern": "^(?=a)b$"}""", "lookaround")]
     [InlineData("""{"type": "string", "pattern": "^a)$"}""", "unbalanced parentheses")]
@@ -55,7 +55,7 @@ public sealed class JsonSchemaConverterTests
     public void UniqueItemsIsAWarningAsLlamaCppIgnoresIt()
     {
         var grammar = Grammar.FromJsonSchema("""{"type": "array", "items": {"type": "integer"}, "uniqueItems": true}""");
-        Assert.Equal(["uniqueItems at # is not enforced (a grammar cannot express it)"], grammar.Warnings);
+        Assert.Equal(["uniqueItems at '#' is not enforced (a grammar cannot express it)"], grammar.Warnings);
     }
 
     [Fact]

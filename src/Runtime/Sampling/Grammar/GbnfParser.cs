@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using System.Globalization;
 
 namespace LlamaAot.Sampling;
@@ -52,7 +53,7 @@ internal sealed class GbnfParser
         for (int id = 0; id < _rules.Count; id++)
         {
             if (_rules[id] is null)
-                throw Error($"rule '{_names[id]}' is used but never defined (expected a line '{_names[id]} ::= ...')", _firstUse[id]);
+                throw Error($"rule {Excerpt.Quote(_names[id])} is used but never defined (expected a line '{Excerpt.Quote(_names[id])[1..^1]} ::= ...')", _firstUse[id]);
         }
     }
 
@@ -63,7 +64,7 @@ internal sealed class GbnfParser
         SkipSpace(newlineOk: false);
         int ruleId = SymbolId(name, nameStart);
         if (!_src.AsSpan(_pos).StartsWith("::="))
-            throw Error($"expected '::=' after the rule name '{name}'{Found()}");
+            throw Error($"expected '::=' after the rule name {Excerpt.Quote(name)}{Found()}");
         _pos += 3;
         SkipSpace(newlineOk: true);
         ParseAlternates(name, ruleId, nested: false);
@@ -322,7 +323,7 @@ internal sealed class GbnfParser
                 case 'n': return '\n';
                 case '\\' or '"' or '[' or ']' or '-': return e;
                 default:
-                    throw Error($"unknown escape '\\{e}' (expected one of \\x \\u \\U \\t \\r \\n \\\\ \\\" \\[ \\] \\-)", start);
+                    throw Error($"unknown escape {(e is > ' ' and < '\x7F' ? $"'\\{e}'" : "\\ " + Excerpt.Quote(e.ToString()))} (expected one of \\x \\u \\U \\t \\r \\n \\\\ \\\" \\[ \\] \\-)", start);
             }
         }
         int cp = char.IsSurrogatePair(_src, _pos) ? char.ConvertToUtf32(_src, _pos) : _src[_pos];
@@ -447,8 +448,7 @@ internal sealed class GbnfParser
     private static string Describe(char c) => c switch
     {
         '\n' or '\r' => "the end of the line",
-        _ when char.IsControl(c) => $"character U+{(int)c:X4}",
-        _ => $"'{c}'",
+        _ => Excerpt.Quote(c.ToString()),
     };
 
     private GrammarException Error(string message) => Error(message, _pos);

@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 namespace LlamaAot.Sampling;
 
 /// <summary>
@@ -49,7 +50,7 @@ public sealed class Grammar
         var (rules, names, tokenTexts) = GbnfParser.Parse(gbnf);
         int rootId = Array.IndexOf(names, root);
         if (rootId < 0)
-            throw new GrammarException($"the grammar has no '{root}' rule, where generation starts: add a line '{root} ::= ...'");
+            throw new GrammarException($"the grammar has no {Excerpt.Quote(root)} rule, where generation starts: add a line '{Excerpt.Quote(root)[1..^1]} ::= ...'");
 
         var starts = new int[rules.Length];
         var elements = new GrammarElement[rules.Sum(r => r.Count)];
@@ -154,9 +155,10 @@ public sealed class Grammar
                 int next = leftEdges[rule][edge];
                 if (state[next] == 1)
                 {
-                    var cycle = path.Select(p => RuleNames[p.Rule]).Reverse().SkipWhile(name => name != RuleNames[next]).Append(RuleNames[next]);
+                    var cycle = path.Select(p => RuleNames[p.Rule]).Reverse().SkipWhile(name => name != RuleNames[next]).Append(RuleNames[next]).ToList();
+                    string shown = string.Join(" -> ", cycle.Take(6).Select(Excerpt.Quote)) + (cycle.Count > 6 ? " -> ..." : "");
                     throw new GrammarException(
-                        $"left recursion: rule '{RuleNames[next]}' can reach itself without reading a character ({string.Join(" -> ", cycle)}); rewrite it with repetition, e.g. expr ::= term (\"+\" term)*");
+                        $"left recursion: rule {Excerpt.Quote(RuleNames[next])} can reach itself without reading a character ({shown}); rewrite it with repetition, e.g. expr ::= term (\"+\" term)*");
                 }
                 if (state[next] == 0)
                 {

@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace LlamaAot.Sampling;
@@ -127,7 +128,7 @@ internal sealed class GrammarMatcher
                 result.Add(s);
         }
         if (result.Items.Count == 0)
-            throw new GrammarException($"token {token} ('{Show(piece)}') does not continue the grammar");
+            throw new GrammarException($"token {token} ({Excerpt.Quote(Show(piece))}) does not continue the grammar");
         _stacks = result.Items;
         _partial = tail;
     }

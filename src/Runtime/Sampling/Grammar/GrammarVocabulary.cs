@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using System.Runtime.CompilerServices;
 using LlamaAot.Tokenizers;
 
@@ -50,10 +51,10 @@ internal sealed class GrammarVocabulary
     public int TokenOf(string text)
     {
         if (_tokenize is null)
-            throw new GrammarException($"the grammar names the token {text}, which needs a model's vocabulary");
+            throw new GrammarException($"the grammar names the token {Excerpt.Quote(text)}, which needs a model's vocabulary");
         int[] ids = _tokenize(text);
         return ids.Length == 1 ? ids[0]
-            : throw new GrammarException($"the grammar's token {text} is not one token of this model's vocabulary (it tokenizes to {ids.Length}); use <[id]> or a string");
+            : throw new GrammarException($"the grammar's token {Excerpt.Quote(text)} is not one token of this model's vocabulary (it tokenizes to {ids.Length}); use <[id]> or a string");
     }
 }
 

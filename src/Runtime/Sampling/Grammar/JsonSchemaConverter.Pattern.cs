@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using System.Globalization;
 using System.Text;
 
@@ -17,11 +18,11 @@ internal sealed partial class JsonSchemaConverter
     private string PatternRule(string pattern, string name, string path)
     {
         if (pattern.Length < 2 || pattern[0] != '^' || pattern[^1] != '$')
-            throw Fail(path, $"pattern {pattern} is not supported: it must be anchored with '^' and '$'");
+            throw Fail(path, $"pattern {Excerpt.Quote(pattern)} is not supported: it must be anchored with '^' and '$'");
         var p = new PatternReader(this, pattern[1..^1], name, pattern, path);
         string rule = p.ToRule(p.Transform());
         if (p.Depth != 0)
-            throw Fail(path, $"pattern {pattern} is invalid: unbalanced parentheses");
+            throw Fail(path, $"pattern {Excerpt.Quote(pattern)} is invalid: unbalanced parentheses");
         return AddRule(name, "\"\\\"\" (" + rule + ") \"\\\"\"");
     }
 
@@ -50,9 +51,9 @@ internal sealed partial class JsonSchemaConverter
 
         public string ToRule((string Text, bool IsLiteral) x) => x.IsLiteral ? "\"" + x.Text + "\"" : x.Text;
 
-        private GrammarException Unsupported(string why) => Fail(path, $"pattern {pattern} is not supported ({why})");
+        private GrammarException Unsupported(string why) => Fail(path, $"pattern {Excerpt.Quote(pattern)} is not supported ({why})");
 
-        private GrammarException Invalid(string why) => Fail(path, $"pattern {pattern} is invalid: {why}");
+        private GrammarException Invalid(string why) => Fail(path, $"pattern {Excerpt.Quote(pattern)} is invalid: {why}");
 
         public (string Text, bool IsLiteral) Transform()
         {
@@ -101,7 +102,7 @@ internal sealed partial class JsonSchemaConverter
                         {
                             int len = GbnfEscapeLength(sub, _i);
                             if (len == 0)
-                                throw Unsupported($"the escape {sub.Substring(_i, Math.Min(2, sub.Length - _i))} in a character class");
+                                throw Unsupported($"the escape {Excerpt.Quote(sub.Substring(_i, Math.Min(2, sub.Length - _i)))} in a character class");
                             b.Append(sub, _i, len);
                             _i += len;
                         }
@@ -182,7 +183,7 @@ internal sealed partial class JsonSchemaConverter
                     {
                         int len = GbnfEscapeLength(sub, _i);
                         if (len == 0)
-                            throw Unsupported($"the escape {sub.Substring(_i, 2)}");
+                            throw Unsupported($"the escape {Excerpt.Quote(sub.Substring(_i, 2))}");
                         literal.Append(sub, _i, len);
                         _i += len;
                     }
@@ -203,7 +204,7 @@ internal sealed partial class JsonSchemaConverter
                 }
             }
             if (literal.Length == 0)
-                throw Unsupported($"the character '{first}' there");
+                throw Unsupported($"the character {Excerpt.Quote(first.ToString())} there");
             return literal.ToString();
         }
 

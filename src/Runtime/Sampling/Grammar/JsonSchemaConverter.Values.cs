@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -187,7 +188,7 @@ internal sealed partial class JsonSchemaConverter
             throw Fail(path, "$ref must be a string");
         string reference = refValue.GetString()!;
         if (!reference.StartsWith("#/", StringComparison.Ordinal) && reference != "#")
-            throw Fail(path, $"unsupported $ref {reference}: only references into the same document (#/...) are supported");
+            throw Fail(path, $"unsupported $ref {Excerpt.Quote(reference)}: only references into the same document (#/...) are supported");
         var target = _root;
         foreach (string raw in reference.Length > 2 ? reference[2..].Split('/') : [])
         {
@@ -197,7 +198,7 @@ internal sealed partial class JsonSchemaConverter
             else if (target.ValueKind == JsonValueKind.Array && int.TryParse(sel, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < target.GetArrayLength())
                 target = target[i];
             else
-                throw Fail(path, $"cannot resolve $ref {reference}: {sel} not found");
+                throw Fail(path, $"cannot resolve $ref {Excerpt.Quote(reference)}: {Excerpt.Quote(sel)} not found");
         }
         return target;
     }
@@ -324,5 +325,5 @@ internal sealed partial class JsonSchemaConverter
         return b.Append('"').ToString();
     }
 
-    private static GrammarException Fail(string path, string message) => new($"JSON schema error at {path}: {message}");
+    private static GrammarException Fail(string path, string message) => new($"JSON schema error at {Excerpt.Quote(path)}: {message}");
 }

@@ -1,3 +1,4 @@
+using LlamaAot.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -85,7 +86,7 @@ internal sealed partial class JsonSchemaConverter
         {
             if (Array.IndexOf(Unsupported, p.Name) >= 0)
                 throw Fail(path, $"the keyword '{p.Name}' is not supported (a grammar cannot express it)");
-            string warning = $"{p.Name} at {path} is not enforced (a grammar cannot express it)";
+            string warning = $"{p.Name} at {Excerpt.Quote(path)} is not enforced (a grammar cannot express it)";
             if (Array.IndexOf(NotEnforced, p.Name) >= 0 && !_warnings.Contains(warning))
                 _warnings.Add(warning);
         }
@@ -121,7 +122,7 @@ internal sealed partial class JsonSchemaConverter
             "number" => Kind.Number,
             "boolean" => Kind.Boolean,
             "null" => Kind.Null,
-            _ => throw Fail(path, $"unrecognized type '{type}'"),
+            _ => throw Fail(path, $"unrecognized type {Excerpt.Quote(type)}"),
         };
     }
 
