@@ -1,4 +1,3 @@
-using System.Text;
 using LlamaAot.Tests.Grammars;
 
 namespace LlamaAot.Tests.Fuzz.Targets;
@@ -34,33 +33,8 @@ internal sealed class GbnfTarget : FuzzTarget
     {
         var seeds = Directory.GetFiles(seedDir, "*.gbnf").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
         string name = random is null ? "json.gbnf" : seeds[random.Next(seeds.Length)];
-        CopyMutated(seedDir, caseDir, name, random, (bytes, r) => Splice(bytes, r, Fragments));
+        CopyMutated(seedDir, caseDir, name, random, (bytes, r) => Mutations.Splice(bytes, r, Fragments, 100));
         return ["-m", Shared.Stories260K("Q4_0"), "-p", "", "-n", "16", "-c", "128", "-s", "1", "-t", "1", "--grammar-file", name];
-    }
-
-    /// <summary>Bytes mutated one time in five; otherwise text cut, repeated, or with fragments spliced in.</summary>
-    internal static byte[] Splice(byte[] bytes, Random random, string[] fragments)
-    {
-        if (random.Next(5) == 0)
-            return Mutations.Bytes(bytes, random);
-        var text = new StringBuilder(Encoding.UTF8.GetString(bytes));
-        for (int m = 1 + random.Next(3); m > 0; m--)
-        {
-            int at = random.Next(text.Length + 1), length = Math.Min(text.Length - at, random.Next(100));
-            switch (random.Next(4))
-            {
-                case 0:
-                    text.Remove(at, length);
-                    break;
-                case 1:
-                    text.Insert(at, text.ToString(at, length));
-                    break;
-                default:
-                    text.Insert(at, fragments[random.Next(fragments.Length)]);
-                    break;
-            }
-        }
-        return Encoding.UTF8.GetBytes(text.ToString());
     }
 }
 
@@ -95,7 +69,7 @@ internal sealed class JsonSchemaTarget : FuzzTarget
     {
         var seeds = Directory.GetFiles(seedDir, "*.json").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
         string name = seeds[random?.Next(seeds.Length) ?? 0];
-        CopyMutated(seedDir, caseDir, name, random, (bytes, r) => r.Next(2) == 0 ? Mutations.Json(bytes, r) : GbnfTarget.Splice(bytes, r, Fragments));
+        CopyMutated(seedDir, caseDir, name, random, (bytes, r) => r.Next(2) == 0 ? Mutations.Json(bytes, r) : Mutations.Splice(bytes, r, Fragments, 100));
         return ["-m", Shared.Stories260K("Q4_0"), "-p", "", "-n", "16", "-c", "128", "-s", "1", "-t", "1", "-jf", name];
     }
 }
