@@ -32,7 +32,7 @@ internal sealed class Generation
         _prompt = prompt;
         _options = options;
         _vocab = _context.Model.Vocabulary;
-        _sampler = new Sampler(options.Sampling, _vocab.Count, _context.SequenceContextSize);
+        _sampler = new Sampler(options.Sampling, _context.Model.Tokenizer, _context.SequenceContextSize);
         _decoder = new StreamingDecoder(_context.Model.Tokenizer);
         _stops = new StopStrings(options.Stop);
         session.LastSeed = _sampler.Seed;
@@ -99,8 +99,7 @@ internal sealed class Generation
         {
             var logits = _session.Prefill(_prompt, out _reused, cancellationToken);
             _evaluatedPrompt = _prompt.Length - _reused;
-            foreach (int t in _prompt)
-                _sampler.Accept(t);
+            _sampler.AcceptPrompt(_prompt);
             return logits;
         }
         finally

@@ -5,8 +5,9 @@ using LlamaAot.Sampling;
 namespace LlamaAot.Cli.Commands;
 
 /// <summary>
-/// llama.cpp's sampling flags (-s, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n) with its
-/// defaults, the values its parser takes and their meanings there, turned into <see cref="SamplingOptions"/>.
+/// llama.cpp's sampling flags (-s, --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n, and the
+/// output constraints --grammar, --grammar-file, -j/--json-schema, -jf/--json-schema-file) with its defaults, the values its parser takes and their meanings
+/// there, turned into <see cref="SamplingOptions"/>.
 /// </summary>
 internal sealed class SamplingFlags
 {
@@ -27,7 +28,29 @@ internal sealed class SamplingFlags
     private readonly Option<int> _repeatLastN = Flag(["--repeat-last-n"], "N", 64, "Tokens the repeat penalty looks back over; 0 = off, -1 = the context.",
         OptionValues.Int(-1, int.MaxValue, "an integer from -1 (the whole context) to 2147483647 (0: off)"));
 
-    public IEnumerable<Option> Options => [_seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN];
+    private readonly Option<string?> _grammar = new("--grammar")
+    {
+        Description = "Constrain the output to a GBNF grammar (llama.cpp's syntax; generation starts at its 'root' rule).",
+        HelpName = "TEXT",
+    };
+    private readonly Option<string?> _grammarFile = new("--grammar-file")
+    {
+        Description = "Constrain the output to the GBNF grammar in FILE.",
+        HelpName = "FILE",
+    };
+
+    private readonly Option<string?> _jsonSchema = new("--json-schema", "-j")
+    {
+        Description = "Constrain the output to JSON valid under a JSON schema, e.g. '{\"type\": \"object\"}' ({} = any JSON value).",
+        HelpName = "SCHEMA",
+    };
+    private readonly Option<string?> _jsonSchemaFile = new("--json-schema-file", "-jf")
+    {
+        Description = "Constrain the output to JSON valid under the JSON schema in FILE.",
+        HelpName = "FILE",
+    };
+
+    public IEnumerable<Option> Options => [_seed, _temp, _topK, _topP, _minP, _repeatPenalty, _repeatLastN, _grammar, _grammarFile, _jsonSchema, _jsonSchemaFile];
 
     /// <summary>The sampling options, with the seed in use: a random one for -1 (say it, so the run can be repeated).</summary>
     public SamplingOptions Read(ParseResult p) => new()
@@ -40,7 +63,49 @@ internal sealed class SamplingFlags
         MinP = Math.Clamp(p.GetValue(_minP), 0f, 1f),
         RepeatPenalty = p.GetValue(_repeatPenalty),
         RepeatLastN = p.GetValue(_repeatLastN),
+        Grammar = ReadGrammar(p),
     };
+
+    /// <summary>
+    /// The grammar of --grammar or --grammar-file (one of them at most), parsed now so that a mistake is reported
+    /// before the model loads: a grammar given on the command line is a bad argument (exit 2), one read from a file a
+    /// bad input (exit 1); the message names the flag or file, then the line and column.
+    /// </summary>
+    private Grammar? ReadGrammar(ParseResult p)
+    {
+        var given = new (Option<string?> Option, bool IsFile, Func<string, Grammar> Parse)[]
+            {
+                (_grammar, false, Gbnf), (_grammarFile, true, Gbnf), (_jsonSchema, false, Schema), (_jsonSchemaFile, true, Schema),
+            }.Where(g => p.GetValue(g.Option) is not null).ToList();
+        if (given.Count == 0)
+            return null;
+        if (given.Count > 1)
+            throw new UsageException($"give one output constraint, not {string.Join(" and ", given.Select(g => g.Option.Name))}");
+        var (option, isFile, parse) = given[0];
+        string value = p.GetValue(option)!;
+        if (isFile)
+            InputFiles.Check(value, option.Name[2..].Replace('-', ' '));
+        Grammar grammar;
+        try
+        {
+            grammar = parse(isFile ? File.ReadAllText(value) : value);
+        }
+        catch (GrammarException e) when (isFile)
+        {
+            throw new InputException($"{value}: {e.Message}");
+        }
+        catch (GrammarException e)
+        {
+            throw new UsageException($"{option.Name}: {e.Message}");
+        }
+        foreach (string warning in grammar.Warnings)
+            Log.Info($"warning: {warning}");
+        return grammar;
+    }
+
+    private static Grammar Gbnf(string text) => Grammar.Parse(text);
+
+    private static Grammar Schema(string text) => Grammar.FromJsonSchema(text);
 
     /// <summary>The seed in use: -1, and llama.cpp's LLAMA_DEFAULT_SEED (2^32 - 1), pick one at random.</summary>
     private static uint Seed(long seed) =>

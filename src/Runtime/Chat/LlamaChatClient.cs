@@ -11,8 +11,9 @@ namespace LlamaAot.Chat;
 /// sessions (the one whose cache shares the longest start with the prompt, so a conversation resent turn after turn
 /// evaluates only its new tokens); requests beyond the context's <see cref="LlamaContext.Sequences"/> wait for a
 /// session. <see cref="ChatOptions"/> maps to llama-aot's: Temperature, TopP, TopK, MaxOutputTokens, StopSequences,
-/// Seed, FrequencyPenalty, PresencePenalty; Instructions become a system message. Tools and response formats are not
-/// supported (tool calls are not parsed out of answers).
+/// Seed, FrequencyPenalty, PresencePenalty; Instructions become a system message; ResponseFormat JSON constrains the
+/// answer to JSON (with a schema: to that schema, converted to a grammar as llama-server converts json_schema; without:
+/// any JSON value, as llama-server's json_object). Tools are not supported (tool calls are not parsed out of answers).
 /// </summary>
 public sealed class LlamaChatClient : IChatClient
 {
@@ -119,6 +120,9 @@ public sealed class LlamaChatClient : IChatClient
             Seed = (uint?)options.Seed,
             FrequencyPenalty = options.FrequencyPenalty ?? defaults.FrequencyPenalty,
             PresencePenalty = options.PresencePenalty ?? defaults.PresencePenalty,
+            Grammar = options.ResponseFormat is ChatResponseFormatJson json
+                ? Grammar.FromJsonSchema(json.Schema is { } schema ? schema.GetRawText() : "{}")
+                : null,
         };
         return new GenerationOptions
         {

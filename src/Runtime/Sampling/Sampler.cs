@@ -10,10 +10,14 @@ namespace LlamaAot.Sampling;
 /// <para>With <see cref="SamplingOptions.Temperature"/> at 0 or less the choice is greedy: the largest logit after
 /// the penalties, the lowest token id on ties, and no random number is drawn. (llama.cpp reaches the same token
 /// through its chain, since top-k, top-p and min-p always keep the best token, but still draws from its RNG.)</para>
-/// <para>The caller reports each token it keeps, prompt tokens included if they should count for the penalties,
-/// through <see cref="Accept"/>: <see cref="Sample"/> does not accept the token it returns, as
-/// <c>common_sampler_sample</c> does not.</para>
-/// <para>Buffers are allocated once here; <see cref="Sample"/> allocates nothing. Not thread-safe.</para>
+/// <para>The caller reports each token it generates through <see cref="Accept"/>, and the prompt's tokens, if they
+/// should count for the penalties, through <see cref="AcceptPrompt"/> (they do not advance a grammar):
+/// <see cref="Sample"/> does not accept the token it returns, as <c>common_sampler_sample</c> does not.</para>
+/// <para>With a <see cref="SamplingOptions.Grammar"/>, the chain runs first on every candidate and the chosen token
+/// is then checked against the grammar; only when the grammar rejects it does the grammar filter the whole
+/// vocabulary and the chain run again (with a new random draw): llama.cpp's <c>common_sampler_sample</c> with
+/// <c>grammar_first</c> off. The grammar thus comes before the penalties, as there.</para>
+/// <para>Buffers are allocated once here; without a grammar <see cref="Sample"/> allocates nothing. Not thread-safe.</para>
 /// </remarks>
 public sealed class Sampler
 {
@@ -24,6 +28,7 @@ public sealed class Sampler
     private readonly int _nVocab;
     private readonly CandidateSet _candidates;
     private readonly PenaltyHistory _history;
+    private readonly GrammarMatcher? _grammar;
     private Xoshiro256StarStar _rng;
 
     /// <summary>Creates a sampler for a vocabulary of <paramref name="nVocab"/> tokens.</summary>
@@ -33,7 +38,23 @@ public sealed class Sampler
     /// The context length; needed when <see cref="SamplingOptions.RepeatLastN"/> is -1, which makes the penalty
     /// window that long (as llama.cpp sets <c>penalty_last_n = n_ctx</c>). When given, a longer window is cut to it.
     /// </param>
+    /// <exception cref="ArgumentException">The options have a grammar: that needs the other constructor.</exception>
     public Sampler(SamplingOptions options, int nVocab, int nCtx = 0)
+        : this(options, nVocab, nCtx, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a sampler for the vocabulary of <paramref name="tokenizer"/>; the one to use with a
+    /// <see cref="SamplingOptions.Grammar"/>, which needs each token's text.
+    /// </summary>
+    /// <exception cref="GrammarException">The grammar names a token (<c>&lt;|name|&gt;</c>) that is not one token here.</exception>
+    public Sampler(SamplingOptions options, Tokenizers.Tokenizer tokenizer, int nCtx = 0)
+        : this(options, tokenizer.Vocabulary.Count, nCtx, tokenizer)
+    {
+    }
+
+    private Sampler(SamplingOptions options, int nVocab, int nCtx, Tokenizers.Tokenizer? tokenizer)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nVocab);
@@ -51,7 +72,28 @@ public sealed class Sampler
         _history = new PenaltyHistory(options.RepeatLastN == -1 || (nCtx > 0 && options.RepeatLastN > nCtx) ? nCtx : options.RepeatLastN);
         Seed = options.Seed ?? RandomSeed();
         _rng = new Xoshiro256StarStar(Seed);
+        if (options.Grammar is not null)
+        {
+            if (tokenizer is null)
+                throw new ArgumentException($"a sampler with a grammar needs the vocabulary: create it with the model's tokenizer", nameof(options));
+            _grammar = new GrammarMatcher(options.Grammar, GrammarVocabulary.For(tokenizer));
+        }
     }
+
+    /// <summary>Tokens sampled under the grammar since the sampler was created or reset.</summary>
+    public int GrammarSamples { get; private set; }
+
+    /// <summary>
+    /// Of <see cref="GrammarSamples"/>, how many needed the whole-vocabulary pass: the chain's first choice broke the
+    /// grammar, so every candidate was checked and the chain ran again.
+    /// </summary>
+    public int GrammarFullPasses { get; private set; }
+
+    /// <summary>
+    /// True when there is no grammar or the text accepted so far is a whole sentence of it (a run cut short by a
+    /// token limit leaves it false).
+    /// </summary>
+    public bool GrammarComplete => _grammar?.IsComplete ?? true;
 
     /// <summary>The settings this sampler was made with.</summary>
     public SamplingOptions Options => _options;
@@ -71,6 +113,25 @@ public sealed class Sampler
 
         CandidateSet set = _candidates;
         set.Load(logits);
+        if (_grammar is null)
+            return Chain(set);
+
+        GrammarSamples++;
+        int id = Chain(set);
+        if (_grammar.Allows(id))
+            return id;
+
+        // Rejected: filter the whole vocabulary through the grammar, then run the chain again.
+        GrammarFullPasses++;
+        set.Load(logits);
+        if (_grammar.Apply(set) == 0 || !HasFiniteLogit(set))
+            throw new GrammarException("no token of the vocabulary can continue the grammar here (the grammar needs a character no token has, or only end of generation fits and it is suppressed)");
+        return Chain(set);
+    }
+
+    /// <summary>The chain on the loaded candidates: penalties, then greedy or top-k, top-p, min-p, temperature, draw.</summary>
+    private int Chain(CandidateSet set)
+    {
         Penalties.Apply(set, _history, _options);
 
         if (_options.Temperature <= 0f)
@@ -83,24 +144,54 @@ public sealed class Sampler
         return set.Items[Distribution.Draw(set, ref _rng)].Id;
     }
 
+    private static bool HasFiniteLogit(CandidateSet set)
+    {
+        foreach (ref readonly TokenData t in set.Items)
+            if (t.Logit > float.NegativeInfinity)
+                return true;
+        return false;
+    }
+
     /// <summary>
-    /// Records a token as part of the text, for the penalties (<c>common_sampler_accept</c>): the last
-    /// <see cref="SamplingOptions.RepeatLastN"/> accepted tokens are penalized.
+    /// Records a generated token (<c>common_sampler_accept</c> with <c>is_generated</c>): it counts for the
+    /// penalties (the last <see cref="SamplingOptions.RepeatLastN"/> accepted tokens are penalized) and advances the
+    /// grammar, if any.
     /// </summary>
+    /// <exception cref="GrammarException">The token does not continue the grammar.</exception>
     public void Accept(int token)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(token);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _nVocab);
+        CheckToken(token);
+        _grammar?.Accept(token);
         _history.Accept(token);
     }
 
     /// <summary>
-    /// Starts over (<c>common_sampler_reset</c>): forgets the accepted tokens and reseeds the random numbers, with
+    /// Records tokens of the prompt (or of earlier turns) for the penalties only: they do not advance the grammar,
+    /// which constrains what is generated (<c>common_sampler_accept</c> without <c>is_generated</c>).
+    /// </summary>
+    public void AcceptPrompt(ReadOnlySpan<int> tokens)
+    {
+        foreach (int token in tokens)
+            CheckToken(token);
+        foreach (int token in tokens)
+            _history.Accept(token);
+    }
+
+    private void CheckToken(int token)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(token);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, _nVocab);
+    }
+
+    /// <summary>
+    /// Starts over (<c>common_sampler_reset</c>): forgets the accepted tokens, goes back to the grammar's start, and reseeds the random numbers, with
     /// the same seed when one was given (so the same draws follow) or a new random one otherwise.
     /// </summary>
     public void Reset()
     {
         _history.Clear();
+        _grammar?.Reset();
+        GrammarSamples = GrammarFullPasses = 0;
         Seed = _options.Seed ?? RandomSeed();
         _rng = new Xoshiro256StarStar(Seed);
     }

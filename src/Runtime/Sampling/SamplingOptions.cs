@@ -100,6 +100,14 @@ public sealed record SamplingOptions
     /// </summary>
     public uint? Seed { get; init; }
 
+    /// <summary>
+    /// Constrains the output to the sentences of a grammar (<c>--grammar</c>, <c>--json-schema</c>; default none):
+    /// tokens that cannot continue one are never chosen, and end of generation comes only where the sentence is
+    /// complete. <see cref="Sampling.Grammar.Parse"/> reads GBNF, <see cref="Sampling.Grammar.FromJsonSchema"/> a JSON
+    /// schema. A sampler with a grammar needs the vocabulary: create it with the tokenizer.
+    /// </summary>
+    public Grammar? Grammar { get; init; }
+
     /// <summary>True when the penalty step changes anything (llama_sampler_penalties_apply's early return).</summary>
     internal bool PenaltiesEnabled =>
         RepeatLastN != 0 && (RepeatPenalty != 1f || FrequencyPenalty != 0f || PresencePenalty != 0f);

@@ -44,6 +44,34 @@ public sealed class ChatClientTests
         Assert.Equal("llama-aot", client.GetService<ChatClientMetadata>()!.ProviderName);
     }
 
+    /// <summary>
+    /// ChatOptions.ResponseFormat: JSON with a schema gives an answer that parses and has the schema's shape; JSON without
+    /// one any JSON value (issue 15's mapping, through the grammar sampler). The small stories model writes neither
+    /// unconstrained.
+    /// </summary>
+    [Fact]
+    public async Task AJsonResponseFormatConstrainsTheAnswer()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        using var schema = System.Text.Json.JsonDocument.Parse("""{"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer", "minimum": 0, "maximum": 99}}, "required": ["name", "age"]}""");
+        for (int seed = 1; seed <= 3; seed++)
+        {
+            var options = new ChatOptions { Seed = seed, MaxOutputTokens = 200, ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement, "person") };
+            ChatResponse response = await client.GetResponseAsync("Who is Lily?", options);
+            Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+            using var answer = System.Text.Json.JsonDocument.Parse(response.Text);
+            Assert.Equal(["name", "age"], answer.RootElement.EnumerateObject().Select(p => p.Name));
+            Assert.InRange(answer.RootElement.GetProperty("age").GetInt32(), 0, 99);
+            Assert.True(answer.RootElement.GetProperty("name").GetString()!.Length <= 12, response.Text);
+
+            var any = await client.GetResponseAsync("Who is Lily?", new ChatOptions { Seed = seed, MaxOutputTokens = 200, ResponseFormat = ChatResponseFormat.Json });
+            Assert.Equal(ChatFinishReason.Stop, any.FinishReason);
+            System.Text.Json.JsonDocument.Parse(any.Text).Dispose();
+        }
+    }
+
     [Fact]
     public async Task StreamingUpdatesAddUpToTheResponseAndEndWithUsage()
     {

@@ -200,4 +200,34 @@ internal static class Mutations
     /// <summary>An odd argument, sometimes a very long one.</summary>
     public static string OddArgument(Random random) =>
         random.Next(40) == 0 ? new string('9', 1 + random.Next(20_000)) : OddArguments[random.Next(OddArguments.Length)];
+
+    /// <summary>
+    /// A text format's mutation (a template, a grammar, a schema): the bytes one time in five; otherwise one to three
+    /// edits of the text, each cutting or repeating up to <paramref name="maxLength"/> characters or splicing in one
+    /// of <paramref name="fragments"/>.
+    /// </summary>
+    public static byte[] Splice(byte[] bytes, Random random, string[] fragments, int maxLength)
+    {
+        if (random.Next(5) == 0)
+            return Bytes(bytes, random);
+        var text = new StringBuilder(Encoding.UTF8.GetString(bytes));
+        int count = 1 + random.Next(3);
+        for (int m = 0; m < count; m++)
+        {
+            int at = random.Next(text.Length + 1), length = Math.Min(text.Length - at, random.Next(maxLength));
+            switch (random.Next(4))
+            {
+                case 0:
+                    text.Remove(at, length);
+                    break;
+                case 1:
+                    text.Insert(at, text.ToString(at, length));
+                    break;
+                default:
+                    text.Insert(at, fragments[random.Next(fragments.Length)]);
+                    break;
+            }
+        }
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using LlamaAot.Tests.Chat;
 
 namespace LlamaAot.Tests.Fuzz.Targets;
@@ -50,34 +49,9 @@ internal sealed class ChatTemplateTarget : FuzzTarget
         string template = Templates[random?.Next(Templates.Length) ?? 0] + ".jinja";
         bool mutateTemplate = random is not null && random.Next(4) != 0;
         bool mutateMessages = random is not null && (!mutateTemplate || random.Next(3) == 0);
-        CopyMutated(seedDir, caseDir, template, mutateTemplate ? random : null, MutateTemplate);
+        CopyMutated(seedDir, caseDir, template, mutateTemplate ? random : null, (bytes, r) => Mutations.Splice(bytes, r, Fragments, 200));
         CopyMutated(seedDir, caseDir, Messages, mutateMessages ? random : null, Mutations.Json);
         Copy(seedDir, caseDir, Tools);
         return ["apply-template", "--template", template, "--messages", Messages, "--tools", Tools, "--now", "2026-07-26T10:00:00"];
-    }
-
-    private static byte[] MutateTemplate(byte[] bytes, Random random)
-    {
-        if (random.Next(5) == 0)
-            return Mutations.Bytes(bytes, random);
-        var text = new StringBuilder(Encoding.UTF8.GetString(bytes));
-        int count = 1 + random.Next(3);
-        for (int m = 0; m < count; m++)
-        {
-            int at = random.Next(text.Length + 1), length = Math.Min(text.Length - at, random.Next(200));
-            switch (random.Next(4))
-            {
-                case 0:
-                    text.Remove(at, length);
-                    break;
-                case 1:
-                    text.Insert(at, text.ToString(at, length));
-                    break;
-                default:
-                    text.Insert(at, Fragments[random.Next(Fragments.Length)]);
-                    break;
-            }
-        }
-        return Encoding.UTF8.GetBytes(text.ToString());
     }
 }

@@ -1,0 +1,95 @@
+using LlamaAot.Sampling;
+
+namespace LlamaAot.Tests.Grammars;
+
+/// <summary>The grammar in the sampler: llama.cpp's check of the chosen token first, prompt tokens kept out of it.</summary>
+public sealed class SamplerGrammarTests(GrammarGenerationTests.Stories stories) : IClassFixture<GrammarGenerationTests.Stories>
+{
+    private LlamaAot.Tokenizers.Tokenizer Tokenizer => stories.Model.Tokenizer;
+
+    /// <summary>The token whose piece is exactly <paramref name="piece"/>.</summary>
+    private int Id(string piece) => Enumerable.Range(0, Tokenizer.Vocabulary.Count)
+        .First(id => Tokenizer.TokenToPiece(id, special: false).AsSpan().SequenceEqual(System.Text.Encoding.UTF8.GetBytes(piece)));
+
+    private string Piece(int id) => System.Text.Encoding.UTF8.GetString(Tokenizer.TokenToPiece(id, special: false));
+
+    private float[] LogitsFavouring(string piece)
+    {
+        var logits = new float[Tokenizer.Vocabulary.Count];
+        logits[Id(piece)] = 10f;
+        return logits;
+    }
+
+    [Fact]
+    public void AllowedFirstChoiceNeedsNoFullPass()
+    {
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0f, Grammar = Grammar.Parse("root ::= \" the\" [a-z ]*") }, Tokenizer);
+        int id = sampler.Sample(LogitsFavouring(" the"));
+        Assert.Equal(" the", Piece(id));
+        Assert.Equal((1, 0), (sampler.GrammarSamples, sampler.GrammarFullPasses));
+    }
+
+    [Fact]
+    public void RejectedFirstChoiceIsReplacedByTheBestAllowedToken()
+    {
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0f, Grammar = Grammar.Parse("root ::= [0-9]+") }, Tokenizer);
+        float[] logits = LogitsFavouring(" the");
+        int digit = Id("7");
+        logits[digit] = 1f;
+        Assert.Equal(digit, sampler.Sample(logits));
+        Assert.Equal((1, 1), (sampler.GrammarSamples, sampler.GrammarFullPasses));
+        sampler.Accept(digit);
+        Assert.True(sampler.GrammarComplete);
+    }
+
+    [Fact]
+    public void EndOfGenerationOnlyWhereTheSentenceIsComplete()
+    {
+        int eos = Tokenizer.Vocabulary.Eos!.Value;
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0f, Grammar = Grammar.Parse("root ::= \"ab\"") }, Tokenizer);
+        var logits = new float[Tokenizer.Vocabulary.Count];
+        logits[eos] = 100f;
+        Assert.NotEqual(eos, sampler.Sample(logits));
+        Assert.Throws<GrammarException>(() => sampler.Accept(eos));
+        sampler.Accept(Id("a"));
+        sampler.Accept(Id("b"));
+        Assert.Equal(eos, sampler.Sample(logits));
+    }
+
+    [Fact]
+    public void PromptTokensDoNotAdvanceTheGrammar()
+    {
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0f, Grammar = Grammar.Parse("root ::= \"x\"") }, Tokenizer);
+        sampler.AcceptPrompt(Tokenizer.Encode("Once upon a time", addSpecial: true, parseSpecial: false));
+        Assert.False(sampler.GrammarComplete);
+        Assert.Equal("x", Piece(sampler.Sample(LogitsFavouring(" the"))));
+    }
+
+    [Fact]
+    public void AGrammarNeedsTheVocabulary()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Sampler(new SamplingOptions { Grammar = Grammar.Parse("root ::= \"x\"") }, 512));
+        Assert.Contains("needs the vocabulary", e.Message);
+    }
+
+    [Fact]
+    public void NoTokenCanContinueIsAClearError()
+    {
+        // An empty grammar allows only end of generation, which these logits forbid (as --ignore-eos does).
+        var sampler = new Sampler(new SamplingOptions { Grammar = Grammar.Parse("root ::= ") }, Tokenizer);
+        var logits = new float[Tokenizer.Vocabulary.Count];
+        logits[Tokenizer.Vocabulary.Eos!.Value] = float.NegativeInfinity;
+        var e = Assert.Throws<GrammarException>(() => sampler.Sample(logits));
+        Assert.Contains("no token of the vocabulary can continue the grammar", e.Message);
+    }
+
+    [Fact]
+    public void ResetGoesBackToTheGrammarsStart()
+    {
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0f, Grammar = Grammar.Parse("root ::= [0-9]") }, Tokenizer);
+        sampler.Accept(Id("7"));
+        Assert.True(sampler.GrammarComplete);
+        sampler.Reset();
+        Assert.False(sampler.GrammarComplete);
+    }
+}
