@@ -20,6 +20,9 @@ public sealed class ChatTerminalTests
     {
         private readonly string _name = $"llama-aot-chat-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40];
 
+        /// <summary>The server's socket, its own file (tmux -S), removed when the terminal is disposed.</summary>
+        private readonly string _socket = Path.Combine(Path.GetTempPath(), $"llama-aot-tmux-{Guid.NewGuid():N}");
+
         public Terminal(params string[] command)
         {
             string line = "exec " + string.Join(' ', command.Select(Quote));
@@ -56,13 +59,17 @@ public sealed class ChatTerminalTests
             return how[1].Length > 0 ? $"signal {how[1]}" : $"exit {(how[0].Length > 0 ? how[0] : "0")}";
         }
 
-        public void Dispose() => Tmux("kill-server");
+        public void Dispose()
+        {
+            Tmux("kill-server");
+            File.Delete(_socket); // kill-server leaves the socket file behind
+        }
 
         private string Tmux(params string[] args)
         {
             var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Shared.Root };
-            start.ArgumentList.Add("-L");
-            start.ArgumentList.Add(_name);
+            start.ArgumentList.Add("-S");
+            start.ArgumentList.Add(_socket);
             foreach (string a in args)
                 start.ArgumentList.Add(a);
             using var p = Process.Start(start)!;
