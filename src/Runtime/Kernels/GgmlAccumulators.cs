@@ -47,6 +47,15 @@ internal readonly struct RowScaleAndMinSums(Vector512<float> scales, Vector512<f
     public static RowScaleAndMinSums Zero => default;
 }
 
+/// <summary><see cref="ScaleAndMinSums"/> of the 8 rows of a 256-bit interleaved group: lane r of each vector is row r's.</summary>
+internal readonly struct RowScaleAndMinSums8(Vector256<float> scales, Vector256<float> mins)
+{
+    public readonly Vector256<float> Scales = scales;
+    public readonly Vector256<float> Mins = mins;
+
+    public static RowScaleAndMinSums8 Zero => default;
+}
+
 /// <summary>
 /// llama.cpp's 8 float lanes of ggml_vec_dot_q6_K_q8_K (see <see cref="Quants.KQuantSimd"/>) for the 16 rows of an
 /// interleaved group: vector k holds lane k of every row, each advanced by its own FMA per super-block; Sum is
@@ -60,6 +69,17 @@ internal readonly struct RowLanes8(Vector512<float> l0, Vector512<float> l1, Vec
     public static RowLanes8 Zero => default;
 
     public Vector512<float> Sum => ((L0 + L4) + (L2 + L6)) + ((L1 + L5) + (L3 + L7));
+}
+
+/// <summary><see cref="RowLanes8"/> of the 8 rows of a 256-bit interleaved group.</summary>
+internal readonly struct RowLanes8x256(Vector256<float> l0, Vector256<float> l1, Vector256<float> l2, Vector256<float> l3,
+    Vector256<float> l4, Vector256<float> l5, Vector256<float> l6, Vector256<float> l7)
+{
+    public readonly Vector256<float> L0 = l0, L1 = l1, L2 = l2, L3 = l3, L4 = l4, L5 = l5, L6 = l6, L7 = l7;
+
+    public static RowLanes8x256 Zero => default;
+
+    public Vector256<float> Sum => ((L0 + L4) + (L2 + L6)) + ((L1 + L5) + (L3 + L7));
 }
 
 /// <summary>

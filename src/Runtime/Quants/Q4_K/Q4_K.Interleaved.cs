@@ -10,12 +10,7 @@ namespace LlamaAot.Quants;
 /// int32 lane per row, so a step computes a super-block of 16 rows with no horizontal sum, and the activations are
 /// broadcast 4 quants at a time. The sub-block scales and mins are unpacked once per step (<see cref="LoadWeights"/>)
 /// and serve every token of a matrix-matrix tile; the nibbles are split per token, from L1.
-/// <para>Layout of one group step (one super-block of each of the 16 rows, 2304 bytes, the same as 16 blocks):
-/// 16 half d (32 bytes), 16 half dmin (32 bytes), three 64-byte words of 6-bit scales and mins (int32 lane r holds
-/// row r's: word 0 bytes = scales 0..3, word 1 = mins 0..3, word 2 = scales 4..7, each in the low 6 bits, and the
-/// top 2 bits of the three words' byte i carry bits 0-1, 2-3 and 4-5 of min 4 + i), then 32 chunks of 64 bytes:
-/// chunk 8c + t holds, in int32 lane r, bytes 4t..4t+3 of the 32-byte quant chunk c of row r, whose low nibbles are
-/// values 64c + 4t.. (sub-block 2c) and high nibbles values 64c + 32 + 4t.. (sub-block 2c + 1).</para>
+/// <para>Layout: <see cref="Q4_KRowChunks"/> with 16 rows (a group step of 2304 bytes).</para>
 /// <para>Per row and pair of sub-blocks: eight vpmaddubsw per sub-block summed in 16 bits (8 * 2 * 15 * 128 = 30720
 /// fits), one vpmaddwd with the sub-block scale in both 16-bit halves of the row's lane: an exact int32 S; the mins the
 /// same way against the activations' bsums: M. Then llama.cpp's repacked float order (<see cref="Q4_KRepackedOrder"/>):
@@ -27,8 +22,8 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
 {
     public const int Rows = 16;
     public const int ValuesPerStep = BlockQ4_K.BlockSize;
-    private const int HeaderBytes = 2 * Rows * 2 + 3 * 64;
     private const int ChunkBytes = Rows * 4;
+    private const int HeaderBytes = 2 * Rows * 2 + 3 * ChunkBytes; // Q4_KRowChunks.QuantOffset
 
     /// <summary>
     /// One super-block of 16 rows: where its nibbles are, its scales and mins unpacked (<see cref="Unpacked"/>), d and
@@ -54,8 +49,8 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
     {
         var unpacked = RowGroups.Scratch(ref t_unpacked, 16);
         var z0 = Vector512.Load((uint*)(g + 4 * Rows));
-        var z1 = Vector512.Load((uint*)(g + 4 * Rows + 64));
-        var z2 = Vector512.Load((uint*)(g + 4 * Rows + 128));
+        var z1 = Vector512.Load((uint*)(g + 4 * Rows + ChunkBytes));
+        var z2 = Vector512.Load((uint*)(g + 4 * Rows + 2 * ChunkBytes));
         var low6 = Vector512.Create(0x3F3F3F3Fu);
         var scales03 = (z0 & low6).AsByte();
         var mins03 = (z1 & low6).AsByte();
@@ -132,34 +127,113 @@ internal static unsafe class Q4_KxQ8_K_Avx512_X16
         + Avx512BW.MultiplyAddAdjacent(w.Unpacked[9 + 2 * p], Vector512.Create(*(int*)(a->BSums + 4 * p + 2)).AsInt16());
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
-    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q4_KRowChunks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
+}
+
+/// <summary>
+/// <see cref="Q4_KxQ8_K_Avx512_X16"/> at 256 bits: Q4_K repacked in groups of 8 rows (<see cref="Q4_KRowChunks"/>), as
+/// llama.cpp's AVX2 build repacks it (q4_K_8x8_q8_K), one int32 lane per row; the same exact integers S and M per pair
+/// of sub-blocks and the same float operations per row (<see cref="Q4_KRepackedOrder"/>).
+/// </summary>
+[KernelPrimitives(typeof(BlockQ4_K), typeof(BlockQ8_K), KernelIsa.Avx2, GemmColumns = 4)]
+internal static unsafe class Q4_KxQ8_K_Avx2_X8
+{
+    public const int Rows = 8;
+    public const int ValuesPerStep = BlockQ4_K.BlockSize;
+    private const int ChunkBytes = Rows * 4;
+    private const int HeaderBytes = 2 * Rows * 2 + 3 * ChunkBytes; // Q4_KRowChunks.QuantOffset
+
+    /// <summary>One super-block of 8 rows: where its nibbles are, its scales and mins unpacked, d and dmin.</summary>
+    public readonly struct Weights(byte* q, Vector256<short>* unpacked, Vector256<float> d, Vector256<float> dmin)
     {
-        int blocks = k / BlockQ4_K.BlockSize;
-        nint groupStep = Rows * sizeof(BlockQ4_K);
-        for (int b = 0; b < blocks; b++)
-        {
-            byte* g = dst + b * groupStep;
-            new Span<byte>(g, (int)groupStep).Clear();
-            for (int r = 0; r < rowCount; r++)
-            {
-                var block = (BlockQ4_K*)(src + r * srcRowBytes) + b;
-                ((ushort*)g)[r] = block->D;
-                ((ushort*)(g + 2 * Rows))[r] = block->DMin;
-                var packed = new ReadOnlySpan<byte>(block->Scales, KQuantScaleMin.Bytes);
-                for (int i = 0; i < 4; i++)
-                {
-                    var (scaleLow, minLow) = KQuantScaleMin.Get(i, packed);
-                    var (scaleHigh, minHigh) = KQuantScaleMin.Get(i + 4, packed);
-                    g[4 * Rows + 4 * r + i] = (byte)(scaleLow | (minHigh & 3) << 6);
-                    g[4 * Rows + 64 + 4 * r + i] = (byte)(minLow | (minHigh >> 2 & 3) << 6);
-                    g[4 * Rows + 128 + 4 * r + i] = (byte)(scaleHigh | (minHigh >> 4 & 3) << 6);
-                }
-                for (int c = 0; c < 4; c++)
-                {
-                    for (int t = 0; t < 8; t++)
-                        *(uint*)(g + HeaderBytes + (8 * c + t) * ChunkBytes + 4 * r) = *(uint*)(block->Qs + 32 * c + 4 * t);
-                }
-            }
-        }
+        public readonly byte* Q = q;
+
+        /// <summary>Sub-block j's scale (j = 0..7), then its min (8 + j), in both 16-bit halves of each row's lane.</summary>
+        public readonly Vector256<short>* Unpacked = unpacked;
+        public readonly Vector256<float> D = d;
+        public readonly Vector256<float> DMin = dmin;
     }
+
+    /// <summary>This thread's place for the unpacked scales and mins of the step in progress (never freed).</summary>
+    [ThreadStatic]
+    private static Vector512<short>* t_unpacked;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g)
+    {
+        var unpacked = (Vector256<short>*)RowGroups.Scratch(ref t_unpacked, 8);
+        var z0 = Vector256.Load((uint*)(g + 4 * Rows));
+        var z1 = Vector256.Load((uint*)(g + 4 * Rows + ChunkBytes));
+        var z2 = Vector256.Load((uint*)(g + 4 * Rows + 2 * ChunkBytes));
+        var low6 = Vector256.Create(0x3F3F3F3Fu);
+        var scales03 = (z0 & low6).AsByte();
+        var mins03 = (z1 & low6).AsByte();
+        var scales47 = (z2 & low6).AsByte();
+        var mins47 = (((z0 >> 6) & Vector256.Create(0x03030303u)) | ((z1 >> 4) & Vector256.Create(0x0C0C0C0Cu)) | ((z2 >> 2) & Vector256.Create(0x30303030u))).AsByte();
+        for (int i = 0; i < 4; i++)
+        {
+            var spread = Spread(i);
+            unpacked[i] = Avx2.Shuffle(scales03, spread).AsInt16();
+            unpacked[i + 4] = Avx2.Shuffle(scales47, spread).AsInt16();
+            unpacked[8 + i] = Avx2.Shuffle(mins03, spread).AsInt16();
+            unpacked[8 + i + 4] = Avx2.Shuffle(mins47, spread).AsInt16();
+        }
+        return new(g + HeaderBytes, unpacked,
+            HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)g).AsUInt32()),
+            HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)(g + 2 * Rows)).AsUInt32()));
+    }
+
+    /// <summary>vpshufb pattern: byte i of every int32 lane into both 16-bit halves of the lane, zero-extended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Spread(int i) => Vector256.Create((uint)(i | 0x80 << 8 | i << 16 | 0x80 << 24)).AsByte()
+        + (RowGroups.LaneByteOffsets.GetLower() & Vector256.Create(0x00FF00FFu).AsByte());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* LoadActivations(byte* x) => x;
+
+    /// <summary>ggml_gemm's step: S and M of each pair of sub-blocks, one FMA each, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static RowScaleAndMinSums8 MulAdd(in Weights w, byte* x, RowScaleAndMinSums8 acc)
+    {
+        var a = (BlockQ8_K*)x;
+        var dx = Vector256.Create(a->D);
+        Vector256<float> d = w.D * dx, dmin = w.DMin * dx, scales = acc.Scales, mins = acc.Mins;
+        for (int p = 0; p < 4; p++)
+        {
+            scales = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(PairSum(w, a, p)), d, scales);
+            mins = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(PairMins(w, a, p)), dmin, mins);
+        }
+        return new(scales, mins);
+    }
+
+    /// <summary>acc - acc_min of each row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(RowScaleAndMinSums8 acc, float* y, int count) => InterleavedStore.Rows(acc.Scales - acc.Mins, y, count);
+
+    /// <summary>S of sub-blocks 2p and 2p + 1 (the 32 bytes of quant chunk p) of every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairSum(in Weights w, BlockQ8_K* a, int p)
+    {
+        var mask = Vector256.Create((byte)0x0F);
+        byte* q = w.Q + p * 8 * ChunkBytes;
+        sbyte* xl = a->Qs + 64 * p, xh = xl + 32;
+        var low = Vector256<short>.Zero;
+        var high = Vector256<short>.Zero;
+        for (int t = 0; t < 8; t++)
+        {
+            var raw = Vector256.Load(q + t * ChunkBytes);
+            low += Avx2.MultiplyAddAdjacent(raw & mask, RowGroups.Broadcast4Of8(xl + 4 * t));
+            high += Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask, RowGroups.Broadcast4Of8(xh + 4 * t));
+        }
+        return Avx2.MultiplyAddAdjacent(low, w.Unpacked[2 * p]) + Avx2.MultiplyAddAdjacent(high, w.Unpacked[2 * p + 1]);
+    }
+
+    /// <summary>M of sub-blocks 2p and 2p + 1 of every row (one vpmaddwd each against the two bsums of a sub-block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> PairMins(in Weights w, BlockQ8_K* a, int p) =>
+        Avx2.MultiplyAddAdjacent(w.Unpacked[8 + 2 * p], Vector256.Create(*(int*)(a->BSums + 4 * p)).AsInt16())
+        + Avx2.MultiplyAddAdjacent(w.Unpacked[9 + 2 * p], Vector256.Create(*(int*)(a->BSums + 4 * p + 2)).AsInt16());
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q4_KRowChunks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
 }
