@@ -1,24 +1,28 @@
-using System.Globalization;
 using System.Linq;
 using LlamaAot.Generators.Model;
 
 namespace LlamaAot.Generators.Emitters;
 
 /// <summary>
-/// Writes the kernels of one primitive class: a matrix-vector and a matrix-matrix kernel with run-time K, and the
-/// same pair for every specialized K (constant trip counts, no tail). A pure function from plan to text.
+/// Writes the kernels of one primitive class: a matrix-vector and a matrix-matrix kernel, each generic over the type
+/// that carries K (<c>TK : IInnerDimension</c>), and the registry entries of their instantiations: <c>RunTimeK</c>
+/// (K from the argument) and one per specialized K, where K is a constant the compiler folds (constant trip counts,
+/// no tail). A pure function from plan to text.
 /// </summary>
 internal static class KernelEmitter
 {
     public static string FileName(PrimitiveSpec spec) => $"MatMulKernels.{spec.Recipe}.g.cs";
 
-    public static string GemvName(PrimitiveSpec spec, int? k) => spec.IsInterleaved
-        ? $"Gemv_{spec.Recipe}{KSuffix(k)}"
-        : $"Gemv_{spec.Recipe}_R{spec.Tiles.GemvRows}{KSuffix(k)}";
+    public static string GemvName(PrimitiveSpec spec) => spec.IsInterleaved
+        ? $"Gemv_{spec.Recipe}"
+        : $"Gemv_{spec.Recipe}_R{spec.Tiles.GemvRows}";
 
-    public static string GemmName(PrimitiveSpec spec, int? k) => spec.IsInterleaved
-        ? $"Gemm_{spec.Recipe}C{spec.Tiles.GemmColumns}{KSuffix(k)}"
-        : $"Gemm_{spec.Recipe}_R{spec.Tiles.GemmRows}C{spec.Tiles.GemmColumns}{KSuffix(k)}";
+    public static string GemmName(PrimitiveSpec spec) => spec.IsInterleaved
+        ? $"Gemm_{spec.Recipe}C{spec.Tiles.GemmColumns}"
+        : $"Gemm_{spec.Recipe}_R{spec.Tiles.GemmRows}C{spec.Tiles.GemmColumns}";
+
+    /// <summary>A kernel instantiated for K: <c>Gemv_..._R4&lt;K4096&gt;</c>, or <c>&lt;RunTimeK&gt;</c> for the generic one.</summary>
+    public static string Instance(string kernel, int? k) => $"{kernel}<{DimensionEmitter.TypeName(k)}>";
 
     public static string VectorType(string isa) => isa switch
     {
@@ -26,8 +30,6 @@ internal static class KernelEmitter
         "Avx2" => "Vector256",
         _ => "Vector128",
     };
-
-    internal static string KSuffix(int? k) => k is null ? "" : "_K" + k.Value.ToString(CultureInfo.InvariantCulture);
 
     public static string Emit(KernelPlan plan)
     {
@@ -42,13 +44,8 @@ internal static class KernelEmitter
             }
             else
             {
-                EmitGemv(w, spec, null, null);
-                EmitGemm(w, spec, null, null);
-                foreach (var k in plan.Specialized)
-                {
-                    EmitGemv(w, spec, k.K, k.Families);
-                    EmitGemm(w, spec, k.K, k.Families);
-                }
+                EmitGemv(w, spec);
+                EmitGemm(w, spec);
             }
             RegistryEmitter.WriteEntries(w, plan);
         }
@@ -79,9 +76,10 @@ internal static class KernelEmitter
         string ks = plan.Specialized.Count == 0
             ? "none"
             : string.Join(", ", plan.Specialized.Select(k => $"{k.K} ({k.Families})"));
-        w.Line($"// Specialized K (constant trip count, no tail): {ks}. Any other K takes the generic kernels.");
+        w.Line($"// Each kernel is generic over TK, the type that carries K. Specialized K (instantiated on the constant: constant");
+        w.Line($"// trip count, no tail): {ks}. Any other K takes the RunTimeK instantiation.");
         foreach (string why in plan.NotSpecialized)
-            w.Line($"// Not specialized: {why}; the generic kernels serve it.");
+            w.Line($"// Not specialized: {why}; the RunTimeK instantiation serves it.");
         w.Line($"// Reference: {Short(spec.WeightBlock)}.Dot, the scalar twin; results must match it up to float summation order.");
         w.Line("#nullable enable");
         w.Line("using System.Runtime.CompilerServices;");
@@ -97,50 +95,52 @@ internal static class KernelEmitter
         w.Line();
     }
 
-    private static void EmitGemv(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
+    private static void EmitGemv(CodeWriter w, PrimitiveSpec spec)
     {
         int rows = spec.Tiles.GemvRows;
+        string name = GemvName(spec);
         w.Line("/// <summary>");
-        w.Line($"/// {GemvName(spec, k)}: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.");
-        w.Line(k is null
-            ? "/// Generic: K at run time; a K that is not a multiple of the step ends with a scalar tail (the reference)."
-            : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps, no tail; the k argument is ignored.");
+        w.Line($"/// {name}: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations. A K that is");
+        w.Line("/// not a multiple of the step ends with a scalar tail (the reference).");
         w.Line("/// </summary>");
+        WriteDimensionParameter(w);
         w.Line("[SkipLocalsInit]");
-        using (w.Block($"public static void {GemvName(spec, k)}(byte* w, byte* x, float* y, int rows, int k)"))
+        using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int k) where TK : struct, IInnerDimension"))
         {
-            WriteStepSizes(w, spec, k);
+            WriteStepSizes(w);
             w.Line("int r = 0;");
             w.Line($"// Tiles of {rows} rows: each activation step is handed to {rows} weight rows in turn.");
             using (w.Block($"for (; r + {rows} <= rows; r += {rows})"))
-                WriteGemvTile(w, spec, rows, k);
+                WriteGemvTile(w, spec, rows);
             w.Line("// Rows left over, one at a time, with the same per-row order of operations as in a tile, so a");
             w.Line("// result never depends on where a thread's share of rows begins.");
             using (w.Block("for (; r < rows; r++)"))
-                WriteGemvTile(w, spec, 1, k);
+                WriteGemvTile(w, spec, 1);
         }
         w.Line();
     }
 
-    private static void WriteStepSizes(CodeWriter w, PrimitiveSpec spec, int? k)
+    /// <summary>The doc comment of the type parameter every kernel takes.</summary>
+    internal static void WriteDimensionParameter(CodeWriter w)
     {
+        w.Line("/// <typeparam name=\"TK\">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant");
+        w.Line("/// in its instantiation, which ignores the k argument.</typeparam>");
+    }
+
+    /// <summary>K for this instantiation, and the byte sizes and step counts that follow from it.</summary>
+    private static void WriteStepSizes(CodeWriter w)
+    {
+        w.Line("// K: the type's constant (every count below then folds to a constant), or the argument.");
+        w.Line("k = TK.IsFixed ? TK.K : k;");
         w.Line("// Bytes of one step of weights and of activations.");
         w.Line("nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);");
         w.Line("nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);");
-        if (k is null)
-        {
-            w.Line("int steps = k / P.ValuesPerStep;");
-            w.Line("int tail = k - steps * P.ValuesPerStep;");
-            w.Line("nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);");
-        }
-        else
-        {
-            w.Line($"const int steps = {k / spec.ValuesPerStep};");
-            w.Line($"nint rowBytes = {k / spec.WeightBlockSize} * sizeof(TW);");
-        }
+        w.Line("int steps = k / P.ValuesPerStep;");
+        w.Line("int tail = k - steps * P.ValuesPerStep;");
+        w.Line("nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);");
     }
 
-    private static void WriteGemvTile(CodeWriter w, PrimitiveSpec spec, int rows, int? k)
+    private static void WriteGemvTile(CodeWriter w, PrimitiveSpec spec, int rows)
     {
         w.Line("byte* w0 = w + r * rowBytes;");
         for (int i = 1; i < rows; i++)
@@ -158,13 +158,7 @@ internal static class KernelEmitter
         }
         for (int i = 0; i < rows; i++)
             w.Line(i == 0 ? $"y[r] = {Sum(spec, "a0")};" : $"y[r + {i}] = {Sum(spec, $"a{i}")};");
-        if (k is null)
-            WriteGemvTail(w, rows);
-    }
-
-    private static void WriteGemvTail(CodeWriter w, int rows)
-    {
-        w.Line("// Tail: the values after the last whole step, through the scalar reference.");
+        WriteTailComment(w);
         using (w.Block("if (tail != 0)"))
         {
             for (int i = 0; i < rows; i++)
@@ -172,47 +166,48 @@ internal static class KernelEmitter
         }
     }
 
-    private static void EmitGemm(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
+    private static void WriteTailComment(CodeWriter w) =>
+        w.Line("// Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).");
+
+    private static void EmitGemm(CodeWriter w, PrimitiveSpec spec)
     {
         int rows = spec.Tiles.GemmRows, cols = spec.Tiles.GemmColumns;
+        string name = GemmName(spec);
         w.Line("/// <summary>");
-        w.Line($"/// {GemmName(spec, k)}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).");
+        w.Line($"/// {name}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).");
         w.Line($"/// x holds cols activation rows back to back. Tiles of {rows} rows x {cols} columns: each weight step is unpacked");
-        w.Line($"/// once and used for {cols} columns; each activation step is handed to {rows} rows in turn.");
-        w.Line(k is null
-            ? "/// Generic: K at run time, with a scalar tail when K is not a multiple of the step."
-            : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps, no tail; the k argument is ignored.");
+        w.Line($"/// once and used for {cols} columns; each activation step is handed to {rows} rows in turn. A K that is not a");
+        w.Line("/// multiple of the step ends with a scalar tail (the reference).");
         w.Line("/// </summary>");
+        WriteDimensionParameter(w);
         w.Line("[SkipLocalsInit]");
-        using (w.Block($"public static void {GemmName(spec, k)}(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)"))
+        using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride) where TK : struct, IInnerDimension"))
         {
-            WriteStepSizes(w, spec, k);
-            w.Line(k is null
-                ? "nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);"
-                : $"nint xRowBytes = {k / spec.ActivationBlockSize} * sizeof(TX);");
+            WriteStepSizes(w);
+            w.Line("nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);");
             w.Line("int r = 0;");
             using (w.Block($"for (; r + {rows} <= rows; r += {rows})"))
-                WriteGemmColumns(w, spec, rows, cols, k);
+                WriteGemmColumns(w, spec, rows, cols);
             w.Line("// Rows left over: the same per-element order of operations as inside a full tile.");
             using (w.Block("for (; r < rows; r++)"))
-                WriteGemmColumns(w, spec, 1, cols, k);
+                WriteGemmColumns(w, spec, 1, cols);
         }
         w.Line();
     }
 
-    private static void WriteGemmColumns(CodeWriter w, PrimitiveSpec spec, int rows, int cols, int? k)
+    private static void WriteGemmColumns(CodeWriter w, PrimitiveSpec spec, int rows, int cols)
     {
         w.Line("byte* w0 = w + r * rowBytes;");
         for (int i = 1; i < rows; i++)
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
         w.Line("int c = 0;");
         using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-            WriteGemmTile(w, spec, rows, cols, k, "P.MulAdd");
+            WriteGemmTile(w, spec, rows, cols);
         using (w.Block("for (; c < cols; c++)"))
-            WriteGemmTile(w, spec, rows, 1, k, "P.MulAdd");
+            WriteGemmTile(w, spec, rows, 1);
     }
 
-    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int rows, int cols, int? k, string step)
+    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int rows, int cols)
     {
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
@@ -226,7 +221,7 @@ internal static class KernelEmitter
             for (int i = 0; i < rows; i++)
             {
                 w.Line($"var w{i}s = P.LoadWeights(w{i} + s * wStep);");
-                w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = {step}(w{i}s, x{j}s, a{i}_{j});").ToArray()));
+                w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = P.MulAdd(w{i}s, x{j}s, a{i}_{j});").ToArray()));
             }
         }
         for (int i = 0; i < rows; i++)
@@ -234,16 +229,13 @@ internal static class KernelEmitter
             for (int j = 0; j < cols; j++)
                 w.Line($"y[(c + {j}) * yStride + r + {i}] = {Sum(spec, $"a{i}_{j}")};");
         }
-        if (k is null)
+        WriteTailComment(w);
+        using (w.Block("if (tail != 0)"))
         {
-            w.Line("// Tail: the values after the last whole step, through the scalar reference.");
-            using (w.Block("if (tail != 0)"))
+            for (int i = 0; i < rows; i++)
             {
-                for (int i = 0; i < rows; i++)
-                {
-                    for (int j = 0; j < cols; j++)
-                        w.Line($"y[(c + {j}) * yStride + r + {i}] += TW.Dot(new System.ReadOnlySpan<TW>(w{i} + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x{j} + steps * xStep, tail / TX.BlockSize));");
-                }
+                for (int j = 0; j < cols; j++)
+                    w.Line($"y[(c + {j}) * yStride + r + {i}] += TW.Dot(new System.ReadOnlySpan<TW>(w{i} + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x{j} + steps * xStep, tail / TX.BlockSize));");
             }
         }
     }
