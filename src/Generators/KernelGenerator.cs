@@ -9,7 +9,8 @@ namespace LlamaAot.Generators;
 /// <summary>
 /// Emits the SIMD matrix kernels. Pipeline: classes marked [KernelPrimitives] and [ModelShape] are parsed into
 /// equatable specs, each primitive class is planned against the model shapes, and each plan becomes one source
-/// file; the registry is emitted from all plans. Diagnostics are reported beside the cached source outputs.
+/// file of kernels generic over the type that carries K; the registry and those types (one per specialized K) are
+/// emitted from all plans. Diagnostics are reported beside the cached source outputs.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class KernelGenerator : IIncrementalGenerator
@@ -47,6 +48,12 @@ public sealed partial class KernelGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Registry);
         context.RegisterSourceOutput(allPlans, static (spc, all) => spc.AddSource(RegistryEmitter.FileName, RegistryEmitter.Emit(all)));
 
+        // The types that carry K: one per specialized K, shared by every kernel instantiated on it.
+        var dimensions = allPlans
+            .Select(static (all, _) => DimensionEmitter.Dimensions(all))
+            .WithTrackingName(TrackingNames.Dimensions);
+        context.RegisterSourceOutput(dimensions, static (spc, ks) => spc.AddSource(DimensionEmitter.FileName, DimensionEmitter.Emit(ks)));
+
         context.RegisterSourceOutput(parses.Select(static (p, _) => p.Diagnostics), static (spc, diagnostics) => Report(spc, diagnostics));
         context.RegisterSourceOutput(planned.Select(static (p, _) => p.Fallbacks), static (spc, diagnostics) => Report(spc, diagnostics));
     }
@@ -65,6 +72,7 @@ public sealed partial class KernelGenerator : IIncrementalGenerator
         public const string Plans = nameof(Plans);
         public const string Kernels = nameof(Kernels);
         public const string Registry = nameof(Registry);
+        public const string Dimensions = nameof(Dimensions);
     }
 }
 

@@ -14,6 +14,7 @@ public class CachingTests
     private const string F32Avx512Kernels = "MatMulKernels.F32xF32_Avx512.g.cs";
     private const string Q8Kernels = "MatMulKernels.Q8_0xQ8_0_Avx2.g.cs";
     private const string Registry = "KernelRegistry.g.cs";
+    private const string Dimensions = "InnerDimensions.g.cs";
 
     /// <summary>Runs the generator over the fixture, then again over <paramref name="edit"/> of it; returns both runs.</summary>
     private static (Run First, GeneratorRunResult Second, IReadOnlyDictionary<string, string> SecondSources) RunTwice(Func<Compilation, Compilation> edit)
@@ -60,7 +61,7 @@ public class CachingTests
         Assert.Equal(2, PlanOf(modified.Value).Spec.Tiles.GemvRows);
         Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(second.Outputs(KernelGenerator.TrackingNames.Kernels), o => Steps.IsRerun(o.Reason)).Reason);
         Assert.Equal([Registry, F32Avx2Kernels], second.RegeneratedSources());
-        Assert.Contains("Gemv_F32xF32_Avx2_R2(", sources[F32Avx2Kernels]);
+        Assert.Contains("Gemv_F32xF32_Avx2_R2<TK>(", sources[F32Avx2Kernels]);
         Assert.Equal(first.Sources[F32Avx512Kernels], sources[F32Avx512Kernels]);
         Assert.Equal(first.Sources[Q8Kernels], sources[Q8Kernels]);
     }
@@ -87,7 +88,7 @@ public class CachingTests
     }
 
     [Fact]
-    public void Adding_a_model_shape_replans_and_regenerates_every_kernel_file()
+    public void Adding_a_model_shape_replans_and_regenerates_every_kernel_file_and_the_types_that_carry_K()
     {
         var (_, second, sources) = RunTwice(c => Add(c, "MoreShapes.cs",
             "namespace LlamaAot.Kernels;\n[ModelShape(\"extra\", 128, 256)]\ninternal static class MoreShapes;\n"));
@@ -96,8 +97,9 @@ public class CachingTests
         var plans = second.Outputs(KernelGenerator.TrackingNames.Plans);
         Assert.Equal(3, plans.Length);
         Assert.All(plans, o => Assert.Equal(IncrementalStepRunReason.Modified, o.Reason));
-        Assert.Equal([Registry, F32Avx2Kernels, F32Avx512Kernels, Q8Kernels], second.RegeneratedSources());
-        Assert.Contains("Gemv_Q8_0xQ8_0_Avx2_R2_K256(", sources[Q8Kernels]);
+        Assert.Equal([Dimensions, Registry, F32Avx2Kernels, F32Avx512Kernels, Q8Kernels], second.RegeneratedSources());
+        Assert.Contains("&Gemv_Q8_0xQ8_0_Avx2_R2<K256>", sources[Q8Kernels]);
+        Assert.Contains("internal readonly struct K256 : IInnerDimension", sources[Dimensions]);
     }
 
     [Fact]

@@ -11,15 +11,15 @@ public partial class EmitterTests
         new(spec, new EquatableArray<SpecializedK>(ks.Select(k => new SpecializedK(k, "family")).ToArray()), EquatableArray<string>.Empty);
 
     [Theory]
-    [InlineData("Q4_0", "Q8_0", "Avx512", 4, null, "Gemv_Q4_0xQ8_0_Avx512_R4")]
-    [InlineData("Q4_0", "Q8_0", "Avx512", 4, 4096, "Gemv_Q4_0xQ8_0_Avx512_R4_K4096")]
-    [InlineData("F16", "F16", "Avx2", 8, 11008, "Gemv_F16xF16_Avx2_R8_K11008")]
-    [InlineData("F32", "F32", "Portable", 1, 64, "Gemv_F32xF32_Portable_R1_K64")]
-    public void Matrix_vector_kernels_are_named_Gemv_W_x_A_Isa_R_rows_K_k(string weights, string activations, string isa, int rows, int? k, string expected)
+    [InlineData("Q4_0", "Q8_0", "Avx512", 4, null, "Gemv_Q4_0xQ8_0_Avx512_R4<RunTimeK>")]
+    [InlineData("Q4_0", "Q8_0", "Avx512", 4, 4096, "Gemv_Q4_0xQ8_0_Avx512_R4<K4096>")]
+    [InlineData("F16", "F16", "Avx2", 8, 11008, "Gemv_F16xF16_Avx2_R8<K11008>")]
+    [InlineData("F32", "F32", "Portable", 1, 64, "Gemv_F32xF32_Portable_R1<K64>")]
+    public void Matrix_vector_kernels_are_named_Gemv_W_x_A_Isa_R_rows_and_instantiated_on_K(string weights, string activations, string isa, int rows, int? k, string expected)
     {
         var spec = PlannerTests.Spec(weights, activations: activations, isa: isa, tiles: new TileSpec(rows, 4, 2));
 
-        Assert.Equal(expected, KernelEmitter.GemvName(spec, k));
+        Assert.Equal(expected, KernelEmitter.Instance(KernelEmitter.GemvName(spec), k));
     }
 
     [Fact]
@@ -27,40 +27,43 @@ public partial class EmitterTests
     {
         var spec = PlannerTests.Spec(tiles: new TileSpec(4, 6, 3));
 
-        Assert.Equal("Gemm_Q4_0xQ8_0_Avx512_R6C3", KernelEmitter.GemmName(spec, null));
-        Assert.Equal("Gemm_Q4_0xQ8_0_Avx512_R6C3_K4096", KernelEmitter.GemmName(spec, 4096));
+        Assert.Equal("Gemm_Q4_0xQ8_0_Avx512_R6C3", KernelEmitter.GemmName(spec));
+        Assert.Equal("Gemm_Q4_0xQ8_0_Avx512_R6C3<K4096>", KernelEmitter.Instance(KernelEmitter.GemmName(spec), 4096));
         Assert.Equal("MatMulKernels.Q4_0xQ8_0_Avx512.g.cs", KernelEmitter.FileName(spec));
     }
 
-    [GeneratedRegex(@"public static void (\w+)\(")]
+    [GeneratedRegex(@"public static void (\w+)<TK>\(")]
     private static partial Regex KernelDeclaration();
 
     [Fact]
-    public void A_kernel_file_declares_the_generic_pair_and_one_pair_per_specialized_K()
+    public void A_kernel_file_declares_one_pair_of_kernels_generic_over_K_however_many_K_are_specialized()
     {
         var spec = PlannerTests.Spec();
 
         string text = KernelEmitter.Emit(Plan(spec, 128, 4096));
 
         string[] declared = KernelDeclaration().Matches(text).Select(m => m.Groups[1].Value).ToArray();
-        Assert.Equal(
-            ["Gemv_Q4_0xQ8_0_Avx512_R4", "Gemm_Q4_0xQ8_0_Avx512_R4C2",
-             "Gemv_Q4_0xQ8_0_Avx512_R4_K128", "Gemm_Q4_0xQ8_0_Avx512_R4C2_K128",
-             "Gemv_Q4_0xQ8_0_Avx512_R4_K4096", "Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096"],
-            declared);
+        Assert.Equal(["Gemv_Q4_0xQ8_0_Avx512_R4", "Gemm_Q4_0xQ8_0_Avx512_R4C2"], declared);
+        Assert.Equal(2, Regex.Matches(text, @"where TK : struct, IInnerDimension").Count);
     }
 
     [Fact]
-    public void Specialized_kernels_have_constant_trip_counts_and_no_tail()
+    public void Every_count_follows_from_K_as_the_type_gives_it_so_a_fixed_K_folds_them_and_the_tail()
     {
         string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(step: 64), 4096));
 
-        string generic = Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4(");
-        string specialized = Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4_K4096(");
-        Assert.Contains("int tail = k - steps * P.ValuesPerStep;", generic);
-        Assert.Contains("const int steps = 64;", specialized);
-        Assert.Contains("nint rowBytes = 128 * sizeof(TW);", specialized);
-        Assert.DoesNotContain("tail", Code(specialized));
+        foreach (string kernel in new[] { "Gemv_Q4_0xQ8_0_Avx512_R4<TK>(", "Gemm_Q4_0xQ8_0_Avx512_R4C2<TK>(" })
+        {
+            string[] code = Code(Body(text, kernel)).Split('\n').Select(l => l.Trim()).ToArray();
+            // K is settled first, from the type when it is fixed; the trip count, the tail and the row size follow.
+            int resolved = Array.IndexOf(code, "k = TK.IsFixed ? TK.K : k;");
+            Assert.True(resolved > 0, $"{kernel} does not take K from TK");
+            Assert.True(resolved < Array.IndexOf(code, "int steps = k / P.ValuesPerStep;"));
+            Assert.Contains("int tail = k - steps * P.ValuesPerStep;", code);
+            Assert.Contains("nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);", code);
+            Assert.All(code.Where(l => l.Contains("TW.Dot(", StringComparison.Ordinal)), l => Assert.Contains("tail / TW.BlockSize", l));
+            Assert.Equal(code.Count(l => l == "if (tail != 0)"), code.Count(l => l == "for (int s = 0; s < steps; s++)"));
+        }
     }
 
     [Fact]
@@ -68,7 +71,7 @@ public partial class EmitterTests
     {
         string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(tiles: new TileSpec(4, 4, 2))));
 
-        string generic = Code(Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4("));
+        string generic = Code(Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4<TK>("));
         // Per tile of rows and for the rows left over: one loop over every step, one accumulator per row.
         Assert.Equal(2, Regex.Matches(generic, @"for \(int s = 0; s < steps; s\+\+\)").Count);
         Assert.Contains("a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);", generic);
@@ -107,21 +110,39 @@ public partial class EmitterTests
     }
 
     [Fact]
-    public void Each_kernel_file_lists_its_generic_and_specialized_pairs_for_the_registry()
+    public void Each_kernel_file_lists_the_instantiations_of_its_pair_on_RunTimeK_and_on_each_specialized_K()
     {
         string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(isa: "Avx512"), 128, 4096));
         string[] entries = text.Split('\n').Where(l => l.TrimStart().StartsWith("new(", StringComparison.Ordinal)).Select(l => l.Trim()).ToArray();
         Assert.Equal(
-            ["new(GgmlType.Q4_0, KernelIsa.Avx512, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4\", &Gemv_Q4_0xQ8_0_Avx512_R4, \"Gemm_Q4_0xQ8_0_Avx512_R4C2\", &Gemm_Q4_0xQ8_0_Avx512_R4C2),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx512, 128, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4_K128\", &Gemv_Q4_0xQ8_0_Avx512_R4_K128, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K128\", &Gemm_Q4_0xQ8_0_Avx512_R4C2_K128),",
-             "new(GgmlType.Q4_0, KernelIsa.Avx512, 4096, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4_K4096\", &Gemv_Q4_0xQ8_0_Avx512_R4_K4096, \"Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096\", &Gemm_Q4_0xQ8_0_Avx512_R4C2_K4096),"],
+            ["new(GgmlType.Q4_0, KernelIsa.Avx512, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4<RunTimeK>\", &Gemv_Q4_0xQ8_0_Avx512_R4<RunTimeK>, \"Gemm_Q4_0xQ8_0_Avx512_R4C2<RunTimeK>\", &Gemm_Q4_0xQ8_0_Avx512_R4C2<RunTimeK>),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 128, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4<K128>\", &Gemv_Q4_0xQ8_0_Avx512_R4<K128>, \"Gemm_Q4_0xQ8_0_Avx512_R4C2<K128>\", &Gemm_Q4_0xQ8_0_Avx512_R4C2<K128>),",
+             "new(GgmlType.Q4_0, KernelIsa.Avx512, 4096, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"Gemv_Q4_0xQ8_0_Avx512_R4<K4096>\", &Gemv_Q4_0xQ8_0_Avx512_R4<K4096>, \"Gemm_Q4_0xQ8_0_Avx512_R4C2<K4096>\", &Gemm_Q4_0xQ8_0_Avx512_R4C2<K4096>),"],
             entries);
+    }
+
+    [GeneratedRegex(@"internal readonly struct (\w+) : IInnerDimension")]
+    private static partial Regex DimensionDeclaration();
+
+    [Fact]
+    public void One_type_carries_each_specialized_K_however_many_kernels_are_instantiated_on_it()
+    {
+        var avx512 = Plan(PlannerTests.Spec(isa: "Avx512"), 128, 4096);
+        var avx2 = Plan(PlannerTests.Spec(isa: "Avx2", step: 32), 96, 4096);
+
+        string text = DimensionEmitter.Emit(DimensionEmitter.Dimensions(new([avx512, avx2])));
+
+        Assert.Equal(["K96", "K128", "K4096"], DimensionDeclaration().Matches(text).Select(m => m.Groups[1].Value));
+        Assert.Contains("public static int K => 4096;", text);
+        Assert.Equal(3, Regex.Matches(text, "public static bool IsFixed => true;").Count);
+        Assert.Equal(text, DimensionEmitter.Emit(DimensionEmitter.Dimensions(new([avx2, avx512]))));
     }
 
     [Fact]
     public void Generated_text_uses_LF_line_ends_four_space_indents_and_no_trailing_spaces()
     {
-        string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(), 4096)) + RegistryEmitter.Emit(new([Plan(PlannerTests.Spec(), 4096)]));
+        var plan = Plan(PlannerTests.Spec(), 4096);
+        string text = KernelEmitter.Emit(plan) + RegistryEmitter.Emit(new([plan])) + DimensionEmitter.Emit(DimensionEmitter.Dimensions(new([plan])));
 
         Assert.DoesNotContain('\r', text);
         Assert.DoesNotContain('\t', text);

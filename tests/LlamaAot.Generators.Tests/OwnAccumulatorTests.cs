@@ -59,9 +59,9 @@ public class OwnAccumulatorTests
         Assert.Contains("using TA = global::LlamaAot.Quants.LanesAndSum;", text);
         Assert.DoesNotContain("Vector128<float>.Zero", text);
         Assert.DoesNotContain("Vector128.Sum", text);
-        // Per kernel (generic, K = 64, K = 96): gemv tiles of 4 rows and 1 left-over row; gemm tiles of 4 x 3 and 4 x 1,
+        // One kernel pair, generic over K: gemv tiles of 4 rows and 1 left-over row; gemm tiles of 4 x 3 and 4 x 1,
         // then 1 x 3 and 1 x 1 for the left-over row. Every accumulator made is reduced once.
-        int made = 3 * ((4 + 1) + (4 * 3 + 4 * 1 + 1 * 3 + 1 * 1));
+        int made = (4 + 1) + (4 * 3 + 4 * 1 + 1 * 3 + 1 * 1);
         Assert.Equal(made, Count(text, " = TA.Zero;"));
         Assert.Equal(made, Count(text, " = TA.Sum(a"));
     }
@@ -71,10 +71,7 @@ public class OwnAccumulatorTests
     {
         var run = RunWith(Primitives);
 
-        var problems = run.Output.GetDiagnostics()
-            .Where(d => d.Severity == DiagnosticSeverity.Error || d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && GeneratorHarness.IsGenerated(tree))
-            .Select(d => d.ToString());
-        Assert.Empty(problems);
+        Assert.Empty(run.CompileProblems());
     }
 
     [Theory]

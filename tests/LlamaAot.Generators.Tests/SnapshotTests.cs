@@ -17,14 +17,15 @@ public class SnapshotTests(FixtureRun fixture) : IClassFixture<FixtureRun>
 {
     private const string Q8Kernels = "MatMulKernels.Q8_0xQ8_0_Avx2.g.cs";
     private const string Registry = "KernelRegistry.g.cs";
+    private const string Dimensions = "InnerDimensions.g.cs";
 
     private Run Run => fixture.Run;
 
     [Fact]
-    public void The_generator_emits_one_kernel_file_per_primitive_class_and_the_registry()
+    public void The_generator_emits_one_kernel_file_per_primitive_class_the_registry_and_the_types_that_carry_K()
     {
         Assert.Equal(
-            [Registry, "MatMulKernels.F32xF32_Avx2.g.cs", "MatMulKernels.F32xF32_Avx512.g.cs", Q8Kernels],
+            [Dimensions, Registry, "MatMulKernels.F32xF32_Avx2.g.cs", "MatMulKernels.F32xF32_Avx512.g.cs", Q8Kernels],
             Run.Sources.Keys.Order(StringComparer.Ordinal));
     }
 
@@ -35,14 +36,13 @@ public class SnapshotTests(FixtureRun fixture) : IClassFixture<FixtureRun>
     public void Registry_matches_its_snapshot() => Snapshot.Match(Registry, Run.Sources[Registry]);
 
     [Fact]
+    public void Types_that_carry_K_match_their_snapshot() => Snapshot.Match(Dimensions, Run.Sources[Dimensions]);
+
+    [Fact]
     public void Generated_code_compiles_with_its_input_without_errors_or_warnings()
     {
         Assert.DoesNotContain(Run.DriverDiagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
-        var problems = Run.Output.GetDiagnostics()
-            .Where(d => d.Severity == DiagnosticSeverity.Error || d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && GeneratorHarness.IsGenerated(tree))
-            .Select(d => d.ToString())
-            .ToArray();
-        Assert.Empty(problems);
+        Assert.Empty(Run.CompileProblems());
         Assert.Equal(Fixture.Files.Length + Run.Sources.Count, Run.Output.SyntaxTrees.Count());
     }
 
@@ -57,18 +57,23 @@ public class SnapshotTests(FixtureRun fixture) : IClassFixture<FixtureRun>
         Assert.Contains("// (Vector256<float> accumulators), picked by KernelRegistry when the process runs that path.", header);
         Assert.Contains("// One step = 32 values = 1 BlockQ8_0 block(s).", header);
         Assert.Contains("// Matrix-vector tiles: 2 rows; matrix-matrix tiles: 2 rows x 1 columns.", header);
-        Assert.Contains("// Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.", header);
+        Assert.Contains("// Each kernel is generic over TK, the type that carries K. Specialized K (instantiated on the constant: constant", header);
+        Assert.Contains("// trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the RunTimeK instantiation.", header);
+        Assert.Contains("// Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the RunTimeK instantiation serves it.", header);
         Assert.Contains("// Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.", header);
     }
 
     [Fact]
-    public void Every_kernel_says_whether_it_is_generic_or_for_which_K()
+    public void The_registry_lists_each_kernel_on_RunTimeK_and_on_each_specialized_K_and_nothing_else()
     {
         string text = Run.Sources[Q8Kernels];
 
-        Assert.Equal(2, Count(text, "/// Generic: K at run time"));
-        Assert.Equal(2, Count(text, "/// Specialized for K = 64 (tiny, odd): 2 steps, no tail"));
-        Assert.Equal(2, Count(text, "/// Specialized for K = 96 (tiny): 3 steps, no tail"));
+        Assert.Equal(2, Count(text, "public static void "));
+        Assert.Equal(1, Count(text, "&Gemv_Q8_0xQ8_0_Avx2_R2<RunTimeK>"));
+        Assert.Equal(1, Count(text, "&Gemm_Q8_0xQ8_0_Avx2_R2C1<K64>"));
+        Assert.Equal(1, Count(text, "&Gemv_Q8_0xQ8_0_Avx2_R2<K96>"));
+        Assert.Equal(0, Count(text, "<K100>"));
+        Assert.Equal(3 * 2, Count(text, "&Ge"));
     }
 
     private static int Count(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;

@@ -8,36 +8,30 @@ namespace LlamaAot.Generators.Emitters;
 /// products of every row of a group, so a step of the primitive advances a whole group of rows. Lane i is row i and
 /// the result is stored without horizontal sums, unless the primitive declares its own Store (rows of several lanes,
 /// reduced in the order a reference implementation reduces them, or an accumulator type of its own). K must be a
-/// multiple of the step (the registry only offers these kernels then).
+/// multiple of the step (the registry only offers these kernels then). Like the kernels on the file's layout, each
+/// is generic over the type that carries K.
 /// </summary>
 internal static class InterleavedEmitter
 {
     public static void Emit(CodeWriter w, KernelPlan plan)
     {
-        var spec = plan.Spec;
-        EmitGemv(w, spec, null, null);
-        EmitGemm(w, spec, null, null);
-        foreach (var k in plan.Specialized)
-        {
-            EmitGemv(w, spec, k.K, k.Families);
-            EmitGemm(w, spec, k.K, k.Families);
-        }
+        EmitGemv(w, plan.Spec);
+        EmitGemm(w, plan.Spec);
     }
 
-    private static void EmitGemv(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
+    private static void EmitGemv(CodeWriter w, PrimitiveSpec spec)
     {
-        string name = KernelEmitter.GemvName(spec, k);
+        string name = KernelEmitter.GemvName(spec);
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[r] = dot(W[r], x) for r in [0, rows). W is repacked in groups of {spec.Rows} rows (P.Repack), the");
-        w.Line("/// last group padded with zero rows; x holds K activations. The share of rows starts at a group boundary.");
-        w.Line(k is null
-            ? "/// Generic: K at run time (a multiple of the step)."
-            : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps; the k argument is ignored.");
+        w.Line("/// last group padded with zero rows; x holds K activations (K a multiple of the step). The share of rows starts");
+        w.Line("/// at a group boundary.");
         w.Line("/// </summary>");
+        KernelEmitter.WriteDimensionParameter(w);
         w.Line("[SkipLocalsInit]");
-        using (w.Block($"public static void {name}(byte* w, byte* x, float* y, int rows, int k)"))
+        using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int k) where TK : struct, IInnerDimension"))
         {
-            WriteSizes(w, spec, k);
+            WriteSizes(w);
             using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
             {
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
@@ -54,32 +48,30 @@ internal static class InterleavedEmitter
         w.Line();
     }
 
-    private static void EmitGemm(CodeWriter w, PrimitiveSpec spec, int? k, string? families)
+    private static void EmitGemm(CodeWriter w, PrimitiveSpec spec)
     {
         int cols = spec.Tiles.GemmColumns;
-        string name = KernelEmitter.GemmName(spec, k);
+        string name = KernelEmitter.GemmName(spec);
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols). W is repacked in groups");
-        w.Line($"/// of {spec.Rows} rows; x holds cols activation rows back to back. Tiles of one group x {cols} columns: each weight");
-        w.Line($"/// step is unpacked once and used for {cols} columns.");
-        w.Line(k is null
-            ? "/// Generic: K at run time (a multiple of the step)."
-            : $"/// Specialized for K = {k} ({families}): {k / spec.ValuesPerStep} steps; the k argument is ignored.");
+        w.Line($"/// of {spec.Rows} rows; x holds cols activation rows back to back (K a multiple of the step). Tiles of one group x");
+        w.Line($"/// {cols} columns: each weight step is unpacked once and used for {cols} columns.");
         w.Line("/// </summary>");
+        KernelEmitter.WriteDimensionParameter(w);
         w.Line("[SkipLocalsInit]");
-        using (w.Block($"public static void {name}(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)"))
+        using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride) where TK : struct, IInnerDimension"))
         {
-            WriteSizes(w, spec, k);
+            WriteSizes(w);
             w.Line("nint xRowBytes = steps * xStep;");
             using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
             {
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
                 w.Line("int c = 0;");
                 using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-                    WriteGemmTile(w, spec, cols, "P.MulAdd");
+                    WriteGemmTile(w, spec, cols);
                 w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
                 using (w.Block("for (; c < cols; c++)"))
-                    WriteGemmTile(w, spec, 1, "P.MulAdd");
+                    WriteGemmTile(w, spec, 1);
             }
         }
         w.Line();
@@ -88,7 +80,7 @@ internal static class InterleavedEmitter
     /// <summary>The call that writes one accumulator's rows: the primitive's own reduction, or lane i = row i.</summary>
     private static string Store(PrimitiveSpec spec) => spec.OwnStore ? "P.Store" : "InterleavedStore.Rows";
 
-    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int cols, string step)
+    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int cols)
     {
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
@@ -98,18 +90,20 @@ internal static class InterleavedEmitter
         {
             w.Line("var ws = P.LoadWeights(g + s * groupStep);");
             for (int j = 0; j < cols; j++)
-                w.Line($"a{j} = {step}(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
+                w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
         }
         for (int j = 0; j < cols; j++)
             w.Line($"{Store(spec)}(a{j}, y + (c + {j}) * yStride + r, rows - r);");
     }
 
-    private static void WriteSizes(CodeWriter w, PrimitiveSpec spec, int? k)
+    private static void WriteSizes(CodeWriter w)
     {
+        w.Line("// K: the type's constant (every count below then folds to a constant), or the argument.");
+        w.Line("k = TK.IsFixed ? TK.K : k;");
         w.Line("// Bytes of one step of one group of rows, and of one step of activations.");
         w.Line("nint groupStep = P.Rows * (P.ValuesPerStep / TW.BlockSize) * sizeof(TW);");
         w.Line("nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);");
-        w.Line(k is null ? "int steps = k / P.ValuesPerStep;" : $"const int steps = {k / spec.ValuesPerStep};");
+        w.Line("int steps = k / P.ValuesPerStep;");
         w.Line("nint groupBytes = steps * groupStep;");
     }
 }

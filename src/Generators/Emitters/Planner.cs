@@ -4,7 +4,7 @@ using LlamaAot.Generators.Model;
 
 namespace LlamaAot.Generators.Emitters;
 
-/// <summary>Decides which K values a primitive class gets specialized kernels for (pure: no Roslyn).</summary>
+/// <summary>Decides which K values the kernels of a primitive class are instantiated on as constants (pure: no Roslyn).</summary>
 internal static class Planner
 {
     public const string FallbackId = "LLAOT001";

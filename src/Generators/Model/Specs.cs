@@ -84,5 +84,5 @@ internal sealed record KernelPlan(PrimitiveSpec Spec, EquatableArray<Specialized
 /// <summary>The planner's answer: the plan, and beside it a diagnostic for each K that is not specialized and why.</summary>
 internal sealed record PlanResult(KernelPlan Plan, EquatableArray<DiagnosticInfo> Fallbacks);
 
-/// <summary>A K with a specialized kernel, and the families that have it.</summary>
+/// <summary>A K the kernels are instantiated on as a constant, and the families that have it.</summary>
 internal sealed record SpecializedK(int K, string Families);

@@ -4,7 +4,8 @@ using LlamaAot.Quants;
 namespace LlamaAot.Kernels;
 
 /// <summary>
-/// A generated kernel pair for one weight type, instruction set and K (0 = generic, K at run time).
+/// A generated kernel pair for one weight type, instruction set and K: the pair's instantiation on the type that
+/// carries K (<see cref="IInnerDimension"/>), with K = 0 for RunTimeK (the generic pair, K at run time).
 /// <para>Matrix-vector: <c>gemv(w, x, y, rows, k)</c> sets y[r] = dot(W[r], x) for r &lt; rows.</para>
 /// <para>Matrix-matrix: <c>gemm(w, x, y, rows, cols, k, yStride)</c> sets y[c * yStride + r] = dot(W[r], x[c]).</para>
 /// x is activations already converted to <see cref="Activations"/>. W is row after row of weight blocks, or, when
@@ -25,7 +26,7 @@ internal sealed unsafe class KernelEntry(
     public GgmlType Weights { get; } = weights;
     public KernelIsa Isa { get; } = isa;
 
-    /// <summary>The K this pair is specialized for, or 0 for the generic pair.</summary>
+    /// <summary>The K this pair is instantiated on as a constant, or 0 for the generic (RunTimeK) pair.</summary>
     public int K { get; } = k;
 
     /// <summary>Values per primitive step: a generic kernel serves a K that is a multiple of it (interleaved), or any K.</summary>

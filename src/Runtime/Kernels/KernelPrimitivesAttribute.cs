@@ -3,7 +3,8 @@ namespace LlamaAot.Kernels;
 /// <summary>
 /// Marks a static class as the small, hand-written SIMD primitives of one weight format x activation format x
 /// instruction set. The kernel generator owns everything around them (loops, unrolling, tiles, tails, dispatch,
-/// registry) and emits matrix-vector and matrix-matrix kernels from them, one per model shape.
+/// registry) and emits a matrix-vector and a matrix-matrix kernel from them, generic over the type that carries K
+/// (<see cref="IInnerDimension"/>), instantiated for K at run time and for each K of the model shapes.
 /// <para>The contract the class fulfils, with <c>TW</c>, <c>TX</c> any types it chooses and <c>Vector{N}&lt;float&gt;</c>
 /// the accumulator of the instruction set (N = 512, 256, 128):</para>
 /// <code>
@@ -43,8 +44,9 @@ internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, 
 }
 
 /// <summary>
-/// One model family's matrix shapes: the generator emits, for every kernel primitive, kernels whose inner
-/// dimension K is a compile-time constant for <see cref="NEmbd"/> and <see cref="NFf"/>. Adding a shape is one line.
+/// One model family's matrix shapes: the generator emits a type carrying K (<see cref="IInnerDimension"/>) for
+/// <see cref="NEmbd"/> and <see cref="NFf"/>, and the registry lists every kernel instantiated on it, where K is a
+/// compile-time constant. Adding a shape is one line.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 internal sealed class ModelShapeAttribute(string family, int nEmbd, int nFf) : Attribute

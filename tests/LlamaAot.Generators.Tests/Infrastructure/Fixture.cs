@@ -83,6 +83,18 @@ internal static class Fixture
                 public delegate*<byte*, nint, int, int, byte*, void> Repack { get; init; }
             }
 
+            internal interface IInnerDimension
+            {
+                static abstract bool IsFixed { get; }
+                static abstract int K { get; }
+            }
+
+            internal readonly struct RunTimeK : IInnerDimension
+            {
+                public static bool IsFixed => false;
+                public static int K => 0;
+            }
+
             internal static unsafe class WeightPrefetch
             {
                 public static void Ahead(byte* p, nint bytes) { }

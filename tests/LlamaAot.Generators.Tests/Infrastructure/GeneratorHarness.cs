@@ -57,4 +57,10 @@ internal sealed record Run(GeneratorDriver Driver, Compilation Output, Immutable
 
     public IReadOnlyDictionary<string, string> Sources =>
         Result.GeneratedSources.ToDictionary(s => s.HintName, s => s.SourceText.ToString());
+
+    /// <summary>What the compiler says of the output: every error, and the warnings in generated files.</summary>
+    public string[] CompileProblems() => Output.GetDiagnostics()
+        .Where(d => d.Severity == DiagnosticSeverity.Error || d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree is { } tree && GeneratorHarness.IsGenerated(tree))
+        .Select(d => d.ToString())
+        .ToArray();
 }

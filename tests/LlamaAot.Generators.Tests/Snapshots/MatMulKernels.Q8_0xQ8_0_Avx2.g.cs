@@ -5,8 +5,9 @@
 // (Vector256<float> accumulators), picked by KernelRegistry when the process runs that path.
 // One step = 32 values = 1 BlockQ8_0 block(s).
 // Matrix-vector tiles: 2 rows; matrix-matrix tiles: 2 rows x 1 columns.
-// Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.
-// Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the generic kernels serve it.
+// Each kernel is generic over TK, the type that carries K. Specialized K (instantiated on the constant: constant
+// trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the RunTimeK instantiation.
+// Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the RunTimeK instantiation serves it.
 // Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.
 #nullable enable
 using System.Runtime.CompilerServices;
@@ -21,12 +22,16 @@ namespace LlamaAot.Kernels;
 internal static unsafe partial class MatMulKernels
 {
     /// <summary>
-    /// Gemv_Q8_0xQ8_0_Avx2_R2: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.
-    /// Generic: K at run time; a K that is not a multiple of the step ends with a scalar tail (the reference).
+    /// Gemv_Q8_0xQ8_0_Avx2_R2: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations. A K that is
+    /// not a multiple of the step ends with a scalar tail (the reference).
     /// </summary>
+    /// <typeparam name="TK">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant
+    /// in its instantiation, which ignores the k argument.</typeparam>
     [SkipLocalsInit]
-    public static void Gemv_Q8_0xQ8_0_Avx2_R2(byte* w, byte* x, float* y, int rows, int k)
+    public static void Gemv_Q8_0xQ8_0_Avx2_R2<TK>(byte* w, byte* x, float* y, int rows, int k) where TK : struct, IInnerDimension
     {
+        // K: the type's constant (every count below then folds to a constant), or the argument.
+        k = TK.IsFixed ? TK.K : k;
         // Bytes of one step of weights and of activations.
         nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
         nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
@@ -51,7 +56,7 @@ internal static unsafe partial class MatMulKernels
             }
             y[r] = Vector256.Sum(a0);
             y[r + 1] = Vector256.Sum(a1);
-            // Tail: the values after the last whole step, through the scalar reference.
+            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
             if (tail != 0)
             {
                 y[r] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x + steps * xStep, tail / TX.BlockSize));
@@ -72,7 +77,7 @@ internal static unsafe partial class MatMulKernels
                 a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
             y[r] = Vector256.Sum(a0);
-            // Tail: the values after the last whole step, through the scalar reference.
+            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
             if (tail != 0)
             {
                 y[r] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x + steps * xStep, tail / TX.BlockSize));
@@ -83,12 +88,16 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Avx2_R2C1: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is handed to 2 rows in turn.
-    /// Generic: K at run time, with a scalar tail when K is not a multiple of the step.
+    /// once and used for 1 columns; each activation step is handed to 2 rows in turn. A K that is not a
+    /// multiple of the step ends with a scalar tail (the reference).
     /// </summary>
+    /// <typeparam name="TK">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant
+    /// in its instantiation, which ignores the k argument.</typeparam>
     [SkipLocalsInit]
-    public static void Gemm_Q8_0xQ8_0_Avx2_R2C1(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)
+    public static void Gemm_Q8_0xQ8_0_Avx2_R2C1<TK>(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride) where TK : struct, IInnerDimension
     {
+        // K: the type's constant (every count below then folds to a constant), or the argument.
+        k = TK.IsFixed ? TK.K : k;
         // Bytes of one step of weights and of activations.
         nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
         nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
@@ -117,7 +126,7 @@ internal static unsafe partial class MatMulKernels
                 }
                 y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
                 y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -139,7 +148,7 @@ internal static unsafe partial class MatMulKernels
                 }
                 y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
                 y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -163,7 +172,7 @@ internal static unsafe partial class MatMulKernels
                     a0_0 = P.MulAdd(w0s, x0s, a0_0);
                 }
                 y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -180,279 +189,11 @@ internal static unsafe partial class MatMulKernels
                     a0_0 = P.MulAdd(w0s, x0s, a0_0);
                 }
                 y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
                 }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Gemv_Q8_0xQ8_0_Avx2_R2_K64: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.
-    /// Specialized for K = 64 (tiny, odd): 2 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemv_Q8_0xQ8_0_Avx2_R2_K64(byte* w, byte* x, float* y, int rows, int k)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 2;
-        nint rowBytes = 2 * sizeof(TW);
-        int r = 0;
-        // Tiles of 2 rows: each activation step is handed to 2 weight rows in turn.
-        for (; r + 2 <= rows; r += 2)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
-                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
-            }
-            y[r] = Vector256.Sum(a0);
-            y[r + 1] = Vector256.Sum(a1);
-        }
-        // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
-        // result never depends on where a thread's share of rows begins.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            var a0 = Vector256<float>.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-            }
-            y[r] = Vector256.Sum(a0);
-        }
-    }
-
-    /// <summary>
-    /// Gemm_Q8_0xQ8_0_Avx2_R2C1_K64: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
-    /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is handed to 2 rows in turn.
-    /// Specialized for K = 64 (tiny, odd): 2 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemm_Q8_0xQ8_0_Avx2_R2C1_K64(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 2;
-        nint rowBytes = 2 * sizeof(TW);
-        nint xRowBytes = 2 * sizeof(TX);
-        int r = 0;
-        for (; r + 2 <= rows; r += 2)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            int c = 0;
-            for (; c + 1 <= cols; c += 1)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                var a1_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                var a1_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-            }
-        }
-        // Rows left over: the same per-element order of operations as inside a full tile.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            int c = 0;
-            for (; c + 1 <= cols; c += 1)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Gemv_Q8_0xQ8_0_Avx2_R2_K96: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.
-    /// Specialized for K = 96 (tiny): 3 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemv_Q8_0xQ8_0_Avx2_R2_K96(byte* w, byte* x, float* y, int rows, int k)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 3;
-        nint rowBytes = 3 * sizeof(TW);
-        int r = 0;
-        // Tiles of 2 rows: each activation step is handed to 2 weight rows in turn.
-        for (; r + 2 <= rows; r += 2)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
-                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
-            }
-            y[r] = Vector256.Sum(a0);
-            y[r + 1] = Vector256.Sum(a1);
-        }
-        // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
-        // result never depends on where a thread's share of rows begins.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            var a0 = Vector256<float>.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-            }
-            y[r] = Vector256.Sum(a0);
-        }
-    }
-
-    /// <summary>
-    /// Gemm_Q8_0xQ8_0_Avx2_R2C1_K96: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
-    /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is handed to 2 rows in turn.
-    /// Specialized for K = 96 (tiny): 3 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemm_Q8_0xQ8_0_Avx2_R2C1_K96(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 3;
-        nint rowBytes = 3 * sizeof(TW);
-        nint xRowBytes = 3 * sizeof(TX);
-        int r = 0;
-        for (; r + 2 <= rows; r += 2)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            int c = 0;
-            for (; c + 1 <= cols; c += 1)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                var a1_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                var a1_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-            }
-        }
-        // Rows left over: the same per-element order of operations as inside a full tile.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            int c = 0;
-            for (; c + 1 <= cols; c += 1)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
             }
         }
     }
@@ -460,8 +201,8 @@ internal static unsafe partial class MatMulKernels
     /// <summary>The kernel pairs of this file, for KernelRegistry.</summary>
     internal static KernelEntry[] Entries_Q8_0xQ8_0_Avx2() =>
     [
-        new(GgmlType.Q8_0, KernelIsa.Avx2, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2", &Gemv_Q8_0xQ8_0_Avx2_R2, "Gemm_Q8_0xQ8_0_Avx2_R2C1", &Gemm_Q8_0xQ8_0_Avx2_R2C1),
-        new(GgmlType.Q8_0, KernelIsa.Avx2, 64, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2_K64", &Gemv_Q8_0xQ8_0_Avx2_R2_K64, "Gemm_Q8_0xQ8_0_Avx2_R2C1_K64", &Gemm_Q8_0xQ8_0_Avx2_R2C1_K64),
-        new(GgmlType.Q8_0, KernelIsa.Avx2, 96, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2_K96", &Gemv_Q8_0xQ8_0_Avx2_R2_K96, "Gemm_Q8_0xQ8_0_Avx2_R2C1_K96", &Gemm_Q8_0xQ8_0_Avx2_R2C1_K96),
+        new(GgmlType.Q8_0, KernelIsa.Avx2, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2<RunTimeK>", &Gemv_Q8_0xQ8_0_Avx2_R2<RunTimeK>, "Gemm_Q8_0xQ8_0_Avx2_R2C1<RunTimeK>", &Gemm_Q8_0xQ8_0_Avx2_R2C1<RunTimeK>),
+        new(GgmlType.Q8_0, KernelIsa.Avx2, 64, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2<K64>", &Gemv_Q8_0xQ8_0_Avx2_R2<K64>, "Gemm_Q8_0xQ8_0_Avx2_R2C1<K64>", &Gemm_Q8_0xQ8_0_Avx2_R2C1<K64>),
+        new(GgmlType.Q8_0, KernelIsa.Avx2, 96, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Avx2_R2<K96>", &Gemv_Q8_0xQ8_0_Avx2_R2<K96>, "Gemm_Q8_0xQ8_0_Avx2_R2C1<K96>", &Gemm_Q8_0xQ8_0_Avx2_R2C1<K96>),
     ];
 }

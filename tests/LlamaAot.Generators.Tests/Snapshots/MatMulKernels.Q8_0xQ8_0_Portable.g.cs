@@ -5,8 +5,9 @@
 // (LanesAndSum accumulators, from its Zero, reduced by its Sum), picked by KernelRegistry when the process runs that path.
 // One step = 32 values = 1 BlockQ8_0 block(s).
 // Matrix-vector tiles: 4 rows; matrix-matrix tiles: 4 rows x 3 columns.
-// Specialized K (constant trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the generic kernels.
-// Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the generic kernels serve it.
+// Each kernel is generic over TK, the type that carries K. Specialized K (instantiated on the constant: constant
+// trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the RunTimeK instantiation.
+// Not specialized: K = 100 (odd) is not a multiple of the Q8_0 block (32 values); the RunTimeK instantiation serves it.
 // Reference: BlockQ8_0.Dot, the scalar twin; results must match it up to float summation order.
 #nullable enable
 using System.Runtime.CompilerServices;
@@ -22,12 +23,16 @@ namespace LlamaAot.Kernels;
 internal static unsafe partial class MatMulKernels
 {
     /// <summary>
-    /// Gemv_Q8_0xQ8_0_Portable_R4: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.
-    /// Generic: K at run time; a K that is not a multiple of the step ends with a scalar tail (the reference).
+    /// Gemv_Q8_0xQ8_0_Portable_R4: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations. A K that is
+    /// not a multiple of the step ends with a scalar tail (the reference).
     /// </summary>
+    /// <typeparam name="TK">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant
+    /// in its instantiation, which ignores the k argument.</typeparam>
     [SkipLocalsInit]
-    public static void Gemv_Q8_0xQ8_0_Portable_R4(byte* w, byte* x, float* y, int rows, int k)
+    public static void Gemv_Q8_0xQ8_0_Portable_R4<TK>(byte* w, byte* x, float* y, int rows, int k) where TK : struct, IInnerDimension
     {
+        // K: the type's constant (every count below then folds to a constant), or the argument.
+        k = TK.IsFixed ? TK.K : k;
         // Bytes of one step of weights and of activations.
         nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
         nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
@@ -60,7 +65,7 @@ internal static unsafe partial class MatMulKernels
             y[r + 1] = TA.Sum(a1);
             y[r + 2] = TA.Sum(a2);
             y[r + 3] = TA.Sum(a3);
-            // Tail: the values after the last whole step, through the scalar reference.
+            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
             if (tail != 0)
             {
                 y[r] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x + steps * xStep, tail / TX.BlockSize));
@@ -83,7 +88,7 @@ internal static unsafe partial class MatMulKernels
                 a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
             }
             y[r] = TA.Sum(a0);
-            // Tail: the values after the last whole step, through the scalar reference.
+            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
             if (tail != 0)
             {
                 y[r] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x + steps * xStep, tail / TX.BlockSize));
@@ -94,12 +99,16 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Portable_R4C3: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is handed to 4 rows in turn.
-    /// Generic: K at run time, with a scalar tail when K is not a multiple of the step.
+    /// once and used for 3 columns; each activation step is handed to 4 rows in turn. A K that is not a
+    /// multiple of the step ends with a scalar tail (the reference).
     /// </summary>
+    /// <typeparam name="TK">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant
+    /// in its instantiation, which ignores the k argument.</typeparam>
     [SkipLocalsInit]
-    public static void Gemm_Q8_0xQ8_0_Portable_R4C3(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)
+    public static void Gemm_Q8_0xQ8_0_Portable_R4C3<TK>(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride) where TK : struct, IInnerDimension
     {
+        // K: the type's constant (every count below then folds to a constant), or the argument.
+        k = TK.IsFixed ? TK.K : k;
         // Bytes of one step of weights and of activations.
         nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
         nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
@@ -150,7 +159,7 @@ internal static unsafe partial class MatMulKernels
                 y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
                 y[(c + 1) * yStride + r + 3] = TA.Sum(a3_1);
                 y[(c + 2) * yStride + r + 3] = TA.Sum(a3_2);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -190,7 +199,7 @@ internal static unsafe partial class MatMulKernels
                 y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
                 y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
                 y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -222,7 +231,7 @@ internal static unsafe partial class MatMulKernels
                 y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
                 y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
                 y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -241,7 +250,7 @@ internal static unsafe partial class MatMulKernels
                     a0_0 = P.MulAdd(w0s, x0s, a0_0);
                 }
                 y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                // Tail: the values after the last whole step, through the scalar reference.
+                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
                 if (tail != 0)
                 {
                     y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
@@ -250,367 +259,11 @@ internal static unsafe partial class MatMulKernels
         }
     }
 
-    /// <summary>
-    /// Gemv_Q8_0xQ8_0_Portable_R4_K64: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.
-    /// Specialized for K = 64 (tiny, odd): 2 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemv_Q8_0xQ8_0_Portable_R4_K64(byte* w, byte* x, float* y, int rows, int k)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 2;
-        nint rowBytes = 2 * sizeof(TW);
-        int r = 0;
-        // Tiles of 4 rows: each activation step is handed to 4 weight rows in turn.
-        for (; r + 4 <= rows; r += 4)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            byte* w2 = w1 + rowBytes;
-            byte* w3 = w2 + rowBytes;
-            var a0 = TA.Zero; var a1 = TA.Zero; var a2 = TA.Zero; var a3 = TA.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
-                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
-                WeightPrefetch.Ahead(w2 + s * wStep, wStep);
-                a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
-                WeightPrefetch.Ahead(w3 + s * wStep, wStep);
-                a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
-            }
-            y[r] = TA.Sum(a0);
-            y[r + 1] = TA.Sum(a1);
-            y[r + 2] = TA.Sum(a2);
-            y[r + 3] = TA.Sum(a3);
-        }
-        // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
-        // result never depends on where a thread's share of rows begins.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            var a0 = TA.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-            }
-            y[r] = TA.Sum(a0);
-        }
-    }
-
-    /// <summary>
-    /// Gemm_Q8_0xQ8_0_Portable_R4C3_K64: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
-    /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is handed to 4 rows in turn.
-    /// Specialized for K = 64 (tiny, odd): 2 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemm_Q8_0xQ8_0_Portable_R4C3_K64(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 2;
-        nint rowBytes = 2 * sizeof(TW);
-        nint xRowBytes = 2 * sizeof(TX);
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            byte* w2 = w1 + rowBytes;
-            byte* w3 = w2 + rowBytes;
-            int c = 0;
-            for (; c + 3 <= cols; c += 3)
-            {
-                byte* x0 = x + c * xRowBytes;
-                byte* x1 = x0 + xRowBytes;
-                byte* x2 = x1 + xRowBytes;
-                var a0_0 = TA.Zero; var a0_1 = TA.Zero; var a0_2 = TA.Zero;
-                var a1_0 = TA.Zero; var a1_1 = TA.Zero; var a1_2 = TA.Zero;
-                var a2_0 = TA.Zero; var a2_1 = TA.Zero; var a2_2 = TA.Zero;
-                var a3_0 = TA.Zero; var a3_1 = TA.Zero; var a3_2 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var x1s = P.LoadActivations(x1 + s * xStep);
-                    var x2s = P.LoadActivations(x2 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0); a1_1 = P.MulAdd(w1s, x1s, a1_1); a1_2 = P.MulAdd(w1s, x2s, a1_2);
-                    var w2s = P.LoadWeights(w2 + s * wStep);
-                    a2_0 = P.MulAdd(w2s, x0s, a2_0); a2_1 = P.MulAdd(w2s, x1s, a2_1); a2_2 = P.MulAdd(w2s, x2s, a2_2);
-                    var w3s = P.LoadWeights(w3 + s * wStep);
-                    a3_0 = P.MulAdd(w3s, x0s, a3_0); a3_1 = P.MulAdd(w3s, x1s, a3_1); a3_2 = P.MulAdd(w3s, x2s, a3_2);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
-                y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-                y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
-                y[(c + 1) * yStride + r + 1] = TA.Sum(a1_1);
-                y[(c + 2) * yStride + r + 1] = TA.Sum(a1_2);
-                y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
-                y[(c + 1) * yStride + r + 2] = TA.Sum(a2_1);
-                y[(c + 2) * yStride + r + 2] = TA.Sum(a2_2);
-                y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-                y[(c + 1) * yStride + r + 3] = TA.Sum(a3_1);
-                y[(c + 2) * yStride + r + 3] = TA.Sum(a3_2);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = TA.Zero;
-                var a1_0 = TA.Zero;
-                var a2_0 = TA.Zero;
-                var a3_0 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                    var w2s = P.LoadWeights(w2 + s * wStep);
-                    a2_0 = P.MulAdd(w2s, x0s, a2_0);
-                    var w3s = P.LoadWeights(w3 + s * wStep);
-                    a3_0 = P.MulAdd(w3s, x0s, a3_0);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
-                y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
-                y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-            }
-        }
-        // Rows left over: the same per-element order of operations as inside a full tile.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            int c = 0;
-            for (; c + 3 <= cols; c += 3)
-            {
-                byte* x0 = x + c * xRowBytes;
-                byte* x1 = x0 + xRowBytes;
-                byte* x2 = x1 + xRowBytes;
-                var a0_0 = TA.Zero; var a0_1 = TA.Zero; var a0_2 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var x1s = P.LoadActivations(x1 + s * xStep);
-                    var x2s = P.LoadActivations(x2 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
-                y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Gemv_Q8_0xQ8_0_Portable_R4_K96: y[r] = dot(W[r], x) for r in [0, rows). W holds rows of K weights, x K activations.
-    /// Specialized for K = 96 (tiny): 3 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemv_Q8_0xQ8_0_Portable_R4_K96(byte* w, byte* x, float* y, int rows, int k)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 3;
-        nint rowBytes = 3 * sizeof(TW);
-        int r = 0;
-        // Tiles of 4 rows: each activation step is handed to 4 weight rows in turn.
-        for (; r + 4 <= rows; r += 4)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            byte* w2 = w1 + rowBytes;
-            byte* w3 = w2 + rowBytes;
-            var a0 = TA.Zero; var a1 = TA.Zero; var a2 = TA.Zero; var a3 = TA.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-                WeightPrefetch.Ahead(w1 + s * wStep, wStep);
-                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
-                WeightPrefetch.Ahead(w2 + s * wStep, wStep);
-                a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
-                WeightPrefetch.Ahead(w3 + s * wStep, wStep);
-                a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
-            }
-            y[r] = TA.Sum(a0);
-            y[r + 1] = TA.Sum(a1);
-            y[r + 2] = TA.Sum(a2);
-            y[r + 3] = TA.Sum(a3);
-        }
-        // Rows left over, one at a time, with the same per-row order of operations as in a tile, so a
-        // result never depends on where a thread's share of rows begins.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            var a0 = TA.Zero;
-            // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
-            {
-                var xs = P.LoadActivations(x + s * xStep);
-                WeightPrefetch.Ahead(w0 + s * wStep, wStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-            }
-            y[r] = TA.Sum(a0);
-        }
-    }
-
-    /// <summary>
-    /// Gemm_Q8_0xQ8_0_Portable_R4C3_K96: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
-    /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is handed to 4 rows in turn.
-    /// Specialized for K = 96 (tiny): 3 steps, no tail; the k argument is ignored.
-    /// </summary>
-    [SkipLocalsInit]
-    public static void Gemm_Q8_0xQ8_0_Portable_R4C3_K96(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride)
-    {
-        // Bytes of one step of weights and of activations.
-        nint wStep = P.ValuesPerStep / TW.BlockSize * sizeof(TW);
-        nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
-        const int steps = 3;
-        nint rowBytes = 3 * sizeof(TW);
-        nint xRowBytes = 3 * sizeof(TX);
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            byte* w2 = w1 + rowBytes;
-            byte* w3 = w2 + rowBytes;
-            int c = 0;
-            for (; c + 3 <= cols; c += 3)
-            {
-                byte* x0 = x + c * xRowBytes;
-                byte* x1 = x0 + xRowBytes;
-                byte* x2 = x1 + xRowBytes;
-                var a0_0 = TA.Zero; var a0_1 = TA.Zero; var a0_2 = TA.Zero;
-                var a1_0 = TA.Zero; var a1_1 = TA.Zero; var a1_2 = TA.Zero;
-                var a2_0 = TA.Zero; var a2_1 = TA.Zero; var a2_2 = TA.Zero;
-                var a3_0 = TA.Zero; var a3_1 = TA.Zero; var a3_2 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var x1s = P.LoadActivations(x1 + s * xStep);
-                    var x2s = P.LoadActivations(x2 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0); a1_1 = P.MulAdd(w1s, x1s, a1_1); a1_2 = P.MulAdd(w1s, x2s, a1_2);
-                    var w2s = P.LoadWeights(w2 + s * wStep);
-                    a2_0 = P.MulAdd(w2s, x0s, a2_0); a2_1 = P.MulAdd(w2s, x1s, a2_1); a2_2 = P.MulAdd(w2s, x2s, a2_2);
-                    var w3s = P.LoadWeights(w3 + s * wStep);
-                    a3_0 = P.MulAdd(w3s, x0s, a3_0); a3_1 = P.MulAdd(w3s, x1s, a3_1); a3_2 = P.MulAdd(w3s, x2s, a3_2);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
-                y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-                y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
-                y[(c + 1) * yStride + r + 1] = TA.Sum(a1_1);
-                y[(c + 2) * yStride + r + 1] = TA.Sum(a1_2);
-                y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
-                y[(c + 1) * yStride + r + 2] = TA.Sum(a2_1);
-                y[(c + 2) * yStride + r + 2] = TA.Sum(a2_2);
-                y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-                y[(c + 1) * yStride + r + 3] = TA.Sum(a3_1);
-                y[(c + 2) * yStride + r + 3] = TA.Sum(a3_2);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = TA.Zero;
-                var a1_0 = TA.Zero;
-                var a2_0 = TA.Zero;
-                var a3_0 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                    var w2s = P.LoadWeights(w2 + s * wStep);
-                    a2_0 = P.MulAdd(w2s, x0s, a2_0);
-                    var w3s = P.LoadWeights(w3 + s * wStep);
-                    a3_0 = P.MulAdd(w3s, x0s, a3_0);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
-                y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
-                y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-            }
-        }
-        // Rows left over: the same per-element order of operations as inside a full tile.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            int c = 0;
-            for (; c + 3 <= cols; c += 3)
-            {
-                byte* x0 = x + c * xRowBytes;
-                byte* x1 = x0 + xRowBytes;
-                byte* x2 = x1 + xRowBytes;
-                var a0_0 = TA.Zero; var a0_1 = TA.Zero; var a0_2 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var x1s = P.LoadActivations(x1 + s * xStep);
-                    var x2s = P.LoadActivations(x2 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
-                y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-            }
-        }
-    }
-
     /// <summary>The kernel pairs of this file, for KernelRegistry.</summary>
     internal static KernelEntry[] Entries_Q8_0xQ8_0_Portable() =>
     [
-        new(GgmlType.Q8_0, KernelIsa.Portable, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Portable_R4", &Gemv_Q8_0xQ8_0_Portable_R4, "Gemm_Q8_0xQ8_0_Portable_R4C3", &Gemm_Q8_0xQ8_0_Portable_R4C3),
-        new(GgmlType.Q8_0, KernelIsa.Portable, 64, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Portable_R4_K64", &Gemv_Q8_0xQ8_0_Portable_R4_K64, "Gemm_Q8_0xQ8_0_Portable_R4C3_K64", &Gemm_Q8_0xQ8_0_Portable_R4C3_K64),
-        new(GgmlType.Q8_0, KernelIsa.Portable, 96, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Portable_R4_K96", &Gemv_Q8_0xQ8_0_Portable_R4_K96, "Gemm_Q8_0xQ8_0_Portable_R4C3_K96", &Gemm_Q8_0xQ8_0_Portable_R4C3_K96),
+        new(GgmlType.Q8_0, KernelIsa.Portable, 0, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Portable_R4<RunTimeK>", &Gemv_Q8_0xQ8_0_Portable_R4<RunTimeK>, "Gemm_Q8_0xQ8_0_Portable_R4C3<RunTimeK>", &Gemm_Q8_0xQ8_0_Portable_R4C3<RunTimeK>),
+        new(GgmlType.Q8_0, KernelIsa.Portable, 64, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Portable_R4<K64>", &Gemv_Q8_0xQ8_0_Portable_R4<K64>, "Gemm_Q8_0xQ8_0_Portable_R4C3<K64>", &Gemm_Q8_0xQ8_0_Portable_R4C3<K64>),
+        new(GgmlType.Q8_0, KernelIsa.Portable, 96, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), "Gemv_Q8_0xQ8_0_Portable_R4<K96>", &Gemv_Q8_0xQ8_0_Portable_R4<K96>, "Gemm_Q8_0xQ8_0_Portable_R4C3<K96>", &Gemm_Q8_0xQ8_0_Portable_R4C3<K96>),
     ];
 }

@@ -140,7 +140,7 @@ public class CliTests
         var r = LlamaAotProcess.Run("-m", Shared.Stories260K("Q4_0"), "-p", "Lily", "-n", "1", "--verbose", "-c", "128");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("kernel blk.0.attn_q.weight Q4_0 K=64: Gemv_Q4_0xQ8_0", r.Stderr);
-        Assert.Contains("_K64 (specialized)", r.Stderr);
+        Assert.Contains("<K64> (specialized)", r.Stderr);
         Assert.Contains("kernel blk.0.ffn_down.weight F16 K=172", r.Stderr);
         Assert.Contains("(generic)", r.Stderr);
     }

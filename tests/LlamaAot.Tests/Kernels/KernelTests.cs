@@ -82,10 +82,11 @@ public unsafe class KernelTests
         var specialized = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096, allowRepack: false);
         Assert.NotNull(specialized);
         Assert.True(specialized.IsSpecialized);
-        Assert.EndsWith("_K4096", specialized.GemvName);
+        Assert.EndsWith("<K4096>", specialized.GemvName);
         var generic = KernelRegistry.Find(GgmlType.Q4_0, isa, 4096 + 64, allowRepack: false);
         Assert.NotNull(generic);
         Assert.False(generic.IsSpecialized);
+        Assert.EndsWith("<RunTimeK>", generic.GemvName);
     }
 
     [Fact]
