@@ -35,12 +35,8 @@ public unsafe partial struct BlockQ4_K
         {
             ref var b = ref blocks[i];
             fixed (byte* scales = b.Scales)
-                KQuantScaleMin.QuantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), 15, -1f, 0.1f, 20, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
-            for (int c = 0; c < 4; c++)
-            {
-                for (int j = 0; j < 32; j++)
-                    b.Qs[32 * c + j] = (byte)(l[64 * c + j] | l[64 * c + 32 + j] << 4);
-            }
+                KQuantScaleMin.QuantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), Nmax, RMin, RDelta, NStep, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
+            b.Pack(l);
         }
     }
 
@@ -63,6 +59,20 @@ public unsafe partial struct BlockQ4_K
         foreach (float s in sums)
             sum += s;
         return sum;
+    }
+
+    // quantize_row_q4_K_ref's make_qkx2_quants arguments.
+    private const int Nmax = 15, NStep = 20;
+    private const float RMin = -1f, RDelta = 0.1f;
+
+    /// <summary>The 256 quants (0..15) in value order into the nibbles.</summary>
+    private void Pack(ReadOnlySpan<byte> l)
+    {
+        for (int c = 0; c < 4; c++)
+        {
+            for (int j = 0; j < 32; j++)
+                Qs[32 * c + j] = (byte)(l[64 * c + j] | l[64 * c + 32 + j] << 4);
+        }
     }
 
     /// <summary>The 256 quants (0..15) in value order.</summary>
