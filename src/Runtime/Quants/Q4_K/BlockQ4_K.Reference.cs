@@ -28,14 +28,20 @@ public unsafe partial struct BlockQ4_K
     /// <see cref="KQuantScaleMin.QuantizeSuperBlock"/> with nmax 15 and make_qkx2_quants(rmin -1, rdelta 0.1,
     /// nstep 20), then the quants packed as nibbles.
     /// </summary>
-    public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks)
+    public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks) => Quantize(x, blocks, &KQuantScaleMin.QuantizeSuperBlock);
+
+    /// <summary><see cref="Quantize"/>, byte for byte, with the sub-blocks in vector lanes (<see cref="KQuantScaleMinLanes"/>).</summary>
+    public static void QuantizeFast(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks) => Quantize(x, blocks, &KQuantScaleMinLanes.QuantizeSuperBlock);
+
+    private static void Quantize(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks,
+        delegate*<ReadOnlySpan<float>, int, float, float, int, Span<byte>, Span<byte>, out ushort, out ushort, void> quantizeSuperBlock)
     {
         Span<byte> l = stackalloc byte[BlockSize];
         for (int i = 0; i < blocks.Length; i++)
         {
             ref var b = ref blocks[i];
             fixed (byte* scales = b.Scales)
-                KQuantScaleMin.QuantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), Nmax, RMin, RDelta, NStep, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
+                quantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), Nmax, RMin, RDelta, NStep, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
             b.Pack(l);
         }
     }

@@ -16,10 +16,18 @@ internal static unsafe class KQuantScaleMinLanes
     private const int SubBlocks = 8, N = 32;
 
     /// <inheritdoc cref="KQuantScaleMin.QuantizeSuperBlock"/>
-    /// <param name="x">The super-block's 256 values.</param>
-    /// <param name="l">Its 256 quants, written in value order.</param>
-    /// <param name="packed">The 12 bytes of packed scales and mins.</param>
-    public static void QuantizeSuperBlock(float* x, int nmax, float rmin, float rdelta, int nstep, byte* l, byte* packed, out ushort d, out ushort dmin)
+    public static void QuantizeSuperBlock(ReadOnlySpan<float> x, int nmax, float rmin, float rdelta, int nstep,
+        Span<byte> l, Span<byte> packed, out ushort d, out ushort dmin)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(x.Length, SubBlocks * N, nameof(x));
+        ArgumentOutOfRangeException.ThrowIfLessThan(l.Length, SubBlocks * N, nameof(l));
+        ArgumentOutOfRangeException.ThrowIfLessThan(packed.Length, KQuantScaleMin.Bytes, nameof(packed));
+        fixed (float* source = x)
+        fixed (byte* quants = l)
+            QuantizeSuperBlock(source, nmax, rmin, rdelta, nstep, quants, packed, out d, out dmin);
+    }
+
+    private static void QuantizeSuperBlock(float* x, int nmax, float rmin, float rdelta, int nstep, byte* l, Span<byte> packed, out ushort d, out ushort dmin)
     {
         var xt = stackalloc Vector256<float>[N]; // xt[i] lane j = x[32j + i]
         var weights = stackalloc Vector256<float>[N];
@@ -46,8 +54,7 @@ internal static unsafe class KQuantScaleMinLanes
             if (mins[j] > maxMin)
                 maxMin = mins[j];
         }
-        var packedSpan = new Span<byte>(packed, KQuantScaleMin.Bytes);
-        KQuantScaleMin.Pack(new ReadOnlySpan<float>(scales, SubBlocks), new ReadOnlySpan<float>(mins, SubBlocks), maxScale, maxMin, packedSpan);
+        KQuantScaleMin.Pack(new ReadOnlySpan<float>(scales, SubBlocks), new ReadOnlySpan<float>(mins, SubBlocks), maxScale, maxMin, packed);
         d = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(maxScale / 63f));
         dmin = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(maxMin / 63f));
 
@@ -56,7 +63,7 @@ internal static unsafe class KQuantScaleMinLanes
         float* dq = stackalloc float[SubBlocks], dm = stackalloc float[SubBlocks];
         for (int j = 0; j < SubBlocks; j++)
         {
-            var (sc, m) = KQuantScaleMin.Get(j, packedSpan);
+            var (sc, m) = KQuantScaleMin.Get(j, packed);
             dq[j] = dAll * sc;
             dm[j] = dMinAll * m;
         }
