@@ -10,7 +10,7 @@ namespace LlamaAot.Quants;
 // value after the other); branches become per-lane selects.
 public unsafe partial struct BlockQ6_K
 {
-    private const int SubBlock = 16;
+    private const int SubBlock = 16, QxMax = 32; // make_qx_quants' n and nmax for Q6_K
 
     /// <summary><see cref="Quantize"/>, byte for byte, with 8 sub-blocks at a time in vector lanes.</summary>
     public static void QuantizeFast(ReadOnlySpan<float> x, Span<BlockQ6_K> blocks)
@@ -87,7 +87,6 @@ public unsafe partial struct BlockQ6_K
     /// </summary>
     private static Vector256<float> MakeQxQuantsLanes(Vector256<float>* xt, Vector256<float>* l, Vector256<float>* aux)
     {
-        const int nmax = 32;
         var zero = Vector256<float>.Zero;
         var max = zero;
         var amax = zero;
@@ -100,35 +99,14 @@ public unsafe partial struct BlockQ6_K
         }
         var allZero = Vector256.LessThan(amax, Vector256.Create(GroupMaxEps));
 
-        var lo = Vector256.Create(-nmax);
-        var hi = Vector256.Create(nmax - 1);
-        var iscale = Vector256.Create((float)-nmax) / max;
-        var sumlx = zero;
-        var suml2 = zero;
-        for (int i = 0; i < SubBlock; i++)
-        {
-            var q = NearestIntClamped(iscale * xt[i], lo, hi);
-            l[i] = q;
-            var w = xt[i] * xt[i];
-            sumlx += w * xt[i] * q;
-            suml2 += w * q * q;
-        }
+        var (sumlx, suml2) = QxSums(xt, Vector256.Create((float)-QxMax) / max, l);
         var scale = Select(Vector256.Equals(suml2, zero), zero, sumlx / suml2);
         var best = scale * sumlx;
         for (int step = -9; step <= 9; step++)
         {
             if (step == 0)
                 continue;
-            iscale = Vector256.Create(-(nmax + 0.1f * step)) / max;
-            sumlx = suml2 = zero;
-            for (int i = 0; i < SubBlock; i++)
-            {
-                var q = NearestIntClamped(iscale * xt[i], lo, hi);
-                aux[i] = q;
-                var w = xt[i] * xt[i];
-                sumlx += w * xt[i] * q;
-                suml2 += w * q * q;
-            }
+            (sumlx, suml2) = QxSums(xt, Vector256.Create(-(QxMax + 0.1f * step)) / max, aux);
             var better = Vector256.GreaterThan(suml2, zero) & Vector256.GreaterThan(sumlx * sumlx, best * suml2);
             if (better == zero)
                 continue;
@@ -139,9 +117,31 @@ public unsafe partial struct BlockQ6_K
             best = Select(better, thisScale * sumlx, best);
         }
 
-        var offset = Vector256.Create((float)nmax);
+        var offset = Vector256.Create((float)QxMax);
         for (int i = 0; i < SubBlock; i++)
             l[i] = Select(allZero, zero, l[i] + offset);
         return Select(allZero, zero, scale);
+    }
+
+    /// <summary>
+    /// One pass of make_qx_quants (weights x²) in every lane: the quants l = clamp(nearest_int(iscale * x), -32, 31)
+    /// into <paramref name="q"/> as floats, and the sums of (w * x) * l and (w * l) * l, value after value.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> SumLX, Vector256<float> SumL2) QxSums(Vector256<float>* xt, Vector256<float> iscale, Vector256<float>* q)
+    {
+        var lo = Vector256.Create(-QxMax);
+        var hi = Vector256.Create(QxMax - 1);
+        var sumlx = Vector256<float>.Zero;
+        var suml2 = Vector256<float>.Zero;
+        for (int i = 0; i < SubBlock; i++)
+        {
+            var l = NearestIntClamped(iscale * xt[i], lo, hi);
+            q[i] = l;
+            var w = xt[i] * xt[i];
+            sumlx += w * xt[i] * l;
+            suml2 += w * l * l;
+        }
+        return (sumlx, suml2);
     }
 }
