@@ -16,9 +16,12 @@ internal static unsafe class KQuantScaleMinLanes
     private const int SubBlocks = 8, N = 32;
 
     /// <inheritdoc cref="KQuantScaleMin.QuantizeSuperBlock"/>
+    /// <remarks>For the searches of Q4_K and Q5_K: <paramref name="nstep"/> at least 1 (Q2_K's mean-absolute-error
+    /// search is not here).</remarks>
     public static void QuantizeSuperBlock(ReadOnlySpan<float> x, int nmax, float rmin, float rdelta, int nstep,
         Span<byte> l, Span<byte> packed, out ushort d, out ushort dmin)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(nstep, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(x.Length, SubBlocks * N, nameof(x));
         ArgumentOutOfRangeException.ThrowIfLessThan(l.Length, SubBlocks * N, nameof(l));
         ArgumentOutOfRangeException.ThrowIfLessThan(packed.Length, KQuantScaleMin.Bytes, nameof(packed));
