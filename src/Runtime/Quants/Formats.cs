@@ -31,6 +31,12 @@ public abstract class WeightFormat
 
     public abstract void Quantize(ReadOnlySpan<float> x, Span<byte> row);
 
+    /// <summary><see cref="Dequantize"/>, bit for bit, through the format's SIMD twin where it has one.</summary>
+    public abstract void DequantizeFast(ReadOnlySpan<byte> row, Span<float> y);
+
+    /// <summary><see cref="Quantize"/>, byte for byte, through the format's SIMD twin where it has one.</summary>
+    public abstract void QuantizeFast(ReadOnlySpan<float> x, Span<byte> row);
+
     /// <summary>The scalar reference dot product of a weight row and an activation row.</summary>
     public abstract float Dot(ReadOnlySpan<byte> w, ReadOnlySpan<byte> x);
 
@@ -68,6 +74,10 @@ internal sealed class WeightFormat<TW, TA> : WeightFormat
     public override void Dequantize(ReadOnlySpan<byte> row, Span<float> y) => TW.Dequantize(MemoryMarshal.Cast<byte, TW>(row), y);
 
     public override void Quantize(ReadOnlySpan<float> x, Span<byte> row) => TW.Quantize(x, MemoryMarshal.Cast<byte, TW>(row));
+
+    public override void DequantizeFast(ReadOnlySpan<byte> row, Span<float> y) => TW.DequantizeFast(MemoryMarshal.Cast<byte, TW>(row), y);
+
+    public override void QuantizeFast(ReadOnlySpan<float> x, Span<byte> row) => TW.QuantizeFast(x, MemoryMarshal.Cast<byte, TW>(row));
 
     public override float Dot(ReadOnlySpan<byte> w, ReadOnlySpan<byte> x) =>
         TW.Dot(MemoryMarshal.Cast<byte, TW>(w), MemoryMarshal.Cast<byte, TA>(x));

@@ -27,6 +27,18 @@ public interface IWeightFormat<TSelf, TAct> : IQuantBlock<TSelf>
     /// <summary>Floats to blocks as llama.cpp's quantizer writes weights (ggml <c>quantize_row_*_ref</c>).</summary>
     static abstract void Quantize(ReadOnlySpan<float> x, Span<TSelf> blocks);
 
+    /// <summary>
+    /// <see cref="Dequantize"/>'s floats, bit for bit, through the format's SIMD twin where it has one (the quantize
+    /// tool reads its source rows with it); the reference itself otherwise.
+    /// </summary>
+    static virtual void DequantizeFast(ReadOnlySpan<TSelf> blocks, Span<float> y) => TSelf.Dequantize(blocks, y);
+
+    /// <summary>
+    /// <see cref="Quantize"/>'s bytes, byte for byte, through the format's SIMD twin where it has one (the quantize
+    /// tool's path); the reference itself otherwise.
+    /// </summary>
+    static virtual void QuantizeFast(ReadOnlySpan<float> x, Span<TSelf> blocks) => TSelf.Quantize(x, blocks);
+
     /// <summary>The dot product of a weight row with an activation row (ggml <c>ggml_vec_dot_*</c>, scalar).</summary>
     static abstract float Dot(ReadOnlySpan<TSelf> w, ReadOnlySpan<TAct> x);
 }

@@ -62,8 +62,8 @@ public sealed record QuantizeSummary(int Tensors, int Converted, int Fallbacks, 
 /// llama-quantize in C#: reads a GGUF model (F32, F16 or BF16 weights; quantized ones with
 /// <see cref="QuantizeOptions.AllowRequantize"/>) and writes it with the weights converted as a recipe says, in
 /// llama-quantize's tensor order and metadata (llama.cpp's <c>llama_model_quantize_impl</c>, 0.5.0). Quantization
-/// uses each format's reference quantizer, which writes llama.cpp's bytes; rows are split over threads and the
-/// output does not depend on how many.
+/// uses each format's fast quantizer (<see cref="WeightFormat.QuantizeFast"/>: byte for byte its reference, which
+/// writes llama.cpp's bytes); rows are split over threads and the output does not depend on how many.
 /// </summary>
 public static class Quantizer
 {
@@ -284,10 +284,10 @@ public static class Quantizer
                     values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes);
                 else
                 {
-                    from.Dequantize(bytes, row);
+                    from.DequantizeFast(bytes, row);
                     values = row;
                 }
-                to.Quantize(values, buffer.AsSpan((int)(i * rowBytes), (int)rowBytes));
+                to.QuantizeFast(values, buffer.AsSpan((int)(i * rowBytes), (int)rowBytes));
             }
         }
     }

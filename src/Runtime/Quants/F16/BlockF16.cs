@@ -22,6 +22,15 @@ public struct BlockF16 : IWeightFormat<BlockF16, F16Activation>
             y[i] = Fp16.HalfBitsToSingle(blocks[i].Bits);
     }
 
+    /// <summary><see cref="Dequantize"/>, bit for bit, 16 or 4 halves at a time (<see cref="HalfVectors.ToSingle(ushort*, float*, long)"/>).</summary>
+    public static unsafe void DequantizeFast(ReadOnlySpan<BlockF16> blocks, Span<float> y)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, blocks.Length, nameof(y));
+        fixed (BlockF16* h = blocks)
+        fixed (float* target = y)
+            HalfVectors.ToSingle((ushort*)h, target, blocks.Length);
+    }
+
     public static void Quantize(ReadOnlySpan<float> x, Span<BlockF16> blocks)
     {
         for (int i = 0; i < x.Length; i++)

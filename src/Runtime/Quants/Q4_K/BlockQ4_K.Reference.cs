@@ -28,19 +28,21 @@ public unsafe partial struct BlockQ4_K
     /// <see cref="KQuantScaleMin.QuantizeSuperBlock"/> with nmax 15 and make_qkx2_quants(rmin -1, rdelta 0.1,
     /// nstep 20), then the quants packed as nibbles.
     /// </summary>
-    public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks)
+    public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks) => Quantize(x, blocks, &KQuantScaleMin.QuantizeSuperBlock);
+
+    /// <summary><see cref="Quantize"/>, byte for byte, with the sub-blocks in vector lanes (<see cref="KQuantScaleMinLanes"/>).</summary>
+    public static void QuantizeFast(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks) => Quantize(x, blocks, &KQuantScaleMinLanes.QuantizeSuperBlock);
+
+    private static void Quantize(ReadOnlySpan<float> x, Span<BlockQ4_K> blocks,
+        delegate*<ReadOnlySpan<float>, int, float, float, int, Span<byte>, Span<byte>, out ushort, out ushort, void> quantizeSuperBlock)
     {
         Span<byte> l = stackalloc byte[BlockSize];
         for (int i = 0; i < blocks.Length; i++)
         {
             ref var b = ref blocks[i];
             fixed (byte* scales = b.Scales)
-                KQuantScaleMin.QuantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), 15, -1f, 0.1f, 20, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
-            for (int c = 0; c < 4; c++)
-            {
-                for (int j = 0; j < 32; j++)
-                    b.Qs[32 * c + j] = (byte)(l[64 * c + j] | l[64 * c + 32 + j] << 4);
-            }
+                quantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), Nmax, RMin, RDelta, NStep, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
+            b.Pack(l);
         }
     }
 
@@ -63,6 +65,20 @@ public unsafe partial struct BlockQ4_K
         foreach (float s in sums)
             sum += s;
         return sum;
+    }
+
+    // quantize_row_q4_K_ref's make_qkx2_quants arguments.
+    private const int Nmax = 15, NStep = 20;
+    private const float RMin = -1f, RDelta = 0.1f;
+
+    /// <summary>The 256 quants (0..15) in value order into the nibbles.</summary>
+    private void Pack(ReadOnlySpan<byte> l)
+    {
+        for (int c = 0; c < 4; c++)
+        {
+            for (int j = 0; j < 32; j++)
+                Qs[32 * c + j] = (byte)(l[64 * c + j] | l[64 * c + 32 + j] << 4);
+        }
     }
 
     /// <summary>The 256 quants (0..15) in value order.</summary>

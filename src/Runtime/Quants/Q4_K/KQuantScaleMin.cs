@@ -69,10 +69,33 @@ internal static unsafe class KQuantScaleMin
                 maxMin = mins[j];
         }
 
+        Pack(scales, mins, maxScale, maxMin, packed);
+        d = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(maxScale / 63f));
+        dmin = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(maxMin / 63f));
+
+        float dAll = Fp16.HalfBitsToSingle(d), dMinAll = Fp16.HalfBitsToSingle(dmin);
+        for (int j = 0; j < subBlocks; j++)
+        {
+            var (sc, m) = Get(j, packed);
+            float dq = dAll * sc;
+            if (dq == 0)
+                continue;
+            float dm = dMinAll * m;
+            for (int i = n * j; i < n * j + n; i++)
+                l[i] = (byte)Math.Clamp(QuantMath.NearestInt((x[i] + dm) / dq), 0, nmax);
+        }
+    }
+
+    /// <summary>
+    /// The 8 scales and mins to 6 bits against the largest of each (inverse scale 63 / max, 0 when max is 0), packed
+    /// as get_scale_min_k4 reads them.
+    /// </summary>
+    public static void Pack(ReadOnlySpan<float> scales, ReadOnlySpan<float> mins, float maxScale, float maxMin, Span<byte> packed)
+    {
         float invScale = maxScale > 0 ? 63f / maxScale : 0;
         float invMin = maxMin > 0 ? 63f / maxMin : 0;
         packed.Clear();
-        for (int j = 0; j < subBlocks; j++)
+        for (int j = 0; j < 8; j++)
         {
             // uint8_t ls = nearest_int(...): the int is truncated to a byte before the MIN with 63.
             int ls = Math.Min((byte)63, (byte)QuantMath.NearestInt(invScale * scales[j]));
@@ -88,20 +111,6 @@ internal static unsafe class KQuantScaleMin
                 packed[j - 4] |= (byte)((ls >> 4) << 6);
                 packed[j] |= (byte)((lm >> 4) << 6);
             }
-        }
-        d = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(maxScale / 63f));
-        dmin = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(maxMin / 63f));
-
-        float dAll = Fp16.HalfBitsToSingle(d), dMinAll = Fp16.HalfBitsToSingle(dmin);
-        for (int j = 0; j < subBlocks; j++)
-        {
-            var (sc, m) = Get(j, packed);
-            float dq = dAll * sc;
-            if (dq == 0)
-                continue;
-            float dm = dMinAll * m;
-            for (int i = n * j; i < n * j + n; i++)
-                l[i] = (byte)Math.Clamp(QuantMath.NearestInt((x[i] + dm) / dq), 0, nmax);
         }
     }
 

@@ -28,25 +28,21 @@ public unsafe partial struct BlockQ5_K
     /// <see cref="KQuantScaleMin.QuantizeSuperBlock"/> with nmax 31 and make_qkx2_quants(rmin -0.5, rdelta 0.1,
     /// nstep 15), then the low 4 bits packed as in Q4_K and the fifth bits into qh.
     /// </summary>
-    public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ5_K> blocks)
+    public static void Quantize(ReadOnlySpan<float> x, Span<BlockQ5_K> blocks) => Quantize(x, blocks, &KQuantScaleMin.QuantizeSuperBlock);
+
+    /// <summary><see cref="Quantize"/>, byte for byte, with the sub-blocks in vector lanes (<see cref="KQuantScaleMinLanes"/>).</summary>
+    public static void QuantizeFast(ReadOnlySpan<float> x, Span<BlockQ5_K> blocks) => Quantize(x, blocks, &KQuantScaleMinLanes.QuantizeSuperBlock);
+
+    private static void Quantize(ReadOnlySpan<float> x, Span<BlockQ5_K> blocks,
+        delegate*<ReadOnlySpan<float>, int, float, float, int, Span<byte>, Span<byte>, out ushort, out ushort, void> quantizeSuperBlock)
     {
         Span<byte> l = stackalloc byte[BlockSize];
         for (int i = 0; i < blocks.Length; i++)
         {
             ref var b = ref blocks[i];
             fixed (byte* scales = b.Scales)
-                KQuantScaleMin.QuantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), 31, -0.5f, 0.1f, 15, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
-            for (int j = 0; j < 32; j++)
-                b.Qh[j] = 0;
-            for (int c = 0; c < 4; c++)
-            {
-                for (int j = 0; j < 32; j++)
-                {
-                    int lo = l[64 * c + j], hi = l[64 * c + 32 + j];
-                    b.Qs[32 * c + j] = (byte)((lo & 0x0F) | (hi & 0x0F) << 4);
-                    b.Qh[j] |= (byte)((lo >> 4) << (2 * c) | (hi >> 4) << (2 * c + 1));
-                }
-            }
+                quantizeSuperBlock(x.Slice(i * BlockSize, BlockSize), Nmax, RMin, RDelta, NStep, l, new Span<byte>(scales, KQuantScaleMin.Bytes), out b.D, out b.DMin);
+            b.Pack(l);
         }
     }
 
@@ -69,6 +65,26 @@ public unsafe partial struct BlockQ5_K
         foreach (float s in sums)
             sum += s;
         return sum;
+    }
+
+    // quantize_row_q5_K_ref's make_qkx2_quants arguments.
+    private const int Nmax = 31, NStep = 15;
+    private const float RMin = -0.5f, RDelta = 0.1f;
+
+    /// <summary>The 256 quants (0..31) in value order: low 4 bits as in Q4_K, fifth bits into qh.</summary>
+    private void Pack(ReadOnlySpan<byte> l)
+    {
+        for (int j = 0; j < 32; j++)
+            Qh[j] = 0;
+        for (int c = 0; c < 4; c++)
+        {
+            for (int j = 0; j < 32; j++)
+            {
+                int lo = l[64 * c + j], hi = l[64 * c + 32 + j];
+                Qs[32 * c + j] = (byte)((lo & 0x0F) | (hi & 0x0F) << 4);
+                Qh[j] |= (byte)((lo >> 4) << (2 * c) | (hi >> 4) << (2 * c + 1));
+            }
+        }
     }
 
     /// <summary>The 256 quants (0..31) in value order.</summary>
