@@ -128,4 +128,51 @@ public sealed class ChatClientTests
         var response = await client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 8 });
         Assert.Equal(8, response.Usage!.OutputTokenCount);
     }
+
+    /// <summary>
+    /// Tools cannot be honoured (tool calls are not parsed out of answers): offering them is an error, not an answer
+    /// that silently never calls them; ToolMode None asks for no call, which is met, and answers as without tools.
+    /// </summary>
+    [Fact]
+    public async Task ToolsOnOfferAreNotSupportedUnlessNoneMayBeCalled()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        using var parameters = System.Text.Json.JsonDocument.Parse("""{"type": "object", "properties": {"city": {"type": "string"}}}""");
+        AITool weather = AIFunctionFactory.CreateDeclaration("weather", "The weather in a city", parameters.RootElement.Clone());
+        var error = await Assert.ThrowsAsync<NotSupportedException>(() =>
+            client.GetResponseAsync("Is it sunny?", new ChatOptions { Tools = [weather], MaxOutputTokens = 8 }));
+        Assert.Contains("ChatOptions.Tools", error.Message);
+        await Assert.ThrowsAsync<NotSupportedException>(() =>
+            client.GetResponseAsync("Is it sunny?", new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireAny, MaxOutputTokens = 8 }));
+
+        var plain = await client.GetResponseAsync("Is it sunny?", new ChatOptions { Temperature = 0, MaxOutputTokens = 8 });
+        var none = await client.GetResponseAsync("Is it sunny?", new ChatOptions { Temperature = 0, MaxOutputTokens = 8, Tools = [weather], ToolMode = ChatToolMode.None });
+        Assert.Equal(plain.Text, none.Text);
+    }
+
+    /// <summary>A message holding more than text (a tool's result, an image) is an error, not text with a hole in it.</summary>
+    [Fact]
+    public async Task MessagesWithOtherThanTextAreNotSupported()
+    {
+        using var model = LlamaModel.Load(Model);
+        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
+        using IChatClient client = new LlamaChatClient(context);
+        List<ChatMessage> toolResult =
+        [
+            new(ChatRole.User, "Is it sunny?"),
+            new(ChatRole.Tool, [new FunctionResultContent("call-1", "sunny")]),
+        ];
+        var error = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(toolResult, new ChatOptions { MaxOutputTokens = 8 }));
+        Assert.Contains("FunctionResultContent", error.Message);
+        List<ChatMessage> image = [new(ChatRole.User, [new TextContent("What is this?"), new DataContent(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, "image/png")])];
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(image, new ChatOptions { MaxOutputTokens = 8 }));
+
+        // An answer given back with its usage, as ChatResponse.Messages carry it, is text: the conversation goes on.
+        List<ChatMessage> history = [new(ChatRole.User, "Hello")];
+        history.AddRange((await client.GetResponseAsync(history, new ChatOptions { Temperature = 0, MaxOutputTokens = 4 })).Messages);
+        history.Add(new ChatMessage(ChatRole.User, "And then?"));
+        Assert.Equal(4, (await client.GetResponseAsync(history, new ChatOptions { Temperature = 0, MaxOutputTokens = 4 })).Usage!.OutputTokenCount);
+    }
 }
