@@ -23,7 +23,6 @@ internal sealed class ChatLoop
     private readonly JsonArray _messages = [];
     private string _raw = "";
     private volatile CancellationTokenSource? _answering;
-    private volatile bool _interruptedWhileTyping;
 
     public ChatLoop(LlamaModel model, LlamaSession session, ChatSettings settings, GenerationOptions generation, TextWriter output)
     {
@@ -76,8 +75,8 @@ internal sealed class ChatLoop
             }
             else
             {
-                // While typing: leave now, as interrupted (the read may have ended already, as at end of input).
-                _interruptedWhileTyping = true;
+                // While typing: leave now, as interrupted. The terminal's read is still waiting (the signal does not
+                // end it), so this is the only way out.
                 e.Cancel = true;
                 Environment.Exit(ExitCodes.Interrupted);
             }
@@ -101,15 +100,7 @@ internal sealed class ChatLoop
                     _out.Flush();
                     input = ReadMessage();
                     if (input is null)
-                    {
-                        // A Ctrl+C can end a terminal's read before its handler has run (on a busy machine, measured
-                        // late by more than 200 ms), and before the signal ends the process: wait for it a while.
-                        for (int wait = 0; wait < 100 && !_interruptedWhileTyping && !Console.IsInputRedirected; wait++)
-                            Thread.Sleep(10);
-                        if (_interruptedWhileTyping)
-                            return ExitCodes.Interrupted;
                         break;
-                    }
                 }
                 if (input.Length == 0)
                     continue;
@@ -152,8 +143,8 @@ internal sealed class ChatLoop
         return ExitCodes.Ok;
     }
 
-    // Standard input as bytes, not through Console.In: the terminal keeps its own line editing and its Ctrl+C is
-    // always a signal (Console.In's reader sometimes took it as the end of input instead).
+    // Standard input decoded as UTF-8. On a terminal .NET reads it key by key and echoes the line itself (the terminal's
+    // ISIG stays on, so Ctrl+C is a signal and never ends the read); from a pipe or file it is read as it is.
     private static readonly TextReader Input = new StreamReader(Console.OpenStandardInput(), new System.Text.UTF8Encoding(false));
 
     /// <summary>A message: lines ending with \ continue on the next (the \ becomes a newline); null at end of input.</summary>

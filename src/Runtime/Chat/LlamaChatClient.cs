@@ -13,7 +13,10 @@ namespace LlamaAot.Chat;
 /// session. <see cref="ChatOptions"/> maps to llama-aot's: Temperature, TopP, TopK, MaxOutputTokens, StopSequences,
 /// Seed, FrequencyPenalty, PresencePenalty; Instructions become a system message; ResponseFormat JSON constrains the
 /// answer to JSON (with a schema: to that schema, converted to a grammar as llama-server converts json_schema; without:
-/// any JSON value, as llama-server's json_object). Tools are not supported (tool calls are not parsed out of answers).
+/// any JSON value, as llama-server's json_object). Tools are not supported (tool calls are not parsed out of answers):
+/// a request that offers tools, unless its ToolMode is <see cref="ChatToolMode.None"/>, or whose messages hold anything
+/// but text (a function call or result, an image, a file) throws <see cref="NotSupportedException"/> rather than
+/// answering as if they were not there.
 /// </summary>
 public sealed class LlamaChatClient : IChatClient
 {
@@ -41,6 +44,9 @@ public sealed class LlamaChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        if (options is { Tools.Count: > 0 } && options.ToolMode is not NoneChatToolMode)
+            throw new NotSupportedException(
+                $"{nameof(LlamaChatClient)} cannot call tools (it does not parse tool calls out of answers), and ChatOptions.Tools offers {options.Tools.Count}: remove them, or set ChatOptions.ToolMode to ChatToolMode.None");
         int[] prompt = _prompt.Tokenize(ToJson(messages, options?.Instructions));
         var generation = Generation(options);
         string responseId = Guid.NewGuid().ToString("N");
@@ -100,7 +106,14 @@ public sealed class LlamaChatClient : IChatClient
         if (!string.IsNullOrEmpty(instructions))
             array.Add((JsonNode)new JsonObject { ["role"] = "system", ["content"] = instructions });
         foreach (var m in messages)
+        {
+            // Text is what the template renders; reasoning is left out of the history, as chat templates leave it, and
+            // usage is about the answer, not in it. Anything else would be lost without a word.
+            if (m.Contents.FirstOrDefault(c => c is not (TextContent or TextReasoningContent or UsageContent)) is { } other)
+                throw new NotSupportedException(
+                    $"{nameof(LlamaChatClient)} renders text only, and a {m.Role} message holds {other.GetType().Name}: remove it, or give it as text");
             array.Add((JsonNode)new JsonObject { ["role"] = m.Role.Value, ["content"] = m.Text });
+        }
         return array;
     }
 

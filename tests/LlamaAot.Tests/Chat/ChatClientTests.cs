@@ -12,6 +12,30 @@ public sealed class ChatClientTests
 {
     private static readonly string Model = Shared.Stories260K("Q8_0");
 
+    /// <summary>A client on a stories260K context (512 tokens, one thread), with the model and context under it.</summary>
+    private sealed class Setup : IDisposable
+    {
+        private readonly LlamaContext _context;
+
+        public Setup(int sequences = 1)
+        {
+            Model = LlamaModel.Load(ChatClientTests.Model);
+            _context = Model.CreateContext(new ContextOptions { ContextSize = 512, Sequences = sequences, Threads = 1 });
+            Client = new LlamaChatClient(_context);
+        }
+
+        public LlamaModel Model { get; }
+
+        public IChatClient Client { get; }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            _context.Dispose();
+            Model.Dispose();
+        }
+    }
+
     /// <summary>What a session generates, greedily, for the conversation rendered with the model's template.</summary>
     private static (string Text, int PromptTokens, int Generated) Direct(LlamaModel model, JsonArray messages, GenerationOptions options)
     {
@@ -28,13 +52,12 @@ public sealed class ChatClientTests
     [Fact]
     public async Task AResponseIsTheGreedyAnswerWithItsUsageAndFinishReason()
     {
-        using var model = LlamaModel.Load(Model);
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Sequences = 2, Threads = 1 });
-        using IChatClient client = new LlamaChatClient(context);
+        using var setup = new Setup(sequences: 2);
+        IChatClient client = setup.Client;
         var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 12 };
         ChatResponse response = await client.GetResponseAsync("Tell me a story.", options);
 
-        var expected = Direct(model, Messages(("user", "Tell me a story.")), new GenerationOptions { MaxTokens = 12, Sampling = new() { Temperature = 0 } });
+        var expected = Direct(setup.Model, Messages(("user", "Tell me a story.")), new GenerationOptions { MaxTokens = 12, Sampling = new() { Temperature = 0 } });
         Assert.Equal(expected.Text, response.Text);
         Assert.Equal(ChatRole.Assistant, response.Messages.Single().Role);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
@@ -52,9 +75,8 @@ public sealed class ChatClientTests
     [Fact]
     public async Task AJsonResponseFormatConstrainsTheAnswer()
     {
-        using var model = LlamaModel.Load(Model);
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
-        using IChatClient client = new LlamaChatClient(context);
+        using var setup = new Setup();
+        IChatClient client = setup.Client;
         using var schema = System.Text.Json.JsonDocument.Parse("""{"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "age": {"type": "integer", "minimum": 0, "maximum": 99}}, "required": ["name", "age"]}""");
         for (int seed = 1; seed <= 3; seed++)
         {
@@ -75,9 +97,8 @@ public sealed class ChatClientTests
     [Fact]
     public async Task StreamingUpdatesAddUpToTheResponseAndEndWithUsage()
     {
-        using var model = LlamaModel.Load(Model);
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Sequences = 2, Threads = 1 });
-        using IChatClient client = new LlamaChatClient(context);
+        using var setup = new Setup(sequences: 2);
+        IChatClient client = setup.Client;
         List<ChatMessage> conversation = [new(ChatRole.System, "You tell stories."), new(ChatRole.User, "Hello")];
         var options = new ChatOptions { Temperature = 0.8f, TopK = 20, TopP = 0.9f, Seed = 7, MaxOutputTokens = 16 };
         var updates = new List<ChatResponseUpdate>();
@@ -92,7 +113,7 @@ public sealed class ChatClientTests
         Assert.Equal(streamed, response.Text);
         var otherSeed = await client.GetResponseAsync(conversation, new ChatOptions { Temperature = 0.8f, TopK = 20, TopP = 0.9f, Seed = 8, MaxOutputTokens = 16 });
         Assert.NotEqual(streamed, otherSeed.Text);
-        var expected = Direct(model, Messages(("system", "You tell stories."), ("user", "Hello")),
+        var expected = Direct(setup.Model, Messages(("system", "You tell stories."), ("user", "Hello")),
             new GenerationOptions { MaxTokens = 16, Sampling = new() { Temperature = 0.8f, TopK = 20, TopP = 0.9f, Seed = 7 } });
         Assert.Equal(expected.Text, streamed);
 
@@ -106,9 +127,8 @@ public sealed class ChatClientTests
     [Fact]
     public async Task StopSequencesEndTheAnswerBeforeThem()
     {
-        using var model = LlamaModel.Load(Model);
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
-        using IChatClient client = new LlamaChatClient(context);
+        using var setup = new Setup();
+        IChatClient client = setup.Client;
         string free = (await client.GetResponseAsync("Tell me a story.", new ChatOptions { Temperature = 0, MaxOutputTokens = 30 })).Text;
         string stop = free.Substring(free.Length / 2, 3);
         var stopped = await client.GetResponseAsync("Tell me a story.", new ChatOptions { Temperature = 0, MaxOutputTokens = 30, StopSequences = [stop] });
@@ -119,13 +139,57 @@ public sealed class ChatClientTests
     [Fact]
     public async Task ACancelledRequestThrowsAndTheClientGoesOn()
     {
-        using var model = LlamaModel.Load(Model);
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, Threads = 1 });
-        using IChatClient client = new LlamaChatClient(context);
+        using var setup = new Setup();
+        IChatClient client = setup.Client;
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 8 }, cancel.Token));
         var response = await client.GetResponseAsync("Hello", new ChatOptions { MaxOutputTokens = 8 });
         Assert.Equal(8, response.Usage!.OutputTokenCount);
+    }
+
+    /// <summary>
+    /// Tools cannot be honoured (tool calls are not parsed out of answers): offering them is an error, not an answer
+    /// that silently never calls them; ToolMode None asks for no call, which is met, and answers as without tools.
+    /// </summary>
+    [Fact]
+    public async Task ToolsOnOfferAreNotSupportedUnlessNoneMayBeCalled()
+    {
+        using var setup = new Setup();
+        IChatClient client = setup.Client;
+        using var parameters = System.Text.Json.JsonDocument.Parse("""{"type": "object", "properties": {"city": {"type": "string"}}}""");
+        AITool weather = AIFunctionFactory.CreateDeclaration("weather", "The weather in a city", parameters.RootElement.Clone());
+        var error = await Assert.ThrowsAsync<NotSupportedException>(() =>
+            client.GetResponseAsync("Is it sunny?", new ChatOptions { Tools = [weather], MaxOutputTokens = 8 }));
+        Assert.Contains("ChatOptions.Tools", error.Message);
+        await Assert.ThrowsAsync<NotSupportedException>(() =>
+            client.GetResponseAsync("Is it sunny?", new ChatOptions { Tools = [weather], ToolMode = ChatToolMode.RequireAny, MaxOutputTokens = 8 }));
+
+        var plain = await client.GetResponseAsync("Is it sunny?", new ChatOptions { Temperature = 0, MaxOutputTokens = 8 });
+        var none = await client.GetResponseAsync("Is it sunny?", new ChatOptions { Temperature = 0, MaxOutputTokens = 8, Tools = [weather], ToolMode = ChatToolMode.None });
+        Assert.Equal(plain.Text, none.Text);
+    }
+
+    /// <summary>A message holding more than text (a tool's result, an image) is an error, not text with a hole in it.</summary>
+    [Fact]
+    public async Task MessagesWithOtherThanTextAreNotSupported()
+    {
+        using var setup = new Setup();
+        IChatClient client = setup.Client;
+        List<ChatMessage> toolResult =
+        [
+            new(ChatRole.User, "Is it sunny?"),
+            new(ChatRole.Tool, [new FunctionResultContent("call-1", "sunny")]),
+        ];
+        var error = await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(toolResult, new ChatOptions { MaxOutputTokens = 8 }));
+        Assert.Contains("FunctionResultContent", error.Message);
+        List<ChatMessage> image = [new(ChatRole.User, [new TextContent("What is this?"), new DataContent(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, "image/png")])];
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(image, new ChatOptions { MaxOutputTokens = 8 }));
+
+        // An answer given back with its usage, as ChatResponse.Messages carry it, is text: the conversation goes on.
+        List<ChatMessage> history = [new(ChatRole.User, "Hello")];
+        history.AddRange((await client.GetResponseAsync(history, new ChatOptions { Temperature = 0, MaxOutputTokens = 4 })).Messages);
+        history.Add(new ChatMessage(ChatRole.User, "And then?"));
+        Assert.Equal(4, (await client.GetResponseAsync(history, new ChatOptions { Temperature = 0, MaxOutputTokens = 4 })).Usage!.OutputTokenCount);
     }
 }

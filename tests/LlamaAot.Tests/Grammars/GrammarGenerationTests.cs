@@ -13,9 +13,12 @@ namespace LlamaAot.Tests.Grammars;
 /// <remarks>
 /// Whether a run ends before the token limit is the model's choice: the grammars allow a sentence to go on (a list
 /// can always take another item, a JSON string another character), and stories260K seldom picks end of generation
-/// there; llama.cpp 0.5.0 ends most of these runs by length too. So a run that ends by length is reported as a
-/// failure in the output, and fails the test only with <c>LLAMA_AOT_GRAMMAR_STRICT=1</c>; by default the test fails
-/// when a text leaves the grammar, or ends by end of generation short of a whole sentence (or of valid JSON).
+/// there. llama.cpp 0.5.0's llama-completion on the same file with the same settings (<c>-p "" -c 512 -n 400 -s 1..20
+/// -no-cnv</c>, default sampling, each grammar through <c>--grammar-file</c>) ends 98 of these 100 runs by length:
+/// json, json_arr, arithmetic and chess 20 of 20, list 18 of 20; this test measured the same counts. So a run that ends
+/// by length is reported as a failure in the output, and fails the test only with <c>LLAMA_AOT_GRAMMAR_STRICT=1</c>;
+/// by default the test fails when a text leaves the grammar, or ends by end of generation short of a whole sentence
+/// (or of valid JSON).
 /// </remarks>
 public sealed class GrammarGenerationTests(ITestOutputHelper output, GrammarGenerationTests.Stories stories) : IClassFixture<GrammarGenerationTests.Stories>
 {
