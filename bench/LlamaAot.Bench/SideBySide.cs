@@ -14,9 +14,10 @@ namespace LlamaAot.Bench;
 /// llama-aot and llama.cpp side by side, in one run, on the same files and thread counts: prompt processing (pp512)
 /// and generation (tg128), llama-bench's method, each repeated and reported as the median tokens/s with the ratio
 /// llama-aot / llama.cpp, next to the machine's measured read bandwidth and the generation bound it implies.
-/// llama-aot runs as its published binary (its `bench` command, JSON output); llama.cpp runs in-process through
-/// LLamaSharp (its bundled CPU build). The runs alternate between the two tools to spread the machine's noise.
-/// <code>dotnet run -c Release --project bench/LlamaAot.Bench -- side-by-side BINARY MODEL [MODEL...] [--threads 1,2] [--repetitions 3] [--out DIR]</code>
+/// llama-aot runs as its published binary (its `bench` command, JSON output); llama.cpp runs as the llama-bench binary
+/// given with --llama-bench (a native build: the comparison that counts, see TOOLCHAIN.md), else in-process through
+/// LLamaSharp (its bundled generic CPU build). The runs alternate between the two tools to spread the machine's noise.
+/// <code>dotnet run -c Release --project bench/LlamaAot.Bench -- side-by-side BINARY MODEL [MODEL...] [--threads 1,2] [--repetitions 3] [--llama-bench PATH] [--out DIR]</code>
 /// </summary>
 internal static class SideBySide
 {
@@ -27,7 +28,7 @@ internal static class SideBySide
         var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
         if (positional.Count < 2)
         {
-            Console.Error.WriteLine("usage: side-by-side LLAMA_AOT_BINARY MODEL [MODEL...] [--threads 1,2] [--repetitions 3] [--out DIR]");
+            Console.Error.WriteLine("usage: side-by-side LLAMA_AOT_BINARY MODEL [MODEL...] [--threads 1,2] [--repetitions 3] [--llama-bench PATH] [--out DIR]");
             return 2;
         }
         string binary = positional[0];
@@ -35,6 +36,7 @@ internal static class SideBySide
         int[] threads = Option(args, "--threads", "1,2").Split(',').Select(int.Parse).ToArray();
         int repetitions = int.Parse(Option(args, "--repetitions", "3"), CultureInfo.InvariantCulture);
         string outDir = Option(args, "--out", Path.Combine("bench", "results", CpuSlug()));
+        string? llamaBench = Option(args, "--llama-bench", "") is { Length: > 0 } path ? Path.GetFullPath(path) : null;
 
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         var rows = new List<string>();
@@ -48,8 +50,8 @@ internal static class SideBySide
                 var cpp = new List<(double Pp, double Tg)>();
                 for (int r = 0; r < repetitions; r++)
                 {
-                    aot.Add(RunLlamaAot(binary, model, t));
-                    cpp.Add(RunLlamaCpp(model, t));
+                    aot.Add(RunBench(binary, ["bench"], model, t));
+                    cpp.Add(llamaBench is null ? RunLlamaCpp(model, t) : RunBench(llamaBench, [], model, t));
                 }
                 double aotPp = Median(aot.Select(x => x.Pp)), cppPp = Median(cpp.Select(x => x.Pp));
                 double aotTg = Median(aot.Select(x => x.Tg)), cppTg = Median(cpp.Select(x => x.Tg));
@@ -61,7 +63,7 @@ internal static class SideBySide
                 Console.WriteLine(rows[^1]);
             }
         }
-        string report = Report(binary, threads, repetitions, bandwidth, rows);
+        string report = Report(binary, llamaBench, threads, repetitions, bandwidth, rows);
         Directory.CreateDirectory(outDir);
         string path = Path.Combine(outDir, $"side-by-side-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
         File.WriteAllText(path, report);
@@ -70,21 +72,22 @@ internal static class SideBySide
         return 0;
     }
 
-    private static (double Pp, double Tg) RunLlamaAot(string binary, string model, int threads)
+    /// <summary>One run of llama-aot's `bench` or llama-bench (the same flags and the same JSON fields).</summary>
+    private static (double Pp, double Tg) RunBench(string binary, string[] command, string model, int threads)
     {
         var start = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string a in new[] { "bench", "-m", model, "-p", $"{PromptTokens}", "-n", $"{GenTokens}", "-t", $"{threads}", "-r", "1", "-o", "json" })
+        foreach (string a in command.Concat(["-m", model, "-p", $"{PromptTokens}", "-n", $"{GenTokens}", "-t", $"{threads}", "-r", "1", "-o", "json"]))
             start.ArgumentList.Add(a);
         using var p = Process.Start(start)!;
         string stdout = p.StandardOutput.ReadToEnd();
         string stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
         if (p.ExitCode != 0)
-            throw new InvalidOperationException($"llama-aot bench failed: {stderr}");
+            throw new InvalidOperationException($"{binary} {string.Join(' ', command)} failed: {stderr}");
         using var doc = JsonDocument.Parse(stdout);
         double pp = 0, tg = 0;
         foreach (var test in doc.RootElement.EnumerateArray())
@@ -152,7 +155,7 @@ internal static class SideBySide
             throw new InvalidOperationException($"llama_decode: {r}");
     }
 
-    /// <summary>GB/s read by <paramref name="threads"/> threads streaming through 1 GiB with 512-bit loads (best of 5).</summary>
+    /// <summary>GB/s read by <paramref name="threads"/> threads streaming through 1 GiB with 256-bit loads (AVX2 and AVX-512 machines alike) (best of 5).</summary>
     private static unsafe double ReadBandwidth(int threads)
     {
         const long bytes = 1L << 30;
@@ -168,10 +171,10 @@ internal static class SideBySide
                 {
                     long chunk = bytes / threads;
                     byte* p = buffer + t * chunk;
-                    var acc = Vector512<byte>.Zero;
-                    for (long i = 0; i < chunk; i += 256)
-                        acc ^= Vector512.Load(p + i) ^ Vector512.Load(p + i + 64) ^ Vector512.Load(p + i + 128) ^ Vector512.Load(p + i + 192);
-                    if (acc == Vector512<byte>.AllBitsSet)
+                    var acc = Vector256<byte>.Zero;
+                    for (long i = 0; i < chunk; i += 128)
+                        acc ^= Vector256.Load(p + i) ^ Vector256.Load(p + i + 32) ^ Vector256.Load(p + i + 64) ^ Vector256.Load(p + i + 96);
+                    if (acc == Vector256<byte>.AllBitsSet)
                         Console.Write("");
                 });
                 best = Math.Max(best, bytes / clock.Elapsed.TotalSeconds / 1e9);
@@ -184,7 +187,7 @@ internal static class SideBySide
         }
     }
 
-    private static string Report(string binary, int[] threads, int repetitions, Dictionary<int, double> bandwidth, List<string> rows)
+    private static string Report(string binary, string? llamaBench, int[] threads, int repetitions, Dictionary<int, double> bandwidth, List<string> rows)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# llama-aot vs llama.cpp, side by side");
@@ -192,9 +195,11 @@ internal static class SideBySide
         sb.AppendLine($"- date (UTC): {DateTime.UtcNow:yyyy-MM-dd HH:mm}");
         sb.AppendLine($"- CPU: {CpuName()} ({Environment.ProcessorCount} logical cores)");
         sb.AppendLine($"- .NET: {RuntimeInformation.FrameworkDescription}; llama-aot binary: {binary} ({Git("rev-parse --short HEAD")}), instruction set: {Isa(binary)}");
-        sb.AppendLine("- llama.cpp: LLamaSharp 0.30.0's bundled CPU build (llama.cpp commit 815a2a591), its default settings");
+        sb.AppendLine(llamaBench is null
+            ? "- llama.cpp: LLamaSharp 0.30.0's bundled CPU build (llama.cpp commit 815a2a591), its default settings"
+            : $"- llama.cpp: {llamaBench}, its default settings");
         sb.AppendLine($"- method: llama-bench's (pp: BOS + random tokens in one batch; tg: one token at a time from an empty cache), medians of {repetitions} alternating runs");
-        sb.AppendLine($"- read bandwidth (1 GiB, 512-bit loads): {string.Join(", ", threads.Select(t => $"{t} thread(s) {F(bandwidth[t])} GB/s"))}");
+        sb.AppendLine($"- read bandwidth (1 GiB, 256-bit loads): {string.Join(", ", threads.Select(t => $"{t} thread(s) {F(bandwidth[t])} GB/s"))}");
         sb.AppendLine();
         sb.AppendLine("| model | threads | test | llama-aot t/s | llama.cpp t/s | ratio | tg bound t/s (file size / bandwidth; share reached aot / cpp) |");
         sb.AppendLine("|---|---:|---|---:|---:|---:|---|");
