@@ -60,8 +60,7 @@ internal static unsafe class Q8_0xQ8_0_Avx512
 /// multiply-add once per two rows, and, in the matrix-matrix kernel, unpacks a step of weights once for
 /// <c>GemmColumns</c> tokens.
 /// <para>Activations come as <see cref="BlockQ8_0S"/>, whose scale is already a float (the same value).</para>
-/// <para>Layout of one group step (68 bytes, the same as the two blocks): the two rows' half scales, then row 0's 32
-/// quants, then row 1's.</para>
+/// <para>Layout: <see cref="Q8_0RowBlocks"/> with 2 rows (a group step of 68 bytes).</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 8)]
 internal static unsafe class Q8_0xQ8_0S_Avx512_X2
@@ -122,22 +121,71 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
     }
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
-    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst)
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q8_0RowBlocks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
+}
+
+/// <summary>
+/// <see cref="Q8_0xQ8_0S_Avx512_X2"/>'s order of operations at 256 bits, over groups of 8 rows (<see cref="Q8_0RowBlocks"/>):
+/// each row keeps ggml's eight float lanes in a vector of its own (<see cref="Lanes8PerRow"/>), so every row's result is
+/// ggml_vec_dot_q8_0_q8_0's bit for bit; the group's 8 half scales are widened in one vector per step instead of one
+/// scalar conversion per row and block, and the activation scale is already a float.
+/// </summary>
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx2, GemmColumns = 1)]
+internal static unsafe class Q8_0xQ8_0S_Avx2_X8
+{
+    public const int Rows = 8;
+    public const int ValuesPerStep = BlockQ8_0.BlockSize;
+    private const int ScaleBytes = Rows * 2;
+
+    /// <summary>One block of the 8 rows: where their quants are, and their scales.</summary>
+    public readonly struct Weights(byte* q, Vector256<float> d)
     {
-        int blocks = k / BlockQ8_0.BlockSize;
-        nint groupStep = Rows * sizeof(BlockQ8_0);
-        for (int b = 0; b < blocks; b++)
-        {
-            byte* g = dst + b * groupStep;
-            new Span<byte>(g, (int)groupStep).Clear();
-            for (int r = 0; r < rowCount; r++)
-            {
-                var block = (BlockQ8_0*)(src + r * srcRowBytes) + b;
-                ((ushort*)g)[r] = block->D;
-                new ReadOnlySpan<byte>(block->Qs, BlockQ8_0.BlockSize).CopyTo(new Span<byte>(g + ScaleBytes + r * BlockQ8_0.BlockSize, BlockQ8_0.BlockSize));
-            }
-        }
+        public readonly byte* Q = q;
+        public readonly Vector256<float> D = d;
     }
+
+    /// <summary>One activation block: its quants and its scale.</summary>
+    public readonly struct Activations(Vector256<sbyte> q, float d)
+    {
+        public readonly Vector256<sbyte> Q = q;
+        public readonly float D = d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g) => new(g + ScaleBytes, HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)g).AsUInt32()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Activations LoadActivations(byte* x)
+    {
+        var b = (BlockQ8_0S*)x;
+        return new(Vector256.Load(b->Qs), b->D);
+    }
+
+    /// <summary>Every row: lanes += (d_w * d_x) * (ggml's eight exact lane sums), as ggml_vec_dot_q8_0_q8_0 does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes8PerRow MulAdd(in Weights w, in Activations x, Lanes8PerRow acc)
+    {
+        var d = w.D * Vector256.Create(x.D);
+        return new(
+            Row(w, x, d, 0, acc.R0), Row(w, x, d, 1, acc.R1), Row(w, x, d, 2, acc.R2), Row(w, x, d, 3, acc.R3),
+            Row(w, x, d, 4, acc.R4), Row(w, x, d, 5, acc.R5), Row(w, x, d, 6, acc.R6), Row(w, x, d, 7, acc.R7));
+    }
+
+    /// <summary>Row r's lanes: |w| meets x with w's signs (ggml's mul_sum_i8_pairs_float), times its d_w * d_x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row(in Weights w, in Activations x, Vector256<float> d, int r, Vector256<float> acc)
+    {
+        var q = Vector256.Load((sbyte*)(w.Q + r * BlockQ8_0.BlockSize));
+        var sums = Int8Dot.SumQuadsSigned(q, x.Q);
+        return Vector256.FusedMultiplyAdd(Avx2.PermuteVar8x32(d, Vector256.Create(r)), Vector256.ConvertToSingle(sums), acc);
+    }
+
+    /// <summary>Each row's eight lanes reduced as hsum_float_8 reduces them; only the rows that exist are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes8PerRow acc, float* y, int count) => acc.Store(y, count);
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q8_0RowBlocks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
 }
 
 [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0), KernelIsa.Avx2)]
