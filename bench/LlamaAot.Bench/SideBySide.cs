@@ -36,7 +36,7 @@ internal static class SideBySide
         int[] threads = Option(args, "--threads", "1,2").Split(',').Select(int.Parse).ToArray();
         int repetitions = int.Parse(Option(args, "--repetitions", "3"), CultureInfo.InvariantCulture);
         string outDir = Option(args, "--out", Path.Combine("bench", "results", CpuSlug()));
-        string? llamaBench = Option(args, "--llama-bench", "") is { Length: > 0 } path ? Path.GetFullPath(path) : null;
+        string? llamaBench = Option(args, "--llama-bench", "") is { Length: > 0 } given ? Path.GetFullPath(given) : null;
 
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         var rows = new List<string>();
