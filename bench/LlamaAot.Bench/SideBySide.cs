@@ -63,7 +63,7 @@ internal static class SideBySide
                 Console.WriteLine(rows[^1]);
             }
         }
-        string report = Report(binary, llamaBench, threads, repetitions, bandwidth, rows);
+        string report = Report(binary, Isa(binary, models[0]), llamaBench, threads, repetitions, bandwidth, rows);
         Directory.CreateDirectory(outDir);
         string path = Path.Combine(outDir, $"side-by-side-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
         File.WriteAllText(path, report);
@@ -187,14 +187,14 @@ internal static class SideBySide
         }
     }
 
-    private static string Report(string binary, string? llamaBench, int[] threads, int repetitions, Dictionary<int, double> bandwidth, List<string> rows)
+    private static string Report(string binary, string isa, string? llamaBench, int[] threads, int repetitions, Dictionary<int, double> bandwidth, List<string> rows)
     {
         var sb = new StringBuilder();
         sb.AppendLine("# llama-aot vs llama.cpp, side by side");
         sb.AppendLine();
         sb.AppendLine($"- date (UTC): {DateTime.UtcNow:yyyy-MM-dd HH:mm}");
         sb.AppendLine($"- CPU: {CpuName()} ({Environment.ProcessorCount} logical cores)");
-        sb.AppendLine($"- .NET: {RuntimeInformation.FrameworkDescription}; llama-aot binary: {binary} ({Git("rev-parse --short HEAD")}), instruction set: {Isa(binary)}");
+        sb.AppendLine($"- .NET: {RuntimeInformation.FrameworkDescription}; llama-aot binary: {binary} ({Git("rev-parse --short HEAD")}), kernel path: {isa}");
         sb.AppendLine(llamaBench is null
             ? "- llama.cpp: LLamaSharp 0.30.0's bundled CPU build (llama.cpp commit 815a2a591), its default settings"
             : $"- llama.cpp: {llamaBench}, its default settings");
@@ -208,13 +208,18 @@ internal static class SideBySide
         return sb.ToString();
     }
 
-    private static string Isa(string binary)
+    /// <summary>The kernel path the binary picks on this CPU, as its load line says (e.g. "avx2+avx-vnni").</summary>
+    private static string Isa(string binary, string model)
     {
         var start = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add("--version");
+        foreach (string a in new[] { "-m", model, "-p", "a", "-n", "1", "-t", "1" })
+            start.ArgumentList.Add(a);
         using var p = Process.Start(start)!;
+        p.StandardOutput.ReadToEnd();
+        string stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        return System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "native (AVX-512 on this CPU)" : "native";
+        var kernels = System.Text.RegularExpressions.Regex.Match(stderr, @"kernels (\S+):");
+        return kernels.Success ? kernels.Groups[1].Value : "unknown";
     }
 
     private static string Git(string args)
