@@ -121,8 +121,8 @@ public static class LegacyGgmlConverter
                         stream.Write(modern);
                         continue;
                     }
-                    sourceFormat.Dequantize(modern, values);
-                    targetFormat.Quantize(values, encoded);
+                    sourceFormat.DequantizeFast(modern, values);
+                    targetFormat.QuantizeFast(values, encoded);
                     stream.Write(encoded);
                 }
             });

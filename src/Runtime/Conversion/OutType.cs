@@ -87,7 +87,7 @@ internal static class RowEncoder
             for (long r = 0; r < rows; r++)
             {
                 source(r, values);
-                format.Quantize(values, bytes);
+                format.QuantizeFast(values, bytes);
                 stream.Write(bytes);
             }
         });

@@ -83,7 +83,7 @@ public static class RandomModel
                 if (i + 1 < k)
                     values[i + 1] = (float)(radius * Math.Sin(2 * Math.PI * u2));
             }
-            format.Quantize(values, bytes);
+            format.QuantizeFast(values, bytes);
             stream.Write(bytes);
         }
     }
