@@ -37,6 +37,11 @@ internal static class SideBySide
         int repetitions = int.Parse(Option(args, "--repetitions", "3"), CultureInfo.InvariantCulture);
         string outDir = Option(args, "--out", Path.Combine("bench", "results", CpuSlug()));
         string? llamaBench = Option(args, "--llama-bench", "") is { Length: > 0 } given ? Path.GetFullPath(given) : null;
+        foreach (string file in models.Prepend(binary).Concat(llamaBench is null ? [] : [llamaBench]).Where(f => !File.Exists(f)))
+        {
+            Console.Error.WriteLine($"error: {file} does not exist (side-by-side needs the llama-aot binary, the models and, with --llama-bench, llama.cpp's llama-bench)");
+            return 2;
+        }
 
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
         var rows = new List<string>();
