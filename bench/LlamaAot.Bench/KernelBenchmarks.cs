@@ -61,12 +61,12 @@ public unsafe class KernelBenchmarks
         var isa = KernelIsas.Best;
         // The layout a model load picks (repacked groups of rows where an interleaved kernel exists), and in it the
         // specialized pair for K or the generic one: the comparison is between kernels on the same weight bytes.
-        var best = KernelRegistry.Find(format.Type, isa, K);
+        var best = KernelRegistry.Find(format.Type, isa, K, allowRepack: true, () => true); // the data below is finite
         _kernel = Kernel switch
         {
             "specialized" => best is { IsSpecialized: true } ? best
                 : throw new InvalidOperationException($"no specialized {isa} kernel for {Type} at K={K}"),
-            "generic" => KernelRegistry.All.Single(e => e.Weights == format.Type && e.Isa == isa && !e.IsSpecialized && e.Rows == best!.Rows),
+            "generic" => KernelRegistry.All.Single(e => e.Weights == format.Type && e.Isa == isa && !e.IsSpecialized && e.Rows == best!.Rows && e.FiniteWeightsOnly == best.FiniteWeightsOnly),
             _ => format.ReferenceKernels,
         };
         _wBytes = format.RowBytes(K) * Rows;

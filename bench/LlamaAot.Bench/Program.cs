@@ -7,6 +7,7 @@ namespace LlamaAot.Bench;
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*'
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*' --anyCategories Q4_0
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- write-models bench-models tinyllama F16 Q8_0 Q4_0 Q4_K_M
+///   DOTNET_TieredCompilation=0 dotnet run -c Release --project bench/LlamaAot.Bench -- kernel-rate F16 2048
 /// Results go to BenchmarkDotNet.Artifacts/; the tables quoted in issues are kept in bench/results/.
 /// </summary>
 public static class Program
@@ -15,6 +16,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "write-models")
             return WriteModels.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "kernel-rate")
+            return KernelRate.Run(args[1..]);
         if (args.Length > 0 && args[0] == "side-by-side")
             return SideBySide.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

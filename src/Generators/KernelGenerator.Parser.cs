@@ -101,7 +101,9 @@ public sealed partial class KernelGenerator
                 tiles,
                 rows,
                 ownStore,
-                accumulator);
+                accumulator,
+                attribute.NamedArguments.FirstOrDefault(a => a.Key == "FiniteWeightsOnly").Value.Value as bool? ?? false,
+                type.GetMembers("Dot").OfType<IMethodSymbol>().Any(m => m.IsStatic));
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 

@@ -99,7 +99,7 @@ public sealed class LlamaModel : IDisposable
     public IEnumerable<KernelChoice> KernelChoices() =>
         Architecture.Matrices().Select(m => new KernelChoice(m.Name, m.Format.Type, m.K, m.Kernels.GemvName, m.Kernels.GemmName, m.Kernels.Isa, m.Kernels.IsSpecialized));
 
-    /// <summary>Bytes of weights repacked into interleaved rows at load (held in memory instead of the file's pages).</summary>
+    /// <summary>Bytes of weights copied into memory at load, repacked into interleaved rows where the kernels want them (held instead of the file's pages).</summary>
     public long RepackedBytes => Architecture.RepackedBytes;
 
     public void Dispose()

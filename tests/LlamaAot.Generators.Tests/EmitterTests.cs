@@ -62,7 +62,8 @@ public partial class EmitterTests
             Assert.Contains("int tail = k - steps * P.ValuesPerStep;", code);
             Assert.Contains("nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);", code);
             Assert.All(code.Where(l => l.Contains("TW.Dot(", StringComparison.Ordinal)), l => Assert.Contains("tail / TW.BlockSize", l));
-            Assert.Equal(code.Count(l => l == "if (tail != 0)"), code.Count(l => l == "for (int s = 0; s < steps; s++)"));
+            // Every step loop (the matrix-matrix kernel's, the matrix-vector kernel's after its runs) ends with a tail.
+            Assert.Equal(code.Count(l => l == "if (tail != 0)"), code.Count(l => l is "for (int s = 0; s < steps; s++)" or "for (; s < steps; s++)"));
         }
     }
 
@@ -72,9 +73,13 @@ public partial class EmitterTests
         string text = KernelEmitter.Emit(Plan(PlannerTests.Spec(tiles: new TileSpec(4, 4, 2))));
 
         string generic = Code(Body(text, "Gemv_Q4_0xQ8_0_Avx512_R4<TK>("));
-        // Per tile of rows and for the rows left over: one loop over every step, one accumulator per row.
-        Assert.Equal(2, Regex.Matches(generic, @"for \(int s = 0; s < steps; s\+\+\)").Count);
+        // Per tile of rows and for the rows left over: the steps in runs of a cache line each, then the steps left,
+        // in order, one accumulator per row; each run prefetches the next tile's lines of each row once.
+        Assert.Equal(2, Regex.Matches(generic, @"for \(; s \+ run <= steps; s \+= run\)").Count);
+        Assert.Equal(2, Regex.Matches(generic, @"for \(; s < steps; s\+\+\)").Count);
+        Assert.Contains("a3 = P.MulAdd(P.LoadWeights(w3 + e * wStep), xs, a3);", generic);
         Assert.Contains("a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);", generic);
+        Assert.Contains("WeightPrefetch.At(w3 + 4 * rowBytes + s * wStep, run * wStep);", generic);
         Assert.DoesNotContain("a0_1", generic);
     }
 
@@ -136,6 +141,19 @@ public partial class EmitterTests
         Assert.Contains("public static int K => 4096;", text);
         Assert.Equal(3, Regex.Matches(text, "public static bool IsFixed => true;").Count);
         Assert.Equal(text, DimensionEmitter.Emit(DimensionEmitter.Dimensions(new([avx2, avx512]))));
+    }
+
+    [Fact]
+    public void Kernels_for_finite_weights_say_so_in_the_registry_and_a_class_with_its_own_Dot_takes_the_tails()
+    {
+        var plan = Plan(PlannerTests.Spec() with { FiniteWeightsOnly = true, OwnDot = true }, 4096);
+        string kernels = Code(KernelEmitter.Emit(plan));
+
+        // The file's entry list: RunTimeK and K4096.
+        Assert.Equal(2, Regex.Matches(kernels, @"\{ FiniteWeightsOnly = true \},").Count);
+        Assert.Contains("+= P.Dot(", kernels);
+        Assert.DoesNotContain("TW.Dot(", kernels);
+        Assert.DoesNotContain("FiniteWeightsOnly", KernelEmitter.Emit(Plan(PlannerTests.Spec(), 4096)));
     }
 
     [Fact]

@@ -37,11 +37,9 @@ internal static class InterleavedEmitter
                 w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
                 w.Line($"var a0 = {KernelEmitter.Zero(spec)};");
                 w.Line("// One accumulator, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
-                using (w.Block("for (int s = 0; s < steps; s++)"))
-                {
-                    w.Line("WeightPrefetch.Ahead(g + s * groupStep, groupStep);");
-                    w.Line("a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);");
-                }
+                KernelEmitter.WriteLineRuns(w, "groupStep", "s",
+                    prefetch: w => w.Line("WeightPrefetch.Ahead(g + s * groupStep, run * groupStep);"),
+                    step: (w, s) => w.Line($"a0 = P.MulAdd(P.LoadWeights(g + {s} * groupStep), P.LoadActivations(x + {s} * xStep), a0);"));
                 w.Line($"{Store(spec)}(a0, y + r, rows - r);");
             }
         }

@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using LlamaAot.Generators.Model;
 
@@ -153,24 +154,47 @@ internal static class KernelEmitter
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
         w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(i => $"var a{i} = {Zero(spec)};").ToArray()));
         w.Line("// One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
-        using (w.Block("for (int s = 0; s < steps; s++)"))
+        WriteLineRuns(w, "wStep", "s", prefetch: w =>
         {
-            w.Line("var xs = P.LoadActivations(x + s * xStep);");
             for (int i = 0; i < rows; i++)
-            {
-                w.Line($"WeightPrefetch.Ahead(w{i} + s * wStep, wStep);");
-                w.Line($"a{i} = P.MulAdd(P.LoadWeights(w{i} + s * wStep), xs, a{i});");
-            }
-        }
+                w.Line($"WeightPrefetch.At(w{i} + {rows} * rowBytes + s * wStep, run * wStep);");
+        }, step: (w, s) =>
+        {
+            w.Line($"var xs = P.LoadActivations(x + {s} * xStep);");
+            for (int i = 0; i < rows; i++)
+                w.Line($"a{i} = P.MulAdd(P.LoadWeights(w{i} + {s} * wStep), xs, a{i});");
+        });
         for (int i = 0; i < rows; i++)
             w.Line(i == 0 ? $"y[r] = {Sum(spec, "a0")};" : $"y[r + {i}] = {Sum(spec, $"a{i}")};");
         WriteTailComment(w);
         using (w.Block("if (tail != 0)"))
         {
             for (int i = 0; i < rows; i++)
-                w.Line($"{(i == 0 ? "y[r]" : $"y[r + {i}]")} += TW.Dot(new System.ReadOnlySpan<TW>(w{i} + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x + steps * xStep, tail / TX.BlockSize));");
+                w.Line($"{(i == 0 ? "y[r]" : $"y[r + {i}]")} += {TailDot(spec)}(new System.ReadOnlySpan<TW>(w{i} + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x + steps * xStep, tail / TX.BlockSize));");
         }
     }
+
+    /// <summary>
+    /// The step loop of a matrix-vector kernel, in runs of steps that cover a cache line of weights per row (one step
+    /// when a step is a line or more; F16's 16-byte steps go four to a run), each run's lines prefetched once ahead:
+    /// a prefetch per step would ask for the same line several times. Steps keep their order, so do the sums.
+    /// </summary>
+    internal static void WriteLineRuns(CodeWriter w, string stepBytes, string s, Action<CodeWriter> prefetch, Action<CodeWriter, string> step)
+    {
+        w.Line($"int run = {stepBytes} >= 64 ? 1 : (int)(64 / {stepBytes});");
+        w.Line($"int {s} = 0;");
+        using (w.Block($"for (; {s} + run <= steps; {s} += run)"))
+        {
+            prefetch(w);
+            using (w.Block($"for (int e = {s}; e < {s} + run; e++)"))
+                step(w, "e");
+        }
+        using (w.Block($"for (; {s} < steps; {s}++)"))
+            step(w, s);
+    }
+
+    /// <summary>The scalar dot product of tails: the class's own when it declares one, else the weight format's.</summary>
+    private static string TailDot(PrimitiveSpec spec) => spec.OwnDot ? "P.Dot" : "TW.Dot";
 
     private static void WriteTailComment(CodeWriter w) =>
         w.Line("// Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).");
@@ -241,7 +265,7 @@ internal static class KernelEmitter
             for (int i = 0; i < rows; i++)
             {
                 for (int j = 0; j < cols; j++)
-                    w.Line($"y[(c + {j}) * yStride + r + {i}] += TW.Dot(new System.ReadOnlySpan<TW>(w{i} + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x{j} + steps * xStep, tail / TX.BlockSize));");
+                    w.Line($"y[(c + {j}) * yStride + r + {i}] += {TailDot(spec)}(new System.ReadOnlySpan<TW>(w{i} + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x{j} + steps * xStep, tail / TX.BlockSize));");
             }
         }
     }

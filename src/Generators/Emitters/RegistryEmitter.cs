@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using LlamaAot.Generators.Model;
@@ -51,7 +52,12 @@ internal static class RegistryEmitter
     {
         string gemv = KernelEmitter.Instance(KernelEmitter.GemvName(spec), k), gemm = KernelEmitter.Instance(KernelEmitter.GemmName(spec), k);
         string kText = (k ?? 0).ToString(CultureInfo.InvariantCulture);
-        string layout = spec.IsInterleaved ? " { Rows = P.Rows, Repack = &P.Repack }" : "";
-        w.Line($"    new(GgmlType.{spec.WeightType}, KernelIsa.{spec.Isa}, {kText}, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"{gemv}\", &{gemv}, \"{gemm}\", &{gemm}){layout},");
+        var init = new List<string>();
+        if (spec.IsInterleaved)
+            init.AddRange(["Rows = P.Rows", "Repack = &P.Repack"]);
+        if (spec.FiniteWeightsOnly)
+            init.Add("FiniteWeightsOnly = true");
+        string initializer = init.Count > 0 ? $" {{ {string.Join(", ", init)} }}" : "";
+        w.Line($"    new(GgmlType.{spec.WeightType}, KernelIsa.{spec.Isa}, {kText}, P.ValuesPerStep, global::LlamaAot.Quants.Formats.ActivationOf<TX>(), \"{gemv}\", &{gemv}, \"{gemm}\", &{gemm}){initializer},");
     }
 }

@@ -25,6 +25,10 @@ namespace LlamaAot.Generators.Model;
 /// <param name="Accumulator">Empty when MulAdd accumulates in a <c>Vector{N}&lt;float&gt;</c> (started at Zero, reduced by
 /// Vector{N}.Sum); otherwise the fully qualified type MulAdd returns, which starts at its static <c>Zero</c> and is
 /// reduced by its static <c>Sum(acc)</c> (one accumulator per dot product), or, interleaved, written by its Store.</param>
+/// <param name="FiniteWeightsOnly">The attribute's FiniteWeightsOnly: the kernels are exact only for weights without
+/// Inf or NaN, and are chosen only for such matrices.</param>
+/// <param name="OwnDot">The class declares <c>static float Dot(ReadOnlySpan&lt;TW&gt;, ReadOnlySpan&lt;TX&gt;)</c>, the scalar dot
+/// product tails go through (for an activation format that is not the weight format's own); otherwise TW.Dot.</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -39,7 +43,9 @@ internal sealed record PrimitiveSpec(
     TileSpec Tiles,
     int Rows = 0,
     bool OwnStore = false,
-    string Accumulator = "")
+    string Accumulator = "",
+    bool FiniteWeightsOnly = false,
+    bool OwnDot = false)
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;

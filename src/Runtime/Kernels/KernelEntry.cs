@@ -52,6 +52,9 @@ internal sealed unsafe class KernelEntry(
     /// </summary>
     public delegate*<byte*, nint, int, int, byte*, void> Repack { get; init; }
 
+    /// <summary>Exact only for weights without Inf or NaN (<see cref="KernelPrimitivesAttribute.FiniteWeightsOnly"/>).</summary>
+    public bool FiniteWeightsOnly { get; init; }
+
     /// <summary>Whether this pair can serve a matrix with inner dimension <paramref name="k"/>.</summary>
     public bool Serves(int k) => IsSpecialized ? K == k : !IsInterleaved || k % ValuesPerStep == 0;
 }

@@ -41,6 +41,12 @@ internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, 
 
     /// <summary>Token columns per matrix-matrix tile.</summary>
     public int GemmColumns { get; set; } = 2;
+
+    /// <summary>
+    /// The kernels are exact only when no weight is Inf or NaN (they widen weights in fewer instructions that leave
+    /// those wrong): load checks each matrix and chooses them only for finite ones.
+    /// </summary>
+    public bool FiniteWeightsOnly { get; set; }
 }
 
 /// <summary>

@@ -1,14 +1,28 @@
+using LlamaAot.Gguf;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Kernels;
 
 /// <summary>Picks the kernels for one weight matrix: generated for the process's path if any, else the reference.</summary>
-internal static class KernelSelection
+internal static unsafe class KernelSelection
 {
-    public static KernelEntry Select(WeightFormat format, int k, KernelIsa isa, bool allowRepack)
+    /// <summary>
+    /// The kernels for <paramref name="rows"/> rows of <paramref name="k"/> values at <paramref name="data"/> (the
+    /// file's layout). The data is read only when a candidate is exact for finite weights alone
+    /// (<see cref="KernelEntry.FiniteWeightsOnly"/>): then every weight is checked once.
+    /// </summary>
+    public static KernelEntry Select(WeightFormat format, int k, KernelIsa isa, bool allowRepack, byte* data, int rows)
     {
         if (isa == KernelIsa.Reference)
             return format.ReferenceKernels;
-        return KernelRegistry.Find(format.Type, isa, k, allowRepack) ?? format.ReferenceKernels;
+        return KernelRegistry.Find(format.Type, isa, k, allowRepack, () => AllFinite(format, data, rows * format.RowBytes(k)))
+            ?? format.ReferenceKernels;
     }
+
+    /// <summary>Whether no weight of the <paramref name="bytes"/> at <paramref name="data"/> is Inf or NaN.</summary>
+    public static bool AllFinite(WeightFormat format, byte* data, long bytes) => format.Type switch
+    {
+        GgmlType.F16 => HalfVectors.AllFinite((ushort*)data, bytes / sizeof(ushort)),
+        _ => throw new NotSupportedException($"no finiteness check for {format.Type} weights"),
+    };
 }

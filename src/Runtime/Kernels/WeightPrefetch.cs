@@ -14,6 +14,16 @@ internal static unsafe class WeightPrefetch
 {
     public const int Distance = 4096;
 
+    /// <summary>Prefetches the cache lines of [p, p + bytes) into every cache level.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void At(byte* p, nint bytes)
+    {
+        if (!Sse.IsSupported)
+            return;
+        for (nint offset = 0; offset < bytes; offset += 64)
+            Sse.Prefetch0(p + offset);
+    }
+
     /// <summary>Prefetches the cache lines of [p + Distance, p + Distance + bytes) into every cache level.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Ahead(byte* p, nint bytes)

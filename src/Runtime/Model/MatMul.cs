@@ -157,7 +157,7 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
         for (int p = r0; p < r1; p += PanelRows)
         {
             int n = Math.Min(PanelRows, r1 - p);
-            HalfVectors.ToSingle((ushort*)(w.Data + p * w.RowBytes), panel, (long)n * w.K);
+            w.PanelWidening((ushort*)(w.Data + p * w.RowBytes), panel, (long)n * w.K);
             for (int c = 0; c < _tokens; c += TokenChunk)
             {
                 int cols = Math.Min(TokenChunk, _tokens - c);

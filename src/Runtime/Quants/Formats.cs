@@ -102,6 +102,7 @@ public static class Formats
     {
         [typeof(BlockF32)] = new ActivationFormat<BlockF32>("F32"),
         [typeof(F16Activation)] = new ActivationFormat<F16Activation>("F16"),
+        [typeof(F16ScaledActivation)] = new ActivationFormat<F16ScaledActivation>("F16Scaled"),
         [typeof(BF16Activation)] = new ActivationFormat<BF16Activation>("BF16"),
         [typeof(BlockQ8_0)] = new ActivationFormat<BlockQ8_0>("Q8_0"),
         [typeof(BlockQ8_0S)] = new ActivationFormat<BlockQ8_0S>("Q8_0S"),

@@ -98,6 +98,7 @@ internal static class Fixture
             internal static unsafe class WeightPrefetch
             {
                 public static void Ahead(byte* p, nint bytes) { }
+                public static void At(byte* p, nint bytes) { }
             }
 
             internal static unsafe partial class KernelRegistry

@@ -45,9 +45,18 @@ internal static unsafe partial class MatMulKernels
             byte* g = w + (nint)(r / P.Rows) * groupBytes;
             var a0 = Vector512<float>.Zero;
             // One accumulator, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            for (int s = 0; s < steps; s++)
+            int run = groupStep >= 64 ? 1 : (int)(64 / groupStep);
+            int s = 0;
+            for (; s + run <= steps; s += run)
             {
-                WeightPrefetch.Ahead(g + s * groupStep, groupStep);
+                WeightPrefetch.Ahead(g + s * groupStep, run * groupStep);
+                for (int e = s; e < s + run; e++)
+                {
+                    a0 = P.MulAdd(P.LoadWeights(g + e * groupStep), P.LoadActivations(x + e * xStep), a0);
+                }
+            }
+            for (; s < steps; s++)
+            {
                 a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);
             }
             P.Store(a0, y + r, rows - r);

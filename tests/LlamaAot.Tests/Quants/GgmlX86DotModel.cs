@@ -261,7 +261,7 @@ internal static unsafe class GgmlX86DotModel
     /// <summary>
     /// Runs <paramref name="type"/>'s generated kernels of <paramref name="isa"/> (gemv and gemm, a specialized K and a
     /// generic one, on the file's layout and, where the type has one and <paramref name="interleaved"/> is set, on the
-    /// row-interleaved layout) on seeded random data and asserts every output equals <paramref name="model"/> (weight
+    /// row-interleaved layout; the kernels for finite weights too) on seeded random data and asserts every output equals <paramref name="model"/> (weight
     /// row bytes, activation row bytes: the model's dot product) bit for bit.
     /// </summary>
     public static void AssertKernelsMatch(GgmlType type, KernelIsa isa, Func<byte[], byte[], float> model, bool interleaved = true)
@@ -273,9 +273,14 @@ internal static unsafe class GgmlX86DotModel
         // A generic K of whole 8-value steps (F32, F16: llama.cpp takes tinyBLAS only then) and whole blocks.
         foreach (int k in new[] { 256, 7 * Math.Max(format.BlockSize, 32) })
         {
-            var onFileLayout = KernelRegistry.Find(type, isa, k, allowRepack: false) ?? throw new InvalidOperationException($"no {isa} kernel for {type}");
-            var best = KernelRegistry.Find(type, isa, k)!;
-            foreach (var entry in best.IsInterleaved && interleaved ? new[] { onFileLayout, best } : [onFileLayout])
+            // The kernels for any weights, and those for finite weights only where the type has them (the data is finite).
+            var entries = new[] { false, true }.SelectMany(finite => new[]
+                {
+                    KernelRegistry.Find(type, isa, k, allowRepack: false, () => finite) ?? throw new InvalidOperationException($"no {isa} kernel for {type}"),
+                    KernelRegistry.Find(type, isa, k, allowRepack: true, () => finite)!,
+                })
+                .Where(e => interleaved || !e.IsInterleaved).Distinct();
+            foreach (var entry in entries)
             {
                 Assert.Equal(k == 256, entry.IsSpecialized);
                 const int rows = 5, cols = 3;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using LlamaAot.Gguf;
 
 namespace LlamaAot.Quants;
@@ -69,5 +70,33 @@ public struct F16Activation : IActivationFormat<F16Activation>
         fixed (float* source = x)
         fixed (F16Activation* target = blocks)
             HalfVectors.RoundToHalf(source, (float*)target, x.Length);
+    }
+}
+
+/// <summary>
+/// The activations of the F16 kernels that widen weights without rebias (<see cref="HalfVectors.LoadWithoutRebias256"/>):
+/// each value rounded to half as <see cref="F16Activation"/>, then multiplied by 2^112 (exact: a half is at most
+/// 65504, times 2^112 still below float's largest), so that weight (value x 2^-112) times activation is the product
+/// of the values, bit for bit.
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 1)]
+public struct F16ScaledActivation : IActivationFormat<F16ScaledActivation>
+{
+    public const int BlockSize = 1;
+
+    /// <summary>A float that is exactly representable as a half, times 2^112.</summary>
+    public float Value;
+
+    public static int ValuesPerBlock => BlockSize;
+
+    public static void QuantizeActivations(ReadOnlySpan<float> x, Span<F16ScaledActivation> blocks)
+    {
+        F16Activation.QuantizeActivations(x, MemoryMarshal.Cast<F16ScaledActivation, F16Activation>(blocks));
+        var values = MemoryMarshal.Cast<F16ScaledActivation, float>(blocks)[..x.Length];
+        int i = 0;
+        for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
+            (Vector256.Create((ReadOnlySpan<float>)values[i..]) * HalfVectors.TwoPow112).CopyTo(values[i..]);
+        for (; i < values.Length; i++)
+            values[i] *= HalfVectors.TwoPow112;
     }
 }

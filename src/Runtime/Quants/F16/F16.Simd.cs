@@ -12,7 +12,8 @@ namespace LlamaAot.Quants;
 /// </summary>
 internal static class HalfVectors
 {
-    private const float TwoPow112 = 5.192296858534828E+33f;
+    /// <summary>2^112, exactly: the ratio of a half's value to its bits read as a float without rebias.</summary>
+    public const float TwoPow112 = 5.192296858534828E+33f;
     private const uint InfOrNaN = 0x0f800000; // the half exponent 31, shifted into float position
 
     private const uint SmallestNormal = 0x38800000; // 2^-14, the smallest normal half, as float bits
@@ -100,6 +101,81 @@ internal static class HalfVectors
         return Vector512.ConditionalSelect(infOrNaN, (scaled.AsUInt32() | Vector512.Create(0x7f800000u)).AsSingle(), scaled);
     }
 
+    /// <summary>
+    /// 8 finite halves at p, each as its value times 2^-112, in three instructions (sign-extending load, shift, and;
+    /// see <see cref="LoadAsSingle"/>): the float's exponent is the half's, not rebiased, so the value is scaled by
+    /// 2^-112 exactly (half subnormals become float subnormals of the same mantissa). Half Inf and NaN come out as
+    /// finite floats: only for weights checked by <see cref="AllFinite"/>. Multiplied by a float scaled by 2^112,
+    /// the product is the product of the half's value, bit for bit (<see cref="F16ScaledActivation"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> LoadWithoutRebias256(ushort* p) =>
+        ((Avx2.ConvertToVector256Int32((short*)p) << 13) & Vector256.Create(unchecked((int)0x8fffffff))).AsSingle();
+
+    /// <summary>16 finite halves at p, each as its value times 2^-112 (<see cref="LoadWithoutRebias256"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> LoadWithoutRebias512(ushort* p) =>
+        ((Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)) << 13) & Vector512.Create(unchecked((int)0x8fffffff))).AsSingle();
+
+    /// <summary>y[i] = the finite half h[i] times 2^-112 (<see cref="LoadWithoutRebias256"/>), for n values.</summary>
+    public static unsafe void ToSingleWithoutRebias(ushort* h, float* y, long n)
+    {
+        long i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16)
+                LoadWithoutRebias512(h + i).Store(y + i);
+        }
+        if (Avx2.IsSupported)
+        {
+            for (; i + 8 <= n; i += 8)
+                LoadWithoutRebias256(h + i).Store(y + i);
+        }
+        for (; i < n; i++)
+            y[i] = Fp16.HalfBitsToSingle(h[i]) * (1 / TwoPow112);
+    }
+
+    /// <summary>Whether none of the n halves at h is Inf or NaN (exponent bits all ones); large arrays in parallel.</summary>
+    public static unsafe bool AllFinite(ushort* h, long n)
+    {
+        const long Chunk = 1 << 20;
+        if (n <= Chunk)
+            return AllFiniteRange(h, n);
+        bool finite = true;
+        Parallel.For(0, (n + Chunk - 1) / Chunk, (c, state) =>
+        {
+            long start = c * Chunk;
+            if (!AllFiniteRange(h + start, Math.Min(Chunk, n - start)))
+            {
+                finite = false;
+                state.Stop();
+            }
+        });
+        return finite;
+    }
+
+    private static unsafe bool AllFiniteRange(ushort* h, long n)
+    {
+        const ushort Exponent = 0x7c00;
+        long i = 0;
+        var exponent = Vector256.Create(Exponent);
+        for (; i + 64 <= n; i += 64)
+        {
+            var any = Vector256.Equals(Vector256.Load(h + i) & exponent, exponent)
+                | Vector256.Equals(Vector256.Load(h + i + 16) & exponent, exponent)
+                | Vector256.Equals(Vector256.Load(h + i + 32) & exponent, exponent)
+                | Vector256.Equals(Vector256.Load(h + i + 48) & exponent, exponent);
+            if (any != Vector256<ushort>.Zero)
+                return false;
+        }
+        for (; i < n; i++)
+        {
+            if ((h[i] & Exponent) == Exponent)
+                return false;
+        }
+        return true;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ToSingle(Vector512<uint> h)
     {
@@ -170,6 +246,53 @@ internal static unsafe class F16xF16_Avx512_X2
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
         RowPairs.Repack<ushort>(src, srcRowBytes, rowCount, k, dst, ValuesPerStep);
+}
+
+// The same products with three instructions per 8 weights instead of ten: weights widened without rebias (their
+// values times 2^-112, HalfVectors.LoadWithoutRebias256) meet activations rounded to half and scaled by 2^112
+// (F16ScaledActivation). Every product, so every sum, is the exact kernels' bit for bit; chosen for matrices
+// without Inf or NaN weights, which would widen to finite values here.
+
+[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx2, FiniteWeightsOnly = true)]
+internal static unsafe class F16xF16Scaled_Avx2
+{
+    public const int ValuesPerStep = 8;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => HalfVectors.LoadWithoutRebias256((ushort*)w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+
+    /// <summary>Tails: <see cref="BlockF16.Dot"/> on the activations' values (x / 2^112, exact).</summary>
+    public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16ScaledActivation> x)
+    {
+        float sum = 0;
+        for (int i = 0; i < w.Length; i++)
+            sum += Fp16.HalfBitsToSingle(w[i].Bits) * (x[i].Value * (1 / HalfVectors.TwoPow112));
+        return sum;
+    }
+}
+
+/// <summary>The file's layout on the AVX-512 path, finite weights: the AVX2 primitives with AVX-512's wider tiles.</summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx512, GemmRows = 4, GemmColumns = 3, FiniteWeightsOnly = true)]
+internal static unsafe class F16xF16Scaled_Avx512
+{
+    public const int ValuesPerStep = F16xF16Scaled_Avx2.ValuesPerStep;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => F16xF16Scaled_Avx2.LoadWeights(w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F16xF16Scaled_Avx2.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16ScaledActivation> x) => F16xF16Scaled_Avx2.Dot(w, x);
+}
+
+/// <summary>Row pairs on the AVX-512 path (<see cref="F16xF16_Avx512_X2"/>), finite weights.</summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx512, GemmColumns = 8, FiniteWeightsOnly = true)]
+internal static unsafe class F16xF16Scaled_Avx512_X2
+{
+    public const int Rows = F16xF16_Avx512_X2.Rows;
+    public const int ValuesPerStep = F16xF16_Avx512_X2.ValuesPerStep;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadWeights(byte* g) => HalfVectors.LoadWithoutRebias512((ushort*)g);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadActivations(byte* x) => F32xF32_Avx512_X2.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> acc, float* y, int count) => F32xF32_Avx512_X2.Store(acc, y, count);
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => F16xF16_Avx512_X2.Repack(src, srcRowBytes, rowCount, k, dst);
 }
 
 [KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable)]
