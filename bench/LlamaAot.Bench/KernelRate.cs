@@ -12,6 +12,7 @@ namespace LlamaAot.Bench;
 /// one far beyond the caches the memory-bound rate), run for about a second per size on one thread; prints weight
 /// GB/s, the median of 5 rounds.
 ///   kernel-rate TYPE [K] [BYTES...]    e.g. kernel-rate F16 2048 524288 268435456
+/// With TOKENS=N in the environment, the matrix-matrix kernel on N tokens instead (GFLOP/s), as prompts run it.
 /// Run with DOTNET_TieredCompilation=0 (and DOTNET_EnableAVX512=0 for the AVX2 path).
 /// </summary>
 internal static unsafe class KernelRate
@@ -28,14 +29,19 @@ internal static unsafe class KernelRate
         var random = new Random(1);
         for (int i = 0; i < k; i++)
             x[i] = (float)(random.NextDouble() * 2 - 1);
-        var xq = new byte[entry.Activations.RowBytes(k)];
-        entry.Activations.Quantize(x, xq);
+        int tokens = int.Parse(Environment.GetEnvironmentVariable("TOKENS") ?? "1");
+        if (tokens > 1)
+            Console.WriteLine($"{entry.GemmName}, {tokens} tokens");
+        int xRowBytes = entry.Activations.RowBytes(k);
+        var xq = new byte[xRowBytes * tokens];
+        for (int t = 0; t < tokens; t++)
+            entry.Activations.Quantize(x, xq.AsSpan(t * xRowBytes, xRowBytes));
         foreach (long size in sizes)
         {
             int rows = (int)Math.Max(entry.Rows, size / rowBytes / entry.Rows * entry.Rows);
             long bytes = rows * rowBytes;
             byte* w = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            float* y = (float*)NativeMemory.AlignedAlloc((nuint)rows * sizeof(float), 64);
+            float* y = (float*)NativeMemory.AlignedAlloc((nuint)rows * (nuint)tokens * sizeof(float), 64);
             var row = new byte[rowBytes];
             for (int r = 0; r < rows; r++)
             {
@@ -51,13 +57,16 @@ internal static unsafe class KernelRate
                     long calls = 0;
                     while (clock.ElapsedMilliseconds < 200)
                     {
-                        entry.Gemv(w, xp, y, rows, k);
+                        if (tokens > 1)
+                            entry.Gemm(w, xp, y, rows, tokens, k, rows);
+                        else
+                            entry.Gemv(w, xp, y, rows, k);
                         calls++;
                     }
-                    rates[round] = calls * bytes / clock.Elapsed.TotalSeconds / 1e9;
+                    rates[round] = (tokens > 1 ? calls * 2.0 * rows * k * tokens : calls * bytes) / clock.Elapsed.TotalSeconds / 1e9;
                 }
                 Array.Sort(rates);
-                Console.WriteLine($"  {bytes / 1024.0:N0} KiB: {rates[2]:F1} GB/s (rounds {string.Join(" ", rates.Select(r => r.ToString("F1")))})");
+                Console.WriteLine($"  {bytes / 1024.0:N0} KiB: {rates[2]:F1} {(tokens > 1 ? "GFLOP/s" : "GB/s")} (rounds {string.Join(" ", rates.Select(r => r.ToString("F1")))})");
             }
             NativeMemory.AlignedFree(w);
             NativeMemory.AlignedFree(y);

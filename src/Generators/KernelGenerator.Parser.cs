@@ -51,7 +51,8 @@ public sealed partial class KernelGenerator
                 .FirstOrDefault();
 
             var tiles = new TileSpec(
-                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2));
+                NamedInt(attribute, "GemvRows", 4), NamedInt(attribute, "GemmRows", 4), NamedInt(attribute, "GemmColumns", 2),
+                NamedInt(attribute, "GemvGroups", 1), NamedInt(attribute, "GemmGroups", 1));
 
             if (isa is null)
                 Error("the instruction set is not a KernelIsa member");
@@ -74,6 +75,7 @@ public sealed partial class KernelGenerator
             {
                 ("ValuesPerStep", valuesPerStep), ($"{weights.Name}.BlockSize", weightBlockSize), ($"{activations.Name}.BlockSize", activationBlockSize),
                 ("Rows", rows == 0 ? 1 : rows), ("GemvRows", tiles.GemvRows), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
+                ("GemvGroups", tiles.GemvGroups), ("GemmGroups", tiles.GemmGroups),
             })
             {
                 if (value < 1)

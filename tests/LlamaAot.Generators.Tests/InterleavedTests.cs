@@ -85,6 +85,27 @@ public class InterleavedTests
     }
 
     [Fact]
+    public void Groups_side_by_side_keep_one_accumulator_per_group_and_column_and_compile()
+    {
+        var run = RunWith(Primitives.Replace("KernelIsa.Avx512, GemmColumns = 2)", "KernelIsa.Avx512, GemvGroups = 2, GemmGroups = 3, GemmColumns = 2)"));
+        string text = run.Sources[OwnStore];
+
+        Assert.DoesNotContain(run.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(run.CompileProblems());
+        // Matrix-vector: tiles of 2 groups (each activation step loaded once), then single groups.
+        Assert.Contains("for (; r + 2 * P.Rows <= rows; r += 2 * P.Rows)", text);
+        Assert.Contains("a1 = P.MulAdd(P.LoadWeights(g1 + e * groupStep), xs, a1);", text);
+        Assert.Contains("P.Store(a1, y + r + 1 * P.Rows, rows - r - 1 * P.Rows);", text);
+        Assert.Contains("WeightPrefetch.At(g1 + 2 * groupBytes + s * groupStep, run * groupStep);", text);
+        // Matrix-matrix: 3 groups x 2 columns, one accumulator per row group and column, then single groups.
+        Assert.Contains("&Gemm_F32xF32_Avx512_X2G3C2<K96>", text);
+        Assert.Contains("for (; r + 3 * P.Rows <= rows; r += 3 * P.Rows)", text);
+        Assert.Contains("a2_1 = P.MulAdd(w2s, x1s, a2_1);", text);
+        Assert.Contains("P.Store(a2_1, y + (c + 1) * yStride + r + 2 * P.Rows, rows - r - 2 * P.Rows);", text);
+        Assert.Contains("&Gemv_F32xF32_Avx512_X2G2<K96>", text);
+    }
+
+    [Fact]
     public void A_header_says_lane_i_is_row_i_only_where_the_rows_are_stored_lane_by_lane()
     {
         var run = RunWith(Primitives);

@@ -56,7 +56,7 @@ public class SpecModelTests
     /// <summary>Each spec type with a function that builds its constructor arguments afresh.</summary>
     private static readonly Dictionary<string, (Type Type, Func<object?[]> Args)> Cases = new()
     {
-        [nameof(TileSpec)] = (typeof(TileSpec), () => [4, 4, 2]),
+        [nameof(TileSpec)] = (typeof(TileSpec), () => [4, 4, 2, 1, 1]),
         [nameof(PrimitiveSpec)] = (typeof(PrimitiveSpec), () => [
             S("Q4_0xQ8_0_Avx512"), S("global::LlamaAot.Quants.Q4_0xQ8_0_Avx512"), S("Q4_0"), S("global::LlamaAot.Quants.BlockQ4_0"), 32,
             S("Q8_0"), S("global::LlamaAot.Quants.BlockQ8_0"), 32, S("Avx512"), 64, Tiles(), 0, false, S(""), false, false]),

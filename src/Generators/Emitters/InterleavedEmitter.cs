@@ -22,38 +22,73 @@ internal static class InterleavedEmitter
     private static void EmitGemv(CodeWriter w, PrimitiveSpec spec)
     {
         string name = KernelEmitter.GemvName(spec);
+        int groups = spec.Tiles.GemvGroups;
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[r] = dot(W[r], x) for r in [0, rows). W is repacked in groups of {spec.Rows} rows (P.Repack), the");
         w.Line("/// last group padded with zero rows; x holds K activations (K a multiple of the step). The share of rows starts");
-        w.Line("/// at a group boundary.");
+        w.Line(groups > 1
+            ? $"/// at a group boundary. Tiles of {groups} groups, whose accumulators advance side by side (each step's activations loaded once)."
+            : "/// at a group boundary.");
         w.Line("/// </summary>");
         KernelEmitter.WriteDimensionParameter(w);
         w.Line("[SkipLocalsInit]");
         using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int k) where TK : struct, IInnerDimension"))
         {
             WriteSizes(w);
-            using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
+            w.Line("int r = 0;");
+            if (groups > 1)
             {
-                w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
-                w.Line($"var a0 = {KernelEmitter.Zero(spec)};");
-                w.Line("// One accumulator, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
-                KernelEmitter.WriteLineRuns(w, "groupStep", "s",
-                    prefetch: w => w.Line("WeightPrefetch.Ahead(g + s * groupStep, run * groupStep);"),
-                    step: (w, s) => w.Line($"a0 = P.MulAdd(P.LoadWeights(g + {s} * groupStep), P.LoadActivations(x + {s} * xStep), a0);"));
-                w.Line($"{Store(spec)}(a0, y + r, rows - r);");
+                using (w.Block($"for (; r + {groups} * P.Rows <= rows; r += {groups} * P.Rows)"))
+                    WriteGemvTile(w, spec, groups);
+                w.Line("// Groups left over, one at a time, each row in the same order of operations.");
             }
+            using (w.Block("for (; r < rows; r += P.Rows)"))
+                WriteGemvTile(w, spec, 1);
         }
         w.Line();
     }
 
+    private static void WriteGemvTile(CodeWriter w, PrimitiveSpec spec, int groups)
+    {
+        w.Line("byte* g0 = w + (nint)(r / P.Rows) * groupBytes;");
+        for (int i = 1; i < groups; i++)
+            w.Line($"byte* g{i} = g{i - 1} + groupBytes;");
+        w.Line(string.Join(" ", Enumerable.Range(0, groups).Select(i => $"var a{i} = {KernelEmitter.Zero(spec)};").ToArray()));
+        w.Line("// One accumulator per group, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
+        KernelEmitter.WriteLineRuns(w, "groupStep", "s",
+            prefetch: w =>
+            {
+                // One group streams on: lines a fixed distance ahead. Several groups side by side: the next tile's lines.
+                for (int i = 0; i < groups; i++)
+                    w.Line(groups == 1
+                        ? "WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);"
+                        : $"WeightPrefetch.At(g{i} + {groups} * groupBytes + s * groupStep, run * groupStep);");
+            },
+            step: (w, s) =>
+            {
+                if (groups == 1)
+                {
+                    w.Line($"a0 = P.MulAdd(P.LoadWeights(g0 + {s} * groupStep), P.LoadActivations(x + {s} * xStep), a0);");
+                    return;
+                }
+                w.Line($"var xs = P.LoadActivations(x + {s} * xStep);");
+                for (int i = 0; i < groups; i++)
+                    w.Line($"a{i} = P.MulAdd(P.LoadWeights(g{i} + {s} * groupStep), xs, a{i});");
+            });
+        for (int i = 0; i < groups; i++)
+            w.Line($"{Store(spec)}(a{i}, y + r{(i == 0 ? "" : $" + {i} * P.Rows")}, rows - r{(i == 0 ? "" : $" - {i} * P.Rows")});");
+    }
+
     private static void EmitGemm(CodeWriter w, PrimitiveSpec spec)
     {
-        int cols = spec.Tiles.GemmColumns;
+        int cols = spec.Tiles.GemmColumns, groups = spec.Tiles.GemmGroups;
         string name = KernelEmitter.GemmName(spec);
         w.Line("/// <summary>");
         w.Line($"/// {name}: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols). W is repacked in groups");
-        w.Line($"/// of {spec.Rows} rows; x holds cols activation rows back to back (K a multiple of the step). Tiles of one group x");
-        w.Line($"/// {cols} columns: each weight step is unpacked once and used for {cols} columns.");
+        w.Line($"/// of {spec.Rows} rows; x holds cols activation rows back to back (K a multiple of the step). Tiles of {(groups == 1 ? "one group" : $"{groups} groups")} x");
+        w.Line(groups == 1
+            ? $"/// {cols} columns: each weight step is unpacked once and used for {cols} columns."
+            : $"/// {cols} columns: each weight step is unpacked once and used for {cols} columns, each activation step loaded once for {groups} groups.");
         w.Line("/// </summary>");
         KernelEmitter.WriteDimensionParameter(w);
         w.Line("[SkipLocalsInit]");
@@ -61,16 +96,15 @@ internal static class InterleavedEmitter
         {
             WriteSizes(w);
             w.Line("nint xRowBytes = steps * xStep;");
-            using (w.Block("for (int r = 0; r < rows; r += P.Rows)"))
+            w.Line("int r = 0;");
+            if (groups > 1)
             {
-                w.Line("byte* g = w + (nint)(r / P.Rows) * groupBytes;");
-                w.Line("int c = 0;");
-                using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-                    WriteGemmTile(w, spec, cols);
-                w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
-                using (w.Block("for (; c < cols; c++)"))
-                    WriteGemmTile(w, spec, 1);
+                using (w.Block($"for (; r + {groups} * P.Rows <= rows; r += {groups} * P.Rows)"))
+                    WriteGemmColumns(w, spec, groups, cols);
+                w.Line("// Groups left over, one at a time, in the same per-element order of operations.");
             }
+            using (w.Block("for (; r < rows; r += P.Rows)"))
+                WriteGemmColumns(w, spec, 1, cols);
         }
         w.Line();
     }
@@ -78,20 +112,52 @@ internal static class InterleavedEmitter
     /// <summary>The call that writes one accumulator's rows: the primitive's own reduction, or lane i = row i.</summary>
     private static string Store(PrimitiveSpec spec) => spec.OwnStore ? "P.Store" : "InterleavedStore.Rows";
 
-    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int cols)
+    private static void WriteGemmColumns(CodeWriter w, PrimitiveSpec spec, int groups, int cols)
+    {
+        w.Line("byte* g0 = w + (nint)(r / P.Rows) * groupBytes;");
+        for (int i = 1; i < groups; i++)
+            w.Line($"byte* g{i} = g{i - 1} + groupBytes;");
+        w.Line("int c = 0;");
+        using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
+            WriteGemmTile(w, spec, groups, cols);
+        w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
+        using (w.Block("for (; c < cols; c++)"))
+            WriteGemmTile(w, spec, groups, 1);
+    }
+
+    private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int groups, int cols)
     {
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
             w.Line($"byte* x{j} = x{j - 1} + xRowBytes;");
-        w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var a{j} = {KernelEmitter.Zero(spec)};").ToArray()));
+        string Acc(int i, int j) => groups == 1 ? $"a{j}" : $"a{i}_{j}";
+        for (int i = 0; i < groups; i++)
+            w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var {Acc(i, j)} = {KernelEmitter.Zero(spec)};").ToArray()));
         using (w.Block("for (int s = 0; s < steps; s++)"))
         {
-            w.Line("var ws = P.LoadWeights(g + s * groupStep);");
-            for (int j = 0; j < cols; j++)
-                w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
+            if (groups == 1)
+            {
+                w.Line("var ws = P.LoadWeights(g0 + s * groupStep);");
+                for (int j = 0; j < cols; j++)
+                    w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
+            }
+            else
+            {
+                for (int j = 0; j < cols; j++)
+                    w.Line($"var x{j}s = P.LoadActivations(x{j} + s * xStep);");
+                for (int i = 0; i < groups; i++)
+                {
+                    w.Line($"var w{i}s = P.LoadWeights(g{i} + s * groupStep);");
+                    w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"{Acc(i, j)} = P.MulAdd(w{i}s, x{j}s, {Acc(i, j)});").ToArray()));
+                }
+            }
         }
-        for (int j = 0; j < cols; j++)
-            w.Line($"{Store(spec)}(a{j}, y + (c + {j}) * yStride + r, rows - r);");
+        for (int i = 0; i < groups; i++)
+        {
+            string row = i == 0 ? "r" : $"r + {i} * P.Rows";
+            for (int j = 0; j < cols; j++)
+                w.Line($"{Store(spec)}({Acc(i, j)}, y + (c + {j}) * yStride + {row}, rows - {row.Replace("+", "-")});");
+        }
     }
 
     private static void WriteSizes(CodeWriter w)

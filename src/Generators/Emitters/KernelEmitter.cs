@@ -15,11 +15,11 @@ internal static class KernelEmitter
     public static string FileName(PrimitiveSpec spec) => $"MatMulKernels.{spec.Recipe}.g.cs";
 
     public static string GemvName(PrimitiveSpec spec) => spec.IsInterleaved
-        ? $"Gemv_{spec.Recipe}"
+        ? $"Gemv_{spec.Recipe}{(spec.Tiles.GemvGroups > 1 ? $"G{spec.Tiles.GemvGroups}" : "")}"
         : $"Gemv_{spec.Recipe}_R{spec.Tiles.GemvRows}";
 
     public static string GemmName(PrimitiveSpec spec) => spec.IsInterleaved
-        ? $"Gemm_{spec.Recipe}C{spec.Tiles.GemmColumns}"
+        ? $"Gemm_{spec.Recipe}{(spec.Tiles.GemmGroups > 1 ? $"G{spec.Tiles.GemmGroups}" : "")}C{spec.Tiles.GemmColumns}"
         : $"Gemm_{spec.Recipe}_R{spec.Tiles.GemmRows}C{spec.Tiles.GemmColumns}";
 
     /// <summary>A kernel instantiated for K: <c>Gemv_..._R4&lt;K4096&gt;</c>, or <c>&lt;RunTimeK&gt;</c> for the generic one.</summary>

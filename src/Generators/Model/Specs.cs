@@ -61,7 +61,9 @@ internal sealed record PrimitiveSpec(
 /// Tile shapes: matrix-vector rows, matrix-matrix rows and columns. Every dot product has one accumulator, stepped in
 /// the same order in both kernels, so a token's result does not depend on how many share its call.
 /// </summary>
-internal sealed record TileSpec(int GemvRows, int GemmRows, int GemmColumns);
+/// <param name="GemvGroups">Interleaved kernels: groups of rows per matrix-vector tile.</param>
+/// <param name="GemmGroups">Interleaved kernels: groups of rows per matrix-matrix tile.</param>
+internal sealed record TileSpec(int GemvRows, int GemmRows, int GemmColumns, int GemvGroups = 1, int GemmGroups = 1);
 
 /// <summary>A model family's matrix widths (K values to specialize for).</summary>
 internal sealed record ShapeSpec(string Family, int NEmbd, int NFf, LocationInfo? Location);

@@ -42,6 +42,13 @@ internal sealed class KernelPrimitivesAttribute(Type weights, Type activations, 
     /// <summary>Token columns per matrix-matrix tile.</summary>
     public int GemmColumns { get; set; } = 2;
 
+    /// <summary>Interleaved classes: groups of <c>Rows</c> rows per matrix-vector tile, their accumulators advanced side by
+    /// side (independent chains where one group's would wait on its own latency).</summary>
+    public int GemvGroups { get; set; } = 1;
+
+    /// <summary>Interleaved classes: groups per matrix-matrix tile (each activation step loaded once for all of them).</summary>
+    public int GemmGroups { get; set; } = 1;
+
     /// <summary>
     /// The kernels are exact only when no weight is Inf or NaN (they widen weights in fewer instructions that leave
     /// those wrong): load checks each matrix and chooses them only for finite ones.

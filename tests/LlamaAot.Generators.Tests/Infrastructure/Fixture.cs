@@ -55,6 +55,9 @@ internal static class Fixture
                 public int GemvRows { get; set; } = 4;
                 public int GemmRows { get; set; } = 4;
                 public int GemmColumns { get; set; } = 2;
+                public int GemvGroups { get; set; } = 1;
+                public int GemmGroups { get; set; } = 1;
+                public bool FiniteWeightsOnly { get; set; }
             }
 
             [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]

@@ -39,24 +39,25 @@ internal static unsafe partial class MatMulKernels
         nint xStep = P.ValuesPerStep / TX.BlockSize * sizeof(TX);
         int steps = k / P.ValuesPerStep;
         nint groupBytes = steps * groupStep;
-        for (int r = 0; r < rows; r += P.Rows)
+        int r = 0;
+        for (; r < rows; r += P.Rows)
         {
-            byte* g = w + (nint)(r / P.Rows) * groupBytes;
+            byte* g0 = w + (nint)(r / P.Rows) * groupBytes;
             var a0 = Vector256<float>.Zero;
-            // One accumulator, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
+            // One accumulator per group, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
             int run = groupStep >= 64 ? 1 : (int)(64 / groupStep);
             int s = 0;
             for (; s + run <= steps; s += run)
             {
-                WeightPrefetch.Ahead(g + s * groupStep, run * groupStep);
+                WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);
                 for (int e = s; e < s + run; e++)
                 {
-                    a0 = P.MulAdd(P.LoadWeights(g + e * groupStep), P.LoadActivations(x + e * xStep), a0);
+                    a0 = P.MulAdd(P.LoadWeights(g0 + e * groupStep), P.LoadActivations(x + e * xStep), a0);
                 }
             }
             for (; s < steps; s++)
             {
-                a0 = P.MulAdd(P.LoadWeights(g + s * groupStep), P.LoadActivations(x + s * xStep), a0);
+                a0 = P.MulAdd(P.LoadWeights(g0 + s * groupStep), P.LoadActivations(x + s * xStep), a0);
             }
             InterleavedStore.Rows(a0, y + r, rows - r);
         }
@@ -80,9 +81,10 @@ internal static unsafe partial class MatMulKernels
         int steps = k / P.ValuesPerStep;
         nint groupBytes = steps * groupStep;
         nint xRowBytes = steps * xStep;
-        for (int r = 0; r < rows; r += P.Rows)
+        int r = 0;
+        for (; r < rows; r += P.Rows)
         {
-            byte* g = w + (nint)(r / P.Rows) * groupBytes;
+            byte* g0 = w + (nint)(r / P.Rows) * groupBytes;
             int c = 0;
             for (; c + 3 <= cols; c += 3)
             {
@@ -92,7 +94,7 @@ internal static unsafe partial class MatMulKernels
                 var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero;
                 for (int s = 0; s < steps; s++)
                 {
-                    var ws = P.LoadWeights(g + s * groupStep);
+                    var ws = P.LoadWeights(g0 + s * groupStep);
                     a0 = P.MulAdd(ws, P.LoadActivations(x0 + s * xStep), a0);
                     a1 = P.MulAdd(ws, P.LoadActivations(x1 + s * xStep), a1);
                     a2 = P.MulAdd(ws, P.LoadActivations(x2 + s * xStep), a2);
@@ -108,7 +110,7 @@ internal static unsafe partial class MatMulKernels
                 var a0 = Vector256<float>.Zero;
                 for (int s = 0; s < steps; s++)
                 {
-                    var ws = P.LoadWeights(g + s * groupStep);
+                    var ws = P.LoadWeights(g0 + s * groupStep);
                     a0 = P.MulAdd(ws, P.LoadActivations(x0 + s * xStep), a0);
                 }
                 InterleavedStore.Rows(a0, y + (c + 0) * yStride + r, rows - r);

@@ -233,7 +233,7 @@ internal static unsafe class F16xF16_Avx512
 /// of the accumulator), converting 16 halves at a time. Layout of one group step (32 bytes): row 0's 8 halves, then
 /// row 1's.
 /// </summary>
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemmColumns = 8)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemvGroups = 4, GemmGroups = 4, GemmColumns = 4)]
 internal static unsafe class F16xF16_Avx512_X2
 {
     public const int Rows = 2;
@@ -283,7 +283,7 @@ internal static unsafe class F16xF16Scaled_Avx512
 }
 
 /// <summary>Row pairs on the AVX-512 path (<see cref="F16xF16_Avx512_X2"/>), finite weights.</summary>
-[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx512, GemmColumns = 8, FiniteWeightsOnly = true)]
+[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx512, GemvGroups = 4, GemmGroups = 4, GemmColumns = 4, FiniteWeightsOnly = true)]
 internal static unsafe class F16xF16Scaled_Avx512_X2
 {
     public const int Rows = F16xF16_Avx512_X2.Rows;

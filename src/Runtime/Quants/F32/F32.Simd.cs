@@ -12,7 +12,7 @@ namespace LlamaAot.Quants;
 // logits do not depend on the CPU and match llama.cpp's references; the format tests pin each kernel to a scalar
 // model of tinyBLAS bit for bit. The F16 kernels' prompt panels (see MatMul) go through the file-layout kernels.
 
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2, GemmRows = 4, GemmColumns = 3)]
 internal static unsafe class F32xF32_Avx2
 {
     public const int ValuesPerStep = 8;
@@ -40,7 +40,7 @@ internal static unsafe class F32xF32_Avx512
 /// accumulator, so one 512-bit fused multiply-add advances both rows by 8 values, and <see cref="Store"/> reduces each
 /// half with hsum_float_8. Layout of one group step (64 bytes): row 0's 8 values, then row 1's.
 /// </summary>
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemmColumns = 8)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemvGroups = 4, GemmGroups = 4, GemmColumns = 4)]
 internal static unsafe class F32xF32_Avx512_X2
 {
     public const int Rows = 2;
