@@ -56,13 +56,13 @@ internal static class InterleavedEmitter
         w.Line(string.Join(" ", Enumerable.Range(0, groups).Select(i => $"var a{i} = {KernelEmitter.Zero(spec)};").ToArray()));
         w.Line("// One accumulator per group, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
         KernelEmitter.WriteLineRuns(w, "groupStep", "s",
-            prefetch: w =>
+            prefetch: (w, bytes) =>
             {
                 // One group streams on: lines a fixed distance ahead. Several groups side by side: the next tile's lines.
                 for (int i = 0; i < groups; i++)
                     w.Line(groups == 1
-                        ? "WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);"
-                        : $"WeightPrefetch.At(g{i} + {groups} * groupBytes + s * groupStep, run * groupStep);");
+                        ? $"WeightPrefetch.Ahead(g0 + s * groupStep, {bytes});"
+                        : $"WeightPrefetch.At(g{i} + {groups} * groupBytes + s * groupStep, {bytes});");
             },
             step: (w, s) =>
             {

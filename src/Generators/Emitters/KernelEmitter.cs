@@ -154,10 +154,10 @@ internal static class KernelEmitter
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
         w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(i => $"var a{i} = {Zero(spec)};").ToArray()));
         w.Line("// One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
-        WriteLineRuns(w, "wStep", "s", prefetch: w =>
+        WriteLineRuns(w, "wStep", "s", prefetch: (w, bytes) =>
         {
             for (int i = 0; i < rows; i++)
-                w.Line($"WeightPrefetch.At(w{i} + {rows} * rowBytes + s * wStep, run * wStep);");
+                w.Line($"WeightPrefetch.At(w{i} + {rows} * rowBytes + s * wStep, {bytes});");
         }, step: (w, s) =>
         {
             w.Line($"var xs = P.LoadActivations(x + {s} * xStep);");
@@ -175,22 +175,34 @@ internal static class KernelEmitter
     }
 
     /// <summary>
-    /// The step loop of a matrix-vector kernel, in runs of steps that cover a cache line of weights per row (one step
-    /// when a step is a line or more; F16's 16-byte steps go four to a run), each run's lines prefetched once ahead:
-    /// a prefetch per step would ask for the same line several times. Steps keep their order, so do the sums.
+    /// The step loop of a matrix-vector kernel. A step of a cache line or more: one loop, each step prefetching its
+    /// lines ahead. A shorter step (F16's 16 bytes): runs of steps that cover a line per row, each run prefetching
+    /// once (a prefetch per step would ask for the same line several times). The step size is a constant to the
+    /// compiler, which keeps one of the two. Steps keep their order, so do the sums.
     /// </summary>
-    internal static void WriteLineRuns(CodeWriter w, string stepBytes, string s, Action<CodeWriter> prefetch, Action<CodeWriter, string> step)
+    internal static void WriteLineRuns(CodeWriter w, string stepBytes, string s, Action<CodeWriter, string> prefetch, Action<CodeWriter, string> step)
     {
-        w.Line($"int run = {stepBytes} >= 64 ? 1 : (int)(64 / {stepBytes});");
-        w.Line($"int {s} = 0;");
-        using (w.Block($"for (; {s} + run <= steps; {s} += run)"))
+        using (w.Block($"if ({stepBytes} >= 64)"))
         {
-            prefetch(w);
-            using (w.Block($"for (int e = {s}; e < {s} + run; e++)"))
-                step(w, "e");
+            using (w.Block($"for (int {s} = 0; {s} < steps; {s}++)"))
+            {
+                prefetch(w, stepBytes);
+                step(w, s);
+            }
         }
-        using (w.Block($"for (; {s} < steps; {s}++)"))
-            step(w, s);
+        using (w.Block("else"))
+        {
+            w.Line($"int run = (int)(64 / {stepBytes});");
+            w.Line($"int {s} = 0;");
+            using (w.Block($"for (; {s} + run <= steps; {s} += run)"))
+            {
+                prefetch(w, $"run * {stepBytes}");
+                using (w.Block($"for (int e = {s}; e < {s} + run; e++)"))
+                    step(w, "e");
+            }
+            using (w.Block($"for (; {s} < steps; {s}++)"))
+                step(w, s);
+        }
     }
 
     /// <summary>The scalar dot product of tails: the class's own when it declares one, else the weight format's.</summary>

@@ -45,19 +45,30 @@ internal static unsafe partial class MatMulKernels
             byte* g0 = w + (nint)(r / P.Rows) * groupBytes;
             var a0 = Vector256<float>.Zero;
             // One accumulator per group, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            int run = groupStep >= 64 ? 1 : (int)(64 / groupStep);
-            int s = 0;
-            for (; s + run <= steps; s += run)
+            if (groupStep >= 64)
             {
-                WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);
-                for (int e = s; e < s + run; e++)
+                for (int s = 0; s < steps; s++)
                 {
-                    a0 = P.MulAdd(P.LoadWeights(g0 + e * groupStep), P.LoadActivations(x + e * xStep), a0);
+                    WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
+                    a0 = P.MulAdd(P.LoadWeights(g0 + s * groupStep), P.LoadActivations(x + s * xStep), a0);
                 }
             }
-            for (; s < steps; s++)
+            else
             {
-                a0 = P.MulAdd(P.LoadWeights(g0 + s * groupStep), P.LoadActivations(x + s * xStep), a0);
+                int run = (int)(64 / groupStep);
+                int s = 0;
+                for (; s + run <= steps; s += run)
+                {
+                    WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);
+                    for (int e = s; e < s + run; e++)
+                    {
+                        a0 = P.MulAdd(P.LoadWeights(g0 + e * groupStep), P.LoadActivations(x + e * xStep), a0);
+                    }
+                }
+                for (; s < steps; s++)
+                {
+                    a0 = P.MulAdd(P.LoadWeights(g0 + s * groupStep), P.LoadActivations(x + s * xStep), a0);
+                }
             }
             InterleavedStore.Rows(a0, y + r, rows - r);
         }

@@ -46,24 +46,38 @@ internal static unsafe partial class MatMulKernels
             byte* w1 = w0 + rowBytes;
             var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            int run = wStep >= 64 ? 1 : (int)(64 / wStep);
-            int s = 0;
-            for (; s + run <= steps; s += run)
+            if (wStep >= 64)
             {
-                WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, run * wStep);
-                WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, run * wStep);
-                for (int e = s; e < s + run; e++)
+                for (int s = 0; s < steps; s++)
                 {
-                    var xs = P.LoadActivations(x + e * xStep);
-                    a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
-                    a1 = P.MulAdd(P.LoadWeights(w1 + e * wStep), xs, a1);
+                    WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, wStep);
+                    WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, wStep);
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                    a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
                 }
             }
-            for (; s < steps; s++)
+            else
             {
-                var xs = P.LoadActivations(x + s * xStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                int run = (int)(64 / wStep);
+                int s = 0;
+                for (; s + run <= steps; s += run)
+                {
+                    WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, run * wStep);
+                    WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, run * wStep);
+                    for (int e = s; e < s + run; e++)
+                    {
+                        var xs = P.LoadActivations(x + e * xStep);
+                        a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
+                        a1 = P.MulAdd(P.LoadWeights(w1 + e * wStep), xs, a1);
+                    }
+                }
+                for (; s < steps; s++)
+                {
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                    a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                }
             }
             y[r] = Vector256.Sum(a0);
             y[r + 1] = Vector256.Sum(a1);
@@ -81,21 +95,33 @@ internal static unsafe partial class MatMulKernels
             byte* w0 = w + r * rowBytes;
             var a0 = Vector256<float>.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            int run = wStep >= 64 ? 1 : (int)(64 / wStep);
-            int s = 0;
-            for (; s + run <= steps; s += run)
+            if (wStep >= 64)
             {
-                WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, run * wStep);
-                for (int e = s; e < s + run; e++)
+                for (int s = 0; s < steps; s++)
                 {
-                    var xs = P.LoadActivations(x + e * xStep);
-                    a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
+                    WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, wStep);
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
                 }
             }
-            for (; s < steps; s++)
+            else
             {
-                var xs = P.LoadActivations(x + s * xStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                int run = (int)(64 / wStep);
+                int s = 0;
+                for (; s + run <= steps; s += run)
+                {
+                    WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, run * wStep);
+                    for (int e = s; e < s + run; e++)
+                    {
+                        var xs = P.LoadActivations(x + e * xStep);
+                        a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
+                    }
+                }
+                for (; s < steps; s++)
+                {
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                }
             }
             y[r] = Vector256.Sum(a0);
             // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).

@@ -49,30 +49,48 @@ internal static unsafe partial class MatMulKernels
             byte* w3 = w2 + rowBytes;
             var a0 = TA.Zero; var a1 = TA.Zero; var a2 = TA.Zero; var a3 = TA.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            int run = wStep >= 64 ? 1 : (int)(64 / wStep);
-            int s = 0;
-            for (; s + run <= steps; s += run)
+            if (wStep >= 64)
             {
-                WeightPrefetch.At(w0 + 4 * rowBytes + s * wStep, run * wStep);
-                WeightPrefetch.At(w1 + 4 * rowBytes + s * wStep, run * wStep);
-                WeightPrefetch.At(w2 + 4 * rowBytes + s * wStep, run * wStep);
-                WeightPrefetch.At(w3 + 4 * rowBytes + s * wStep, run * wStep);
-                for (int e = s; e < s + run; e++)
+                for (int s = 0; s < steps; s++)
                 {
-                    var xs = P.LoadActivations(x + e * xStep);
-                    a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
-                    a1 = P.MulAdd(P.LoadWeights(w1 + e * wStep), xs, a1);
-                    a2 = P.MulAdd(P.LoadWeights(w2 + e * wStep), xs, a2);
-                    a3 = P.MulAdd(P.LoadWeights(w3 + e * wStep), xs, a3);
+                    WeightPrefetch.At(w0 + 4 * rowBytes + s * wStep, wStep);
+                    WeightPrefetch.At(w1 + 4 * rowBytes + s * wStep, wStep);
+                    WeightPrefetch.At(w2 + 4 * rowBytes + s * wStep, wStep);
+                    WeightPrefetch.At(w3 + 4 * rowBytes + s * wStep, wStep);
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                    a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                    a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
+                    a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
                 }
             }
-            for (; s < steps; s++)
+            else
             {
-                var xs = P.LoadActivations(x + s * xStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
-                a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
-                a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
-                a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
+                int run = (int)(64 / wStep);
+                int s = 0;
+                for (; s + run <= steps; s += run)
+                {
+                    WeightPrefetch.At(w0 + 4 * rowBytes + s * wStep, run * wStep);
+                    WeightPrefetch.At(w1 + 4 * rowBytes + s * wStep, run * wStep);
+                    WeightPrefetch.At(w2 + 4 * rowBytes + s * wStep, run * wStep);
+                    WeightPrefetch.At(w3 + 4 * rowBytes + s * wStep, run * wStep);
+                    for (int e = s; e < s + run; e++)
+                    {
+                        var xs = P.LoadActivations(x + e * xStep);
+                        a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
+                        a1 = P.MulAdd(P.LoadWeights(w1 + e * wStep), xs, a1);
+                        a2 = P.MulAdd(P.LoadWeights(w2 + e * wStep), xs, a2);
+                        a3 = P.MulAdd(P.LoadWeights(w3 + e * wStep), xs, a3);
+                    }
+                }
+                for (; s < steps; s++)
+                {
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                    a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
+                    a2 = P.MulAdd(P.LoadWeights(w2 + s * wStep), xs, a2);
+                    a3 = P.MulAdd(P.LoadWeights(w3 + s * wStep), xs, a3);
+                }
             }
             y[r] = TA.Sum(a0);
             y[r + 1] = TA.Sum(a1);
@@ -94,21 +112,33 @@ internal static unsafe partial class MatMulKernels
             byte* w0 = w + r * rowBytes;
             var a0 = TA.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            int run = wStep >= 64 ? 1 : (int)(64 / wStep);
-            int s = 0;
-            for (; s + run <= steps; s += run)
+            if (wStep >= 64)
             {
-                WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, run * wStep);
-                for (int e = s; e < s + run; e++)
+                for (int s = 0; s < steps; s++)
                 {
-                    var xs = P.LoadActivations(x + e * xStep);
-                    a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
+                    WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, wStep);
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
                 }
             }
-            for (; s < steps; s++)
+            else
             {
-                var xs = P.LoadActivations(x + s * xStep);
-                a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                int run = (int)(64 / wStep);
+                int s = 0;
+                for (; s + run <= steps; s += run)
+                {
+                    WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, run * wStep);
+                    for (int e = s; e < s + run; e++)
+                    {
+                        var xs = P.LoadActivations(x + e * xStep);
+                        a0 = P.MulAdd(P.LoadWeights(w0 + e * wStep), xs, a0);
+                    }
+                }
+                for (; s < steps; s++)
+                {
+                    var xs = P.LoadActivations(x + s * xStep);
+                    a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
+                }
             }
             y[r] = TA.Sum(a0);
             // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
