@@ -74,7 +74,7 @@ internal static class KernelEmitter
             w.Line(spec.OwnStore
                 ? "// group's rows from one accumulator, combining the lanes or parts that make up each row."
                 : "// group, so no horizontal sums.");
-            w.Line($"// Matrix-vector: one accumulator per group; matrix-matrix tiles: {spec.Rows} rows x {spec.Tiles.GemmColumns} columns.");
+            w.Line($"// One accumulator per group. Matrix-vector tiles: {Groups(spec.Tiles.GemvGroups, spec.Rows)}; matrix-matrix tiles: {Groups(spec.Tiles.GemmGroups, spec.Rows)} x {spec.Tiles.GemmColumns} columns.");
         }
         else
         {
@@ -204,6 +204,8 @@ internal static class KernelEmitter
                 step(w, s);
         }
     }
+
+    private static string Groups(int groups, int rows) => groups == 1 ? $"1 group ({rows} rows)" : $"{groups} groups ({groups * rows} rows)";
 
     /// <summary>The scalar dot product of tails: the class's own when it declares one, else the weight format's.</summary>
     private static string TailDot(PrimitiveSpec spec) => spec.OwnDot ? "P.Dot" : "TW.Dot";

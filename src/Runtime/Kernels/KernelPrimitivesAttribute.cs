@@ -18,6 +18,9 @@ namespace LlamaAot.Kernels;
 /// an offset or min sum beside their 8 lanes) may accumulate in a type of its own instead: MulAdd then takes and
 /// returns that type, which declares <c>static TA Zero</c> (the start) and <c>static float Sum(TA acc)</c> (the dot
 /// product).</para>
+/// <para>Tails (a K that is not a multiple of the step) go through the weight format's scalar <c>Dot</c>; a class whose
+/// activation format is not the weight format's own declares <c>static float Dot(ReadOnlySpan&lt;TW&gt;, ReadOnlySpan&lt;TX&gt;)</c>
+/// for them instead.</para>
 /// <para>Every dot product has one accumulator, stepped in the same order by the matrix-vector and the matrix-matrix
 /// kernels: a token's result does not depend on how many tokens share its call (BatchInvarianceTests). There is no
 /// unrolling into several accumulators, which would sum in another order.</para>

@@ -1,4 +1,3 @@
-using LlamaAot.Gguf;
 using LlamaAot.Quants;
 
 namespace LlamaAot.Kernels;
@@ -15,14 +14,7 @@ internal static unsafe class KernelSelection
     {
         if (isa == KernelIsa.Reference)
             return format.ReferenceKernels;
-        return KernelRegistry.Find(format.Type, isa, k, allowRepack, () => AllFinite(format, data, rows * format.RowBytes(k)))
+        return KernelRegistry.Find(format.Type, isa, k, allowRepack, () => format.AllFinite(data, rows * format.RowBytes(k)))
             ?? format.ReferenceKernels;
     }
-
-    /// <summary>Whether no weight of the <paramref name="bytes"/> at <paramref name="data"/> is Inf or NaN.</summary>
-    public static bool AllFinite(WeightFormat format, byte* data, long bytes) => format.Type switch
-    {
-        GgmlType.F16 => HalfVectors.AllFinite((ushort*)data, bytes / sizeof(ushort)),
-        _ => throw new NotSupportedException($"no finiteness check for {format.Type} weights"),
-    };
 }

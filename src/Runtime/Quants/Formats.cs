@@ -40,6 +40,9 @@ public abstract class WeightFormat
     /// <summary>The scalar reference dot product of a weight row and an activation row.</summary>
     public abstract float Dot(ReadOnlySpan<byte> w, ReadOnlySpan<byte> x);
 
+    /// <summary>Whether no weight in the <paramref name="bytes"/> at <paramref name="data"/> is Inf or NaN.</summary>
+    internal abstract unsafe bool AllFinite(byte* data, long bytes);
+
     public override string ToString() => Type.ToString();
 }
 
@@ -81,6 +84,8 @@ internal sealed class WeightFormat<TW, TA> : WeightFormat
 
     public override float Dot(ReadOnlySpan<byte> w, ReadOnlySpan<byte> x) =>
         TW.Dot(MemoryMarshal.Cast<byte, TW>(w), MemoryMarshal.Cast<byte, TA>(x));
+
+    internal override unsafe bool AllFinite(byte* data, long bytes) => TW.AllFinite((TW*)data, bytes / Unsafe.SizeOf<TW>());
 }
 
 internal sealed class ActivationFormat<TA>(string name) : ActivationFormat where TA : unmanaged, IActivationFormat<TA>

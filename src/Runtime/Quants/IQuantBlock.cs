@@ -41,6 +41,13 @@ public interface IWeightFormat<TSelf, TAct> : IQuantBlock<TSelf>
 
     /// <summary>The dot product of a weight row with an activation row (ggml <c>ggml_vec_dot_*</c>, scalar).</summary>
     static abstract float Dot(ReadOnlySpan<TSelf> w, ReadOnlySpan<TAct> x);
+
+    /// <summary>
+    /// Whether none of the <paramref name="count"/> blocks holds an Inf or NaN: asked at load only of formats that have
+    /// kernels for finite weights alone (<see cref="Kernels.KernelPrimitivesAttribute.FiniteWeightsOnly"/>).
+    /// </summary>
+    static virtual unsafe bool AllFinite(TSelf* blocks, long count) =>
+        throw new NotSupportedException($"{TSelf.Type} has no finiteness check: it has no kernels for finite weights alone");
 }
 
 /// <summary>

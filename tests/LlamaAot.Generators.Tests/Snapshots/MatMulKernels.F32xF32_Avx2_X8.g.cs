@@ -6,7 +6,7 @@
 // One step = 1 values = 1 BlockF32 block(s).
 // Weights repacked at load (P.Repack) into groups of 8 interleaved rows: accumulator lane i is row i of a
 // group, so no horizontal sums.
-// Matrix-vector: one accumulator per group; matrix-matrix tiles: 8 rows x 3 columns.
+// One accumulator per group. Matrix-vector tiles: 1 group (8 rows); matrix-matrix tiles: 1 group (8 rows) x 3 columns.
 // Each kernel is generic over TK, the type that carries K. Specialized K (instantiated on the constant: constant
 // trip count, no tail): 64 (tiny, odd), 96 (tiny), 100 (odd). Any other K takes the RunTimeK instantiation.
 // Reference: BlockF32.Dot, the scalar twin; results must match it up to float summation order.

@@ -6,7 +6,7 @@
 // One step = 8 values = 8 BlockF32 block(s).
 // Weights repacked at load (P.Repack) into groups of 2 interleaved rows: the class's own P.Store writes a
 // group's rows from one accumulator, combining the lanes or parts that make up each row.
-// Matrix-vector: one accumulator per group; matrix-matrix tiles: 2 rows x 2 columns.
+// One accumulator per group. Matrix-vector tiles: 1 group (2 rows); matrix-matrix tiles: 1 group (2 rows) x 2 columns.
 // Each kernel is generic over TK, the type that carries K. Specialized K (instantiated on the constant: constant
 // trip count, no tail): 64 (tiny, odd), 96 (tiny). Any other K takes the RunTimeK instantiation.
 // Not specialized: K = 100 (odd) is not a multiple of the Avx512 step (8 values); the RunTimeK instantiation serves it.

@@ -38,6 +38,9 @@ public struct BlockF16 : IWeightFormat<BlockF16, F16Activation>
             blocks[i].Bits = BitConverter.HalfToUInt16Bits(Fp16.ToHalf(x[i]));
     }
 
+    /// <summary>No half with the all-ones exponent (<see cref="HalfVectors.AllFinite"/>).</summary>
+    public static unsafe bool AllFinite(BlockF16* blocks, long count) => HalfVectors.AllFinite((ushort*)blocks, count);
+
     /// <summary>ggml_vec_dot_f16: half products (exact in float) summed in float.</summary>
     public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16Activation> x)
     {
