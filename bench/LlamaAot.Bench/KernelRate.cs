@@ -13,6 +13,8 @@ namespace LlamaAot.Bench;
 /// GB/s, the median of 5 rounds.
 ///   kernel-rate TYPE [K] [BYTES...]    e.g. kernel-rate F16 2048 524288 268435456
 /// With TOKENS=N in the environment, the matrix-matrix kernel on N tokens instead (GFLOP/s), as prompts run it.
+/// With CLOCK=cpu, rates per second of this thread's CPU time instead of wall time: on a machine other processes
+/// share, time sliced away then does not count (caches shared with them still do).
 /// Run with DOTNET_TieredCompilation=0 (and DOTNET_EnableAVX512=0 for the AVX2 path).
 /// </summary>
 internal static unsafe class KernelRate
@@ -30,6 +32,7 @@ internal static unsafe class KernelRate
         for (int i = 0; i < k; i++)
             x[i] = (float)(random.NextDouble() * 2 - 1);
         int tokens = int.Parse(Environment.GetEnvironmentVariable("TOKENS") ?? "1");
+        bool cpuClock = Environment.GetEnvironmentVariable("CLOCK") == "cpu";
         if (tokens > 1)
             Console.WriteLine($"{entry.GemmName}, {tokens} tokens");
         int xRowBytes = entry.Activations.RowBytes(k);
@@ -54,6 +57,7 @@ internal static unsafe class KernelRate
                 for (int round = 0; round < rates.Length; round++)
                 {
                     var clock = Stopwatch.StartNew();
+                    double cpuStart = ThreadCpuSeconds();
                     long calls = 0;
                     while (clock.ElapsedMilliseconds < 200)
                     {
@@ -63,7 +67,8 @@ internal static unsafe class KernelRate
                             entry.Gemv(w, xp, y, rows, k);
                         calls++;
                     }
-                    rates[round] = (tokens > 1 ? calls * 2.0 * rows * k * tokens : calls * bytes) / clock.Elapsed.TotalSeconds / 1e9;
+                    double seconds = cpuClock ? ThreadCpuSeconds() - cpuStart : clock.Elapsed.TotalSeconds;
+                    rates[round] = (tokens > 1 ? calls * 2.0 * rows * k * tokens : calls * bytes) / seconds / 1e9;
                 }
                 Array.Sort(rates);
                 Console.WriteLine($"  {bytes / 1024.0:N0} KiB: {rates[2]:F1} {(tokens > 1 ? "GFLOP/s" : "GB/s")} (rounds {string.Join(" ", rates.Select(r => r.ToString("F1")))})");
@@ -72,5 +77,22 @@ internal static unsafe class KernelRate
             NativeMemory.AlignedFree(y);
         }
         return 0;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds, Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out Timespec time);
+
+    /// <summary>CPU time this thread has run (CLOCK_THREAD_CPUTIME_ID).</summary>
+    private static double ThreadCpuSeconds()
+    {
+        const int ThreadCpuTime = 3;
+        ClockGetTime(ThreadCpuTime, out var t);
+        return t.Seconds + t.Nanoseconds * 1e-9;
     }
 }

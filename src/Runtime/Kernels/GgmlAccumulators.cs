@@ -83,29 +83,29 @@ internal readonly struct RowLanes8x256(Vector256<float> l0, Vector256<float> l1,
 }
 
 /// <summary>
-/// ggml's 8 float lanes of each of the 8 rows of a 256-bit group (vector r: row r's lanes, in value order), for dot
+/// ggml's 8 float lanes of each of the 4 rows of a 256-bit group (vector r: row r's lanes, in value order), for dot
 /// products that keep llama.cpp's per-row lanes (Q8_0); Store reduces each row with hsum_float_8.
 /// </summary>
-internal readonly struct Lanes8PerRow(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-    Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7)
+internal readonly struct Lanes4PerRow(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3)
 {
-    public readonly Vector256<float> R0 = r0, R1 = r1, R2 = r2, R3 = r3, R4 = r4, R5 = r5, R6 = r6, R7 = r7;
+    public readonly Vector256<float> R0 = r0, R1 = r1, R2 = r2, R3 = r3;
 
-    public static Lanes8PerRow Zero => default;
+    public static Lanes4PerRow Zero => default;
 
     /// <summary>y[r] = hsum_float_8 of row r, for the first <paramref name="count"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public unsafe void Store(float* y, int count)
     {
-        if (count >= 8)
+        if (count >= 4)
         {
             y[0] = GgmlLanes.Sum(R0); y[1] = GgmlLanes.Sum(R1); y[2] = GgmlLanes.Sum(R2); y[3] = GgmlLanes.Sum(R3);
-            y[4] = GgmlLanes.Sum(R4); y[5] = GgmlLanes.Sum(R5); y[6] = GgmlLanes.Sum(R6); y[7] = GgmlLanes.Sum(R7);
             return;
         }
-        ReadOnlySpan<Vector256<float>> rows = [R0, R1, R2, R3, R4, R5, R6, R7];
-        for (int r = 0; r < count; r++)
-            y[r] = GgmlLanes.Sum(rows[r]);
+        y[0] = GgmlLanes.Sum(R0);
+        if (count > 1)
+            y[1] = GgmlLanes.Sum(R1);
+        if (count > 2)
+            y[2] = GgmlLanes.Sum(R2);
     }
 }
 

@@ -27,6 +27,30 @@ public unsafe class MatMulTests
         }
     }
 
+    /// <summary>Every half, four at a time through the short conversion of the Q8_0 row groups' scales, widens exactly.</summary>
+    [Fact]
+    public void Widening_four_halves_at_a_time_is_exact_for_every_half()
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse41.IsSupported)
+            return;
+        var halves = new ushort[65536];
+        for (int i = 0; i < halves.Length; i++)
+            halves[i] = (ushort)i;
+        fixed (ushort* h = halves)
+        {
+            for (int i = 0; i < halves.Length; i += 4)
+            {
+                var floats = HalfVectors.LoadAsSingle128(h + i);
+                for (int j = 0; j < 4; j++)
+                {
+                    float expected = Fp16.HalfBitsToSingle(halves[i + j]);
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(floats[j]) || float.IsNaN(expected) && float.IsNaN(floats[j]),
+                        $"half 0x{halves[i + j]:x4}: {floats[j]:R}, expected {expected:R}");
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// F16 prompts go, where the path has them, through rows widened to floats and the F32 kernels (MatMul's panels:
     /// the AVX2 and portable paths; AVX-512 repacks F16 into row pairs instead); each token's products must agree with

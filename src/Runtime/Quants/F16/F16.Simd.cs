@@ -101,6 +101,16 @@ internal static class HalfVectors
         return Vector512.ConditionalSelect(infOrNaN, (scaled.AsUInt32() | Vector512.Create(0x7f800000u)).AsSingle(), scaled);
     }
 
+    /// <summary>4 halves at p to floats, exactly, as <see cref="LoadAsSingle"/> converts 16 (the Q8_0 row groups' scales).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector128<float> LoadAsSingle128(ushort* p)
+    {
+        var bits = (Sse41.ConvertToVector128Int32((short*)p) << 13) & Vector128.Create(unchecked((int)0x8fffffff));
+        var scaled = bits.AsSingle() * Vector128.Create(TwoPow112);
+        var infOrNaN = Vector128.GreaterThanOrEqual(Vector128.Abs(scaled), Vector128.Create(65536f));
+        return Vector128.ConditionalSelect(infOrNaN, (scaled.AsUInt32() | Vector128.Create(0x7f800000u)).AsSingle(), scaled);
+    }
+
     /// <summary>
     /// 8 finite halves at p, each as its value times 2^-112, in three instructions (sign-extending load, shift, and;
     /// see <see cref="LoadAsSingle"/>): the float's exponent is the half's, not rebiased, so the value is scaled by

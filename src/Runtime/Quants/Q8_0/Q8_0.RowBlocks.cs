@@ -1,7 +1,7 @@
 namespace LlamaAot.Quants;
 
 /// <summary>
-/// The grouped Q8_0 layout, declared once for every row count (2 rows for the 512-bit kernels, 8 for the 256-bit
+/// The grouped Q8_0 layout, declared once for every row count (2 rows for the 512-bit kernels, 4 for the 256-bit
 /// ones): one group step holds one block of each of the rows, as many bytes as the blocks: the rows' half scales, then
 /// row 0's 32 quants, row 1's, and so on. Each row's quants stay whole, so its products keep ggml's lanes.
 /// </summary>

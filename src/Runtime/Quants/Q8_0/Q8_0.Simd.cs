@@ -125,23 +125,29 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
 }
 
 /// <summary>
-/// <see cref="Q8_0xQ8_0S_Avx512_X2"/>'s order of operations at 256 bits, over groups of 8 rows (<see cref="Q8_0RowBlocks"/>):
-/// each row keeps ggml's eight float lanes in a vector of its own (<see cref="Lanes8PerRow"/>), so every row's result is
-/// ggml_vec_dot_q8_0_q8_0's bit for bit; the group's 8 half scales are widened in one vector per step instead of one
+/// <see cref="Q8_0xQ8_0S_Avx512_X2"/>'s order of operations at 256 bits, over groups of 4 rows (<see cref="Q8_0RowBlocks"/>):
+/// each row keeps ggml's eight float lanes in a vector of its own (<see cref="Lanes4PerRow"/>), so every row's result is
+/// ggml_vec_dot_q8_0_q8_0's bit for bit; the group's 4 half scales are widened in one vector per step instead of one
 /// scalar conversion per row and block, and the activation scale is already a float.
+/// <para>The matrix-matrix tile is 4 rows x 3 tokens, as tinyBLAS's AVX2 Q8_0 kernel tiles 4 x N: each weight step
+/// loaded meets 3 tokens, and the 12 accumulators leave the step's temporaries most of the 16 registers. (Groups of 8
+/// rows, one token per tile, reloaded and re-signed every weight block for each token: 50-53 against 66-69 GFLOP/s,
+/// one core, K = 2048 and 5632, `kernel-rate Q8_0`, 64 tokens, no AVX-512 and no VNNI.) Each token's four scale
+/// products d_w * d_x are one multiply, spread to the rows by in-lane shuffles (vshufps), not lane-crossing permutes
+/// that need an index register each.</para>
 /// </summary>
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx2, GemmColumns = 1)]
-internal static unsafe class Q8_0xQ8_0S_Avx2_X8
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx2, GemmColumns = 3)]
+internal static unsafe class Q8_0xQ8_0S_Avx2_X4
 {
-    public const int Rows = 8;
+    public const int Rows = 4;
     public const int ValuesPerStep = BlockQ8_0.BlockSize;
     private const int ScaleBytes = Rows * 2;
 
-    /// <summary>One block of the 8 rows: where their quants are, and their scales.</summary>
-    public readonly struct Weights(byte* q, Vector256<float> d)
+    /// <summary>One block of the 4 rows: where their quants are, and their scales.</summary>
+    public readonly struct Weights(byte* q, Vector128<float> d)
     {
         public readonly byte* Q = q;
-        public readonly Vector256<float> D = d;
+        public readonly Vector128<float> D = d;
     }
 
     /// <summary>One activation block: its quants and its scale.</summary>
@@ -152,7 +158,7 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X8
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* g) => new(g + ScaleBytes, HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)g).AsUInt32()));
+    public static Weights LoadWeights(byte* g) => new(g + ScaleBytes, HalfVectors.LoadAsSingle128((ushort*)g));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
@@ -163,26 +169,25 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X8
 
     /// <summary>Every row: lanes += (d_w * d_x) * (ggml's eight exact lane sums), as ggml_vec_dot_q8_0_q8_0 does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes8PerRow MulAdd(in Weights w, in Activations x, Lanes8PerRow acc)
+    public static Lanes4PerRow MulAdd(in Weights w, in Activations x, Lanes4PerRow acc)
     {
-        var d = w.D * Vector256.Create(x.D);
-        return new(
-            Row(w, x, d, 0, acc.R0), Row(w, x, d, 1, acc.R1), Row(w, x, d, 2, acc.R2), Row(w, x, d, 3, acc.R3),
-            Row(w, x, d, 4, acc.R4), Row(w, x, d, 5, acc.R5), Row(w, x, d, 6, acc.R6), Row(w, x, d, 7, acc.R7));
+        var d4 = w.D * Vector128.Create(x.D);
+        var d = Vector256.Create(d4, d4);
+        return new(Row(w, x, Avx.Shuffle(d, d, 0x00), 0, acc.R0), Row(w, x, Avx.Shuffle(d, d, 0x55), 1, acc.R1),
+            Row(w, x, Avx.Shuffle(d, d, 0xAA), 2, acc.R2), Row(w, x, Avx.Shuffle(d, d, 0xFF), 3, acc.R3));
     }
 
-    /// <summary>Row r's lanes: |w| meets x with w's signs (ggml's mul_sum_i8_pairs_float), times its d_w * d_x.</summary>
+    /// <summary>Row r's lanes: |w| meets x with w's signs (ggml's mul_sum_i8_pairs_float), times its d_w * d_x (in every lane of d).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Row(in Weights w, in Activations x, Vector256<float> d, int r, Vector256<float> acc)
     {
         var q = Vector256.Load((sbyte*)(w.Q + r * BlockQ8_0.BlockSize));
-        var sums = Int8Dot.SumQuadsSigned(q, x.Q);
-        return Vector256.FusedMultiplyAdd(Avx2.PermuteVar8x32(d, Vector256.Create(r)), Vector256.ConvertToSingle(sums), acc);
+        return Vector256.FusedMultiplyAdd(d, Vector256.ConvertToSingle(Int8Dot.SumQuadsSigned(q, x.Q)), acc);
     }
 
     /// <summary>Each row's eight lanes reduced as hsum_float_8 reduces them; only the rows that exist are written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Lanes8PerRow acc, float* y, int count) => acc.Store(y, count);
+    public static void Store(Lanes4PerRow acc, float* y, int count) => acc.Store(y, count);
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q8_0RowBlocks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
