@@ -62,8 +62,9 @@ public partial class EmitterTests
             Assert.Contains("int tail = k - steps * P.ValuesPerStep;", code);
             Assert.Contains("nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);", code);
             Assert.All(code.Where(l => l.Contains("TW.Dot(", StringComparison.Ordinal)), l => Assert.Contains("tail / TW.BlockSize", l));
-            // Every step loop ends with a tail (the matrix-vector kernel's in either of its forms: one loop, or runs).
-            Assert.Equal(code.Count(l => l == "if (tail != 0)"), code.Count(l => l == "for (int s = 0; s < steps; s++)"));
+            // Every step loop ends with a tail (the matrix-vector kernel's in either of its forms: one loop, or runs;
+            // the matrix-matrix kernel's over a K block, whose last block ends with it).
+            Assert.Equal(code.Count(l => l == "if (tail != 0)"), code.Count(l => l is "for (int s = 0; s < steps; s++)" or "for (int s = s0; s < s1; s++)"));
         }
     }
 

@@ -30,7 +30,7 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
     // F16 weights in prompts: rows widened to floats this many at a time (16 x 5632 floats = 352 KiB, in L2 with
     // a token chunk), then multiplied by the F32 kernels; from this many tokens up (below, widening costs more
     // than converting in the kernel's tiles).
-    private const int PanelRows = 16;
+    private const int PanelRows = 32;
     private const int PanelMinTokens = 16;
     private readonly AlignedBuffer?[] _panels = new AlignedBuffer?[pool.Threads]; // one per thread, grown by its owner
 

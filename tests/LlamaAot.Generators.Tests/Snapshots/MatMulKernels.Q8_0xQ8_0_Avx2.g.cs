@@ -135,8 +135,10 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Avx2_R2C1: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
-    /// once and used for 1 columns; each activation step is handed to 2 rows in turn. A K that is not a
-    /// multiple of the step ends with a scalar tail (the reference).
+    /// once and used for 1 columns; each activation step is handed to 2 rows in turn. Blocks of 32 rows x
+    /// 64 columns go through K in blocks of at most 512 KiB of activations, which stay in L2 for all the
+    /// block's row tiles (the accumulators wait on the stack between K blocks, so every result comes from the steps
+    /// of one pass, in their order). A K that is not a multiple of the step ends with a scalar tail (the reference).
     /// </summary>
     /// <typeparam name="TK">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant
     /// in its instantiation, which ignores the k argument.</typeparam>
@@ -152,94 +154,133 @@ internal static unsafe partial class MatMulKernels
         int tail = k - steps * P.ValuesPerStep;
         nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);
         nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);
-        int r = 0;
-        for (; r + 2 <= rows; r += 2)
+        int blockSteps = (int)System.Math.Max(1, 524288 / (64 * xStep));
+        Vector256<float>* parked = stackalloc Vector256<float>[steps > blockSteps ? 2048 : 1];
+        for (int rb = 0; rb < rows; rb += 32)
         {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            int c = 0;
-            for (; c + 1 <= cols; c += 1)
+            int rbEnd = System.Math.Min(rows, rb + 32);
+            for (int c0 = 0; c0 < cols; c0 += 64)
             {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                var a1_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
+                int cEnd = System.Math.Min(cols, c0 + 64);
+                for (int s0 = 0; ; s0 += blockSteps)
                 {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                }
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                var a1_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                }
-            }
-        }
-        // Rows left over: the same per-element order of operations as inside a full tile.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            int c = 0;
-            for (; c + 1 <= cols; c += 1)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                }
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = Vector256<float>.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                    int s1 = System.Math.Min(steps, s0 + blockSteps);
+                    bool first = s0 == 0, last = s1 == steps;
+                    int r = rb;
+                    for (; r + 2 <= rbEnd; r += 2)
+                    {
+                        byte* w0 = w + r * rowBytes;
+                        byte* w1 = w0 + rowBytes;
+                        int c = c0;
+                        for (; c + 1 <= cEnd; c += 1)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            var a1_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
+                                var w1s = P.LoadWeights(w1 + s * wStep);
+                                a1_0 = P.MulAdd(w1s, x0s, a1_0);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
+                            y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                        for (; c < cEnd; c++)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            var a1_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
+                                var w1s = P.LoadWeights(w1 + s * wStep);
+                                a1_0 = P.MulAdd(w1s, x0s, a1_0);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
+                            y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                    }
+                    // Rows left over: the same per-element order of operations as inside a full tile.
+                    for (; r < rbEnd; r++)
+                    {
+                        byte* w0 = w + r * rowBytes;
+                        int c = c0;
+                        for (; c + 1 <= cEnd; c += 1)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                        for (; c < cEnd; c++)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                    }
+                    if (last)
+                        break;
                 }
             }
         }

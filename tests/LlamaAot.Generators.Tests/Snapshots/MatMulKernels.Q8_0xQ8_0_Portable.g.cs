@@ -152,8 +152,10 @@ internal static unsafe partial class MatMulKernels
     /// <summary>
     /// Gemm_Q8_0xQ8_0_Portable_R4C3: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
-    /// once and used for 3 columns; each activation step is handed to 4 rows in turn. A K that is not a
-    /// multiple of the step ends with a scalar tail (the reference).
+    /// once and used for 3 columns; each activation step is handed to 4 rows in turn. Blocks of 32 rows x
+    /// 64 columns go through K in blocks of at most 512 KiB of activations, which stay in L2 for all the
+    /// block's row tiles (the accumulators wait on the stack between K blocks, so every result comes from the steps
+    /// of one pass, in their order). A K that is not a multiple of the step ends with a scalar tail (the reference).
     /// </summary>
     /// <typeparam name="TK">Carries K: RunTimeK takes the k argument; a specialized K (the header's list) is a constant
     /// in its instantiation, which ignores the k argument.</typeparam>
@@ -169,144 +171,187 @@ internal static unsafe partial class MatMulKernels
         int tail = k - steps * P.ValuesPerStep;
         nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);
         nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
+        int blockSteps = (int)System.Math.Max(1, 524288 / (64 * xStep));
+        TA* parked = stackalloc TA[steps > blockSteps ? 2048 : 1];
+        for (int rb = 0; rb < rows; rb += 32)
         {
-            byte* w0 = w + r * rowBytes;
-            byte* w1 = w0 + rowBytes;
-            byte* w2 = w1 + rowBytes;
-            byte* w3 = w2 + rowBytes;
-            int c = 0;
-            for (; c + 3 <= cols; c += 3)
+            int rbEnd = System.Math.Min(rows, rb + 32);
+            for (int c0 = 0; c0 < cols; c0 += 64)
             {
-                byte* x0 = x + c * xRowBytes;
-                byte* x1 = x0 + xRowBytes;
-                byte* x2 = x1 + xRowBytes;
-                var a0_0 = TA.Zero; var a0_1 = TA.Zero; var a0_2 = TA.Zero;
-                var a1_0 = TA.Zero; var a1_1 = TA.Zero; var a1_2 = TA.Zero;
-                var a2_0 = TA.Zero; var a2_1 = TA.Zero; var a2_2 = TA.Zero;
-                var a3_0 = TA.Zero; var a3_1 = TA.Zero; var a3_2 = TA.Zero;
-                for (int s = 0; s < steps; s++)
+                int cEnd = System.Math.Min(cols, c0 + 64);
+                for (int s0 = 0; ; s0 += blockSteps)
                 {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var x1s = P.LoadActivations(x1 + s * xStep);
-                    var x2s = P.LoadActivations(x2 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0); a1_1 = P.MulAdd(w1s, x1s, a1_1); a1_2 = P.MulAdd(w1s, x2s, a1_2);
-                    var w2s = P.LoadWeights(w2 + s * wStep);
-                    a2_0 = P.MulAdd(w2s, x0s, a2_0); a2_1 = P.MulAdd(w2s, x1s, a2_1); a2_2 = P.MulAdd(w2s, x2s, a2_2);
-                    var w3s = P.LoadWeights(w3 + s * wStep);
-                    a3_0 = P.MulAdd(w3s, x0s, a3_0); a3_1 = P.MulAdd(w3s, x1s, a3_1); a3_2 = P.MulAdd(w3s, x2s, a3_2);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
-                y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-                y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
-                y[(c + 1) * yStride + r + 1] = TA.Sum(a1_1);
-                y[(c + 2) * yStride + r + 1] = TA.Sum(a1_2);
-                y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
-                y[(c + 1) * yStride + r + 2] = TA.Sum(a2_1);
-                y[(c + 2) * yStride + r + 2] = TA.Sum(a2_2);
-                y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-                y[(c + 1) * yStride + r + 3] = TA.Sum(a3_1);
-                y[(c + 2) * yStride + r + 3] = TA.Sum(a3_2);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 1) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 2) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 1) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 2) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 1) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 2) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 1) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 2) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
-                }
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = TA.Zero;
-                var a1_0 = TA.Zero;
-                var a2_0 = TA.Zero;
-                var a3_0 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                    var w1s = P.LoadWeights(w1 + s * wStep);
-                    a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                    var w2s = P.LoadWeights(w2 + s * wStep);
-                    a2_0 = P.MulAdd(w2s, x0s, a2_0);
-                    var w3s = P.LoadWeights(w3 + s * wStep);
-                    a3_0 = P.MulAdd(w3s, x0s, a3_0);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
-                y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
-                y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 0) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                }
-            }
-        }
-        // Rows left over: the same per-element order of operations as inside a full tile.
-        for (; r < rows; r++)
-        {
-            byte* w0 = w + r * rowBytes;
-            int c = 0;
-            for (; c + 3 <= cols; c += 3)
-            {
-                byte* x0 = x + c * xRowBytes;
-                byte* x1 = x0 + xRowBytes;
-                byte* x2 = x1 + xRowBytes;
-                var a0_0 = TA.Zero; var a0_1 = TA.Zero; var a0_2 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var x1s = P.LoadActivations(x1 + s * xStep);
-                    var x2s = P.LoadActivations(x2 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
-                y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 1) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
-                    y[(c + 2) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
-                }
-            }
-            for (; c < cols; c++)
-            {
-                byte* x0 = x + c * xRowBytes;
-                var a0_0 = TA.Zero;
-                for (int s = 0; s < steps; s++)
-                {
-                    var x0s = P.LoadActivations(x0 + s * xStep);
-                    var w0s = P.LoadWeights(w0 + s * wStep);
-                    a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                }
-                y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
-                // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                if (tail != 0)
-                {
-                    y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                    int s1 = System.Math.Min(steps, s0 + blockSteps);
+                    bool first = s0 == 0, last = s1 == steps;
+                    int r = rb;
+                    for (; r + 4 <= rbEnd; r += 4)
+                    {
+                        byte* w0 = w + r * rowBytes;
+                        byte* w1 = w0 + rowBytes;
+                        byte* w2 = w1 + rowBytes;
+                        byte* w3 = w2 + rowBytes;
+                        int c = c0;
+                        for (; c + 3 <= cEnd; c += 3)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            byte* x1 = x0 + xRowBytes;
+                            byte* x2 = x1 + xRowBytes;
+                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0]; var a0_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 0];
+                            var a1_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1]; var a1_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 1]; var a1_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 1];
+                            var a2_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 2]; var a2_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 2]; var a2_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 2];
+                            var a3_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 3]; var a3_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 3]; var a3_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 3];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var x1s = P.LoadActivations(x1 + s * xStep);
+                                var x2s = P.LoadActivations(x2 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
+                                var w1s = P.LoadWeights(w1 + s * wStep);
+                                a1_0 = P.MulAdd(w1s, x0s, a1_0); a1_1 = P.MulAdd(w1s, x1s, a1_1); a1_2 = P.MulAdd(w1s, x2s, a1_2);
+                                var w2s = P.LoadWeights(w2 + s * wStep);
+                                a2_0 = P.MulAdd(w2s, x0s, a2_0); a2_1 = P.MulAdd(w2s, x1s, a2_1); a2_2 = P.MulAdd(w2s, x2s, a2_2);
+                                var w3s = P.LoadWeights(w3 + s * wStep);
+                                a3_0 = P.MulAdd(w3s, x0s, a3_0); a3_1 = P.MulAdd(w3s, x1s, a3_1); a3_2 = P.MulAdd(w3s, x2s, a3_2);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1; parked[(c - c0 + 2) * 32 + r - rb + 0] = a0_2;
+                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0; parked[(c - c0 + 1) * 32 + r - rb + 1] = a1_1; parked[(c - c0 + 2) * 32 + r - rb + 1] = a1_2;
+                                parked[(c - c0 + 0) * 32 + r - rb + 2] = a2_0; parked[(c - c0 + 1) * 32 + r - rb + 2] = a2_1; parked[(c - c0 + 2) * 32 + r - rb + 2] = a2_2;
+                                parked[(c - c0 + 0) * 32 + r - rb + 3] = a3_0; parked[(c - c0 + 1) * 32 + r - rb + 3] = a3_1; parked[(c - c0 + 2) * 32 + r - rb + 3] = a3_2;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
+                            y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
+                            y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
+                            y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
+                            y[(c + 1) * yStride + r + 1] = TA.Sum(a1_1);
+                            y[(c + 2) * yStride + r + 1] = TA.Sum(a1_2);
+                            y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
+                            y[(c + 1) * yStride + r + 2] = TA.Sum(a2_1);
+                            y[(c + 2) * yStride + r + 2] = TA.Sum(a2_2);
+                            y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
+                            y[(c + 1) * yStride + r + 3] = TA.Sum(a3_1);
+                            y[(c + 2) * yStride + r + 3] = TA.Sum(a3_2);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 2) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 2) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 2) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 2) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                        for (; c < cEnd; c++)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            var a1_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1];
+                            var a2_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 2];
+                            var a3_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 3];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
+                                var w1s = P.LoadWeights(w1 + s * wStep);
+                                a1_0 = P.MulAdd(w1s, x0s, a1_0);
+                                var w2s = P.LoadWeights(w2 + s * wStep);
+                                a2_0 = P.MulAdd(w2s, x0s, a2_0);
+                                var w3s = P.LoadWeights(w3 + s * wStep);
+                                a3_0 = P.MulAdd(w3s, x0s, a3_0);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0;
+                                parked[(c - c0 + 0) * 32 + r - rb + 2] = a2_0;
+                                parked[(c - c0 + 0) * 32 + r - rb + 3] = a3_0;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
+                            y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
+                            y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
+                            y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                    }
+                    // Rows left over: the same per-element order of operations as inside a full tile.
+                    for (; r < rbEnd; r++)
+                    {
+                        byte* w0 = w + r * rowBytes;
+                        int c = c0;
+                        for (; c + 3 <= cEnd; c += 3)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            byte* x1 = x0 + xRowBytes;
+                            byte* x2 = x1 + xRowBytes;
+                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0]; var a0_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 0];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var x1s = P.LoadActivations(x1 + s * xStep);
+                                var x2s = P.LoadActivations(x2 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1); a0_2 = P.MulAdd(w0s, x2s, a0_2);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1; parked[(c - c0 + 2) * 32 + r - rb + 0] = a0_2;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
+                            y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
+                            y[(c + 2) * yStride + r + 0] = TA.Sum(a0_2);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 2) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                        for (; c < cEnd; c++)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                    }
+                    if (last)
+                        break;
                 }
             }
         }
