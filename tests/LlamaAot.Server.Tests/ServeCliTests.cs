@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using LlamaAot.Tests.Cli;
+
+namespace LlamaAot.Server.Tests;
+
+/// <summary>
+/// <c>llama-aot serve</c> as a user runs it: the published NativeAOT binary when test.sh made one (LLAMA_AOT_BINARY),
+/// else the JIT build. Its greedy completion equals <c>llama-aot run</c>'s text for the same prompt; SIGTERM stops it
+/// with exit code 0; bad command lines are one error line.
+/// </summary>
+public sealed partial class ServeCliTests
+{
+    [Fact(Timeout = 120_000)]
+    public async Task TheBinaryServesWhatRunGeneratesAndStopsOnSigterm()
+    {
+        var run = LlamaAotProcess.Run("run", "-m", TestServer.ModelPath, "-p", "Once upon a time", "-n", "24", "--temp", "0", "-t", "1");
+        Assert.Equal(0, run.ExitCode);
+        string expected = run.Stdout.TrimEnd('\n')["Once upon a time".Length..];
+
+        using var process = LlamaAotProcess.Start("serve", "-m", TestServer.ModelPath, "--port", "0", "-np", "2", "-c", "1024", "-t", "1");
+        try
+        {
+            var address = await ReadAddressAsync(process);
+            using var http = new HttpClient { BaseAddress = address, Timeout = TestServer.Timeout };
+            using var timeout = new CancellationTokenSource(TestServer.Timeout);
+            while ((int)(await http.GetAsync("/health", timeout.Token)).StatusCode != 200)
+                await Task.Delay(50, timeout.Token);
+            using var response = await http.PostAsync("/v1/completions",
+                new StringContent("""{"prompt": "Once upon a time", "max_tokens": 24, "temperature": 0}"""), timeout.Token);
+            var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(timeout.Token))!;
+            Assert.Equal(expected, (string)answer["choices"]![0]!["text"]!);
+
+            Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill();
+        }
+    }
+
+    [Theory]
+    [InlineData(2, "serve", "--port", "8080")] // no model
+    [InlineData(2, "serve", "-m", "x.gguf", "--port", "70000")]
+    [InlineData(2, "serve", "-m", "x.gguf", "-np", "0")]
+    [InlineData(2, "serve", "-m", "x.gguf", "--host", "example.com")]
+    [InlineData(2, "serve", "-m", "x.gguf", "-c", "4", "-np", "8")]
+    [InlineData(1, "serve", "-m", "models/missing.gguf", "--port", "0")]
+    public void ABadCommandLineIsOneErrorLine(int exitCode, params string[] args)
+    {
+        var result = LlamaAotProcess.Run(args);
+        Assert.Equal(exitCode, result.ExitCode);
+        string line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+    }
+
+    /// <summary>Reads standard error until the server says where it listens.</summary>
+    private static async Task<Uri> ReadAddressAsync(Process process)
+    {
+        using var timeout = new CancellationTokenSource(TestServer.Timeout);
+        while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (Listening().Match(line) is { Success: true } m)
+                return new Uri(m.Groups[1].Value);
+        }
+        throw new InvalidOperationException($"llama-aot serve exited ({process.ExitCode}) without listening");
+    }
+
+    [GeneratedRegex(@"listening on (http://\S+/)")]
+    private static partial Regex Listening();
+}
