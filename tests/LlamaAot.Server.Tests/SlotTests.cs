@@ -91,6 +91,57 @@ public sealed class SlotTests
         Assert.Equal(3, (int)answer["usage"]!["completion_tokens"]!);
     }
 
+    /// <summary>
+    /// 4 slots: 4 clients leave mid-stream and 8 leave while queued. Every slot is idle again, nothing waits, what the
+    /// leavers asked for was not generated to the end, and the server then serves 4 requests at once.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task ClientsThatLeaveMidStreamOrWhileQueuedFreeEverySlot()
+    {
+        await using var host = await TestServer.StartAsync(o => o with { Metrics = true, Context = o.Context with { ContextSize = 16384 } });
+        const string endless = """{"prompt": "Once upon a time", "max_tokens": 4000, "ignore_eos": true, "temperature": 0, "stream": true}""";
+        var leavers = new List<(CancellationTokenSource Cancel, Task<HttpResponseMessage> Response)>();
+        for (int i = 0; i < 4; i++)
+        {
+            var cancel = new CancellationTokenSource();
+            var response = await SendAsync(host, endless, cancel.Token);
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
+            Assert.StartsWith("data: ", await reader.ReadLineAsync(cancel.Token));
+            leavers.Add((cancel, Task.FromResult(response)));
+        }
+        for (int i = 0; i < 8; i++)
+        {
+            var cancel = new CancellationTokenSource();
+            leavers.Add((cancel, SendAsync(host, endless, cancel.Token)));
+        }
+        using (var timeout = new CancellationTokenSource(TestServer.Timeout))
+        {
+            while (host.Server.Metrics.Deferred != 8)
+                await Task.Delay(10, timeout.Token);
+        }
+        foreach (var (cancel, response) in leavers[4..])
+        {
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => response);
+        }
+        foreach (var (cancel, response) in leavers[..4])
+        {
+            cancel.Cancel();
+            (await response).Dispose();
+        }
+        await host.WaitIdleAsync(4);
+        string metrics = await host.Http.GetStringAsync("/metrics");
+        Assert.Contains("llamacpp:requests_processing 0\n", metrics);
+        Assert.Contains("llamacpp:requests_deferred 0\n", metrics);
+        double predicted = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("llamacpp:tokens_predicted_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(predicted < 4 * 4000, $"{predicted} tokens were generated: the clients that left were served to the end");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => host.PostJsonAsync("/v1/completions", """{"prompt": "Once", "max_tokens": 3, "temperature": 0}""")));
+        Assert.All(answers, a => Assert.Equal(3, (int)a["usage"]!["completion_tokens"]!));
+        foreach (var (cancel, _) in leavers)
+            cancel.Dispose();
+    }
+
     /// <summary>A slot keeps its cache: a prompt that starts with the previous request's evaluates only its new tokens.</summary>
     [Fact(Timeout = 60_000)]
     public async Task ASlotReusesThePrefixOfItsPreviousRequest()

@@ -90,41 +90,58 @@ internal sealed class SlotScheduler : IDisposable
                 Shutdown();
                 return;
             }
-            Admit();
-            DropCancelled();
-            var batch = Build(out int promptTokens, out int generated);
-            if (batch.Count == 0)
-            {
-                _signal.Wait();
-                continue;
-            }
-            long start = Stopwatch.GetTimestamp();
-            ReadOnlySpan<float> logits;
             try
             {
-                logits = _context.Decode(batch);
+                if (!Step())
+                    _signal.Wait();
             }
             catch (Exception e)
             {
+                // Never let the thread die with requests waiting on it: whatever failed ends the requests it held.
                 foreach (var slot in _slots)
                 {
-                    if (slot.Request is not null && slot.Row >= 0)
-                        Finish(slot, "stop", $"the forward pass failed: {e.Message}");
+                    if (slot.Request is not null)
+                        Finish(slot, "stop", $"the server failed: {e.Message}");
                 }
-                continue;
             }
-            _metrics.Pass(promptTokens, generated, _slots.Count(s => s.Request is not null), Stopwatch.GetTimestamp() - start);
+        }
+    }
+
+    /// <summary>One step: admit, drop, evaluate one batch, sample. False when there was nothing to do.</summary>
+    private bool Step()
+    {
+        Admit();
+        DropCancelled();
+        var batch = Build(out int promptTokens, out int generated);
+        if (batch.Count == 0)
+            return false;
+        long start = Stopwatch.GetTimestamp();
+        ReadOnlySpan<float> logits;
+        try
+        {
+            logits = _context.Decode(batch);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
             foreach (var slot in _slots)
             {
                 if (slot.Request is not null && slot.Row >= 0)
-                {
-                    int row = slot.Row;
-                    slot.Row = -1;
-                    Sample(slot, logits.Slice(row * _nVocab, _nVocab));
-                }
+                    Finish(slot, "stop", $"the forward pass failed: {e.Message}");
             }
-            _metrics.KvTokens = _slots.Sum(s => (long)_context.SequenceLength(s.Sequence));
+            return true;
         }
+        _metrics.Pass(promptTokens, generated, _slots.Count(s => s.Request is not null), Stopwatch.GetTimestamp() - start);
+        foreach (var slot in _slots)
+        {
+            if (slot.Request is not null && slot.Row >= 0)
+            {
+                int row = slot.Row;
+                slot.Row = -1;
+                Sample(slot, logits.Slice(row * _nVocab, _nVocab));
+            }
+        }
+        _metrics.KvTokens = _slots.Sum(s => (long)_context.SequenceLength(s.Sequence));
+        return true;
     }
 
     /// <summary>Moves waiting requests into free slots, each to the slot whose cache starts with most of its prompt.</summary>
