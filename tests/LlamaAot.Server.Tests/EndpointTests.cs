@@ -43,6 +43,25 @@ public sealed class EndpointTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(32, (int)chunks[^1]["usage"]!["completion_tokens"]!);
     }
 
+    /// <summary>
+    /// A character of several UTF-8 bytes, each its own byte-fallback token (a grammar makes the model write them), is
+    /// streamed whole in one delta once its last byte is generated, never as replacement characters.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task StreamedDeltasNeverSplitAUtf8Character()
+    {
+        string body = """{"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 40, "temperature": 0, "stream": true, "grammar": "root ::= \"é🙂 🙂\""}""";
+        using var response = await Host.PostAsync("/v1/chat/completions", body);
+        string sse = await response.Content.ReadAsStringAsync();
+        var deltas = sse.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(e => e != "data: [DONE]")
+            .Select(e => JsonNode.Parse(e["data: ".Length..])!["choices"]!.AsArray())
+            .Where(c => c.Count > 0 && c[0]!["delta"]!["content"] is not null)
+            .Select(c => (string)c[0]!["delta"]!["content"]!).Where(t => t.Length > 0).ToList();
+        Assert.Equal("é🙂 🙂", string.Concat(deltas));
+        Assert.All(deltas, d => Assert.DoesNotContain('\uFFFD', d));
+        Assert.Contains("🙂", deltas); // four byte tokens, one delta
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task TokenizeAndDetokenizeAreTheModelsTokenizer()
     {
@@ -85,7 +104,7 @@ public sealed class EndpointTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 }
 
-/// <summary>/metrics with --metrics, /health while the model loads.</summary>
+/// <summary>/metrics with --metrics, /health while the model loads, --chat-template-file.</summary>
 public sealed class ServerStateTests
 {
     [Fact(Timeout = 60_000)]
@@ -104,6 +123,25 @@ public sealed class ServerStateTests
         await host.Server.Ready.WaitAsync(TestServer.Timeout);
         using var ready = await host.Http.GetAsync("/health");
         Assert.Equal(200, (int)ready.StatusCode);
+    }
+
+    /// <summary>
+    /// A chat template given to the server (--chat-template-file) renders the messages, and a tool call's arguments sent
+    /// as a JSON string (as OpenAI's API sends them) reach it as an object, as llama.cpp passes them.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task AGivenChatTemplateRendersAndToolCallArgumentsReachItAsAnObject()
+    {
+        const string template = "{% for m in messages %}[{{ m.role }}]{% if m.tool_calls %}{{ m.tool_calls[0].function.name }}({{ m.tool_calls[0].function.arguments.city }}){% else %}{{ m.content }}{% endif %}{% endfor %}";
+        await using var host = await TestServer.StartAsync(o => o with { ChatTemplateSource = template, Context = o.Context with { Sequences = 1, ContextSize = 256 } });
+        var answer = await host.PostJsonAsync("/apply-template", """
+            {"messages": [{"role": "user", "content": "Weather?"},
+                          {"role": "assistant", "content": null, "tool_calls": [{"id": "1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}]}]}
+            """);
+        Assert.Equal("[user]Weather?[assistant]weather(Paris)", (string)answer["prompt"]!);
+        var chat = await host.PostJsonAsync("/v1/chat/completions", """{"messages": [{"role": "user", "content": "Weather?"}], "max_tokens": 4, "temperature": 0}""");
+        using var oracle = new Oracle();
+        Assert.Equal(oracle.Model.Tokenize("[user]Weather?", addSpecial: true, parseSpecial: true).Length, (int)chat["usage"]!["prompt_tokens"]!);
     }
 
     [Fact(Timeout = 60_000)]
