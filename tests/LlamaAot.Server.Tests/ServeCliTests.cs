@@ -105,6 +105,27 @@ public sealed partial class ServeCliTests
         Assert.StartsWith("error: ", line);
     }
 
+    /// <summary>A file that is not a model: the server has started listening, then says why it stops, exit 1.</summary>
+    [Fact] // LlamaAotProcess.Run gives up after 2 minutes
+    public void AModelThatDoesNotLoadEndsTheServerWithOneErrorLine()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"llama-aot-not-a-model-{Environment.ProcessId}.gguf");
+        File.WriteAllText(path, "# not a model\n");
+        try
+        {
+            var result = LlamaAotProcess.Run("serve", "-m", path, "--port", "0");
+            Assert.Equal(1, result.ExitCode);
+            string[] lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith("llama-aot: listening on http://127.0.0.1:", lines[0]);
+            Assert.StartsWith("error: cannot load the model: not a GGUF file", lines[^1]);
+            Assert.Single(lines, l => l.StartsWith("error:", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Reads standard error until the server says where it listens.</summary>
     private static async Task<Uri> ReadAddressAsync(Process process)
     {

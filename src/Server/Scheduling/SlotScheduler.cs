@@ -67,15 +67,19 @@ internal sealed class SlotScheduler : IDisposable
     /// </summary>
     public bool TryEnqueue(SlotRequest request)
     {
+        // Registered before the request is visible to the scheduler's thread, which disposes it when the request ends.
+        request.Registration = request.Cancellation.Register(static s => ((SlotScheduler)s!)._signal.Set(), this);
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_stopping, this);
-            if (_waiting.Count >= _free + _maxQueue)
+            if (_stopping || _waiting.Count >= _free + _maxQueue)
+            {
+                request.Registration.Dispose();
+                ObjectDisposedException.ThrowIf(_stopping, this);
                 return false;
+            }
             _waiting.AddLast(request);
             _metrics.Deferred = _waiting.Count;
         }
-        request.Registration = request.Cancellation.Register(static s => ((SlotScheduler)s!)._signal.Set(), this);
         _signal.Set();
         return true;
     }
