@@ -13,19 +13,19 @@ namespace LlamaAot.Server.Tests;
 public sealed class SlotTests
 {
     /// <summary>
-    /// 16 concurrent streaming greedy requests on 4 slots: different prompts and lengths, so requests join and leave
+    /// 64 concurrent streaming greedy requests on 4 slots (the load test): different prompts and lengths, so requests join and leave
     /// the batch at different steps and prompt tokens share steps with generated ones. Each text equals the library's
     /// greedy generation of its prompt alone, none lost or mixed.
     /// </summary>
     [Fact(Timeout = 120_000)]
     public async Task ConcurrentStreamsEachEqualTheirSingleRequestResult()
     {
-        await using var host = await TestServer.StartAsync();
+        await using var host = await TestServer.StartAsync(o => o with { Metrics = true });
         using var oracle = new Oracle();
         var client = new OpenAIClient(new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(host.Server.Address, "v1"), NetworkTimeout = TestServer.Timeout })
             .GetChatClient("m");
         string[] subjects = ["a cat", "a dog", "the sea", "a red ball", "two friends", "a little bird", "the moon", "a big tree"];
-        var requests = Enumerable.Range(0, 16).Select(i => (Question: $"Tell me a story about {subjects[i % subjects.Length]}.", MaxTokens: 20 + 13 * i)).ToArray();
+        var requests = Enumerable.Range(0, 64).Select(i => (Question: $"Tell me a story about {subjects[i % subjects.Length]}.", MaxTokens: 10 + 37 * i % 150)).ToArray();
 
         async Task<string> StreamAsync(string question, int maxTokens)
         {
@@ -46,6 +46,10 @@ public sealed class SlotTests
             Assert.Equal(expected.Text, answers[i]);
         }
         await host.WaitIdleAsync(4);
+        // They were decoded together: on average more than 3 of the 4 slots busy in each forward pass.
+        string metrics = await host.Http.GetStringAsync("/metrics");
+        double busy = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("llamacpp:n_busy_slots_per_decode ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(busy > 3, $"{busy} slots busy per forward pass");
     }
 
     /// <summary>

@@ -99,15 +99,26 @@ internal sealed class CompletionEndpoints(LlamaServer server)
                 $"the server is busy: every slot is taken and {server.Options.MaxQueue} requests are waiting (--max-queue); retry later")
             { RetryAfter = 1 };
         }
-        server.Log($"request {http.TraceIdentifier}: {prompt.Length} prompt tokens{(body.Stream == true ? ", streamed" : "")}");
-        if (body.Stream == true)
-            await StreamAsync(http, request, cancel, body.StreamOptions?.IncludeUsage == true, output);
-        else
-            await CollectAsync(http, request, output);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        SlotFinish? finish = null;
+        try
+        {
+            finish = body.Stream == true
+                ? await StreamAsync(http, request, cancel, body.StreamOptions?.IncludeUsage == true, output)
+                : await CollectAsync(http, request, output);
+        }
+        finally
+        {
+            // One line per request, when it ends (the client may have left: then it says so).
+            string ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds.ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
+            server.Log(finish is null || finish.Reason == "cancelled"
+                ? $"request {http.TraceIdentifier}: {prompt.Length} prompt tokens, ended without an answer after {ms} ms (the client left, or a timeout)"
+                : $"request {http.TraceIdentifier}: {finish.PromptTokens} prompt tokens ({finish.ReusedTokens} cached), {finish.CompletionTokens} generated{(body.Stream == true ? " streamed" : "")} in {ms} ms, {finish.Error ?? finish.Reason}");
+        }
     }
 
     /// <summary>Waits for the whole generation and sends it as one response.</summary>
-    private static async Task CollectAsync(HttpContext http, SlotRequest request, IOutput output)
+    private static async Task<SlotFinish?> CollectAsync(HttpContext http, SlotRequest request, IOutput output)
     {
         var text = new StringBuilder();
         var logprobs = request.Logprobs >= 0 ? new List<TokenLogprob>() : null;
@@ -121,10 +132,11 @@ internal sealed class CompletionEndpoints(LlamaServer server)
             if (finish.Error is not null)
                 throw new ApiException(StatusCodes.Status500InternalServerError, "server_error", finish.Error);
             if (finish.Reason == "cancelled")
-                return;
+                return finish;
             await output.WriteWholeAsync(http, text.ToString(), logprobs, finish);
-            return;
+            return finish;
         }
+        return null;
     }
 
     /// <summary>
@@ -132,7 +144,7 @@ internal sealed class CompletionEndpoints(LlamaServer server)
     /// UTF-8 character: the decoder holds partial ones back), the finish reason, the usage when asked for, then
     /// <c>data: [DONE]</c>; each flushed at once. A write the client does not take within the timeout ends the request.
     /// </summary>
-    private async Task StreamAsync(HttpContext http, SlotRequest request, CancellationTokenSource cancel, bool includeUsage, IOutput output)
+    private async Task<SlotFinish?> StreamAsync(HttpContext http, SlotRequest request, CancellationTokenSource cancel, bool includeUsage, IOutput output)
     {
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "text/event-stream; charset=utf-8";
@@ -148,18 +160,19 @@ internal sealed class CompletionEndpoints(LlamaServer server)
                 if (e.Finish is not { } finish)
                     continue;
                 if (finish.Reason == "cancelled")
-                    return;
+                    return finish;
                 if (finish.Error is not null)
                     await sse.WriteAsync(new ErrorResponse(new ErrorBody(StatusCodes.Status500InternalServerError, finish.Error, "server_error")), ServerJson.Api.ErrorResponse);
                 else
                     await output.WriteFinishAsync(sse, finish, includeUsage);
                 await sse.WriteDoneAsync();
-                return;
+                return finish;
             }
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             // The client left, or did not take a write in time: the scheduler frees the slot at its next step.
         }
+        return null;
     }
 }
