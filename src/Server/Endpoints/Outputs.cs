@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using LlamaAot.Server.Api;
