@@ -25,6 +25,7 @@ internal static class Program
         root.Add(PerplexityCommand.Create());
         root.Add(TokenizeCommand.Create());
         root.Add(ApplyTemplateCommand.Create());
+        root.Add(ServeCommand.Create());
 
         // llama.cpp's flags include multi-letter single-dash names (-ctk, -tb): never read them as bundles.
         var parse = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
