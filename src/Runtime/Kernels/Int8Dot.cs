@@ -27,9 +27,20 @@ internal static class Int8Dot
     /// vpmaddubsw saturates, and every caller's operands keep those below 32767 (each says why).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> SumQuads(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> s) => AvxVnni.IsSupported
+    public static Vector256<int> SumQuads(Vector256<int> acc, Vector256<byte> u, Vector256<sbyte> s) => Vnni
         ? AvxVnni.MultiplyWideningAndAdd(acc, u, s)
         : acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, s), Vector256<short>.One);
+
+    /// <summary>
+    /// Whether <see cref="SumQuads(Vector256{int}, Vector256{byte}, Vector256{sbyte})"/> takes vpdpbusd: where the CPU has
+    /// AVX-VNNI, except in the portable AVX2 build (LLAMA_AOT_NO_RUNTIME_VNNI, Directory.Build.props), where that would be
+    /// a test at run time in every inner loop instead of a constant.
+    /// </summary>
+#if LLAMA_AOT_NO_RUNTIME_VNNI
+    internal static bool Vnni => false;
+#else
+    internal static bool Vnni => AvxVnni.IsSupported;
+#endif
 
     /// <summary>Eight int32 sums of four unsigned x signed byte products each (<see cref="SumQuads(Vector256{int}, Vector256{byte}, Vector256{sbyte})"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

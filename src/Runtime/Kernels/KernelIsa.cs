@@ -47,7 +47,7 @@ public static class KernelIsas
     /// integer sums take vpdpbusd (the AVX2 kernels, and the AVX-512 kernels that work in 256-bit halves).
     /// </summary>
     public static string Describe(KernelIsa isa) =>
-        isa.ToString().ToLowerInvariant() + (isa is KernelIsa.Avx2 or KernelIsa.Avx512 && AvxVnni.IsSupported ? "+avx-vnni" : "");
+        isa.ToString().ToLowerInvariant() + (isa is KernelIsa.Avx2 or KernelIsa.Avx512 && Int8Dot.Vnni ? "+avx-vnni" : "");
 
     internal static KernelIsa Choose(string? forced)
     {
