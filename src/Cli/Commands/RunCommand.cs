@@ -20,15 +20,10 @@ internal sealed class RunCommand
         DefaultValueFactory = _ => -1,
         CustomParser = OptionValues.Int(int.MinValue, int.MaxValue, "an integer (-1: until end of sequence or a full context)"),
     };
-    private readonly Option<int> _threads = CommonOptions.Threads();
-    private readonly Option<int> _threadsBatch = CommonOptions.ThreadsBatch();
     private readonly Option<int> _ctx = CommonOptions.ContextSize();
-    private readonly BatchFlags _batch = new();
+    private readonly EngineFlags _engine = new();
     private readonly SamplingFlags _sampling = new();
     private readonly Option<bool> _ignoreEos = new("--ignore-eos") { Description = "Keep generating past end-of-sequence (it is never sampled)." };
-    private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
-    private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
-    private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
     private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
     private readonly Option<bool> _verbose = CommonOptions.Verbose();
     private readonly ChatFlags _chat = new();
@@ -57,7 +52,7 @@ internal sealed class RunCommand
 
     private void AddTo(Command command)
     {
-        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _threads, _threadsBatch, _ctx, .. _batch.Options, .. _sampling.Options, _ignoreEos, _ctk, _ctv, _fa, _gpuLayers, _verbose, .. _escapes.Options, .. _chat.Options])
+        foreach (var o in (Option[])[_model, _prompt, _file, _predict, _engine.Threads, _engine.ThreadsBatch, _ctx, .. _engine.Batch.Options, .. _sampling.Options, _ignoreEos, _engine.KeyCacheType, _engine.ValueCacheType, _engine.FlashAttention, _gpuLayers, _verbose, .. _escapes.Options, .. _chat.Options])
             command.Add(o);
         if (!_alwaysChat)
         {
@@ -77,16 +72,7 @@ internal sealed class RunCommand
         var chat = conversation ? _chat.Read(p) : null;
         // As llama.cpp, the prefix and suffix take the same escapes as the prompt.
         chat = chat is null ? null : chat with { InPrefix = _escapes.Apply(p, chat.InPrefix), InSuffix = _escapes.Apply(p, chat.InSuffix) };
-        var contextOptions = new ContextOptions
-        {
-            ContextSize = p.GetValue(_ctx),
-            Threads = p.GetValue(_threads),
-            BatchThreads = p.GetValue(_threadsBatch),
-            BatchSize = _batch.Read(p),
-            KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
-            ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
-            FlashAttention = p.GetValue(_fa) == OnOff.On,
-        };
+        var contextOptions = _engine.Read(p, p.GetValue(_ctx));
         bool verbose = p.GetValue(_verbose);
 
         CommonOptions.NoteGpuLayers(p, _gpuLayers);

@@ -36,12 +36,7 @@ internal sealed class ServeCommand
         CustomParser = OptionValues.Int(1, 4096, "an integer from 1 to 4096"),
     };
     private readonly Option<int> _ctx = CommonOptions.ContextSize();
-    private readonly Option<int> _threads = CommonOptions.Threads();
-    private readonly Option<int> _threadsBatch = CommonOptions.ThreadsBatch();
-    private readonly BatchFlags _batch = new();
-    private readonly Option<string> _ctk = CommonOptions.CacheType("--cache-type-k", "-ctk", "key");
-    private readonly Option<string> _ctv = CommonOptions.CacheType("--cache-type-v", "-ctv", "value");
-    private readonly Option<OnOff> _fa = CommonOptions.FlashAttention();
+    private readonly EngineFlags _engine = new();
     private readonly Option<string?> _gpuLayers = CommonOptions.GpuLayers();
     private readonly Option<string?> _apiKey = new("--api-key")
     {
@@ -73,8 +68,8 @@ internal sealed class ServeCommand
     {
         var self = new ServeCommand();
         var command = new Command("serve", "Serve the model over HTTP with OpenAI's API (/v1/chat/completions, /v1/completions, /v1/models), llama-server style.");
-        foreach (var o in (Option[])[self._model, self._alias, self._host, self._port, self._parallel, self._ctx, self._threads, self._threadsBatch,
-                     .. self._batch.Options, self._ctk, self._ctv, self._fa, self._gpuLayers, self._apiKey, self._metrics, self._timeout, self._maxQueue, self._templateFile])
+        foreach (var o in (Option[])[self._model, self._alias, self._host, self._port, self._parallel, self._ctx, self._engine.Threads, self._engine.ThreadsBatch,
+                     .. self._engine.Batch.Options, self._engine.KeyCacheType, self._engine.ValueCacheType, self._engine.FlashAttention, self._gpuLayers, self._apiKey, self._metrics, self._timeout, self._maxQueue, self._templateFile])
             command.Add(o);
         command.SetAction(self.Run);
         return command;
@@ -108,17 +103,7 @@ internal sealed class ServeCommand
             Alias = p.GetValue(_alias),
             Host = host,
             Port = p.GetValue(_port),
-            Context = new ContextOptions
-            {
-                ContextSize = ctx,
-                Sequences = parallel,
-                Threads = p.GetValue(_threads),
-                BatchThreads = p.GetValue(_threadsBatch),
-                BatchSize = _batch.Read(p),
-                KeyCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctk)!),
-                ValueCacheType = CommonOptions.ParseCacheType(p.GetValue(_ctv)!),
-                FlashAttention = p.GetValue(_fa) == OnOff.On,
-            },
+            Context = _engine.Read(p, ctx, parallel),
             ApiKey = p.GetValue(_apiKey),
             Metrics = p.GetValue(_metrics),
             Timeout = TimeSpan.FromSeconds(p.GetValue(_timeout)),
