@@ -17,7 +17,9 @@ internal sealed class TestServer : IAsyncDisposable
     private TestServer(LlamaServer server)
     {
         Server = server;
-        Http = new HttpClient { BaseAddress = server.Address, Timeout = Timeout };
+        // A response given up before its end closes the connection, as a client that leaves does: .NET would otherwise
+        // read on (up to 1 MiB, 2 s) to keep the connection for its pool, and the server would rightly go on sending.
+        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = server.Address, Timeout = Timeout };
     }
 
     public LlamaServer Server { get; }
