@@ -78,7 +78,7 @@ internal static class SideBySide
     }
 
     /// <summary>One run of llama-aot's `bench` or llama-bench (the same flags and the same JSON fields).</summary>
-    private static (double Pp, double Tg) RunBench(string binary, string[] command, string model, int threads)
+    internal static (double Pp, double Tg) RunBench(string binary, string[] command, string model, int threads)
     {
         var start = new ProcessStartInfo(binary)
         {
@@ -227,7 +227,7 @@ internal static class SideBySide
         return kernels.Success ? kernels.Groups[1].Value : "unknown";
     }
 
-    private static string Git(string args)
+    internal static string Git(string args)
     {
         try
         {
@@ -243,25 +243,25 @@ internal static class SideBySide
         }
     }
 
-    private static string CpuName()
+    internal static string CpuName()
     {
         var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
         return line?.Split(':', 2)[1].Trim() ?? "unknown";
     }
 
-    private static string CpuSlug() => new(CpuName().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray());
+    internal static string CpuSlug() => new(CpuName().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray());
 
-    private static string Option(string[] args, string name, string fallback)
+    internal static string Option(string[] args, string name, string fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static string F(double v, int digits = 2) => v.ToString("F" + digits, CultureInfo.InvariantCulture);
+    internal static string F(double v, int digits = 2) => v.ToString("F" + digits, CultureInfo.InvariantCulture);
 }
