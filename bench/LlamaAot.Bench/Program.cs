@@ -8,6 +8,7 @@ namespace LlamaAot.Bench;
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- --filter '*KernelBenchmarks*' --anyCategories Q4_0
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- write-models bench-models tinyllama F16 Q8_0 Q4_0 Q4_K_M
 ///   dotnet run -c Release --project bench/LlamaAot.Bench -- serve-throughput publish/llama-aot bench-models/tinyllama-Q4_0.gguf --llama-server PATH
+///   dotnet run -c Release --project bench/LlamaAot.Bench -- grammar-speed publish/llama-aot ../shared/models/stories260K/stories260K-Q8_0.gguf --tokens 64
 ///   DOTNET_TieredCompilation=0 dotnet run -c Release --project bench/LlamaAot.Bench -- kernel-rate F16 2048
 /// Results go to BenchmarkDotNet.Artifacts/; the tables quoted in issues are kept in bench/results/.
 /// </summary>
@@ -23,6 +24,8 @@ public static class Program
             return SideBySide.Run(args[1..]);
         if (args.Length > 0 && args[0] == "serve-throughput")
             return ServeThroughput.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "grammar-speed")
+            return GrammarSpeed.Run(args[1..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

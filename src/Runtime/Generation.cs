@@ -159,7 +159,10 @@ internal sealed class Generation
     {
         _session.LastStopString = _stops.Matched;
         _session.LastStats = new GenerationStats(_evaluatedPrompt, _reused, _shifts, _promptClock.Elapsed, _generated, _evaluations, _evalClock.Elapsed, _sampleClock.Elapsed,
-            _stop == StopReason.None ? StopReason.Cancelled : _stop);
+            _stop == StopReason.None ? StopReason.Cancelled : _stop)
+        {
+            Grammar = _options.Sampling.Grammar is null ? null : new GrammarStats(_sampler.GrammarSamples, _sampler.GrammarFullPasses, _sampler.GrammarTime),
+        };
     }
 }
 

@@ -125,6 +125,25 @@ public sealed record GenerationStats(
     public double PromptTokensPerSecond => PromptTime.TotalSeconds > 0 ? PromptTokens / PromptTime.TotalSeconds : 0;
 
     public double GenerationTokensPerSecond => EvaluationTime.TotalSeconds > 0 ? Evaluations / EvaluationTime.TotalSeconds : 0;
+
+    /// <summary>How the grammar sampler fared, when the generation had a <see cref="SamplingOptions.Grammar"/>; else null.</summary>
+    public GrammarStats? Grammar { get; init; }
+}
+
+/// <summary>
+/// The grammar's share of one generation (<see cref="GenerationStats.Grammar"/>): the sampler checks its chain's
+/// choice against the grammar first, and filters the whole vocabulary through the grammar only when that choice is
+/// rejected.
+/// </summary>
+/// <param name="Tokens">Tokens sampled under the grammar (end of generation included).</param>
+/// <param name="FullPasses">Of <paramref name="Tokens"/>, those that needed the whole-vocabulary pass.</param>
+/// <param name="Time">Time spent in the grammar: checks, filtering, and steps over accepted tokens.</param>
+public sealed record GrammarStats(int Tokens, int FullPasses, TimeSpan Time)
+{
+    /// <summary>The share of tokens that needed the whole-vocabulary pass, 0 to 1.</summary>
+    public double FullPassShare => Tokens > 0 ? (double)FullPasses / Tokens : 0;
+
+    public double MillisecondsPerToken => Tokens > 0 ? Time.TotalMilliseconds / Tokens : 0;
 }
 
 /// <summary>One generated token and the text it completes (empty while a multi-byte character is still partial).</summary>

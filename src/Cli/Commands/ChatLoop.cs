@@ -252,6 +252,8 @@ internal sealed class ChatLoop
             Log.Info($"the context is full ({_session.Context.SequenceContextSize} tokens): the answer stops here (--context-shift goes on instead)");
         Log.Info(
             $"[ Prompt: {s.PromptTokens} new tokens ({s.ReusedTokens} cached), {Log.F(s.PromptTokensPerSecond, 1)} t/s | Generation: {s.GeneratedTokens} tokens, {Log.F(s.GenerationTokensPerSecond, 1)} t/s ]");
+        if (s.Grammar is { } g)
+            Log.Info($"[ Grammar: {RunCommand.GrammarLine(g).TrimStart()} ]");
         return text.ToString();
     }
 }

@@ -129,10 +129,19 @@ internal sealed class RunCommand
         Log.Info($"prompt eval: {s.PromptTokens,5} tokens in {Log.F(s.PromptTime.TotalMilliseconds),9} ms ({Log.F(s.PromptTokensPerSecond)} tokens/s)");
         Log.Info($"       eval: {s.Evaluations,5} tokens in {Log.F(s.EvaluationTime.TotalMilliseconds),9} ms ({Log.F(s.GenerationTokensPerSecond)} tokens/s)");
         Log.Info($"     sample: {s.GeneratedTokens,5} tokens in {Log.F(s.SamplingTime.TotalMilliseconds),9} ms");
+        if (s.Grammar is { } g)
+            Log.Info($"    grammar: {GrammarLine(g)}");
         Log.Info($"      total: {Log.F(total.TotalMilliseconds),21} ms; stopped: {StopText(s.StopReason)}");
         if (s.ContextShifts > 0)
             Log.Info($"the context was shifted {s.ContextShifts} times (--context-shift)");
     }
+
+    /// <summary>
+    /// The grammar's perf line (issue 15 asks for the share of tokens that needed the full-vocabulary pass): tokens
+    /// sampled under it, full passes and their share, and the grammar's own time per token.
+    /// </summary>
+    internal static string GrammarLine(GrammarStats g) =>
+        $"{g.Tokens,5} tokens, {g.FullPasses} full-vocabulary passes ({Log.F(100 * g.FullPassShare, 1)}%), {Log.F(g.MillisecondsPerToken, 3)} ms per token";
 
     private static string StopText(StopReason r) => r switch
     {

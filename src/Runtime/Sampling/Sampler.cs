@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace LlamaAot.Sampling;
 
 /// <summary>
@@ -30,6 +32,7 @@ public sealed class Sampler
     private readonly PenaltyHistory _history;
     private readonly GrammarMatcher? _grammar;
     private Xoshiro256StarStar _rng;
+    private long _grammarTicks; // Stopwatch ticks spent in the grammar's checks, filtering and steps
 
     /// <summary>Creates a sampler for a vocabulary of <paramref name="nVocab"/> tokens.</summary>
     /// <param name="options">The sampling settings.</param>
@@ -90,6 +93,12 @@ public sealed class Sampler
     public int GrammarFullPasses { get; private set; }
 
     /// <summary>
+    /// Time spent in the grammar since the sampler was created or reset: checking the chain's choice, filtering the
+    /// vocabulary, and advancing over accepted tokens (the sampler chain's own work is not counted).
+    /// </summary>
+    public TimeSpan GrammarTime => Stopwatch.GetElapsedTime(0, _grammarTicks);
+
+    /// <summary>
     /// True when there is no grammar or the text accepted so far is a whole sentence of it (a run cut short by a
     /// token limit leaves it false).
     /// </summary>
@@ -118,13 +127,19 @@ public sealed class Sampler
 
         GrammarSamples++;
         int id = Chain(set);
-        if (_grammar.Allows(id))
+        long start = Stopwatch.GetTimestamp();
+        bool allowed = _grammar.Allows(id);
+        _grammarTicks += Stopwatch.GetTimestamp() - start;
+        if (allowed)
             return id;
 
         // Rejected: filter the whole vocabulary through the grammar, then run the chain again.
         GrammarFullPasses++;
         set.Load(logits);
-        if (_grammar.Apply(set) == 0 || !HasFiniteLogit(set))
+        start = Stopwatch.GetTimestamp();
+        int kept = _grammar.Apply(set);
+        _grammarTicks += Stopwatch.GetTimestamp() - start;
+        if (kept == 0 || !HasFiniteLogit(set))
             throw new GrammarException("no token of the vocabulary can continue the grammar here (the grammar needs a character no token has, or only end of generation fits and it is suppressed)");
         return Chain(set);
     }
@@ -161,7 +176,12 @@ public sealed class Sampler
     public void Accept(int token)
     {
         CheckToken(token);
-        _grammar?.Accept(token);
+        if (_grammar is not null)
+        {
+            long start = Stopwatch.GetTimestamp();
+            _grammar.Accept(token);
+            _grammarTicks += Stopwatch.GetTimestamp() - start;
+        }
         _history.Accept(token);
     }
 
@@ -192,6 +212,7 @@ public sealed class Sampler
         _history.Clear();
         _grammar?.Reset();
         GrammarSamples = GrammarFullPasses = 0;
+        _grammarTicks = 0;
         Seed = _options.Seed ?? RandomSeed();
         _rng = new Xoshiro256StarStar(Seed);
     }

@@ -89,7 +89,28 @@ public sealed class SamplerGrammarTests(GrammarGenerationTests.Stories stories) 
         var sampler = new Sampler(new SamplingOptions { Temperature = 0f, Grammar = Grammar.Parse("root ::= [0-9]") }, Tokenizer);
         sampler.Accept(Id("7"));
         Assert.True(sampler.GrammarComplete);
+        Assert.True(sampler.GrammarTime > TimeSpan.Zero);
         sampler.Reset();
         Assert.False(sampler.GrammarComplete);
+        Assert.Equal(TimeSpan.Zero, sampler.GrammarTime);
+    }
+
+    /// <summary>A generation's stats carry the grammar's counts and time (what run prints), and none without a grammar.</summary>
+    [Fact]
+    public void GenerationStatsCarryTheGrammarsCounts()
+    {
+        using var context = stories.Model.CreateContext(new ContextOptions { ContextSize = 256, Threads = 1 });
+        using var session = context.CreateSession();
+        var grammar = Grammar.Parse("root ::= [0-9]+ \".\"");
+        _ = string.Concat(session.Generate("", new GenerationOptions { MaxTokens = 16, Sampling = new() { Seed = 1, Grammar = grammar } }));
+        var s = session.LastStats!;
+        Assert.NotNull(s.Grammar);
+        Assert.Equal(s.GeneratedTokens + (s.StopReason == StopReason.EndOfSequence ? 1 : 0), s.Grammar.Tokens);
+        Assert.InRange(s.Grammar.FullPasses, 1, s.Grammar.Tokens); // a story model's first choice is no digit
+        Assert.Equal((double)s.Grammar.FullPasses / s.Grammar.Tokens, s.Grammar.FullPassShare);
+        Assert.True(s.Grammar.Time > TimeSpan.Zero);
+
+        _ = string.Concat(session.Generate("", new GenerationOptions { MaxTokens = 4, Sampling = new() { Seed = 1 } }));
+        Assert.Null(session.LastStats!.Grammar);
     }
 }

@@ -12,9 +12,12 @@ namespace LlamaAot.Sampling;
 /// <remarks>
 /// The semantics are llama.cpp 0.5.0's (<c>llama_grammar_advance_stack</c>, <c>llama_grammar_accept_token</c>,
 /// <c>llama_grammar_reject_candidates_for_stack</c>, <c>llama_grammar_apply_impl</c>) with one difference: a token
-/// element reached in the middle of a token's text never matches (llama.cpp's check lets it match by id, and its
-/// accept step then fails on it). The whole-vocabulary check walks a trie of the pieces rather than each token in
-/// turn, so tokens sharing a prefix are matched once.
+/// element reached in the middle of a token's text never matches. llama.cpp's check lets it match by id there (token
+/// "at" passes <c>"a" &lt;[294]&gt;</c>), but its accept drops a stack that reaches a token element partway through a
+/// token, and throws "Unexpected empty grammar stack" when none is left: such a token fails the generation. Here the
+/// check keeps exactly the tokens llama.cpp's check keeps and its accept takes (TokenElementTests holds this against
+/// llama.cpp's own answers on stories260K's vocabulary). The whole-vocabulary check walks a trie of the pieces rather
+/// than each token in turn, so tokens sharing a prefix are matched once.
 /// </remarks>
 internal sealed class GrammarMatcher
 {
