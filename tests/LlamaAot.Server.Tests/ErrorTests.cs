@@ -83,6 +83,45 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         await StillServesAsync();
     }
 
+    /// <summary>
+    /// Text System.Text.Json reads lazily is checked as the body is read: a key twice in one object, and a string or key
+    /// that is not Unicode (ill-formed UTF-8, written here as \xFF; an escaped lone surrogate). The request-body fuzz
+    /// test found each as a 500 from where the value was used (a chat message, a schema's key).
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData("/apply-template", """{"messages": [{"role": "user", "content": "a", "content": "b"}]}""", "the key 'content' is given twice")]
+    [InlineData("/v1/completions", """{"prompt": "x", "json_schema": {"type": "string", "type": "integer"}}""", "the key 'type' is given twice")]
+    [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "Th\xFF cat"}]}""", "is not Unicode text")]
+    [InlineData("/v1/completions", """{"prompt": "x", "json_schema": {"type": "object", "properties": {"a\ud800": {}}}}""", "is not Unicode text")]
+    [InlineData("/tokenize", """{"content": "\udc00\ud800"}""", "is not Unicode text")]
+    public async Task TextTheReaderLeavesForLaterIs400(string path, string body, string says)
+    {
+        byte[] bytes = body.Split("\\xFF").Select(System.Text.Encoding.UTF8.GetBytes).Aggregate((a, b) => [.. a, 0xFF, .. b]);
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await Host.Http.PostAsync(path, content);
+        var error = await ErrorAsync(response, 400);
+        Assert.Contains(says, (string)error["message"]!);
+        await StillServesAsync();
+    }
+
+    /// <summary>
+    /// A message quotes what the request sent on one line and cut short (Excerpt): a long value with a line break in it,
+    /// and the rest of the body that System.Text.Json quotes after a bad literal, made messages of 6,000 to 30,000
+    /// characters over several lines.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData("""{"prompt": "x", "response_format": {"type": "a\nb{LONG}"}}""")]
+    [InlineData("{\"prompt\": \"x\", \"stream\": tru\n{LONG}}")]
+    [InlineData("""{"prompt": [1, 1{LONG}]}""")]
+    public async Task AValueQuotedInAMessageIsOneShortLine(string body)
+    {
+        using var response = await Host.PostAsync("/v1/completions", body.Replace("{LONG}", new string('7', 10_000)));
+        string message = (string)(await ErrorAsync(response, 400))["message"]!;
+        Assert.DoesNotContain('\n', message);
+        Assert.InRange(message.Length, 1, 400); // the fuzz tests' bound on an error line
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AnUnknownPathIs404()
     {

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using LlamaAot.Chat.Jinja;
+using LlamaAot.Diagnostics;
 using LlamaAot.Server.Api;
 using LlamaAot.Server.Scheduling;
 using Microsoft.AspNetCore.Http;
@@ -68,7 +69,7 @@ internal sealed class CompletionEndpoints(LlamaServer server)
                 int nVocab = engine.Model.Config.NVocab;
                 return [.. a.EnumerateArray().Select(e => e.TryGetInt32(out int id) && (uint)id < (uint)nVocab
                     ? id
-                    : throw ApiException.BadRequest($"'prompt' token {e.GetRawText()} is not a token id (0 to {nVocab - 1})"))];
+                    : throw ApiException.BadRequest($"'prompt' token {Excerpt.Quote(e.GetRawText())} is not a token id (0 to {nVocab - 1})"))];
             case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 1:
                 throw ApiException.BadRequest("'prompt' must be one prompt: llama-aot answers one prompt per request");
             case null or { ValueKind: JsonValueKind.Null }:
