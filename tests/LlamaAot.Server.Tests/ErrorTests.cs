@@ -122,6 +122,40 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         Assert.InRange(message.Length, 1, 400); // the fuzz tests' bound on an error line
     }
 
+    /// <summary>
+    /// A grammar naming a token the vocabulary does not have is refused before the request is queued, 400 whether it
+    /// streams or not (the sampler is made with the request; the scheduler made it, and the request got a 500).
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AGrammarTokenTheVocabularyLacksIs400(bool stream)
+    {
+        using var response = await Host.PostAsync("/v1/completions", $$"""{"prompt": "x", "grammar": "root ::= <|nope|>", "stream": {{(stream ? "true" : "false")}}}""");
+        Assert.Contains("is not one token of this model's vocabulary", (string)(await ErrorAsync(response, 400))["message"]!);
+        await StillServesAsync();
+    }
+
+    /// <summary>
+    /// A grammar that cannot go on mid-generation is the request's fault, not the server's: here its sentence is done
+    /// and only end of generation fits, which ignore_eos suppresses. A 400 (it was a 500), or in a stream, which sent
+    /// 200 already, a last error event with code 400 before [DONE].
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task AGrammarThatCannotGoOnIsTheRequestsError()
+    {
+        const string body = """{"prompt": "x", "grammar": "root ::= \"a\"", "ignore_eos": true, "max_tokens": 8, "temperature": 0""";
+        using (var whole = await Host.PostAsync("/v1/completions", body + "}"))
+            Assert.Contains("the grammar cannot continue", (string)(await ErrorAsync(whole, 400))["message"]!);
+        using var streamed = await Host.PostAsync("/v1/completions", body + ", \"stream\": true}");
+        Assert.Equal(200, (int)streamed.StatusCode);
+        string[] events = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var error = JsonNode.Parse(events[^2]["data: ".Length..])!["error"]!;
+        Assert.Equal((400, "invalid_request_error"), ((int)error["code"]!, (string)error["type"]!));
+        await StillServesAsync();
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AnUnknownPathIs404()
     {
