@@ -62,6 +62,17 @@ public sealed class EndpointTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Contains("🙂", deltas); // four byte tokens, one delta
     }
 
+    /// <summary>
+    /// A grammar with the repetition penalty: where the chain's first choice broke the grammar, the penalties were
+    /// applied to the candidates the grammar had kept, found at their ids among fewer (a 500, IndexOutOfRangeException).
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task AGrammarWorksWithTheRepetitionPenalty()
+    {
+        var answer = await Host.PostJsonAsync("/v1/completions", """{"prompt": "Ben had", "grammar": "root ::= [a-z ]+", "repeat_penalty": 1.2, "temperature": 0, "max_tokens": 8}""");
+        Assert.Matches("^[a-z ]+$", (string)answer["choices"]![0]!["text"]!);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task TokenizeAndDetokenizeAreTheModelsTokenizer()
     {

@@ -83,6 +83,79 @@ public sealed class ErrorTests(ServerFixture fixture) : IClassFixture<ServerFixt
         await StillServesAsync();
     }
 
+    /// <summary>
+    /// Text System.Text.Json reads lazily is checked as the body is read: a key twice in one object, and a string or key
+    /// that is not Unicode (ill-formed UTF-8, written here as \xFF; an escaped lone surrogate). The request-body fuzz
+    /// test found each as a 500 from where the value was used (a chat message, a schema's key).
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData("/apply-template", """{"messages": [{"role": "user", "content": "a", "content": "b"}]}""", "the key 'content' is given twice")]
+    [InlineData("/v1/completions", """{"prompt": "x", "json_schema": {"type": "string", "type": "integer"}}""", "the key 'type' is given twice")]
+    [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": "Th\xFF cat"}]}""", "is not Unicode text")]
+    [InlineData("/v1/completions", """{"prompt": "x", "json_schema": {"type": "object", "properties": {"a\ud800": {}}}}""", "is not Unicode text")]
+    [InlineData("/tokenize", """{"content": "\udc00\ud800"}""", "is not Unicode text")]
+    public async Task TextTheReaderLeavesForLaterIs400(string path, string body, string says)
+    {
+        byte[] bytes = body.Split("\\xFF").Select(System.Text.Encoding.UTF8.GetBytes).Aggregate((a, b) => [.. a, 0xFF, .. b]);
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await Host.Http.PostAsync(path, content);
+        var error = await ErrorAsync(response, 400);
+        Assert.Contains(says, (string)error["message"]!);
+        await StillServesAsync();
+    }
+
+    /// <summary>
+    /// A message quotes what the request sent on one line and cut short (Excerpt): a long value with a line break in it,
+    /// and the rest of the body that System.Text.Json quotes after a bad literal, made messages of 6,000 to 30,000
+    /// characters over several lines.
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData("""{"prompt": "x", "response_format": {"type": "a\nb{LONG}"}}""")]
+    [InlineData("{\"prompt\": \"x\", \"stream\": tru\n{LONG}}")]
+    [InlineData("""{"prompt": [1, 1{LONG}]}""")]
+    public async Task AValueQuotedInAMessageIsOneShortLine(string body)
+    {
+        using var response = await Host.PostAsync("/v1/completions", body.Replace("{LONG}", new string('7', 10_000)));
+        string message = (string)(await ErrorAsync(response, 400))["message"]!;
+        Assert.DoesNotContain('\n', message);
+        Assert.InRange(message.Length, 1, 400); // the fuzz tests' bound on an error line
+    }
+
+    /// <summary>
+    /// A grammar naming a token the vocabulary does not have is refused before the request is queued, 400 whether it
+    /// streams or not (the sampler is made with the request; the scheduler made it, and the request got a 500).
+    /// </summary>
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AGrammarTokenTheVocabularyLacksIs400(bool stream)
+    {
+        using var response = await Host.PostAsync("/v1/completions", $$"""{"prompt": "x", "grammar": "root ::= <|nope|>", "stream": {{(stream ? "true" : "false")}}}""");
+        Assert.Contains("is not one token of this model's vocabulary", (string)(await ErrorAsync(response, 400))["message"]!);
+        await StillServesAsync();
+    }
+
+    /// <summary>
+    /// A grammar that cannot go on mid-generation is the request's fault, not the server's: here its sentence is done
+    /// and only end of generation fits, which ignore_eos suppresses. A 400 (it was a 500), or in a stream, which sent
+    /// 200 already, a last error event with code 400 before [DONE].
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task AGrammarThatCannotGoOnIsTheRequestsError()
+    {
+        const string body = """{"prompt": "x", "grammar": "root ::= \"a\"", "ignore_eos": true, "max_tokens": 8, "temperature": 0""";
+        using (var whole = await Host.PostAsync("/v1/completions", body + "}"))
+            Assert.Contains("the grammar cannot continue", (string)(await ErrorAsync(whole, 400))["message"]!);
+        using var streamed = await Host.PostAsync("/v1/completions", body + ", \"stream\": true}");
+        Assert.Equal(200, (int)streamed.StatusCode);
+        string[] events = (await streamed.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var error = JsonNode.Parse(events[^2]["data: ".Length..])!["error"]!;
+        Assert.Equal((400, "invalid_request_error"), ((int)error["code"]!, (string)error["type"]!));
+        await StillServesAsync();
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AnUnknownPathIs404()
     {

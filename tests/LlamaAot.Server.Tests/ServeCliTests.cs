@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using LlamaAot.Tests.Cli;
 
 namespace LlamaAot.Server.Tests;
@@ -10,7 +9,7 @@ namespace LlamaAot.Server.Tests;
 /// else the JIT build. Its greedy completion equals <c>llama-aot run</c>'s text for the same prompt; SIGTERM stops it
 /// with exit code 0; bad command lines are one error line.
 /// </summary>
-public sealed partial class ServeCliTests
+public sealed class ServeCliTests
 {
     [Fact(Timeout = 120_000)]
     public async Task TheBinaryServesWhatRunGeneratesAndStopsOnSigterm()
@@ -19,28 +18,17 @@ public sealed partial class ServeCliTests
         Assert.Equal(0, run.ExitCode);
         string expected = run.Stdout.TrimEnd('\n')["Once upon a time".Length..];
 
-        using var process = LlamaAotProcess.Start("serve", "-m", TestServer.ModelPath, "--port", "0", "-np", "2", "-c", "1024", "-t", "1");
-        try
-        {
-            var address = await ReadAddressAsync(process);
-            using var http = new HttpClient { BaseAddress = address, Timeout = TestServer.Timeout };
-            using var timeout = new CancellationTokenSource(TestServer.Timeout);
-            while ((int)(await http.GetAsync("/health", timeout.Token)).StatusCode != 200)
-                await Task.Delay(50, timeout.Token);
-            using var response = await http.PostAsync("/v1/completions",
-                new StringContent("""{"prompt": "Once upon a time", "max_tokens": 24, "temperature": 0}"""), timeout.Token);
-            var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(timeout.Token))!;
-            Assert.Equal(expected, (string)answer["choices"]![0]!["text"]!);
+        using var serve = await ServeProcess.StartAsync(TestServer.Timeout, "-m", TestServer.ModelPath, "-np", "2", "-c", "1024", "-t", "1");
+        using var http = new HttpClient { BaseAddress = serve.Address, Timeout = TestServer.Timeout };
+        using var timeout = new CancellationTokenSource(TestServer.Timeout);
+        using var response = await http.PostAsync("/v1/completions",
+            new StringContent("""{"prompt": "Once upon a time", "max_tokens": 24, "temperature": 0}"""), timeout.Token);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(timeout.Token))!;
+        Assert.Equal(expected, (string)answer["choices"]![0]!["text"]!);
 
-            Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.Equal(0, process.ExitCode);
-        }
-        finally
-        {
-            if (!process.HasExited)
-                process.Kill();
-        }
+        Process.Start("kill", ["-TERM", serve.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        await serve.Process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, serve.Process.ExitCode);
     }
 
     /// <summary>
@@ -51,44 +39,29 @@ public sealed partial class ServeCliTests
     [Fact(Timeout = 120_000)]
     public async Task FiveHundredSequentialRequestsLeaveResidentMemoryFlat()
     {
-        using var process = LlamaAotProcess.Start("serve", "-m", TestServer.ModelPath, "--port", "0", "-np", "2", "-c", "1024", "-t", "1");
-        try
+        using var serve = await ServeProcess.StartAsync(TestServer.Timeout, "-m", TestServer.ModelPath, "-np", "2", "-c", "1024", "-t", "1");
+        using var http = new HttpClient { BaseAddress = serve.Address, Timeout = TestServer.Timeout };
+        using var timeout = new CancellationTokenSource(TestServer.Timeout * 2);
+        string[] bodies =
+        [
+            """{"prompt": "Once upon a time", "max_tokens": 8}""",
+            """{"prompt": "Once upon a time", "max_tokens": 8, "stream": true}""",
+        ];
+        long warm = 0;
+        for (int i = 0; i < 500; i++)
         {
-            var address = await ReadAddressAsync(process);
-            using var http = new HttpClient { BaseAddress = address, Timeout = TestServer.Timeout };
-            using var timeout = new CancellationTokenSource(TestServer.Timeout * 2);
-            while ((int)(await http.GetAsync("/health", timeout.Token)).StatusCode != 200)
-                await Task.Delay(50, timeout.Token);
-            string[] bodies =
-            [
-                """{"prompt": "Once upon a time", "max_tokens": 8}""",
-                """{"prompt": "Once upon a time", "max_tokens": 8, "stream": true}""",
-            ];
-            long warm = 0;
-            for (int i = 0; i < 500; i++)
-            {
-                string path = i % 4 < 2 ? "/v1/completions" : "/v1/chat/completions";
-                string body = path == "/v1/completions" ? bodies[i % 2] : bodies[i % 2].Replace("\"prompt\": \"Once upon a time\"", $"\"messages\": [{{\"role\": \"user\", \"content\": \"Story {i}\"}}]");
-                using var response = await http.PostAsync(path, new StringContent(body), timeout.Token);
-                Assert.Equal(200, (int)response.StatusCode);
-                await response.Content.ReadAsStringAsync(timeout.Token);
-                if (i == 249)
-                    warm = ResidentBytes(process.Id);
-            }
-            long after = ResidentBytes(process.Id);
-            Console.WriteLine($"llama-aot serve resident memory: {warm / 1024} KiB after 250 requests, {after / 1024} KiB after 500");
-            Assert.True(after - warm < 8L << 20, $"resident memory grew from {warm / 1024} KiB to {after / 1024} KiB over 250 requests");
+            string path = i % 4 < 2 ? "/v1/completions" : "/v1/chat/completions";
+            string body = path == "/v1/completions" ? bodies[i % 2] : bodies[i % 2].Replace("\"prompt\": \"Once upon a time\"", $"\"messages\": [{{\"role\": \"user\", \"content\": \"Story {i}\"}}]");
+            using var response = await http.PostAsync(path, new StringContent(body), timeout.Token);
+            Assert.Equal(200, (int)response.StatusCode);
+            await response.Content.ReadAsStringAsync(timeout.Token);
+            if (i == 249)
+                warm = serve.ResidentBytes();
         }
-        finally
-        {
-            if (!process.HasExited)
-                process.Kill();
-        }
+        long after = serve.ResidentBytes();
+        Console.WriteLine($"llama-aot serve resident memory: {warm / 1024} KiB after 250 requests, {after / 1024} KiB after 500");
+        Assert.True(after - warm < 8L << 20, $"resident memory grew from {warm / 1024} KiB to {after / 1024} KiB over 250 requests");
     }
-
-    private static long ResidentBytes(int pid) =>
-        long.Parse(File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
-            System.Globalization.CultureInfo.InvariantCulture) * 1024;
 
     [Theory]
     [InlineData(2, "serve", "--port", "8080")] // no model
@@ -125,19 +98,4 @@ public sealed partial class ServeCliTests
             File.Delete(path);
         }
     }
-
-    /// <summary>Reads standard error until the server says where it listens.</summary>
-    private static async Task<Uri> ReadAddressAsync(Process process)
-    {
-        using var timeout = new CancellationTokenSource(TestServer.Timeout);
-        while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (Listening().Match(line) is { Success: true } m)
-                return new Uri(m.Groups[1].Value);
-        }
-        throw new InvalidOperationException($"llama-aot serve exited ({process.ExitCode}) without listening");
-    }
-
-    [GeneratedRegex(@"listening on (http://\S+/)")]
-    private static partial Regex Listening();
 }

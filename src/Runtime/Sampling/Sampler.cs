@@ -133,22 +133,30 @@ public sealed class Sampler
         if (allowed)
             return id;
 
-        // Rejected: filter the whole vocabulary through the grammar, then run the chain again.
+        // Rejected: run the chain again on the tokens of the whole vocabulary that the grammar allows. Its penalties
+        // come first, while the candidates are still in id order (they find a token at its id); the grammar only
+        // drops tokens, so the result is llama.cpp's, whose grammar step comes first and whose penalties search.
         GrammarFullPasses++;
         set.Load(logits);
+        Penalties.Apply(set, _history, _options);
         start = Stopwatch.GetTimestamp();
         int kept = _grammar.Apply(set);
         _grammarTicks += Stopwatch.GetTimestamp() - start;
         if (kept == 0 || !HasFiniteLogit(set))
             throw new GrammarException("no token of the vocabulary can continue the grammar here (the grammar needs a character no token has, or only end of generation fits and it is suppressed)");
-        return Chain(set);
+        return Choose(set);
     }
 
-    /// <summary>The chain on the loaded candidates: penalties, then greedy or top-k, top-p, min-p, temperature, draw.</summary>
+    /// <summary>The chain on the loaded candidates, in id order: penalties, then <see cref="Choose"/>.</summary>
     private int Chain(CandidateSet set)
     {
         Penalties.Apply(set, _history, _options);
+        return Choose(set);
+    }
 
+    /// <summary>The chain after the penalties: greedy, or top-k, top-p, min-p, temperature and a draw.</summary>
+    private int Choose(CandidateSet set)
+    {
         if (_options.Temperature <= 0f)
             return set.Items[Greedy.ArgMax(set.Items)].Id;
 

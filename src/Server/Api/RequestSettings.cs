@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LlamaAot.Diagnostics;
 using LlamaAot.Sampling;
 
 namespace LlamaAot.Server.Api;
@@ -85,7 +86,7 @@ internal static class RequestSettings
                     given.Add(("response_format", () => Grammar.FromJsonSchema(text)));
                     break;
                 default:
-                    throw ApiException.BadRequest($"'response_format' type must be text, json_object or json_schema, not '{type.GetString()}'");
+                    throw ApiException.BadRequest($"'response_format' type must be text, json_object or json_schema, not {Excerpt.Quote(type.GetString()!)}");
             }
         }
         if (body.Grammar is { } gbnf)

@@ -8,7 +8,7 @@ namespace LlamaAot.Server.Api;
 /// Every type the server reads or writes as JSON, serialized by generated code (no reflection, NativeAOT-safe):
 /// snake_case names as OpenAI's API, strict types (a number sent as a string is an error), unknown fields ignored.
 /// </summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 64)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = ServerJson.MaxDepth)]
 [JsonSerializable(typeof(ChatCompletionBody))]
 [JsonSerializable(typeof(CompletionBody))]
 [JsonSerializable(typeof(TokenizeBody))]
@@ -26,6 +26,9 @@ namespace LlamaAot.Server.Api;
 [JsonSerializable(typeof(TemplatePrompt))]
 internal sealed partial class ServerJson : JsonSerializerContext
 {
+    /// <summary>Most nested arrays and objects a request may hold (System.Text.Json's default).</summary>
+    public const int MaxDepth = 64;
+
     /// <summary>
     /// The context the server uses: as <see cref="JsonSerializerContext"/>'s Default, but writing text as OpenAI's API
     /// does, quotes and non-ASCII characters as they are rather than as \u escapes meant for HTML pages.
@@ -33,7 +36,7 @@ internal sealed partial class ServerJson : JsonSerializerContext
     public static ServerJson Api { get; } = new(new JsonSerializerOptions
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        MaxDepth = 64,
+        MaxDepth = MaxDepth,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
 }

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using LlamaAot.Chat.Jinja;
+using LlamaAot.Diagnostics;
+using LlamaAot.Sampling;
 using LlamaAot.Server.Api;
 using LlamaAot.Server.Scheduling;
 using Microsoft.AspNetCore.Http;
@@ -68,7 +70,7 @@ internal sealed class CompletionEndpoints(LlamaServer server)
                 int nVocab = engine.Model.Config.NVocab;
                 return [.. a.EnumerateArray().Select(e => e.TryGetInt32(out int id) && (uint)id < (uint)nVocab
                     ? id
-                    : throw ApiException.BadRequest($"'prompt' token {e.GetRawText()} is not a token id (0 to {nVocab - 1})"))];
+                    : throw ApiException.BadRequest($"'prompt' token {Excerpt.Quote(e.GetRawText())} is not a token id (0 to {nVocab - 1})"))];
             case { ValueKind: JsonValueKind.Array } a when a.GetArrayLength() > 1:
                 throw ApiException.BadRequest("'prompt' must be one prompt: llama-aot answers one prompt per request");
             case null or { ValueKind: JsonValueKind.Null }:
@@ -91,8 +93,18 @@ internal sealed class CompletionEndpoints(LlamaServer server)
                 Extra = new ErrorBody(0, "", "") { NPromptTokens = prompt.Length, NCtx = slotContext },
             };
         }
+        Sampler sampler;
+        try
+        {
+            sampler = new Sampler(options.Sampling, engine.Model.Tokenizer, slotContext);
+        }
+        catch (GrammarException e)
+        {
+            throw ApiException.BadRequest(e.Message); // a token the grammar names is not one of the vocabulary's
+        }
+        sampler.AcceptPrompt(prompt);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        var request = new SlotRequest(prompt, options, logprobs, cancel.Token);
+        var request = new SlotRequest(prompt, options, sampler, logprobs, cancel.Token);
         if (!engine.Scheduler.TryEnqueue(request))
         {
             throw new ApiException(StatusCodes.Status503ServiceUnavailable, "unavailable_error",
@@ -130,7 +142,7 @@ internal sealed class CompletionEndpoints(LlamaServer server)
             if (e.Finish is not { } finish)
                 continue;
             if (finish.Error is not null)
-                throw new ApiException(StatusCodes.Status500InternalServerError, "server_error", finish.Error);
+                throw Failure(finish);
             if (finish.Reason == "cancelled")
                 return finish;
             await output.WriteWholeAsync(http, text.ToString(), logprobs, finish);
@@ -162,7 +174,7 @@ internal sealed class CompletionEndpoints(LlamaServer server)
                 if (finish.Reason == "cancelled")
                     return finish;
                 if (finish.Error is not null)
-                    await sse.WriteAsync(new ErrorResponse(new ErrorBody(StatusCodes.Status500InternalServerError, finish.Error, "server_error")), ServerJson.Api.ErrorResponse);
+                    await sse.WriteAsync(new ErrorResponse(Failure(finish).Body), ServerJson.Api.ErrorResponse);
                 else
                     await output.WriteFinishAsync(sse, finish, includeUsage);
                 await sse.WriteDoneAsync();
@@ -175,4 +187,11 @@ internal sealed class CompletionEndpoints(LlamaServer server)
         }
         return null;
     }
+
+    /// <summary>
+    /// A generation that failed, as the error its client gets: 400 when the request is at fault (its grammar cannot go
+    /// on), 500 otherwise. A stream has sent 200 already: the error is its last event.
+    /// </summary>
+    private static ApiException Failure(SlotFinish finish) =>
+        finish.Invalid ? ApiException.BadRequest(finish.Error!) : new ApiException(StatusCodes.Status500InternalServerError, "server_error", finish.Error!);
 }

@@ -1,22 +1,25 @@
 using System.Threading.Channels;
+using LlamaAot.Sampling;
 
 namespace LlamaAot.Server.Scheduling;
 
 /// <summary>
-/// One generation asked of the <see cref="SlotScheduler"/>: the prompt's token ids, what to generate, and the token
-/// that ends it early (the client left, or a timeout). What it produces arrives on <see cref="Events"/>: a
-/// <see cref="SlotEvent"/> per generated token, then one with <see cref="SlotEvent.Finish"/> set, then the channel
-/// completes. A request whose cancellation fires while it waits or runs frees its place at the scheduler's next step.
+/// One generation asked of the <see cref="SlotScheduler"/>: the prompt's token ids, what to generate, the sampler that
+/// chooses its tokens, and the token that ends it early (the client left, or a timeout). What it produces arrives on
+/// <see cref="Events"/>: a <see cref="SlotEvent"/> per generated token, then one with <see cref="SlotEvent.Finish"/>
+/// set, then the channel completes. A request whose cancellation fires while it waits or runs frees its place at the
+/// scheduler's next step.
 /// </summary>
 internal sealed class SlotRequest
 {
     private readonly Channel<SlotEvent> _events = Channel.CreateUnbounded<SlotEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    public SlotRequest(int[] prompt, GenerationOptions options, int logprobs, CancellationToken cancellation)
+    public SlotRequest(int[] prompt, GenerationOptions options, Sampler sampler, int logprobs, CancellationToken cancellation)
     {
         ArgumentOutOfRangeException.ThrowIfZero(prompt.Length);
         Prompt = prompt;
         Options = options;
+        Sampler = sampler;
         Logprobs = logprobs;
         Cancellation = cancellation;
     }
@@ -25,6 +28,12 @@ internal sealed class SlotRequest
 
     /// <summary>Max tokens, stop strings, ignore-eos and sampling (context shift is not offered by the server).</summary>
     public GenerationOptions Options { get; }
+
+    /// <summary>
+    /// Made with the request, its grammar bound to the vocabulary (a grammar that names a token the vocabulary does
+    /// not have is refused before the request is queued), and the prompt accepted for the penalties.
+    /// </summary>
+    public Sampler Sampler { get; }
 
     /// <summary>Most likely alternatives to report with each token's log-probability; -1 reports none (no logprobs).</summary>
     public int Logprobs { get; }
@@ -54,4 +63,8 @@ internal sealed record TokenLogprob(string Token, byte[] Bytes, float Logprob, (
 /// <param name="CompletionTokens">Tokens generated.</param>
 /// <param name="ReusedTokens">Prompt tokens the slot's cache already held (not evaluated again).</param>
 /// <param name="Error">Set when the generation failed (the message for the client); null otherwise.</param>
-internal sealed record SlotFinish(string Reason, int PromptTokens, int CompletionTokens, int ReusedTokens, string? Error = null);
+/// <param name="Invalid">
+/// The failure is the request's, not the server's (a 400, not a 500): its grammar cannot go on with this vocabulary (no
+/// token continues it, or only end of generation does and ignore_eos suppresses it).
+/// </param>
+internal sealed record SlotFinish(string Reason, int PromptTokens, int CompletionTokens, int ReusedTokens, string? Error = null, bool Invalid = false);

@@ -173,14 +173,7 @@ internal sealed class SlotScheduler : IDisposable
                 _free--;
                 _metrics.Processing = _slots.Length - _free;
             }
-            try
-            {
-                slot.Start(_context, request);
-            }
-            catch (Exception e) when (e is GrammarException or ArgumentException)
-            {
-                Finish(slot, "stop", e.Message);
-            }
+            slot.Start(_context, request);
         }
     }
 
@@ -269,12 +262,12 @@ internal sealed class SlotScheduler : IDisposable
         int id;
         try
         {
-            id = slot.Sampler!.Sample(logits);
-            slot.Sampler.Accept(id);
+            id = request.Sampler.Sample(logits);
+            request.Sampler.Accept(id);
         }
         catch (GrammarException e)
         {
-            Finish(slot, "stop", $"the grammar cannot continue: {e.Message}");
+            Finish(slot, "stop", $"the grammar cannot continue: {e.Message}", invalid: true);
             return;
         }
         var logprob = request.Logprobs >= 0 ? Logprobs.Of(_context.Model.Tokenizer, logits, id, request.Logprobs) : null;
@@ -297,11 +290,11 @@ internal sealed class SlotScheduler : IDisposable
     }
 
     /// <summary>Ends a slot's request: the text held back, the finish event, and the slot back to the free ones.</summary>
-    private void Finish(Slot slot, string reason, string? error = null, bool stopString = false)
+    private void Finish(Slot slot, string reason, string? error = null, bool stopString = false, bool invalid = false)
     {
         var request = slot.Request!;
         string rest = stopString || error is not null ? "" : slot.Stops!.Flush(slot.Decoder!.Flush());
-        request.Writer.TryWrite(new SlotEvent(rest, null, new SlotFinish(reason, request.Prompt.Length, slot.Generated, slot.Reused, error)));
+        request.Writer.TryWrite(new SlotEvent(rest, null, new SlotFinish(reason, request.Prompt.Length, slot.Generated, slot.Reused, error, invalid)));
         request.Writer.TryComplete();
         request.Registration.Dispose();
         slot.Clear();
@@ -363,20 +356,17 @@ internal sealed class SlotScheduler : IDisposable
         public int Row = -1;
 
         public int Generated, Reused;
-        public Sampler? Sampler;
         public Tokenizers.StreamingDecoder? Decoder;
         public StopStrings? Stops;
 
         /// <summary>
         /// Takes <paramref name="request"/>: keeps the part of the cache its prompt starts with (at least its last token
-        /// is evaluated again, for the logits to sample from) and sets up its sampler, decoder and stop strings.
+        /// is evaluated again, for the logits to sample from) and sets up its decoder and stop strings.
         /// </summary>
         public void Start(LlamaContext context, SlotRequest request)
         {
             int common = context.SequenceTokens(Sequence).CommonPrefixLength(request.Prompt);
             Reused = context.Truncate(Sequence, Math.Min(common, request.Prompt.Length - 1));
-            Sampler = new Sampler(request.Options.Sampling, context.Model.Tokenizer, context.SequenceContextSize);
-            Sampler.AcceptPrompt(request.Prompt);
             Decoder = new Tokenizers.StreamingDecoder(context.Model.Tokenizer);
             Stops = new StopStrings(request.Options.Stop);
             Last = -1;
@@ -387,7 +377,6 @@ internal sealed class SlotScheduler : IDisposable
         public void Clear()
         {
             Last = Row = -1;
-            Sampler = null;
             Decoder = null;
             Stops = null;
         }

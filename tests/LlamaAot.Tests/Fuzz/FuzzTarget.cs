@@ -3,7 +3,9 @@ namespace LlamaAot.Tests.Fuzz;
 /// <summary>
 /// One parser under the fuzz test: its valid inputs, and how a case mutates them into a command line for the
 /// llama-aot binary. A target registers itself by deriving from this class (FuzzTests finds every one), so a new
-/// parser (a tokenizer, a chat template, an HTTP body, a grammar) joins the fuzz test by adding one class.
+/// parser (a tokenizer, a chat template, a grammar) joins the fuzz test by adding one class. The server's request
+/// bodies, cases sent to one long-running process rather than command lines, have their own test
+/// (<see cref="RequestBodyFuzzTests"/>) on the same <see cref="FuzzRun"/>.
 /// </summary>
 internal abstract class FuzzTarget
 {

@@ -14,9 +14,6 @@ namespace LlamaAot.Tests.Fuzz;
 /// </summary>
 public sealed class FuzzTests(ITestOutputHelper output)
 {
-    private const int DefaultSeconds = 3;
-    private const int KeptFailures = 5;
-
     public static TheoryData<string> Targets() => [.. FuzzTarget.All.Select(t => t.Name)];
 
     [Theory]
@@ -24,8 +21,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     public void EveryCaseSucceedsOrFailsCleanly(string name)
     {
         var target = FuzzTarget.All.Single(t => t.Name == name);
-        int seed = EnvInt("LLAMA_AOT_FUZZ_SEED", 1);
-        var budget = TimeSpan.FromSeconds(EnvInt("LLAMA_AOT_FUZZ_SECONDS", DefaultSeconds));
+        var run = new FuzzRun(name);
         using var work = new TempDir();
         string seedDir = Directory.CreateDirectory(Path.Combine(work.Path, "seed")).FullName;
         target.Prepare(seedDir);
@@ -37,53 +33,30 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var baseline = FuzzCase.Run(baseDir, baseArgs);
         Assert.True(baseline.ExitCode == 0 && !baseline.TimedOut, $"{name}: the unmutated case fails: exit {baseline.ExitCode}\n{baseline.Stderr}");
 
-        var failures = new List<string>();
-        int next = -1, cases = 0;
-        (TimeSpan Time, int Index) slowest = default;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        object gate = new();
-        Parallel.For(0, Environment.ProcessorCount, _ =>
+        var outcome = run.Run(Environment.ProcessorCount, i =>
         {
-            while (clock.Elapsed < budget)
-            {
-                int i = Interlocked.Increment(ref next);
-                string caseDir = Directory.CreateDirectory(Path.Combine(work.Path, i.ToString(CultureInfo.InvariantCulture))).FullName;
-                string[] args = target.Make(seedDir, caseDir, new Random(unchecked(seed * 1_000_003 + i)));
-                long inputs = Directory.EnumerateFiles(caseDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-                long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var outcome = FuzzCase.Run(caseDir, args);
-                var time = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-                string? fault = FuzzCase.Judge(outcome, baseline.PeakBytes + 2 * inputs + FuzzCase.MemoryBoundBytes);
-                lock (gate)
-                {
-                    cases++;
-                    if (time > slowest.Time)
-                        slowest = (time, i);
-                    if (fault is not null)
-                        failures.Add(Keep(name, seed, i, caseDir, args, fault, outcome));
-                }
-                if (fault is null)
-                    Directory.Delete(caseDir, recursive: true);
-            }
+            string caseDir = Directory.CreateDirectory(Path.Combine(work.Path, i.ToString(CultureInfo.InvariantCulture))).FullName;
+            string[] args = target.Make(seedDir, caseDir, run.CaseRandom(i));
+            long inputs = Directory.EnumerateFiles(caseDir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            var result = FuzzCase.Run(caseDir, args);
+            string? fault = FuzzCase.Judge(result, baseline.PeakBytes + 2 * inputs + FuzzCase.MemoryBoundBytes);
+            if (fault is not null)
+                return Keep(run, i, caseDir, args, fault, result);
+            Directory.Delete(caseDir, recursive: true);
+            return null;
         });
-        output.WriteLine($"{name}: {cases} cases in {clock.Elapsed.TotalSeconds:0} s (seed {seed}), {failures.Count} failed; the slowest, case {slowest.Index}, took {slowest.Time.TotalSeconds:0.0} s");
-        Assert.True(cases > 0, $"{name}: no case ran in {budget.TotalSeconds} s");
-        Assert.True(failures.Count == 0,
-            $"{name}: {failures.Count} of {cases} cases (seed {seed}) failed; the first:\n{string.Join("\n", failures.Order(StringComparer.Ordinal).Take(KeptFailures))}");
+        output.WriteLine(outcome.Summary);
+        outcome.AssertPassed();
     }
 
     /// <summary>Keeps a failing case's files and a script that reruns it; returns its one-paragraph description.</summary>
-    private static string Keep(string target, int seed, int index, string caseDir, string[] args, string fault, FuzzCase.Outcome outcome)
+    private static string Keep(FuzzRun run, int index, string caseDir, string[] args, string fault, FuzzCase.Outcome outcome)
     {
-        string kept = Path.Combine(Path.GetTempPath(), "llama-aot-fuzz", target, $"seed{seed}-case{index}");
-        if (Directory.Exists(kept))
-            Directory.Delete(kept, recursive: true);
-        Directory.CreateDirectory(Path.GetDirectoryName(kept)!);
+        string kept = run.KeptDirectory(index);
         Directory.Move(caseDir, kept);
         string command = string.Join(' ', args.Select(Quote));
         File.WriteAllText(Path.Combine(kept, "repro.sh"), $"#!/bin/sh\ncd \"$(dirname \"$0\")\" && exec \"${{LLAMA_AOT:-llama-aot}}\" {command}\n");
-        string stderr = outcome.Stderr.Length > 600 ? outcome.Stderr[..600] + "..." : outcome.Stderr;
-        return $"case {index}: {fault}\n  llama-aot {(command.Length > 300 ? command[..300] + "..." : command)}\n  kept in {kept}\n  stderr: {stderr.Trim().Replace("\n", "\n          ")}";
+        return FuzzRun.Describe(index, fault, $"llama-aot {command}", kept, "stderr", outcome.Stderr);
     }
 
     private static string Quote(string a)
@@ -95,7 +68,4 @@ public sealed class FuzzTests(ITestOutputHelper output)
             s.Append(c == '\'' ? "'\\''" : c.ToString());
         return s.Append('\'').ToString();
     }
-
-    private static int EnvInt(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : fallback;
 }

@@ -42,6 +42,24 @@ public sealed class SamplerGrammarTests(GrammarGenerationTests.Stories stories) 
         Assert.True(sampler.GrammarComplete);
     }
 
+    /// <summary>
+    /// The full pass applies the penalties to the tokens they name: they used to run after the grammar had dropped
+    /// tokens, finding a token at its id in what was left (an IndexOutOfRangeException, or another token penalized;
+    /// the server's fuzz test found it with <c>"grammar"</c> and <c>"repeat_penalty"</c>).
+    /// </summary>
+    [Fact]
+    public void RejectedFirstChoiceIsReplacedAfterThePenalties()
+    {
+        var sampler = new Sampler(new SamplingOptions { Temperature = 0f, RepeatPenalty = 2f, Grammar = Grammar.Parse("root ::= [0-9]+") }, Tokenizer);
+        float[] logits = LogitsFavouring(" the");
+        int seven = Id("7"), eight = Id("8");
+        logits[seven] = 2f;
+        logits[eight] = 1.5f;
+        sampler.AcceptPrompt([seven]); // 7's logit is halved to 1, below 8's 1.5
+        Assert.Equal(eight, sampler.Sample(logits));
+        Assert.Equal((1, 1), (sampler.GrammarSamples, sampler.GrammarFullPasses));
+    }
+
     [Fact]
     public void EndOfGenerationOnlyWhereTheSentenceIsComplete()
     {
