@@ -120,9 +120,28 @@ internal static class InterleavedEmitter
         w.Line("int c = 0;");
         using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
             WriteGemmTile(w, spec, groups, cols);
-        w.Line("// Columns left over, one at a time, in the same per-element order of operations.");
-        using (w.Block("for (; c < cols; c++)"))
-            WriteGemmTile(w, spec, groups, 1);
+        if (cols == 1)
+            return;
+        // Fewer columns than a tile (a batch of a few sequences' tokens): narrower tiles, halving down to one column,
+        // so the weights are still read once per tile rather than once per column; each column in the same order.
+        w.Line("// Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.");
+        for (int width = HighestPowerOfTwoBelow(cols); width >= 1; width /= 2)
+        {
+            using (w.Block($"if (cols - c >= {width})"))
+            {
+                WriteGemmTile(w, spec, groups, width);
+                w.Line($"c += {width};");
+            }
+        }
+    }
+
+    /// <summary>The largest power of two less than <paramref name="n"/> (n at least 2).</summary>
+    private static int HighestPowerOfTwoBelow(int n)
+    {
+        int p = 1;
+        while (p * 2 < n)
+            p *= 2;
+        return p;
     }
 
     private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int groups, int cols)
@@ -135,6 +154,11 @@ internal static class InterleavedEmitter
             w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var {Acc(i, j)} = {KernelEmitter.Zero(spec)};").ToArray()));
         using (w.Block("for (int s = 0; s < steps; s++)"))
         {
+            using (w.Block("if (groupStep <= WeightPrefetch.GemmStepBytes)"))
+            {
+                for (int i = 0; i < groups; i++)
+                    w.Line($"WeightPrefetch.Ahead(g{i} + s * groupStep, groupStep);");
+            }
             if (groups == 1)
             {
                 w.Line("var ws = P.LoadWeights(g0 + s * groupStep);");

@@ -14,6 +14,16 @@ internal static unsafe class WeightPrefetch
 {
     public const int Distance = 4096;
 
+    /// <summary>
+    /// The largest weight step (bytes of one group of rows) whose matrix-matrix tiles prefetch as the matrix-vector
+    /// kernels do. A tile of a few columns (a batch of a few sequences' tokens) streams its weights from memory too:
+    /// with prefetch, `kernel-rate Q4_0 2048 268435456`, 4 tokens, one core, went 134-137 -> 156-160 GFLOP/s. The
+    /// K-quant groups (16 rows of a 256-value super-block, 2.3-3.4 KiB a step) lost with it (Q6_K 4 tokens from memory
+    /// 64-69 -> 51-56): 36-53 prefetches a step in kernels that need every register. Constant for a kernel: the test
+    /// folds away.
+    /// </summary>
+    public const int GemmStepBytes = 512;
+
     /// <summary>Prefetches the cache lines of [p, p + bytes) into every cache level.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void At(byte* p, nint bytes)

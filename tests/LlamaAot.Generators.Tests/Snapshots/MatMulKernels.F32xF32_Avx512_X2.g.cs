@@ -105,6 +105,10 @@ internal static unsafe partial class MatMulKernels
                 var a0 = Vector512<float>.Zero; var a1 = Vector512<float>.Zero;
                 for (int s = 0; s < steps; s++)
                 {
+                    if (groupStep <= WeightPrefetch.GemmStepBytes)
+                    {
+                        WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
+                    }
                     var ws = P.LoadWeights(g0 + s * groupStep);
                     a0 = P.MulAdd(ws, P.LoadActivations(x0 + s * xStep), a0);
                     a1 = P.MulAdd(ws, P.LoadActivations(x1 + s * xStep), a1);
@@ -112,17 +116,22 @@ internal static unsafe partial class MatMulKernels
                 P.Store(a0, y + (c + 0) * yStride + r, rows - r);
                 P.Store(a1, y + (c + 1) * yStride + r, rows - r);
             }
-            // Columns left over, one at a time, in the same per-element order of operations.
-            for (; c < cols; c++)
+            // Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.
+            if (cols - c >= 1)
             {
                 byte* x0 = x + c * xRowBytes;
                 var a0 = Vector512<float>.Zero;
                 for (int s = 0; s < steps; s++)
                 {
+                    if (groupStep <= WeightPrefetch.GemmStepBytes)
+                    {
+                        WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
+                    }
                     var ws = P.LoadWeights(g0 + s * groupStep);
                     a0 = P.MulAdd(ws, P.LoadActivations(x0 + s * xStep), a0);
                 }
                 P.Store(a0, y + (c + 0) * yStride + r, rows - r);
+                c += 1;
             }
         }
     }
