@@ -61,11 +61,7 @@ internal static partial class GrammarSpeed
         }
 
         string report = Report(binary, model, grammar, common, repetitions, freeRuns, grammarRuns);
-        Directory.CreateDirectory(outDir);
-        string path = Path.Combine(outDir, $"grammar-speed-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
-        File.WriteAllText(path, report);
-        Console.WriteLine(report);
-        Console.WriteLine($"written to {path}");
+        SideBySide.WriteReport(outDir, "grammar-speed", report);
         return 0;
     }
 

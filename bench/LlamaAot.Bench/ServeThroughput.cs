@@ -72,11 +72,7 @@ internal static class ServeThroughput
         }
         double pp = Enumerable.Range(0, repetitions).Select(_ => SideBySide.RunBench(binary, ["bench"], model, threads).Pp).Order().ElementAt(repetitions / 2);
         string report = Report(binary, model, llamaServer, threads, parallel, tokens, repetitions, context, pp, servers);
-        Directory.CreateDirectory(outDir);
-        string path = Path.Combine(outDir, $"serve-throughput-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
-        File.WriteAllText(path, report);
-        Console.WriteLine(report);
-        Console.WriteLine($"written to {path}");
+        SideBySide.WriteReport(outDir, "serve-throughput", report);
         return 0;
     }
 

@@ -69,12 +69,18 @@ internal static class SideBySide
             }
         }
         string report = Report(binary, Isa(binary, models[0]), llamaBench, threads, repetitions, bandwidth, rows);
+        SideBySide.WriteReport(outDir, "side-by-side", report);
+        return 0;
+    }
+
+    /// <summary>Prints a report and writes it to OUT_DIR/NAME-date.md (bench/results/cpu by default).</summary>
+    internal static void WriteReport(string outDir, string name, string report)
+    {
         Directory.CreateDirectory(outDir);
-        string path = Path.Combine(outDir, $"side-by-side-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
+        string path = Path.Combine(outDir, $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmm}.md");
         File.WriteAllText(path, report);
         Console.WriteLine(report);
         Console.WriteLine($"written to {path}");
-        return 0;
     }
 
     /// <summary>One run of llama-aot's `bench` or llama-bench (the same flags and the same JSON fields).</summary>
