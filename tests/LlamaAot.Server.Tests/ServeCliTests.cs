@@ -9,7 +9,7 @@ namespace LlamaAot.Server.Tests;
 /// else the JIT build. Its greedy completion equals <c>llama-aot run</c>'s text for the same prompt; SIGTERM stops it
 /// with exit code 0; bad command lines are one error line.
 /// </summary>
-public sealed class ServeCliTests
+public sealed class ServeCliTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact(Timeout = 120_000)]
     public async Task TheBinaryServesWhatRunGeneratesAndStopsOnSigterm()
@@ -59,7 +59,7 @@ public sealed class ServeCliTests
                 warm = serve.ResidentBytes();
         }
         long after = serve.ResidentBytes();
-        Console.WriteLine($"llama-aot serve resident memory: {warm / 1024} KiB after 250 requests, {after / 1024} KiB after 500");
+        output.WriteLine($"llama-aot serve resident memory: {warm / 1024} KiB after 250 requests, {after / 1024} KiB after 500");
         Assert.True(after - warm < 8L << 20, $"resident memory grew from {warm / 1024} KiB to {after / 1024} KiB over 250 requests");
     }
 
