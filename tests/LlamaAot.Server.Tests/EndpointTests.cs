@@ -89,6 +89,24 @@ public sealed class EndpointTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(fixture.Oracle.Model.Detokenize(fixture.Oracle.Model.Tokenize("Once upon a time", addSpecial: false)), (string)back["content"]!);
     }
 
+    /// <summary>
+    /// An assistant's tool calls come with "content": null (or none) from OpenAI clients: as llama.cpp, the template sees
+    /// "" (the ChatML fallback concatenates content, and failed on null); a message with neither is 400.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task AToolCallWithoutContentRendersWithAnEmptyContent()
+    {
+        const string call = "\"tool_calls\": [{\"id\": \"1\", \"type\": \"function\", \"function\": {\"name\": \"weather\", \"arguments\": \"{}\"}}]";
+        string expected = "<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<|im_end|>\n<|im_start|>assistant\n";
+        foreach (string content in (string[])["\"content\": null, ", ""])
+        {
+            var answer = await Host.PostJsonAsync("/apply-template", $$"""{"messages": [{"role": "user", "content": "Weather?"}, {"role": "assistant", {{content}}{{call}}}]}""");
+            Assert.Equal(expected, (string)answer["prompt"]!);
+        }
+        var error = await Host.PostJsonAsync("/v1/chat/completions", """{"messages": [{"role": "user"}]}""", status: 400);
+        Assert.Equal("messages[0] needs 'content' or 'tool_calls'", (string)error["error"]!["message"]!);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task ApplyTemplateRendersTheChatMlFallback()
     {

@@ -114,7 +114,8 @@ internal static class RequestSettings
 
     /// <summary>
     /// The messages as chat templates take them: a content given as an array of parts becomes its text parts joined by
-    /// newlines (llama.cpp's concatenation for templates without typed content); any other part is refused.
+    /// newlines (llama.cpp's concatenation for templates without typed content); any other part is refused; a null or
+    /// absent content is "".
     /// </summary>
     public static JsonArray Messages(JsonArray? messages)
     {
@@ -127,6 +128,15 @@ internal static class RequestSettings
         {
             if (copy[i] is not JsonObject message)
                 throw ApiException.BadRequest($"messages[{i}] must be an object");
+            // llama.cpp's reading (common_chat_msgs_parse_oaicompat): a message has content or tool calls; a null or
+            // absent content (an assistant's tool calls, as OpenAI clients send them) reaches the template as "".
+            if (!message.ContainsKey("content") && !message.ContainsKey("tool_calls"))
+                throw ApiException.BadRequest($"messages[{i}] needs 'content' or 'tool_calls'");
+            if (message["content"] is null)
+            {
+                message["content"] = "";
+                continue;
+            }
             if (message["content"] is not JsonArray parts)
                 continue;
             var text = new List<string>();
