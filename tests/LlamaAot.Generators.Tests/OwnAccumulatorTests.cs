@@ -59,10 +59,10 @@ public class OwnAccumulatorTests
         Assert.Contains("using TA = global::LlamaAot.Quants.LanesAndSum;", text);
         Assert.DoesNotContain("Vector128<float>.Zero", text);
         Assert.DoesNotContain("Vector128.Sum", text);
-        // One kernel pair, generic over K: gemv tiles of 4 rows and 1 left-over row; gemm tiles of 4 x 3 and 4 x 1,
-        // then 1 x 3 and 1 x 1 for the left-over row, whose accumulators start at Zero in the first K block and
-        // resume where they were parked in the next ones. Every accumulator made is reduced once.
-        int gemv = 4 + 1, gemm = 4 * 3 + 4 * 1 + 1 * 3 + 1 * 1;
+        // One kernel pair, generic over K: gemv tiles of 4 rows and 1 left-over row; gemm tiles of 4 x 3, then 4 x 2
+        // and 4 x 1 for left-over columns, and the same widths for the left-over row, whose accumulators start at Zero
+        // in the first K block and resume where they were parked in the next ones. Every accumulator made is reduced once.
+        int gemv = 4 + 1, gemm = 4 * (3 + 2 + 1) + 1 * (3 + 2 + 1);
         Assert.Equal(gemv, Count(text, " = TA.Zero;"));
         Assert.Equal(gemm, Count(text, " = first ? TA.Zero : parked["));
         Assert.Equal(gemv + gemm, Count(text, " = TA.Sum(a"));

@@ -118,30 +118,7 @@ internal static class InterleavedEmitter
         for (int i = 1; i < groups; i++)
             w.Line($"byte* g{i} = g{i - 1} + groupBytes;");
         w.Line("int c = 0;");
-        using (w.Block($"for (; c + {cols} <= cols; c += {cols})"))
-            WriteGemmTile(w, spec, groups, cols);
-        if (cols == 1)
-            return;
-        // Fewer columns than a tile (a batch of a few sequences' tokens): narrower tiles, halving down to one column,
-        // so the weights are still read once per tile rather than once per column; each column in the same order.
-        w.Line("// Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.");
-        for (int width = HighestPowerOfTwoBelow(cols); width >= 1; width /= 2)
-        {
-            using (w.Block($"if (cols - c >= {width})"))
-            {
-                WriteGemmTile(w, spec, groups, width);
-                w.Line($"c += {width};");
-            }
-        }
-    }
-
-    /// <summary>The largest power of two less than <paramref name="n"/> (n at least 2).</summary>
-    private static int HighestPowerOfTwoBelow(int n)
-    {
-        int p = 1;
-        while (p * 2 < n)
-            p *= 2;
-        return p;
+        KernelEmitter.WriteColumnTiles(w, cols, "cols", width => WriteGemmTile(w, spec, groups, width));
     }
 
     private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int groups, int cols)

@@ -279,10 +279,30 @@ internal static class KernelEmitter
         for (int i = 1; i < rows; i++)
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
         w.Line("int c = c0;");
-        using (w.Block($"for (; c + {cols} <= cEnd; c += {cols})"))
-            WriteGemmTile(w, spec, rows, cols);
-        using (w.Block("for (; c < cEnd; c++)"))
-            WriteGemmTile(w, spec, rows, 1);
+        WriteColumnTiles(w, cols, "cEnd", width => WriteGemmTile(w, spec, rows, width));
+    }
+
+    /// <summary>
+    /// The column loops of a matrix-matrix kernel, from c up to <paramref name="end"/>: tiles of <paramref name="cols"/>
+    /// columns, then the columns left over (a batch of a few sequences' tokens) in tiles of halving widths down to one, so
+    /// the weights are still read once per tile rather than once per column. Every column goes through the same steps
+    /// in the same order whatever its tile (batch invariance). Each width's loop runs at most once.
+    /// </summary>
+    internal static void WriteColumnTiles(CodeWriter w, int cols, string end, Action<int> tile)
+    {
+        using (w.Block($"for (; c + {cols} <= {end}; c += {cols})"))
+            tile(cols);
+        if (cols == 1)
+            return;
+        w.Line("// Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.");
+        int width = 1;
+        while (width * 2 < cols)
+            width *= 2;
+        for (; width >= 1; width /= 2)
+        {
+            using (w.Block($"for (; c + {width} <= {end}; c += {width})"))
+                tile(width);
+        }
     }
 
     private static void WriteGemmTile(CodeWriter w, PrimitiveSpec spec, int rows, int cols)

@@ -119,7 +119,7 @@ internal static unsafe partial class MatMulKernels
                 InterleavedStore.Rows(a2, y + (c + 2) * yStride + r, rows - r);
             }
             // Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.
-            if (cols - c >= 2)
+            for (; c + 2 <= cols; c += 2)
             {
                 byte* x0 = x + c * xRowBytes;
                 byte* x1 = x0 + xRowBytes;
@@ -136,9 +136,8 @@ internal static unsafe partial class MatMulKernels
                 }
                 InterleavedStore.Rows(a0, y + (c + 0) * yStride + r, rows - r);
                 InterleavedStore.Rows(a1, y + (c + 1) * yStride + r, rows - r);
-                c += 2;
             }
-            if (cols - c >= 1)
+            for (; c + 1 <= cols; c += 1)
             {
                 byte* x0 = x + c * xRowBytes;
                 var a0 = Vector256<float>.Zero;
@@ -152,7 +151,6 @@ internal static unsafe partial class MatMulKernels
                     a0 = P.MulAdd(ws, P.LoadActivations(x0 + s * xStep), a0);
                 }
                 InterleavedStore.Rows(a0, y + (c + 0) * yStride + r, rows - r);
-                c += 1;
             }
         }
     }

@@ -117,7 +117,7 @@ internal static unsafe partial class MatMulKernels
                 P.Store(a1, y + (c + 1) * yStride + r, rows - r);
             }
             // Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.
-            if (cols - c >= 1)
+            for (; c + 1 <= cols; c += 1)
             {
                 byte* x0 = x + c * xRowBytes;
                 var a0 = Vector512<float>.Zero;
@@ -131,7 +131,6 @@ internal static unsafe partial class MatMulKernels
                     a0 = P.MulAdd(ws, P.LoadActivations(x0 + s * xStep), a0);
                 }
                 P.Store(a0, y + (c + 0) * yStride + r, rows - r);
-                c += 1;
             }
         }
     }

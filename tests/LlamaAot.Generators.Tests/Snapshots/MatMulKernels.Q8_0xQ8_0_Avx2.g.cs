@@ -200,34 +200,6 @@ internal static unsafe partial class MatMulKernels
                                 y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
                             }
                         }
-                        for (; c < cEnd; c++)
-                        {
-                            byte* x0 = x + c * xRowBytes;
-                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
-                            var a1_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1];
-                            for (int s = s0; s < s1; s++)
-                            {
-                                var x0s = P.LoadActivations(x0 + s * xStep);
-                                var w0s = P.LoadWeights(w0 + s * wStep);
-                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                                var w1s = P.LoadWeights(w1 + s * wStep);
-                                a1_0 = P.MulAdd(w1s, x0s, a1_0);
-                            }
-                            if (!last)
-                            {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
-                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0;
-                                continue;
-                            }
-                            y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                            y[(c + 0) * yStride + r + 1] = Vector256.Sum(a1_0);
-                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                            if (tail != 0)
-                            {
-                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                                y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                            }
-                        }
                     }
                     // Rows left over: the same per-element order of operations as inside a full tile.
                     for (; r < rbEnd; r++)
@@ -235,28 +207,6 @@ internal static unsafe partial class MatMulKernels
                         byte* w0 = w + r * rowBytes;
                         int c = c0;
                         for (; c + 1 <= cEnd; c += 1)
-                        {
-                            byte* x0 = x + c * xRowBytes;
-                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
-                            for (int s = s0; s < s1; s++)
-                            {
-                                var x0s = P.LoadActivations(x0 + s * xStep);
-                                var w0s = P.LoadWeights(w0 + s * wStep);
-                                a0_0 = P.MulAdd(w0s, x0s, a0_0);
-                            }
-                            if (!last)
-                            {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
-                                continue;
-                            }
-                            y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
-                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
-                            if (tail != 0)
-                            {
-                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
-                            }
-                        }
-                        for (; c < cEnd; c++)
                         {
                             byte* x0 = x + c * xRowBytes;
                             var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];

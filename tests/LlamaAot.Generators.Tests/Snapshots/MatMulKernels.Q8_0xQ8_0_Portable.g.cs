@@ -251,7 +251,58 @@ internal static unsafe partial class MatMulKernels
                                 y[(c + 2) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
                             }
                         }
-                        for (; c < cEnd; c++)
+                        // Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.
+                        for (; c + 2 <= cEnd; c += 2)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            byte* x1 = x0 + xRowBytes;
+                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0];
+                            var a1_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1]; var a1_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 1];
+                            var a2_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 2]; var a2_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 2];
+                            var a3_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 3]; var a3_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 3];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var x1s = P.LoadActivations(x1 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1);
+                                var w1s = P.LoadWeights(w1 + s * wStep);
+                                a1_0 = P.MulAdd(w1s, x0s, a1_0); a1_1 = P.MulAdd(w1s, x1s, a1_1);
+                                var w2s = P.LoadWeights(w2 + s * wStep);
+                                a2_0 = P.MulAdd(w2s, x0s, a2_0); a2_1 = P.MulAdd(w2s, x1s, a2_1);
+                                var w3s = P.LoadWeights(w3 + s * wStep);
+                                a3_0 = P.MulAdd(w3s, x0s, a3_0); a3_1 = P.MulAdd(w3s, x1s, a3_1);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1;
+                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0; parked[(c - c0 + 1) * 32 + r - rb + 1] = a1_1;
+                                parked[(c - c0 + 0) * 32 + r - rb + 2] = a2_0; parked[(c - c0 + 1) * 32 + r - rb + 2] = a2_1;
+                                parked[(c - c0 + 0) * 32 + r - rb + 3] = a3_0; parked[(c - c0 + 1) * 32 + r - rb + 3] = a3_1;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
+                            y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
+                            y[(c + 0) * yStride + r + 1] = TA.Sum(a1_0);
+                            y[(c + 1) * yStride + r + 1] = TA.Sum(a1_1);
+                            y[(c + 0) * yStride + r + 2] = TA.Sum(a2_0);
+                            y[(c + 1) * yStride + r + 2] = TA.Sum(a2_1);
+                            y[(c + 0) * yStride + r + 3] = TA.Sum(a3_0);
+                            y[(c + 1) * yStride + r + 3] = TA.Sum(a3_1);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 1] += TW.Dot(new System.ReadOnlySpan<TW>(w1 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 2] += TW.Dot(new System.ReadOnlySpan<TW>(w2 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 0) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 3] += TW.Dot(new System.ReadOnlySpan<TW>(w3 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                        for (; c + 1 <= cEnd; c += 1)
                         {
                             byte* x0 = x + c * xRowBytes;
                             var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
@@ -327,7 +378,34 @@ internal static unsafe partial class MatMulKernels
                                 y[(c + 2) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x2 + steps * xStep, tail / TX.BlockSize));
                             }
                         }
-                        for (; c < cEnd; c++)
+                        // Columns left over: tiles of halving widths, each weight step still unpacked once for the tile's columns.
+                        for (; c + 2 <= cEnd; c += 2)
+                        {
+                            byte* x0 = x + c * xRowBytes;
+                            byte* x1 = x0 + xRowBytes;
+                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0];
+                            for (int s = s0; s < s1; s++)
+                            {
+                                var x0s = P.LoadActivations(x0 + s * xStep);
+                                var x1s = P.LoadActivations(x1 + s * xStep);
+                                var w0s = P.LoadWeights(w0 + s * wStep);
+                                a0_0 = P.MulAdd(w0s, x0s, a0_0); a0_1 = P.MulAdd(w0s, x1s, a0_1);
+                            }
+                            if (!last)
+                            {
+                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1;
+                                continue;
+                            }
+                            y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
+                            y[(c + 1) * yStride + r + 0] = TA.Sum(a0_1);
+                            // Tail: the values after the last whole step, through the scalar reference (a specialized K has none: folded away).
+                            if (tail != 0)
+                            {
+                                y[(c + 0) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x0 + steps * xStep, tail / TX.BlockSize));
+                                y[(c + 1) * yStride + r + 0] += TW.Dot(new System.ReadOnlySpan<TW>(w0 + steps * wStep, tail / TW.BlockSize), new System.ReadOnlySpan<TX>(x1 + steps * xStep, tail / TX.BlockSize));
+                            }
+                        }
+                        for (; c + 1 <= cEnd; c += 1)
                         {
                             byte* x0 = x + c * xRowBytes;
                             var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
