@@ -16,6 +16,25 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            Console.Error.WriteLine($"error: a number in the command line is not one: {e.Message} (see the usage in the command's file)");
+            return 2;
+        }
+        catch (InvalidOperationException e)
+        {
+            // A tool under test failed (a run's exit code, a server that did not start): its own words, then stop.
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int Run(string[] args)
+    {
         if (args.Length > 0 && args[0] == "write-models")
             return WriteModels.Run(args[1..]);
         if (args.Length > 0 && args[0] == "kernel-rate")

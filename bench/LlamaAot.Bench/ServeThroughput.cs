@@ -210,8 +210,9 @@ internal static class ServeThroughput
                 }
                 Thread.Sleep(100);
             }
+            string what = _process.HasExited ? $"exited with code {_process.ExitCode}" : $"did not become ready within {StartTimeout.TotalSeconds} s";
             lock (_log)
-                throw new InvalidOperationException($"{Name} did not become ready within {StartTimeout.TotalSeconds} s:\n{_log}");
+                throw new InvalidOperationException($"{Name} {what}:\n{_log}");
         }
 
         private static int FreePort()
