@@ -38,7 +38,7 @@ internal static class HttpJson
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         cts.CancelAfter(timeout);
-        var body = new MemoryStream();
+        using var body = new MemoryStream();
         try
         {
             await http.Request.Body.CopyToAsync(body, cts.Token).ConfigureAwait(false);
