@@ -129,9 +129,12 @@ internal static class InterleavedEmitter
         string Acc(int i, int j) => groups == 1 ? $"a{j}" : $"a{i}_{j}";
         for (int i = 0; i < groups; i++)
             w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var {Acc(i, j)} = {KernelEmitter.Zero(spec)};").ToArray()));
+        w.Line("// The first tile of columns streams the groups' weights from memory, asking for each line ahead once (a step");
+        w.Line("// shorter than a line asks every few steps); the other tiles find the weights in cache and do not ask.");
+        w.Line("bool prefetch = c == 0 && groupStep <= WeightPrefetch.GemmStepBytes;");
         using (w.Block("for (int s = 0; s < steps; s++)"))
         {
-            using (w.Block("if (groupStep <= WeightPrefetch.GemmStepBytes)"))
+            using (w.Block("if (prefetch && ((nint)s * groupStep & 63) < groupStep)"))
             {
                 for (int i = 0; i < groups; i++)
                     w.Line($"WeightPrefetch.Ahead(g{i} + s * groupStep, groupStep);");

@@ -40,8 +40,9 @@ internal sealed unsafe class WeightMatrix : IDisposable
     public KernelEntry Kernels { get; }
 
     /// <summary>
-    /// F16 weights only: the F32 kernels that prompts use on rows widened to floats one panel at a time (see
-    /// <see cref="MatMul"/>); the widening costs a conversion per weight per panel instead of one per token tile.
+    /// F16 weights only: the F32 kernels that prompts use on rows widened to floats one panel at a time, in the F16
+    /// kernels' own layout (see <see cref="MatMul"/>); the widening costs a conversion per weight per panel instead of
+    /// one per token tile.
     /// Null when the weights are multiplied as they are.
     /// </summary>
     public KernelEntry? PanelKernels { get; }
@@ -70,7 +71,7 @@ internal sealed unsafe class WeightMatrix : IDisposable
         var repacked = kernels.IsInterleaved ? Repack(data, format.RowBytes(k), rows, k, kernels) : Copy(data, rows * format.RowBytes(k));
         if (releaseFile)
             file.Release(t);
-        return new WeightMatrix(name, format, repacked.Pointer, rows, k, kernels, repacked, kernels.IsInterleaved ? null : PanelKernelsFor(format, k, isa, kernels));
+        return new WeightMatrix(name, format, repacked.Pointer, rows, k, kernels, repacked, PanelKernelsFor(format, k, isa, kernels));
     }
 
     private static AlignedBuffer Copy(byte* src, long bytes)
@@ -86,13 +87,19 @@ internal sealed unsafe class WeightMatrix : IDisposable
         return buffer;
     }
 
+    /// <summary>
+    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value. The F16 and F32 layouts
+    /// both keep every value in its place, the file's or the row pairs' (<see cref="RowPairs"/>, the same for both
+    /// types at the same values per step), so widening a run of rows gives the F32 layout of the same rows.
+    /// </summary>
     private static KernelEntry? PanelKernelsFor(WeightFormat format, int k, KernelIsa isa, KernelEntry kernels)
     {
         if (format.Type != GgmlType.F16 || kernels.Isa == KernelIsa.Reference)
             return null;
-        var f32 = KernelRegistry.Find(GgmlType.F32, isa, k, allowRepack: false);
+        var f32 = KernelRegistry.Find(GgmlType.F32, isa, k, allowRepack: kernels.IsInterleaved);
         // The F32 kernels read the F16 kernels' activations (floats rounded to half, maybe scaled) as their own.
-        return f32 is not null && f32.Activations.RowBytes(k) == kernels.Activations.RowBytes(k) ? f32 : null;
+        return f32 is not null && f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep
+            && f32.Activations.RowBytes(k) == kernels.Activations.RowBytes(k) ? f32 : null;
     }
 
     /// <summary>

@@ -103,9 +103,12 @@ internal static unsafe partial class MatMulKernels
                 byte* x1 = x0 + xRowBytes;
                 byte* x2 = x1 + xRowBytes;
                 var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero;
+                // The first tile of columns streams the groups' weights from memory, asking for each line ahead once (a step
+                // shorter than a line asks every few steps); the other tiles find the weights in cache and do not ask.
+                bool prefetch = c == 0 && groupStep <= WeightPrefetch.GemmStepBytes;
                 for (int s = 0; s < steps; s++)
                 {
-                    if (groupStep <= WeightPrefetch.GemmStepBytes)
+                    if (prefetch && ((nint)s * groupStep & 63) < groupStep)
                     {
                         WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
                     }
@@ -124,9 +127,12 @@ internal static unsafe partial class MatMulKernels
                 byte* x0 = x + c * xRowBytes;
                 byte* x1 = x0 + xRowBytes;
                 var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
+                // The first tile of columns streams the groups' weights from memory, asking for each line ahead once (a step
+                // shorter than a line asks every few steps); the other tiles find the weights in cache and do not ask.
+                bool prefetch = c == 0 && groupStep <= WeightPrefetch.GemmStepBytes;
                 for (int s = 0; s < steps; s++)
                 {
-                    if (groupStep <= WeightPrefetch.GemmStepBytes)
+                    if (prefetch && ((nint)s * groupStep & 63) < groupStep)
                     {
                         WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
                     }
@@ -141,9 +147,12 @@ internal static unsafe partial class MatMulKernels
             {
                 byte* x0 = x + c * xRowBytes;
                 var a0 = Vector256<float>.Zero;
+                // The first tile of columns streams the groups' weights from memory, asking for each line ahead once (a step
+                // shorter than a line asks every few steps); the other tiles find the weights in cache and do not ask.
+                bool prefetch = c == 0 && groupStep <= WeightPrefetch.GemmStepBytes;
                 for (int s = 0; s < steps; s++)
                 {
-                    if (groupStep <= WeightPrefetch.GemmStepBytes)
+                    if (prefetch && ((nint)s * groupStep & 63) < groupStep)
                     {
                         WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
                     }
