@@ -105,7 +105,8 @@ public sealed partial class KernelGenerator
                 ownStore,
                 accumulator,
                 attribute.NamedArguments.FirstOrDefault(a => a.Key == "FiniteWeightsOnly").Value.Value as bool? ?? false,
-                type.GetMembers("Dot").OfType<IMethodSymbol>().Any(m => m.IsStatic));
+                type.GetMembers("Dot").OfType<IMethodSymbol>().Any(m => m.IsStatic),
+                SumVector(type, accumulator, rows));
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 
@@ -126,6 +127,17 @@ public sealed partial class KernelGenerator
             if (rows > 0 && !ownStore)
                 error($"an interleaved class (Rows = {rows}) with its own accumulator {accumulator.Name} declares no static Store({accumulator.Name}, float*, int) to write its rows");
             return accumulator.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        }
+
+        /// <summary>
+        /// The float vector MulAdd accumulates in (its name, e.g. Vector256) when a class of per-row accumulators
+        /// declares its own static Sum of it; empty otherwise.
+        /// </summary>
+        private static string SumVector(INamedTypeSymbol type, string accumulator, int rows)
+        {
+            var mulAdd = type.GetMembers("MulAdd").OfType<IMethodSymbol>().FirstOrDefault(m => m.IsStatic);
+            bool ownSum = type.GetMembers("Sum").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 1);
+            return accumulator.Length == 0 && rows == 0 && ownSum && mulAdd?.ReturnType is INamedTypeSymbol vector && IsFloatVector(vector) ? vector.Name : "";
         }
 
         /// <summary>Vector128/256/512&lt;float&gt; of System.Runtime.Intrinsics.</summary>

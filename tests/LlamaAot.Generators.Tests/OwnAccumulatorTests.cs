@@ -95,5 +95,37 @@ public class OwnAccumulatorTests
         Assert.DoesNotContain(Kernels, run.Sources.Keys);
     }
 
+    /// <summary>A float vector narrower than the path's, reduced by the class's own Sum (ggml's hsum order, say).</summary>
+    private const string VectorWithOwnSum = """
+        using System.Runtime.Intrinsics;
+        using LlamaAot.Kernels;
+
+        namespace LlamaAot.Quants;
+
+        [KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemmRows = 4, GemmColumns = 3)]
+        internal static unsafe class F32xF32_Avx512
+        {
+            public const int ValuesPerStep = 8;
+            public static Vector256<float> LoadWeights(byte* w) => Vector256.Load((float*)w);
+            public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
+            public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(w, x, acc);
+            public static float Sum(Vector256<float> acc) => (acc.GetLower() + acc.GetUpper()).ToScalar();
+        }
+        """;
+
+    [Fact]
+    public void A_float_vector_with_the_classs_own_Sum_keeps_its_width_and_is_reduced_by_that_Sum()
+    {
+        var run = GeneratorHarness.RunOnce(Fixture.With(Fixture.F32SimdPath, VectorWithOwnSum));
+
+        Assert.Empty(run.CompileProblems());
+        string text = run.Sources["MatMulKernels.F32xF32_Avx512.g.cs"];
+        Assert.Contains("// (Vector256<float> accumulators, reduced by P.Sum), picked by KernelRegistry when the process runs that path.", text);
+        Assert.DoesNotContain("Vector512<float>", text);
+        Assert.DoesNotContain("Vector256.Sum", text);
+        int gemv = 4 + 1, gemm = 4 * (3 + 2 + 1) + 1 * (3 + 2 + 1);
+        Assert.Equal(gemv + gemm, Count(text, " = P.Sum(a"));
+    }
+
     private static int Count(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;
 }

@@ -29,6 +29,10 @@ namespace LlamaAot.Generators.Model;
 /// Inf or NaN, and are chosen only for such matrices.</param>
 /// <param name="OwnDot">The class declares <c>static float Dot(ReadOnlySpan&lt;TW&gt;, ReadOnlySpan&lt;TX&gt;)</c>, the scalar dot
 /// product tails go through (for an activation format that is not the weight format's own); otherwise TW.Dot.</param>
+/// <param name="SumVector">Empty, or the float vector (e.g. <c>Vector256</c>, whatever the path's width) that MulAdd
+/// accumulates in when the class reduces it with its own <c>static float Sum(acc)</c> (e.g. ggml's hsum order) rather
+/// than Vector{N}.Sum. A plain vector, not a wrapper struct: RyuJIT then accumulates in place (vfmadd231ps), where a
+/// wrapper's temporary costs a register copy per multiply-add.</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -45,13 +49,17 @@ internal sealed record PrimitiveSpec(
     bool OwnStore = false,
     string Accumulator = "",
     bool FiniteWeightsOnly = false,
-    bool OwnDot = false)
+    bool OwnDot = false,
+    string SumVector = "")
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;
 
     /// <summary>Whether MulAdd accumulates in a type of its own (<see cref="Accumulator"/>) rather than a float vector.</summary>
     public bool HasOwnAccumulator => Accumulator.Length > 0;
+
+    /// <summary>Whether the class reduces its float-vector accumulator with its own Sum (<see cref="SumVector"/>).</summary>
+    public bool OwnSum => SumVector.Length > 0;
 
     /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>, or <c>Q4_0xQ8_0S_Avx512_X16</c> interleaved.</summary>
     public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}" : $"{WeightType}x{ActivationName}_{Isa}";

@@ -110,26 +110,6 @@ internal readonly struct Lanes4PerRow(Vector256<float> r0, Vector256<float> r1, 
 }
 
 /// <summary>
-/// ggml's 8 float lanes in value order (lane i: the products of values i, i + 8, i + 16, ...), reduced by hsum_float_8
-/// (<see cref="GgmlLanes.Sum"/>): the accumulator of llama.cpp's tinyBLAS for F32 and F16 weights on an AVX2 build
-/// (tinyBLAS&lt;8, __m256&gt;: <c>acc = fma(w, x, acc)</c> per 8 values, then <c>hsum</c>, the same tree). Vector256.Sum
-/// adds the lanes in another order, hence the type.
-/// </summary>
-internal readonly struct Lanes8(Vector256<float> lanes)
-{
-    public readonly Vector256<float> Lanes = lanes;
-
-    public static Lanes8 Zero => default;
-
-    /// <summary>acc + w * x, fused, lane by lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => new(Vector256.FusedMultiplyAdd(w, x, acc.Lanes));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Lanes8 acc) => GgmlLanes.Sum(acc.Lanes);
-}
-
-/// <summary>
 /// ggml's 8 float lanes in value order as two 128-bit halves (lanes 0..3, lanes 4..7), for the portable path: the
 /// same float operations as an AVX2 build's 256-bit accumulator, fused multiply-adds and hsum_float_8
 /// ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)), so the portable kernels give llama.cpp's x86 results too.

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using LlamaAot.Kernels;
 using LlamaAot.Model;
 using LlamaAot.Model.Ops;
 using LlamaAot.Threading;
@@ -91,6 +93,89 @@ public unsafe class AttentionTests
                         expected += Math.Exp(scores[j - lo] - max) / sum * values[seq][j * kvDim + g * headDim + d];
                     float actual = output[i * qDim + h * headDim + d];
                     Assert.True(Math.Abs(actual - expected) < 2e-5, $"token {i} (sequence {seq}, position {pos}) head {h} dim {d}: {actual} vs {expected}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// With F16 caches (the default), the attention without flash must give bit for bit llama.cpp's order, written
+    /// here one value at a time: each score a chain of fused multiply-adds over the dimensions of the half-rounded
+    /// query and key, times the scale; the softmax (ggml's vector expf in groups of 8, group sums in double), rounded to
+    /// half; each output dimension a chain of fused multiply-adds over the positions in order. Query heads per KV head
+    /// of 8 (TinyLlama's), 6 (four at a time and two alone) and 1; head sizes of one and two 64-dimension blocks and
+    /// one with 8 over.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 32, 4, 70, 3)]
+    [InlineData(128, 12, 2, 40, 2)]
+    [InlineData(72, 6, 1, 33, 2)]
+    [InlineData(64, 4, 4, 20, 1)]
+    public void F16CachesGiveTheOrderOfLlamaCpp(int headDim, int nHead, int nHeadKv, int positions, int tokens)
+    {
+        var config = new ModelConfig
+        {
+            Architecture = "llama", NVocab = 8, NEmbd = nHead * headDim, NLayer = 1, NHead = nHead, NHeadKv = nHeadKv, NFf = 8, HeadDim = headDim,
+            NCtxTrain = 256, NRot = headDim, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
+        };
+        int kvDim = nHeadKv * headDim, qDim = nHead * headDim, group = nHead / nHeadKv;
+        var random = new Random(positions + headDim);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        float[] keys = Random(positions * kvDim), values = Random(positions * kvDim), queries = Random(tokens * qDim);
+        var layout = KvCacheLayout.For(config, nSeq: 1, nCtxSeq: 256, maxBatch: tokens, KvCacheType.F16, KvCacheType.F16);
+        using var cache = new KvCache(layout);
+        fixed (float* k = keys, v = values)
+        {
+            for (int p = 0; p < positions; p++)
+                cache.Store(0, 0, p, k + p * kvDim, v + p * kvDim);
+        }
+        var batch = new LlamaBatch();
+        for (int t = 0; t < tokens; t++)
+            batch.Add(0, positions - tokens + t, sequence: 0);
+        var ubatch = new UBatch(tokens);
+        ubatch.Fill(batch, 0, batch.Count);
+        using var pool = new WorkerPool(2);
+        using var attention = new Attention(config, cache, pool.Threads, flashAttention: false);
+        var output = new float[tokens * qDim];
+        float scale = 1.0f / MathF.Sqrt(headDim);
+        fixed (float* q = queries, o = output)
+            attention.Run(pool, 0, q, ubatch, o, new AttentionOptions(scale, 0, 0));
+
+        static float Half(float x) => (float)(Half)x;
+        for (int t = 0; t < tokens; t++)
+        {
+            int pos = positions - tokens + t, n = pos + 1, padded = (n + 7) / 8 * 8;
+            for (int h = 0; h < nHead; h++)
+            {
+                int g = h / group;
+                var e = new float[padded];
+                Array.Fill(e, float.NegativeInfinity);
+                for (int j = 0; j < n; j++)
+                {
+                    float dot = 0;
+                    for (int d = 0; d < headDim; d++)
+                        dot = MathF.FusedMultiplyAdd(Half(queries[t * qDim + h * headDim + d]), Half(keys[j * kvDim + g * headDim + d]), dot);
+                    e[j] = dot * scale;
+                }
+                float max = e.Max();
+                double sum = 0;
+                for (int i = 0; i < padded; i += 8)
+                {
+                    var x = GgmlExpF.Exp(Vector256.Create(e, i) - Vector256.Create(max));
+                    x.CopyTo(e, i);
+                    var half = x.GetUpper() + x.GetLower();
+                    sum += (half[0] + half[2]) + (half[1] + half[3]);
+                }
+                float inverse = (float)(1.0 / sum);
+                for (int d = 0; d < headDim; d++)
+                {
+                    float acc = 0;
+                    for (int j = 0; j < n; j++)
+                        acc = MathF.FusedMultiplyAdd(Half(e[j] * inverse), Half(values[j * kvDim + g * headDim + d]), acc);
+                    float expected = ((acc + 0f) + (0f + 0f)) + ((0f + 0f) + (0f + 0f));
+                    float actual = output[t * qDim + h * headDim + d];
+                    Assert.True(BitConverter.SingleToInt32Bits(actual) == BitConverter.SingleToInt32Bits(expected),
+                        $"token {t} head {h} dim {d}: {actual:R}, llama.cpp's order gives {expected:R}");
                 }
             }
         }

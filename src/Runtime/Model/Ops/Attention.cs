@@ -185,7 +185,40 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
     /// </summary>
     private void Scores(float* q, int heads, float* k, int hd, int from, int count, float* scores, int stride)
     {
-        for (int h = 0; h < heads; h++)
+        int h = 0;
+        if (_cache.KeyType == KvCacheType.F16)
+        {
+            // Four heads at a time: each key row is loaded once for the four, and their eight sums (each lane's
+            // products in order, as one head alone sums them) are independent chains of multiply-adds, where one
+            // head's two would wait on each other's latency.
+            for (; h + 4 <= heads; h += 4)
+            {
+                float* q0 = q + h * hd, q1 = q0 + hd, q2 = q1 + hd, q3 = q2 + hd;
+                Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+                for (int d = 0; d < hd; d++)
+                {
+                    var k0 = Vector256.Load(k + d * Tile);
+                    var k1 = Vector256.Load(k + d * Tile + 8);
+                    var x = Vector256.Create(q0[d]);
+                    a0 = Vector256.FusedMultiplyAdd(x, k0, a0);
+                    b0 = Vector256.FusedMultiplyAdd(x, k1, b0);
+                    x = Vector256.Create(q1[d]);
+                    a1 = Vector256.FusedMultiplyAdd(x, k0, a1);
+                    b1 = Vector256.FusedMultiplyAdd(x, k1, b1);
+                    x = Vector256.Create(q2[d]);
+                    a2 = Vector256.FusedMultiplyAdd(x, k0, a2);
+                    b2 = Vector256.FusedMultiplyAdd(x, k1, b2);
+                    x = Vector256.Create(q3[d]);
+                    a3 = Vector256.FusedMultiplyAdd(x, k0, a3);
+                    b3 = Vector256.FusedMultiplyAdd(x, k1, b3);
+                }
+                StoreScores(a0, b0, from, count, scores + h * stride);
+                StoreScores(a1, b1, from, count, scores + (h + 1) * stride);
+                StoreScores(a2, b2, from, count, scores + (h + 2) * stride);
+                StoreScores(a3, b3, from, count, scores + (h + 3) * stride);
+            }
+        }
+        for (; h < heads; h++)
             Scores(q + h * hd, k, hd, from, count, scores + h * stride);
     }
 
@@ -251,6 +284,13 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
             s0 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile), s0);
             s1 = Vector256.FusedMultiplyAdd(qd, Vector256.Load(k + d * Tile + 8), s1);
         }
+        StoreScores(s0, s1, from, count, scores);
+    }
+
+    /// <summary>The sums of a tile's 16 positions scaled (and soft-capped) into scores; lanes outside [from, count) -infinity.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreScores(Vector256<float> s0, Vector256<float> s1, int from, int count, float* scores)
+    {
         var scale = Vector256.Create(_scale);
         var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         var limit = Vector256.Create(count);
@@ -340,14 +380,52 @@ internal sealed unsafe class Attention : IParallelWork, IDisposable
         }
     }
 
-    /// <summary>o = o * factor + sum over the tile's positions [from, count) of weight_j * v_j.</summary>
+    /// <summary>
+    /// o = o * factor + sum over the tile's positions [from, count) of weight_j * v_j, each dimension's products added
+    /// in position order. Dimensions go 64 at a time: eight independent chains of multiply-adds (one 8-wide chain
+    /// alone waits on each multiply-add's latency), each weight broadcast once for them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddWeighted(float* weights, float* v, int from, int count, int hd, float* o, float factor)
     {
         if (hd % 8 == 0)
         {
             var f = Vector256.Create(factor);
-            for (int d = 0; d < hd; d += 8)
+            int d = 0;
+            for (; d + 64 <= hd; d += 64)
+            {
+                float* od = o + d;
+                var a0 = Vector256.Load(od) * f;
+                var a1 = Vector256.Load(od + 8) * f;
+                var a2 = Vector256.Load(od + 16) * f;
+                var a3 = Vector256.Load(od + 24) * f;
+                var a4 = Vector256.Load(od + 32) * f;
+                var a5 = Vector256.Load(od + 40) * f;
+                var a6 = Vector256.Load(od + 48) * f;
+                var a7 = Vector256.Load(od + 56) * f;
+                for (int j = from; j < count; j++)
+                {
+                    var wj = Vector256.Create(weights[j]);
+                    float* vj = v + j * hd + d;
+                    a0 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj), a0);
+                    a1 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 24), a3);
+                    a4 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 32), a4);
+                    a5 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 40), a5);
+                    a6 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 48), a6);
+                    a7 = Vector256.FusedMultiplyAdd(wj, Vector256.Load(vj + 56), a7);
+                }
+                a0.Store(od);
+                a1.Store(od + 8);
+                a2.Store(od + 16);
+                a3.Store(od + 24);
+                a4.Store(od + 32);
+                a5.Store(od + 40);
+                a6.Store(od + 48);
+                a7.Store(od + 56);
+            }
+            for (; d < hd; d += 8)
             {
                 var acc = Vector256.Load(o + d) * f;
                 for (int j = from; j < count; j++)

@@ -225,7 +225,8 @@ internal static unsafe class F16xF16_Avx2
     public const int ValuesPerStep = 8;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)w).AsUInt32());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => F32xF32_Avx2.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => F32xF32_Avx2.Sum(acc);
 }
 
 /// <summary>The file's layout on the AVX-512 path (token tables that are also the output): the AVX2 primitives.</summary>
@@ -235,7 +236,8 @@ internal static unsafe class F16xF16_Avx512
     public const int ValuesPerStep = F16xF16_Avx2.ValuesPerStep;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => F16xF16_Avx2.LoadWeights(w);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F16xF16_Avx2.LoadActivations(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => F32xF32_Avx2.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => F32xF32_Avx2.Sum(acc);
 }
 
 /// <summary>
@@ -269,7 +271,8 @@ internal static unsafe class F16xF16Scaled_Avx2
     public const int ValuesPerStep = 8;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => HalfVectors.LoadWithoutRebias256((ushort*)w);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => F32xF32_Avx2.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => F32xF32_Avx2.Sum(acc);
 
     /// <summary>Tails: <see cref="BlockF16.Dot"/> on the activations' values (x / 2^112, exact).</summary>
     public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16ScaledActivation> x)
@@ -288,7 +291,8 @@ internal static unsafe class F16xF16Scaled_Avx512
     public const int ValuesPerStep = F16xF16Scaled_Avx2.ValuesPerStep;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => F16xF16Scaled_Avx2.LoadWeights(w);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F16xF16Scaled_Avx2.LoadActivations(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => F32xF32_Avx2.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => F32xF32_Avx2.Sum(acc);
     public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16ScaledActivation> x) => F16xF16Scaled_Avx2.Dot(w, x);
 }
 

@@ -8,7 +8,7 @@ namespace LlamaAot.Quants;
 // F32 weights x F32 activations, in the order of llama.cpp's tinyBLAS on an AVX2 build (llamafile/sgemm.cpp,
 // tinyBLAS<8, __m256>), which takes every F32 (and F16) product whose rows are a multiple of 4 and K of 8, one token
 // or many: per dot product one 8-lane accumulator, acc = fma(w, x, acc) over 8 values at a time, then hsum_float_8.
-// Every path keeps that accumulator (Lanes8, Lanes8x128, or two rows' in the halves of a Vector512), so a model's
+// Every path keeps that accumulator (a Vector256 reduced by Sum, Lanes8x128, or two rows' in the halves of a Vector512), so a model's
 // logits do not depend on the CPU and match llama.cpp's references; the format tests pin each kernel to a scalar
 // model of tinyBLAS bit for bit. The F16 kernels' prompt panels (see MatMul) go through these kernels in the F16
 // kernels' layout: the file's, or row pairs on the AVX-512 path.
@@ -19,7 +19,13 @@ internal static unsafe class F32xF32_Avx2
     public const int ValuesPerStep = 8;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => Vector256.Load((float*)w);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => Vector256.FusedMultiplyAdd(w, x, acc);
+    /// <summary>
+    /// hsum_float_8, ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)): Vector256.Sum adds the lanes in another order.
+    /// The accumulator is a plain vector so that RyuJIT accumulates in place (a wrapper struct cost a register copy
+    /// per multiply-add in the AVX2 tile).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => GgmlLanes.Sum(acc);
 }
 
 /// <summary>
@@ -33,7 +39,8 @@ internal static unsafe class F32xF32_Avx512
     public const int ValuesPerStep = F32xF32_Avx2.ValuesPerStep;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => F32xF32_Avx2.LoadWeights(w);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F32xF32_Avx2.LoadActivations(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes8 MulAdd(Vector256<float> w, Vector256<float> x, Lanes8 acc) => Lanes8.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => F32xF32_Avx2.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => F32xF32_Avx2.Sum(acc);
 }
 
 /// <summary>
