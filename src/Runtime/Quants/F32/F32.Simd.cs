@@ -49,7 +49,7 @@ internal static unsafe class F32xF32_Avx512
 /// half with hsum_float_8. Layout of one group step (64 bytes): row 0's 8 values, then row 1's. The F16 prompt panels
 /// run here too (F16 row pairs widened: 112 GFLOP/s against the F16 tile's 91, `kernel-rate` K = 2048, 64 tokens).
 /// </summary>
-[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemvGroups = 4, GemmGroups = 4, GemmColumns = 4)]
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx512, GemmGroups = 4, GemmColumns = 4)]
 internal static unsafe class F32xF32_Avx512_X2
 {
     public const int Rows = 2;
