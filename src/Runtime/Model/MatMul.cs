@@ -155,12 +155,10 @@ internal sealed unsafe class MatMul(WorkerPool pool) : IParallelWork, IDisposabl
     {
         var w = target.W;
         float* panel = Panel(thread, (long)PanelRows * w.K);
-        int group = w.Kernels.Rows;
         for (int p = r0; p < r1; p += PanelRows)
         {
             int n = Math.Min(PanelRows, r1 - p);
-            // Row pairs: a last group of one row is widened whole (its missing row is zeros in the repacked matrix).
-            w.PanelWidening((ushort*)(w.Data + p * w.RowBytes), panel, (long)((n + group - 1) / group * group) * w.K);
+            w.WidenPanel(p, n, panel);
             for (int c = 0; c < _tokens; c += TokenChunk)
             {
                 int cols = Math.Min(TokenChunk, _tokens - c);

@@ -88,9 +88,10 @@ internal sealed unsafe class WeightMatrix : IDisposable
     }
 
     /// <summary>
-    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value. The F16 and F32 layouts
-    /// both keep every value in its place, the file's or the row pairs' (<see cref="RowPairs"/>, the same for both
-    /// types at the same values per step), so widening a run of rows gives the F32 layout of the same rows.
+    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value (<see cref="WidenPanel"/>):
+    /// in the same layout when the F32 kernels have it (the file's, or the row pairs of <see cref="RowSteps"/> at the
+    /// same values per step), or back in the file's layout (the AVX2 path's groups of 4 F16 rows, which have no F32
+    /// kernels of their own: the file layout's 4 x 3 tile is the AVX2 prompt kernel).
     /// </summary>
     private static KernelEntry? PanelKernelsFor(WeightFormat format, int k, KernelIsa isa, KernelEntry kernels)
     {
@@ -98,16 +99,34 @@ internal sealed unsafe class WeightMatrix : IDisposable
             return null;
         var f32 = KernelRegistry.Find(GgmlType.F32, isa, k, allowRepack: kernels.IsInterleaved);
         // The F32 kernels read the F16 kernels' activations (floats rounded to half, maybe scaled) as their own.
-        return f32 is not null && f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep
-            && f32.Activations.RowBytes(k) == kernels.Activations.RowBytes(k) ? f32 : null;
+        if (f32 is null || f32.Activations.RowBytes(k) != kernels.Activations.RowBytes(k))
+            return null;
+        bool sameLayout = f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep;
+        bool backToRows = !f32.IsInterleaved && kernels.ValuesPerStep == 8;
+        return sameLayout || backToRows ? f32 : null;
     }
 
+    /// <summary>Whether the kernels' activations are scaled by 2^112 (<see cref="F16ScaledActivation"/>).</summary>
+    private static bool IsScaled(KernelEntry kernels) => ReferenceEquals(kernels.Activations, Formats.ActivationOf<F16ScaledActivation>());
+
     /// <summary>
-    /// How prompt panels widen this matrix's halves to floats: exactly, or, when the kernels' activations are
-    /// scaled by 2^112 (<see cref="F16ScaledActivation"/>), without rebias, so the F32 kernels form the same products.
+    /// F16 rows [<paramref name="first"/>, first + <paramref name="count"/>) widened to floats into
+    /// <paramref name="panel"/> in <see cref="PanelKernels"/>' layout: exactly, or, when the kernels' activations are
+    /// scaled by 2^112, without rebias, so the F32 kernels form the same products. <paramref name="first"/> is the
+    /// first row of a group; a last group of fewer rows is widened whole when the layouts are the same (its missing
+    /// rows are zeros in the repacked matrix).
     /// </summary>
-    public delegate*<ushort*, float*, long, void> PanelWidening =>
-        ReferenceEquals(Kernels.Activations, Formats.ActivationOf<F16ScaledActivation>()) ? &HalfVectors.ToSingleWithoutRebias : &HalfVectors.ToSingle;
+    public void WidenPanel(int first, int count, float* panel)
+    {
+        var halves = (ushort*)(Data + first * RowBytes);
+        int group = Kernels.Rows;
+        if (PanelKernels!.Rows != group)
+            HalfVectors.ToSingleRows(halves, panel, count, group, K, withoutRebias: IsScaled(Kernels));
+        else if (IsScaled(Kernels))
+            HalfVectors.ToSingleWithoutRebias(halves, panel, (long)((count + group - 1) / group * group) * K);
+        else
+            HalfVectors.ToSingle(halves, panel, (long)((count + group - 1) / group * group) * K);
+    }
 
     private static AlignedBuffer Repack(byte* src, long rowBytes, int rows, int k, KernelEntry kernels)
     {

@@ -52,8 +52,9 @@ public unsafe class MatMulTests
     }
 
     /// <summary>
-    /// F16 prompts go, on every path, through rows widened to floats and the F32 kernels (MatMul's panels: the file's
-    /// layout on AVX2 and portable, row pairs on AVX-512); each token's products must be bit for bit the F16 kernel's
+    /// F16 prompts go, on every path, through rows widened to floats and the F32 kernels (MatMul's panels: row pairs
+    /// on AVX-512, groups of 4 rows widened back into the file's layout on AVX2, the file's layout on the portable
+    /// path); each token's products must be bit for bit the F16 kernel's
     /// one-token products (the same products summed in the same lanes). Category Isa: test.sh runs it on every path.
     /// </summary>
     [Theory]
@@ -65,7 +66,6 @@ public unsafe class MatMulTests
         using var file = GgufFile.Open(Shared.Stories260K("F16"));
         using var w = WeightMatrix.Load(file, "blk.0.ffn_up.weight", 64, 172, KernelIsas.Best);
         Assert.NotNull(w.PanelKernels);
-        Assert.Equal(w.Kernels.Rows, w.PanelKernels.Rows);
         const int tokens = 37; // above the panel threshold, not a multiple of any tile
         var random = new Random(5);
         var x = new float[tokens * w.K];
@@ -86,5 +86,39 @@ public unsafe class MatMulTests
                         $"token {t} row {r}: {batched[t * w.Rows + r]:R} batched, {single[r]:R} alone");
             }
         }
+    }
+
+    /// <summary>
+    /// The AVX2 path's F16 groups of 4 rows go back into rows for the prompt panels: 7 rows (a last group of 3) repacked
+    /// and widened back give every row's halves as floats, exactly or times 2^-112, and nothing past the last row.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void F16_groups_widen_back_into_their_rows(bool withoutRebias)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            return;
+        const int rows = 7, group = 4, k = 24;
+        var random = new Random(3);
+        var halves = new ushort[rows * k];
+        for (int i = 0; i < halves.Length; i++)
+            halves[i] = (ushort)(random.Next(0x7c00) | (random.Next(2) << 15)); // finite, either sign
+        var groups = new ushort[2 * group * k];
+        var widened = new float[(rows + 1) * k];
+        Array.Fill(widened, 7f);
+        fixed (ushort* h = halves, g = groups)
+        fixed (float* y = widened)
+        {
+            for (int first = 0; first < rows; first += group)
+                RowSteps.Repack<ushort>((byte*)(h + first * k), k * sizeof(ushort), Math.Min(group, rows - first), group, k, (byte*)(g + first * k), 8);
+            HalfVectors.ToSingleRows(g, y, rows, group, k, withoutRebias);
+        }
+        for (int i = 0; i < rows * k; i++)
+        {
+            float expected = Fp16.HalfBitsToSingle(halves[i]) * (withoutRebias ? 1 / HalfVectors.TwoPow112 : 1);
+            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(widened[i]), $"value {i}: {widened[i]:R}, expected {expected:R}");
+        }
+        Assert.All(widened[(rows * k)..], v => Assert.Equal(7f, v));
     }
 }

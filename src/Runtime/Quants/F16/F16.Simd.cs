@@ -127,6 +127,31 @@ internal static class HalfVectors
     public static unsafe Vector512<float> LoadWithoutRebias512(ushort* p) =>
         ((Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)) << 13) & Vector512.Create(unchecked((int)0x8fffffff))).AsSingle();
 
+    /// <summary>
+    /// Rows in groups of <paramref name="groupRows"/> (<see cref="RowSteps"/>, 8 halves a step) back into
+    /// <paramref name="rowCount"/> rows of <paramref name="k"/> floats: exactly, or (<paramref name="withoutRebias"/>)
+    /// each finite half times 2^-112 (<see cref="LoadWithoutRebias256"/>); the rows of a last, partial group that do not
+    /// exist are skipped.
+    /// </summary>
+    public static unsafe void ToSingleRows(ushort* groups, float* rows, int rowCount, int groupRows, int k, bool withoutRebias)
+    {
+        int steps = k / 8;
+        for (int g = 0; g < rowCount; g += groupRows)
+        {
+            ushort* src = groups + (long)g * k;
+            int count = Math.Min(groupRows, rowCount - g);
+            for (int s = 0; s < steps; s++)
+            {
+                for (int r = 0; r < count; r++)
+                {
+                    ushort* h = src + (s * groupRows + r) * 8;
+                    var values = withoutRebias ? LoadWithoutRebias256(h) : F16xF16_Avx2.LoadWeights((byte*)h);
+                    values.Store(rows + (long)(g + r) * k + s * 8);
+                }
+            }
+        }
+    }
+
     /// <summary>y[i] = the finite half h[i] times 2^-112 (<see cref="LoadWithoutRebias256"/>), for n values.</summary>
     public static unsafe void ToSingleWithoutRebias(ushort* h, float* y, long n)
     {
@@ -259,7 +284,7 @@ internal static unsafe class F16xF16_Avx512_X2
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
-        RowPairs.Repack<ushort>(src, srcRowBytes, rowCount, k, dst, ValuesPerStep);
+        RowSteps.Repack<ushort>(src, srcRowBytes, rowCount, Rows, k, dst, ValuesPerStep);
 }
 
 // The same products with three instructions per 8 weights instead of ten: weights widened without rebias (their
@@ -284,6 +309,67 @@ internal static unsafe class F16xF16Scaled_Avx2
             sum += Fp16.HalfBitsToSingle(w[i].Bits) * (x[i].Value * (1 / HalfVectors.TwoPow112));
         return sum;
     }
+}
+
+/// <summary>
+/// F16 in groups of 4 rows for the AVX2 path (<see cref="RowSteps"/>: per step of 64 bytes, each row's 8 halves in
+/// turn). Generation reads a group as one stream from memory, where the file's layout read 4 rows as 4 streams
+/// (15-16 GB/s, one core, `kernel-rate F16 2048 268435456` without AVX-512). Each row keeps tinyBLAS's 8-lane
+/// accumulator (a vector of <see cref="Lanes4PerRow"/>), so every row's result is the file-layout kernel's bit for bit.
+/// Prompts of 16 tokens and more widen the groups back into rows for the F32 kernels (MatMul's panels); smaller
+/// batches run tiles of 4 rows x 2 tokens on the weights converted once per step.
+/// </summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2, GemmColumns = 2)]
+internal static unsafe class F16xF16_Avx2_X4
+{
+    public const int Rows = 4;
+    public const int ValuesPerStep = 8;
+
+    /// <summary>One step of the 4 rows, as floats.</summary>
+    public readonly struct Weights(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3)
+    {
+        public readonly Vector256<float> R0 = r0, R1 = r1, R2 = r2, R3 = r3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g) =>
+        new(F16xF16_Avx2.LoadWeights(g), F16xF16_Avx2.LoadWeights(g + 16), F16xF16_Avx2.LoadWeights(g + 32), F16xF16_Avx2.LoadWeights(g + 48));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes4PerRow MulAdd(in Weights w, Vector256<float> x, Lanes4PerRow acc) =>
+        new(Vector256.FusedMultiplyAdd(w.R0, x, acc.R0), Vector256.FusedMultiplyAdd(w.R1, x, acc.R1),
+            Vector256.FusedMultiplyAdd(w.R2, x, acc.R2), Vector256.FusedMultiplyAdd(w.R3, x, acc.R3));
+
+    /// <summary>Each row's eight lanes reduced as hsum_float_8 reduces them; only the rows that exist are written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes4PerRow acc, float* y, int count) => acc.Store(y, count);
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
+        RowSteps.Repack<ushort>(src, srcRowBytes, rowCount, Rows, k, dst, ValuesPerStep);
+}
+
+/// <summary>Groups of 4 rows on the AVX2 path (<see cref="F16xF16_Avx2_X4"/>), finite weights.</summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx2, GemmColumns = 2, FiniteWeightsOnly = true)]
+internal static unsafe class F16xF16Scaled_Avx2_X4
+{
+    public const int Rows = F16xF16_Avx2_X4.Rows;
+    public const int ValuesPerStep = F16xF16_Avx2_X4.ValuesPerStep;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static F16xF16_Avx2_X4.Weights LoadWeights(byte* g)
+    {
+        var h = (ushort*)g;
+        return new(HalfVectors.LoadWithoutRebias256(h), HalfVectors.LoadWithoutRebias256(h + 8),
+            HalfVectors.LoadWithoutRebias256(h + 16), HalfVectors.LoadWithoutRebias256(h + 24));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => Vector256.Load((float*)x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes4PerRow MulAdd(in F16xF16_Avx2_X4.Weights w, Vector256<float> x, Lanes4PerRow acc) => F16xF16_Avx2_X4.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes4PerRow acc, float* y, int count) => acc.Store(y, count);
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => F16xF16_Avx2_X4.Repack(src, srcRowBytes, rowCount, k, dst);
 }
 
 /// <summary>The file's layout on the AVX-512 path, finite weights: the AVX2 primitives with AVX-512's wider tiles.</summary>

@@ -76,23 +76,26 @@ internal static unsafe class F32xF32_Avx512_X2
 
     /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
-        RowPairs.Repack<float>(src, srcRowBytes, rowCount, k, dst, ValuesPerStep);
+        RowSteps.Repack<float>(src, srcRowBytes, rowCount, Rows, k, dst, ValuesPerStep);
 }
 
-/// <summary>The row-pair layout of the AVX-512 F32 and F16 kernels: per step, row 0's values, then row 1's.</summary>
-internal static unsafe class RowPairs
+/// <summary>
+/// The row-interleaved layout of the F32 and F16 kernels (row pairs on the AVX-512 path, groups of 4 rows of F16 on
+/// AVX2): per step of a group, each row's values in turn.
+/// </summary>
+internal static unsafe class RowSteps
 {
-    /// <summary>Writes one group of two rows from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
-    public static void Repack<T>(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst, int valuesPerStep)
+    /// <summary>Writes one group of <paramref name="rows"/> rows from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack<T>(byte* src, nint srcRowBytes, int rowCount, int rows, int k, byte* dst, int valuesPerStep)
         where T : unmanaged
     {
-        var group = new Span<T>(dst, 2 * k);
+        var group = new Span<T>(dst, rows * k);
         group.Clear();
         for (int r = 0; r < rowCount; r++)
         {
             var row = new ReadOnlySpan<T>(src + r * srcRowBytes, k);
             for (int s = 0; s < k / valuesPerStep; s++)
-                row.Slice(s * valuesPerStep, valuesPerStep).CopyTo(group.Slice((2 * s + r) * valuesPerStep, valuesPerStep));
+                row.Slice(s * valuesPerStep, valuesPerStep).CopyTo(group.Slice((rows * s + r) * valuesPerStep, valuesPerStep));
         }
     }
 }
