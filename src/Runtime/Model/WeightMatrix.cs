@@ -102,7 +102,7 @@ internal sealed unsafe class WeightMatrix : IDisposable
         if (f32 is null || f32.Activations.RowBytes(k) != kernels.Activations.RowBytes(k))
             return null;
         bool sameLayout = f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep;
-        bool backToRows = !f32.IsInterleaved && kernels.ValuesPerStep == 8;
+        bool backToRows = !f32.IsInterleaved && kernels.ValuesPerStep % 8 == 0;
         return sameLayout || backToRows ? f32 : null;
     }
 
@@ -121,7 +121,7 @@ internal sealed unsafe class WeightMatrix : IDisposable
         var halves = (ushort*)(Data + first * RowBytes);
         int group = Kernels.Rows;
         if (PanelKernels!.Rows != group)
-            HalfVectors.ToSingleRows(halves, panel, count, group, K, withoutRebias: IsScaled(Kernels));
+            HalfVectors.ToSingleRows(halves, panel, count, group, K, Kernels.ValuesPerStep, withoutRebias: IsScaled(Kernels));
         else if (IsScaled(Kernels))
             HalfVectors.ToSingleWithoutRebias(halves, panel, (long)((count + group - 1) / group * group) * K);
         else

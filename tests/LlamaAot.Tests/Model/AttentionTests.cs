@@ -104,19 +104,22 @@ public unsafe class AttentionTests
     /// query and key, times the scale; the softmax (ggml's vector expf in groups of 8, group sums in double), rounded to
     /// half; each output dimension a chain of fused multiply-adds over the positions in order. Query heads per KV head
     /// of 8 (TinyLlama's), 6 (four at a time and two alone) and 1; head sizes of one and two 64-dimension blocks and
-    /// one with 8 over.
+    /// one with 8 over; a sliding window and Gemma 2's soft-cap (tanh of the score times the cap's float reciprocal).
     /// </summary>
     [Theory]
-    [InlineData(64, 32, 4, 70, 3)]
-    [InlineData(128, 12, 2, 40, 2)]
-    [InlineData(72, 6, 1, 33, 2)]
-    [InlineData(64, 4, 4, 20, 1)]
-    public void F16CachesGiveTheOrderOfLlamaCpp(int headDim, int nHead, int nHeadKv, int positions, int tokens)
+    [InlineData(64, 32, 4, 70, 3, 0, 0f)]
+    [InlineData(128, 12, 2, 40, 2, 0, 0f)]
+    [InlineData(72, 6, 1, 33, 2, 0, 0f)]
+    [InlineData(64, 4, 4, 20, 1, 0, 0f)]
+    [InlineData(64, 8, 2, 70, 3, 21, 0f)]
+    [InlineData(64, 8, 1, 50, 2, 0, 1.5f)]
+    public void F16CachesGiveTheOrderOfLlamaCpp(int headDim, int nHead, int nHeadKv, int positions, int tokens, int window, float softCap)
     {
         var config = new ModelConfig
         {
             Architecture = "llama", NVocab = 8, NEmbd = nHead * headDim, NLayer = 1, NHead = nHead, NHeadKv = nHeadKv, NFf = 8, HeadDim = headDim,
             NCtxTrain = 256, NRot = headDim, RopeFreqBase = 10000, RopeFreqScale = 1, RmsEps = 1e-5f,
+            SlidingWindow = window, SlidingLayers = [false],
         };
         int kvDim = nHeadKv * headDim, qDim = nHead * headDim, group = nHead / nHeadKv;
         var random = new Random(positions + headDim);
@@ -139,23 +142,26 @@ public unsafe class AttentionTests
         var output = new float[tokens * qDim];
         float scale = 1.0f / MathF.Sqrt(headDim);
         fixed (float* q = queries, o = output)
-            attention.Run(pool, 0, q, ubatch, o, new AttentionOptions(scale, 0, 0));
+            attention.Run(pool, 0, q, ubatch, o, new AttentionOptions(scale, softCap, window));
 
         static float Half(float x) => (float)(Half)x;
         for (int t = 0; t < tokens; t++)
         {
-            int pos = positions - tokens + t, n = pos + 1, padded = (n + 7) / 8 * 8;
+            // Scores from the first position of the tile that holds the window's first (16 positions a tile).
+            int pos = positions - tokens + t, first = window > 0 ? Math.Max(0, pos - window + 1) : 0, start = first / 16 * 16;
+            int n = pos + 1 - start, padded = (n + 7) / 8 * 8;
             for (int h = 0; h < nHead; h++)
             {
                 int g = h / group;
                 var e = new float[padded];
                 Array.Fill(e, float.NegativeInfinity);
-                for (int j = 0; j < n; j++)
+                for (int j = first; j <= pos; j++)
                 {
                     float dot = 0;
                     for (int d = 0; d < headDim; d++)
                         dot = MathF.FusedMultiplyAdd(Half(queries[t * qDim + h * headDim + d]), Half(keys[j * kvDim + g * headDim + d]), dot);
-                    e[j] = dot * scale;
+                    float score = dot * scale;
+                    e[j - start] = softCap > 0 ? MathF.Tanh(score * (1.0f / softCap)) * softCap : score;
                 }
                 float max = e.Max();
                 double sum = 0;
@@ -170,8 +176,8 @@ public unsafe class AttentionTests
                 for (int d = 0; d < headDim; d++)
                 {
                     float acc = 0;
-                    for (int j = 0; j < n; j++)
-                        acc = MathF.FusedMultiplyAdd(Half(e[j] * inverse), Half(values[j * kvDim + g * headDim + d]), acc);
+                    for (int j = first; j <= pos; j++)
+                        acc = MathF.FusedMultiplyAdd(Half(e[j - start] * inverse), Half(values[j * kvDim + g * headDim + d]), acc);
                     float expected = ((acc + 0f) + (0f + 0f)) + ((0f + 0f) + (0f + 0f));
                     float actual = output[t * qDim + h * headDim + d];
                     Assert.True(BitConverter.SingleToInt32Bits(actual) == BitConverter.SingleToInt32Bits(expected),

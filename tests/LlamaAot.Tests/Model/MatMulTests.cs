@@ -112,7 +112,7 @@ public unsafe class MatMulTests
         {
             for (int first = 0; first < rows; first += group)
                 RowSteps.Repack<ushort>((byte*)(h + first * k), k * sizeof(ushort), Math.Min(group, rows - first), group, k, (byte*)(g + first * k), 8);
-            HalfVectors.ToSingleRows(g, y, rows, group, k, withoutRebias);
+            HalfVectors.ToSingleRows(g, y, rows, group, k, 8, withoutRebias);
         }
         for (int i = 0; i < rows * k; i++)
         {

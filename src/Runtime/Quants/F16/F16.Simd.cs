@@ -128,14 +128,14 @@ internal static class HalfVectors
         ((Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)) << 13) & Vector512.Create(unchecked((int)0x8fffffff))).AsSingle();
 
     /// <summary>
-    /// Rows in groups of <paramref name="groupRows"/> (<see cref="RowSteps"/>, 8 halves a step) back into
-    /// <paramref name="rowCount"/> rows of <paramref name="k"/> floats: exactly, or (<paramref name="withoutRebias"/>)
-    /// each finite half times 2^-112 (<see cref="LoadWithoutRebias256"/>); the rows of a last, partial group that do not
-    /// exist are skipped.
+    /// Rows in groups of <paramref name="groupRows"/> (<see cref="RowSteps"/>, <paramref name="valuesPerStep"/> halves
+    /// a step, a multiple of 8) back into <paramref name="rowCount"/> rows of <paramref name="k"/> floats: exactly, or
+    /// (<paramref name="withoutRebias"/>) each finite half times 2^-112 (<see cref="LoadWithoutRebias256"/>); the rows
+    /// of a last, partial group that do not exist are skipped. AVX2.
     /// </summary>
-    public static unsafe void ToSingleRows(ushort* groups, float* rows, int rowCount, int groupRows, int k, bool withoutRebias)
+    public static unsafe void ToSingleRows(ushort* groups, float* rows, int rowCount, int groupRows, int k, int valuesPerStep, bool withoutRebias)
     {
-        int steps = k / 8;
+        int steps = k / valuesPerStep;
         for (int g = 0; g < rowCount; g += groupRows)
         {
             ushort* src = groups + (long)g * k;
@@ -144,9 +144,10 @@ internal static class HalfVectors
             {
                 for (int r = 0; r < count; r++)
                 {
-                    ushort* h = src + (s * groupRows + r) * 8;
-                    var values = withoutRebias ? LoadWithoutRebias256(h) : F16xF16_Avx2.LoadWeights((byte*)h);
-                    values.Store(rows + (long)(g + r) * k + s * 8);
+                    ushort* h = src + RowSteps.Offset(s, r, groupRows, valuesPerStep);
+                    float* y = rows + (long)(g + r) * k + s * valuesPerStep;
+                    for (int i = 0; i < valuesPerStep; i += 8)
+                        (withoutRebias ? LoadWithoutRebias256(h + i) : ToSingle(Avx2.ConvertToVector256Int32(h + i).AsUInt32())).Store(y + i);
                 }
             }
         }

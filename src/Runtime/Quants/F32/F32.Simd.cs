@@ -8,10 +8,12 @@ namespace LlamaAot.Quants;
 // F32 weights x F32 activations, in the order of llama.cpp's tinyBLAS on an AVX2 build (llamafile/sgemm.cpp,
 // tinyBLAS<8, __m256>), which takes every F32 (and F16) product whose rows are a multiple of 4 and K of 8, one token
 // or many: per dot product one 8-lane accumulator, acc = fma(w, x, acc) over 8 values at a time, then hsum_float_8.
-// Every path keeps that accumulator (a Vector256 reduced by Sum, Lanes8x128, or two rows' in the halves of a Vector512), so a model's
-// logits do not depend on the CPU and match llama.cpp's references; the format tests pin each kernel to a scalar
+// Every path keeps that accumulator (a Vector256 reduced by Sum, Lanes8x128, or two rows' in the halves of a
+// Vector512), so a model's logits do not depend on the CPU and match llama.cpp's references; the format tests pin each
+// kernel to a scalar
 // model of tinyBLAS bit for bit. The F16 kernels' prompt panels (see MatMul) go through these kernels in the F16
-// kernels' layout: the file's, or row pairs on the AVX-512 path.
+// kernels' layout (the file's, or row pairs on the AVX-512 path), or, from the AVX2 path's groups of 4 F16 rows,
+// widened back into the file's layout.
 
 [KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2, GemmRows = 4, GemmColumns = 3)]
 internal static unsafe class F32xF32_Avx2
@@ -85,6 +87,9 @@ internal static unsafe class F32xF32_Avx512_X2
 /// </summary>
 internal static unsafe class RowSteps
 {
+    /// <summary>Where row <paramref name="r"/>'s values of step <paramref name="s"/> start in a group of <paramref name="rows"/> rows (in values).</summary>
+    public static int Offset(int s, int r, int rows, int valuesPerStep) => (rows * s + r) * valuesPerStep;
+
     /// <summary>Writes one group of <paramref name="rows"/> rows from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
     public static void Repack<T>(byte* src, nint srcRowBytes, int rowCount, int rows, int k, byte* dst, int valuesPerStep)
         where T : unmanaged
@@ -95,7 +100,7 @@ internal static unsafe class RowSteps
         {
             var row = new ReadOnlySpan<T>(src + r * srcRowBytes, k);
             for (int s = 0; s < k / valuesPerStep; s++)
-                row.Slice(s * valuesPerStep, valuesPerStep).CopyTo(group.Slice((rows * s + r) * valuesPerStep, valuesPerStep));
+                row.Slice(s * valuesPerStep, valuesPerStep).CopyTo(group.Slice(Offset(s, r, rows, valuesPerStep), valuesPerStep));
         }
     }
 }
