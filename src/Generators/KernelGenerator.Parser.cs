@@ -84,6 +84,7 @@ public sealed partial class KernelGenerator
             if (valuesPerStep is int v && (weightBlockSize is int wb and > 0 && v % wb != 0 || activationBlockSize is int ab and > 0 && v % ab != 0))
                 Error($"ValuesPerStep = {v} is not a multiple of the block sizes");
             bool ownStore = rows > 0 && type.GetMembers("Store").OfType<IMethodSymbol>().Any(m => m.IsStatic);
+            int scalesPerStep = WidenedScales(type, rows, Error);
             string accumulator = OwnAccumulator(type, rows, ownStore, tiles, Error);
             cancellationToken.ThrowIfCancellationRequested();
             if (errors.Count > 0)
@@ -106,7 +107,8 @@ public sealed partial class KernelGenerator
                 accumulator,
                 attribute.NamedArguments.FirstOrDefault(a => a.Key == "FiniteWeightsOnly").Value.Value as bool? ?? false,
                 type.GetMembers("Dot").OfType<IMethodSymbol>().Any(m => m.IsStatic),
-                SumVector(type, accumulator, rows));
+                SumVector(type, accumulator, rows),
+                scalesPerStep);
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 
@@ -127,6 +129,24 @@ public sealed partial class KernelGenerator
             if (rows > 0 && !ownStore)
                 error($"an interleaved class (Rows = {rows}) with its own accumulator {accumulator.Name} declares no static Store({accumulator.Name}, float*, int) to write its rows");
             return accumulator.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        }
+
+        /// <summary>
+        /// 0, or the floats per step of an interleaved class that widens its scales for the matrix-matrix kernel: it
+        /// declares WidenScales, then it must also declare a positive const int ScalesPerStep and LoadWeights(byte*, float*).
+        /// </summary>
+        private static int WidenedScales(INamedTypeSymbol type, int rows, System.Action<string> error)
+        {
+            if (!type.GetMembers("WidenScales").OfType<IMethodSymbol>().Any(m => m.IsStatic))
+                return 0;
+            int? perStep = ConstInt(type, "ScalesPerStep");
+            if (rows == 0)
+                error("WidenScales is for interleaved classes (const int Rows)");
+            if (perStep is not > 0)
+                error("declares WidenScales but no positive 'const int ScalesPerStep'");
+            if (!type.GetMembers("LoadWeights").OfType<IMethodSymbol>().Any(m => m.IsStatic && m.Parameters.Length == 2))
+                error("declares WidenScales but no static LoadWeights(byte* g, float* scales)");
+            return rows > 0 && perStep is > 0 ? perStep.Value : 0;
         }
 
         /// <summary>

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using LlamaAot.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 
@@ -103,6 +104,51 @@ public class InterleavedTests
         Assert.Contains("a2_1 = P.MulAdd(w2s, x1s, a2_1);", text);
         Assert.Contains("P.Store(a2_1, y + (c + 1) * yStride + r + 2 * P.Rows, rows - r - 2 * P.Rows);", text);
         Assert.Contains("&Gemv_F32xF32_Avx512_X2G2<K96>", text);
+    }
+
+    /// <summary>Row pairs whose step carries one scale per row, widened once per matrix-matrix call.</summary>
+    private const string WidenedScales = """
+                public const int ScalesPerStep = 2;
+                public static Vector512<float> LoadWeights(byte* g, float* scales) => Vector512.Load((float*)g) * Vector512.Create(Vector256.Create(scales[0]), Vector256.Create(scales[1]));
+                public static void WidenScales(byte* g, int steps, float* scales) { }
+                public static Vector512<float> LoadActivations(byte* x)
+        """;
+
+    [Fact]
+    public void A_class_that_widens_its_scales_has_them_widened_once_per_group_and_call_and_loaded_by_every_tile()
+    {
+        var run = RunWith(Primitives.Replace("KernelIsa.Avx512, GemmColumns = 2)", "KernelIsa.Avx512, GemmGroups = 2, GemmColumns = 2)")
+            .Replace("""
+                public static Vector512<float> LoadActivations(byte* x)
+        """, WidenedScales));
+        string text = run.Sources[OwnStore];
+
+        Assert.DoesNotContain(run.Diagnostics, d => d.Severity >= DiagnosticSeverity.Warning);
+        Assert.Empty(run.CompileProblems());
+        // One buffer for the call, room for a tile's groups; each group widens its scales before its tiles of columns.
+        Assert.Single(Regex.Matches(text, @"KernelScratch\.Floats"));
+        Assert.Contains("float* scales = KernelScratch.Floats(2 * steps * P.ScalesPerStep);", text);
+        Assert.Contains("float* sc1 = sc0 + steps * P.ScalesPerStep;", text);
+        Assert.Contains("P.WidenScales(g1, steps, sc1);", text);
+        Assert.Contains("var w1s = P.LoadWeights(g1 + s * groupStep, sc1 + s * P.ScalesPerStep);", text);
+        Assert.Contains("var ws = P.LoadWeights(g0 + s * groupStep, sc0 + s * P.ScalesPerStep);", text);
+        // The matrix-vector kernel meets each step once: it loads the scales as stored.
+        Assert.Contains("P.LoadWeights(g0 + e * groupStep)", text);
+    }
+
+    [Fact]
+    public void A_class_that_declares_WidenScales_without_its_count_or_its_load_is_an_error()
+    {
+        var run = RunWith(Primitives.Replace("""
+                public static Vector512<float> LoadActivations(byte* x)
+        """, """
+                public static void WidenScales(byte* g, int steps, float* scales) { }
+                public static Vector512<float> LoadActivations(byte* x)
+        """));
+
+        var errors = run.Diagnostics.Where(d => d.Id == "LLAOT002").Select(d => d.GetMessage()).ToArray();
+        Assert.Contains(errors, m => m.Contains("declares WidenScales but no positive 'const int ScalesPerStep'"));
+        Assert.Contains(errors, m => m.Contains("declares WidenScales but no static LoadWeights(byte* g, float* scales)"));
     }
 
     [Fact]

@@ -96,6 +96,12 @@ internal static class InterleavedEmitter
         {
             WriteSizes(w);
             w.Line("nint xRowBytes = steps * xStep;");
+            if (spec.WidensScales)
+            {
+                w.Line("// The groups' scales, widened to floats once per call (P.WidenScales), not once per tile of columns: the same");
+                w.Line("// values LoadWeights would widen from the group, so every token's result is the matrix-vector kernel's.");
+                w.Line($"float* scales = KernelScratch.Floats({groups} * steps * P.ScalesPerStep);");
+            }
             w.Line("int r = 0;");
             if (groups > 1)
             {
@@ -117,6 +123,14 @@ internal static class InterleavedEmitter
         w.Line("byte* g0 = w + (nint)(r / P.Rows) * groupBytes;");
         for (int i = 1; i < groups; i++)
             w.Line($"byte* g{i} = g{i - 1} + groupBytes;");
+        if (spec.WidensScales)
+        {
+            for (int i = 0; i < groups; i++)
+            {
+                w.Line(i == 0 ? "float* sc0 = scales;" : $"float* sc{i} = sc{i - 1} + steps * P.ScalesPerStep;");
+                w.Line($"P.WidenScales(g{i}, steps, sc{i});");
+            }
+        }
         w.Line("int c = 0;");
         KernelEmitter.WriteColumnTiles(w, cols, "cols", width => WriteGemmTile(w, spec, groups, width));
     }
@@ -141,7 +155,7 @@ internal static class InterleavedEmitter
             }
             if (groups == 1)
             {
-                w.Line("var ws = P.LoadWeights(g0 + s * groupStep);");
+                w.Line($"var ws = {LoadWeights(spec, 0)};");
                 for (int j = 0; j < cols; j++)
                     w.Line($"a{j} = P.MulAdd(ws, P.LoadActivations(x{j} + s * xStep), a{j});");
             }
@@ -151,7 +165,7 @@ internal static class InterleavedEmitter
                     w.Line($"var x{j}s = P.LoadActivations(x{j} + s * xStep);");
                 for (int i = 0; i < groups; i++)
                 {
-                    w.Line($"var w{i}s = P.LoadWeights(g{i} + s * groupStep);");
+                    w.Line($"var w{i}s = {LoadWeights(spec, i)};");
                     w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"{Acc(i, j)} = P.MulAdd(w{i}s, x{j}s, {Acc(i, j)});").ToArray()));
                 }
             }
@@ -163,6 +177,10 @@ internal static class InterleavedEmitter
                 w.Line($"{Store(spec)}({Acc(i, j)}, y + (c + {j}) * yStride + {row}, rows - {row.Replace("+", "-")});");
         }
     }
+
+    /// <summary>Group i's weights at step s, with its widened scales when the class widens them.</summary>
+    private static string LoadWeights(PrimitiveSpec spec, int i) =>
+        spec.WidensScales ? $"P.LoadWeights(g{i} + s * groupStep, sc{i} + s * P.ScalesPerStep)" : $"P.LoadWeights(g{i} + s * groupStep)";
 
     private static void WriteSizes(CodeWriter w)
     {

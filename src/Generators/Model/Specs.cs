@@ -33,6 +33,11 @@ namespace LlamaAot.Generators.Model;
 /// accumulates in when the class reduces it with its own <c>static float Sum(acc)</c> (e.g. ggml's hsum order) rather
 /// than Vector{N}.Sum. A plain vector, not a wrapper struct: RyuJIT then accumulates in place (vfmadd231ps), where a
 /// wrapper's temporary costs a register copy per multiply-add.</param>
+/// <param name="ScalesPerStep">Interleaved only: 0, or the floats of one step's scales when the class declares
+/// <c>const int ScalesPerStep</c>, <c>static void WidenScales(byte* g, int steps, float* scales)</c> and a
+/// <c>LoadWeights(byte* g, float* scales)</c> that takes them widened. The matrix-matrix kernel then widens a group's
+/// scales once per call, not once per tile of columns; the matrix-vector kernel, which meets each step once, loads
+/// them as stored.</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -50,7 +55,8 @@ internal sealed record PrimitiveSpec(
     string Accumulator = "",
     bool FiniteWeightsOnly = false,
     bool OwnDot = false,
-    string SumVector = "")
+    string SumVector = "",
+    int ScalesPerStep = 0)
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;
@@ -60,6 +66,9 @@ internal sealed record PrimitiveSpec(
 
     /// <summary>Whether the class reduces its float-vector accumulator with its own Sum (<see cref="SumVector"/>).</summary>
     public bool OwnSum => SumVector.Length > 0;
+
+    /// <summary>Whether the matrix-matrix kernel widens each group's scales once per call (<see cref="ScalesPerStep"/>).</summary>
+    public bool WidensScales => ScalesPerStep > 0;
 
     /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>, or <c>Q4_0xQ8_0S_Avx512_X16</c> interleaved.</summary>
     public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}" : $"{WeightType}x{ActivationName}_{Isa}";

@@ -105,6 +105,11 @@ internal static class Fixture
                 public static void At(byte* p, nint bytes) { }
             }
 
+            internal static unsafe class KernelScratch
+            {
+                public static float* Floats(int count) => null;
+            }
+
             internal static unsafe partial class KernelRegistry
             {
                 public static readonly KernelEntry[] Entries = CreateGeneratedEntries();

@@ -60,7 +60,9 @@ internal static unsafe class Q8_0xQ8_0_Avx512
 /// multiply-add once per two rows, and, in the matrix-matrix kernel, unpacks a step of weights once for
 /// <c>GemmColumns</c> tokens.
 /// <para>Activations come as <see cref="BlockQ8_0S"/>, whose scale is already a float (the same value).</para>
-/// <para>Layout: <see cref="Q8_0RowBlocks"/> with 2 rows (a group step of 68 bytes).</para>
+/// <para>Layout: <see cref="Q8_0RowBlocks"/> with 2 rows (a group step of 68 bytes). The matrix-matrix kernel takes each
+/// step's scales widened once per call (<see cref="WidenScales"/>), not once per tile of 8 tokens: 68 -> 76-77 GFLOP/s
+/// (one core, `kernel-rate Q8_0`, K = 2048 and 5632, 64 tokens; 2 groups x 4 tokens measured 75-76).</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 8)]
 internal static unsafe class Q8_0xQ8_0S_Avx512_X2
@@ -84,13 +86,33 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
         public readonly float D = d;
     }
 
+    /// <summary>Floats of one step's scales widened for the matrix-matrix kernel: each row's in its 8 lanes.</summary>
+    public const int ScalesPerStep = 16;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* g)
+    public static Weights LoadWeights(byte* g) => Unpack(g, Scales(g));
+
+    /// <summary>The step at <paramref name="g"/> with its scales already widened (<see cref="WidenScales"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g, float* scales) => Unpack(g, Vector512.Load(scales));
+
+    /// <summary>The scales of a group's <paramref name="steps"/> steps, as <see cref="LoadWeights(byte*)"/> widens them.</summary>
+    public static void WidenScales(byte* g, int steps, float* scales)
+    {
+        nint step = Rows * sizeof(BlockQ8_0);
+        for (int s = 0; s < steps; s++)
+            Scales(g + s * step).Store(scales + s * ScalesPerStep);
+    }
+
+    /// <summary>Both halves in every lane, row 0's moved down in lanes 0..7 and row 1's in lanes 8..15, widened in vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Scales(byte* g) =>
+        HalfVectors.ToSingle(Avx512F.ShiftRightLogicalVariable(Vector512.Create(*(uint*)g), Vector512.Create(0u, 0, 0, 0, 0, 0, 0, 0, 16, 16, 16, 16, 16, 16, 16, 16)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Weights Unpack(byte* g, Vector512<float> d)
     {
         var q = Vector512.Load((sbyte*)(g + ScaleBytes));
-        // Both halves in every lane, row 0's moved down in lanes 0..7 and row 1's in lanes 8..15, widened in vectors.
-        var halves = Avx512F.ShiftRightLogicalVariable(Vector512.Create(*(uint*)g), Vector512.Create(0u, 0, 0, 0, 0, 0, 0, 0, 16, 16, 16, 16, 16, 16, 16, 16));
-        var d = HalfVectors.ToSingle(halves);
         return new(Avx512BW.Abs(q), Vector512.LessThan(q, Vector512<sbyte>.Zero), d);
     }
 
@@ -129,14 +151,16 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
 /// each row keeps ggml's eight float lanes in a vector of its own (<see cref="Lanes4PerRow"/>), so every row's result is
 /// ggml_vec_dot_q8_0_q8_0's bit for bit; the group's 4 half scales are widened in one vector per step instead of one
 /// scalar conversion per row and block, and the activation scale is already a float.
-/// <para>The matrix-matrix tile is 4 rows x 3 tokens, as tinyBLAS's AVX2 Q8_0 kernel tiles 4 x N: each weight step
-/// loaded meets 3 tokens, and the 12 accumulators leave the step's temporaries most of the 16 registers. (Groups of 8
-/// rows, one token per tile, reloaded and re-signed every weight block for each token: 50-53 against 66-69 GFLOP/s,
-/// one core, K = 2048 and 5632, `kernel-rate Q8_0`, 64 tokens, no AVX-512 and no VNNI.) Each token's four scale
-/// products d_w * d_x are one multiply, spread to the rows by in-lane shuffles (vshufps), not lane-crossing permutes
-/// that need an index register each.</para>
+/// <para>The matrix-matrix tile is 4 rows x 2 tokens, as tinyBLAS's AVX2 Q8_0 kernel (gemm4xN&lt;2&gt;) tiles it: the 8
+/// accumulators and the 4 rows' quants fit the 16 registers. A third token (12 accumulators) spilled accumulators and
+/// quants to the stack every step: 77 against 78-79 GFLOP/s at K = 2048, 74 against 78 at K = 5632 (one core,
+/// `kernel-rate Q8_0`, 64 tokens, no AVX-512 and no VNNI). The matrix-matrix kernel takes the 4 scales of each step
+/// widened once per call (<see cref="WidenScales"/>): widening them per tile of tokens cost 66 against 72-76 GFLOP/s.
+/// (Groups of 8 rows, one token per tile, reloaded and re-signed every weight block for each token: 50-53 against
+/// 66-69.) Each token's four scale products d_w * d_x are one multiply, spread to the rows by in-lane shuffles
+/// (vshufps), not lane-crossing permutes that need an index register each.</para>
 /// </summary>
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx2, GemmColumns = 3)]
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx2, GemmColumns = 2)]
 internal static unsafe class Q8_0xQ8_0S_Avx2_X4
 {
     public const int Rows = 4;
@@ -157,8 +181,23 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X4
         public readonly float D = d;
     }
 
+    /// <summary>Floats of one step's scales widened for the matrix-matrix kernel: one per row.</summary>
+    public const int ScalesPerStep = Rows;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Weights LoadWeights(byte* g) => new(g + ScaleBytes, HalfVectors.LoadAsSingle128((ushort*)g));
+
+    /// <summary>The step at <paramref name="g"/> with its scales already widened (<see cref="WidenScales"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g, float* scales) => new(g + ScaleBytes, Vector128.Load(scales));
+
+    /// <summary>The scales of a group's <paramref name="steps"/> steps, as <see cref="LoadWeights(byte*)"/> widens them.</summary>
+    public static void WidenScales(byte* g, int steps, float* scales)
+    {
+        nint step = Rows * sizeof(BlockQ8_0);
+        for (int s = 0; s < steps; s++)
+            HalfVectors.LoadAsSingle128((ushort*)(g + s * step)).Store(scales + s * ScalesPerStep);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
