@@ -127,13 +127,17 @@ public class InterleavedTests
         Assert.Empty(run.CompileProblems());
         // One buffer for the call, room for a tile's groups; each group widens its scales before its tiles of columns.
         Assert.Single(Regex.Matches(text, @"KernelScratch\.Floats"));
-        Assert.Contains("float* scales = KernelScratch.Floats(2 * steps * P.ScalesPerStep);", text);
-        Assert.Contains("float* sc1 = sc0 + steps * P.ScalesPerStep;", text);
-        Assert.Contains("P.WidenScales(g1, steps, sc1);", text);
-        Assert.Contains("var w1s = P.LoadWeights(g1 + s * groupStep, sc1 + s * P.ScalesPerStep);", text);
-        Assert.Contains("var ws = P.LoadWeights(g0 + s * groupStep, sc0 + s * P.ScalesPerStep);", text);
-        // The matrix-vector kernel meets each step once: it loads the scales as stored.
-        Assert.Contains("P.LoadWeights(g0 + e * groupStep)", text);
+        string[] lines =
+        [
+            "float* scales = KernelScratch.Floats(2 * steps * P.ScalesPerStep);",
+            "float* sc1 = sc0 + steps * P.ScalesPerStep;",
+            "P.WidenScales(g1, steps, sc1);",
+            "var w1s = P.LoadWeights(g1 + s * groupStep, sc1 + s * P.ScalesPerStep);",
+            "var ws = P.LoadWeights(g0 + s * groupStep, sc0 + s * P.ScalesPerStep);",
+            // The matrix-vector kernel meets each step once: it loads the scales as stored.
+            "P.LoadWeights(g0 + e * groupStep)",
+        ];
+        Assert.All(lines, line => Assert.Contains(line, text));
     }
 
     [Fact]
