@@ -7,11 +7,14 @@ namespace LlamaAot.Quants;
 /// </summary>
 internal static unsafe class Q8_0RowBlocks
 {
+    /// <summary>Bytes of one group step of <paramref name="rows"/> rows: one block of each.</summary>
+    public static nint Step(int rows) => rows * sizeof(BlockQ8_0);
+
     /// <summary>Writes one group of <paramref name="rows"/> from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst, int rows)
     {
         int blocks = k / BlockQ8_0.BlockSize;
-        nint groupStep = rows * sizeof(BlockQ8_0);
+        nint groupStep = Step(rows);
         for (int b = 0; b < blocks; b++)
         {
             byte* g = dst + b * groupStep;

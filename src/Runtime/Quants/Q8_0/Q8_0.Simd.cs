@@ -99,7 +99,7 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
     /// <summary>The scales of a group's <paramref name="steps"/> steps, as <see cref="LoadWeights(byte*)"/> widens them.</summary>
     public static void WidenScales(byte* g, int steps, float* scales)
     {
-        nint step = Rows * sizeof(BlockQ8_0);
+        nint step = Q8_0RowBlocks.Step(Rows);
         for (int s = 0; s < steps; s++)
             Scales(g + s * step).Store(scales + s * ScalesPerStep);
     }
@@ -151,15 +151,17 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X2
 /// each row keeps ggml's eight float lanes in a vector of its own (<see cref="Lanes4PerRow"/>), so every row's result is
 /// ggml_vec_dot_q8_0_q8_0's bit for bit; the group's 4 half scales are widened in one vector per step instead of one
 /// scalar conversion per row and block, and the activation scale is already a float.
-/// <para>The matrix-matrix tile is 4 rows x 2 tokens, as tinyBLAS's AVX2 Q8_0 kernel (gemm4xN&lt;2&gt;) tiles it: the 8
-/// accumulators and the 4 rows' quants fit the 16 registers. A third token (12 accumulators) spilled accumulators and
-/// quants to the stack every step: 77 against 78-79 GFLOP/s at K = 2048, 74 against 78 at K = 5632 (one core,
+/// <para>The matrix-matrix tile is 4 rows x 2 tokens, as tinyBLAS's AVX2 Q8_0 kernel (gemm4xN&lt;2&gt;) tiles it. A third
+/// token (12 accumulators) made RyuJIT spill accumulators and quants to the stack every step: 77 against 78-79 GFLOP/s
+/// at K = 2048, 74 against 78 at K = 5632 (one core,
 /// `kernel-rate Q8_0`, 64 tokens, no AVX-512 and no VNNI). The matrix-matrix kernel takes the 4 scales of each step
 /// widened once per call (<see cref="WidenScales"/>): widening them per tile of tokens cost 66 against 72-76 GFLOP/s.
 /// (Groups of 8 rows, one token per tile, reloaded and re-signed every weight block for each token: 50-53 against
 /// 66-69.) Each token's four scale products d_w * d_x are one multiply, spread to the rows by in-lane shuffles
 /// (vshufps), not lane-crossing permutes that need an index register each. The rows' absolute values are taken once
-/// per step (<see cref="Weights"/>), not once per token: 78 -> 81-82 GFLOP/s.</para>
+/// per step (<see cref="Weights"/>), not once per token: 78 -> 81-82 GFLOP/s. Even at 2 tokens the 8 accumulators,
+/// the 4 absolute values and the step's temporaries do not all fit 16 registers: the x86-64-v3 binary keeps 4 of the
+/// accumulators on the stack (seen in `perf annotate`).</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx2, GemmColumns = 2)]
 internal static unsafe class Q8_0xQ8_0S_Avx2_X4
@@ -174,9 +176,9 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X4
         public readonly byte* Q = q;
         public readonly Vector128<float> D = d;
         public readonly Vector256<byte> A0 = Avx2.Abs(Vector256.Load((sbyte*)q));
-        public readonly Vector256<byte> A1 = Avx2.Abs(Vector256.Load((sbyte*)(q + 32)));
-        public readonly Vector256<byte> A2 = Avx2.Abs(Vector256.Load((sbyte*)(q + 64)));
-        public readonly Vector256<byte> A3 = Avx2.Abs(Vector256.Load((sbyte*)(q + 96)));
+        public readonly Vector256<byte> A1 = Avx2.Abs(Vector256.Load((sbyte*)(q + 1 * BlockQ8_0.BlockSize)));
+        public readonly Vector256<byte> A2 = Avx2.Abs(Vector256.Load((sbyte*)(q + 2 * BlockQ8_0.BlockSize)));
+        public readonly Vector256<byte> A3 = Avx2.Abs(Vector256.Load((sbyte*)(q + 3 * BlockQ8_0.BlockSize)));
     }
 
     /// <summary>One activation block: its quants and its scale.</summary>
@@ -199,7 +201,7 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X4
     /// <summary>The scales of a group's <paramref name="steps"/> steps, as <see cref="LoadWeights(byte*)"/> widens them.</summary>
     public static void WidenScales(byte* g, int steps, float* scales)
     {
-        nint step = Rows * sizeof(BlockQ8_0);
+        nint step = Q8_0RowBlocks.Step(Rows);
         for (int s = 0; s < steps; s++)
             HalfVectors.LoadAsSingle128((ushort*)(g + s * step)).Store(scales + s * ScalesPerStep);
     }
