@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using LlamaAot.Generators.Emitters;
 using LlamaAot.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -43,6 +44,7 @@ public sealed partial class KernelGenerator
             string? isa = EnumMemberName(args[2]);
             int? valuesPerStep = ConstInt(type, "ValuesPerStep");
             int rows = ConstInt(type, "Rows") ?? 0;
+            int steppedRows = ConstInt(type, "SteppedRows") ?? 0;
             int? weightBlockSize = ConstInt(weights, "BlockSize");
             int? activationBlockSize = ConstInt(activations, "BlockSize");
             string? weightType = weights.GetAttributes()
@@ -64,7 +66,13 @@ public sealed partial class KernelGenerator
                 Error($"{activations.Name} declares no 'const int BlockSize'");
             if (weightType is null)
                 Error($"{weights.Name} has no [QuantFormat] attribute");
-            foreach (string method in rows > 0 ? new[] { "LoadWeights", "LoadActivations", "MulAdd", "Repack" } : new[] { "LoadWeights", "LoadActivations", "MulAdd" })
+            if (rows > 0 && steppedRows > 0)
+                Error("declares both Rows (lanes are rows) and SteppedRows (each row its own accumulator): a layout is one or the other");
+            // A tile of stepped rows lies within one group (its rows at fixed offsets from the first): tiles start at
+            // group boundaries and advance by their rows, which must divide the group's.
+            if (steppedRows > 0 && (tiles.GemvRows < 1 || tiles.GemmRows < 1 || steppedRows % tiles.GemvRows != 0 || steppedRows % tiles.GemmRows != 0 || KernelEmitter.RowBlock % steppedRows != 0))
+                Error($"SteppedRows = {steppedRows} must be a multiple of GemvRows ({tiles.GemvRows}) and GemmRows ({tiles.GemmRows}) and divide the row block ({KernelEmitter.RowBlock})");
+            foreach (string method in rows > 0 || steppedRows > 0 ? new[] { "LoadWeights", "LoadActivations", "MulAdd", "Repack" } : new[] { "LoadWeights", "LoadActivations", "MulAdd" })
             {
                 if (!type.GetMembers(method).OfType<IMethodSymbol>().Any(m => m.IsStatic))
                     Error($"declares no static {method} method");
@@ -74,7 +82,7 @@ public sealed partial class KernelGenerator
             foreach (var (name, value) in new[]
             {
                 ("ValuesPerStep", valuesPerStep), ($"{weights.Name}.BlockSize", weightBlockSize), ($"{activations.Name}.BlockSize", activationBlockSize),
-                ("Rows", rows == 0 ? 1 : rows), ("GemvRows", tiles.GemvRows), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
+                ("Rows", rows == 0 ? 1 : rows), ("SteppedRows", steppedRows == 0 ? 1 : steppedRows), ("GemvRows", tiles.GemvRows), ("GemmRows", tiles.GemmRows), ("GemmColumns", tiles.GemmColumns),
                 ("GemvGroups", tiles.GemvGroups), ("GemmGroups", tiles.GemmGroups),
             })
             {
@@ -108,7 +116,8 @@ public sealed partial class KernelGenerator
                 attribute.NamedArguments.FirstOrDefault(a => a.Key == "FiniteWeightsOnly").Value.Value as bool? ?? false,
                 type.GetMembers("Dot").OfType<IMethodSymbol>().Any(m => m.IsStatic),
                 SumVector(type, accumulator, rows),
-                scalesPerStep);
+                scalesPerStep,
+                steppedRows);
             return new PrimitiveParse(spec, EquatableArray<DiagnosticInfo>.Empty);
         }
 

@@ -59,7 +59,7 @@ public class SpecModelTests
         [nameof(TileSpec)] = (typeof(TileSpec), () => [4, 4, 2, 1, 1]),
         [nameof(PrimitiveSpec)] = (typeof(PrimitiveSpec), () => [
             S("Q4_0xQ8_0_Avx512"), S("global::LlamaAot.Quants.Q4_0xQ8_0_Avx512"), S("Q4_0"), S("global::LlamaAot.Quants.BlockQ4_0"), 32,
-            S("Q8_0"), S("global::LlamaAot.Quants.BlockQ8_0"), 32, S("Avx512"), 64, Tiles(), 0, false, S(""), false, false, S(""), 0]),
+            S("Q8_0"), S("global::LlamaAot.Quants.BlockQ8_0"), 32, S("Avx512"), 64, Tiles(), 0, false, S(""), false, false, S(""), 0, 0]),
         [nameof(ShapeSpec)] = (typeof(ShapeSpec), () => [S("Llama-2-7B"), 4096, 11008, Location()]),
         [nameof(LocationInfo)] = (typeof(LocationInfo), () => [S("a.cs"), new TextSpan(3, 4), new LinePositionSpan(new(1, 2), new(1, 6))]),
         [nameof(DiagnosticInfo)] = (typeof(DiagnosticInfo), () => [S("LLAOT001"), S("message"), Location()]),

@@ -78,6 +78,11 @@ internal static class KernelEmitter
         }
         else
         {
+            if (spec.IsStepped)
+            {
+                w.Line($"// Weights repacked at load (P.Repack) into groups of {spec.SteppedRows} rows that take turns per step (row 0's step, row 1's,");
+                w.Line("// ...): a tile of a group's rows reads one stream. Each row keeps its own accumulator, as in the file's layout.");
+            }
             w.Line($"// Matrix-vector tiles: {spec.Tiles.GemvRows} rows; matrix-matrix tiles: {spec.Tiles.GemmRows} rows x {spec.Tiles.GemmColumns} columns.");
         }
         string ks = plan.Specialized.Count == 0
@@ -114,7 +119,7 @@ internal static class KernelEmitter
         w.Line("[SkipLocalsInit]");
         using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int k) where TK : struct, IInnerDimension"))
         {
-            WriteStepSizes(w);
+            WriteStepSizes(w, spec);
             w.Line("int r = 0;");
             w.Line($"// Tiles of {rows} rows: each activation step is handed to {rows} weight rows in turn.");
             using (w.Block($"for (; r + {rows} <= rows; r += {rows})"))
@@ -135,7 +140,7 @@ internal static class KernelEmitter
     }
 
     /// <summary>K for this instantiation, and the byte sizes and step counts that follow from it.</summary>
-    private static void WriteStepSizes(CodeWriter w)
+    private static void WriteStepSizes(CodeWriter w, PrimitiveSpec spec)
     {
         w.Line("// K: the type's constant (every count below then folds to a constant), or the argument.");
         w.Line("k = TK.IsFixed ? TK.K : k;");
@@ -145,27 +150,56 @@ internal static class KernelEmitter
         w.Line("int steps = k / P.ValuesPerStep;");
         w.Line("int tail = k - steps * P.ValuesPerStep;");
         w.Line("nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);");
+        if (spec.IsStepped)
+        {
+            w.Line("// From one step of a row to its next: the group's rows take turns.");
+            w.Line("nint wStride = P.SteppedRows * wStep;");
+        }
     }
 
-    private static void WriteGemvTile(CodeWriter w, PrimitiveSpec spec, int rows)
+    /// <summary>
+    /// The row pointers of a tile of <paramref name="rows"/> rows from row r: in the file's layout one per row, each a
+    /// row after the previous one; in groups of stepped rows one, at row r's group and its turn within a step (a tile
+    /// lies within one group: its rows divide the group's, the parser checks), and row i's weights a fixed offset on.
+    /// </summary>
+    private static void WriteRowPointers(CodeWriter w, PrimitiveSpec spec, int rows)
     {
+        if (spec.IsStepped)
+        {
+            w.Line("byte* w0 = w + (nint)(r / P.SteppedRows) * P.SteppedRows * rowBytes + r % P.SteppedRows * wStep;");
+            return;
+        }
         w.Line("byte* w0 = w + r * rowBytes;");
         for (int i = 1; i < rows; i++)
             w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
+    }
+
+    /// <summary>Row i's weights at step s of a tile.</summary>
+    private static string RowStep(PrimitiveSpec spec, int i, string s) =>
+        !spec.IsStepped ? $"w{i} + {s} * wStep" : i == 0 ? $"w0 + {s} * wStride" : $"w0 + {s} * wStride + {i} * wStep";
+
+    private static void WriteGemvTile(CodeWriter w, PrimitiveSpec spec, int rows)
+    {
+        WriteRowPointers(w, spec, rows);
         w.Line(string.Join(" ", Enumerable.Range(0, rows).Select(i => $"var a{i} = {Zero(spec)};").ToArray()));
         w.Line("// One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.");
-        WriteLineRuns(w, "wStep", "s", prefetch: (w, bytes) =>
+        WriteLineRuns(w, spec.IsStepped ? "wStride" : "wStep", "s", prefetch: (w, bytes) =>
         {
-            for (int i = 0; i < rows; i++)
+            // Stepped rows: the group is one stream, asked for a fixed distance ahead.
+            if (spec.IsStepped)
+                w.Line($"WeightPrefetch.Ahead(w0 + s * wStride, {bytes});");
+            for (int i = 0; i < rows && !spec.IsStepped; i++)
                 w.Line($"WeightPrefetch.At(w{i} + {rows} * rowBytes + s * wStep, {bytes});");
         }, step: (w, s) =>
         {
             w.Line($"var xs = P.LoadActivations(x + {s} * xStep);");
             for (int i = 0; i < rows; i++)
-                w.Line($"a{i} = P.MulAdd(P.LoadWeights(w{i} + {s} * wStep), xs, a{i});");
+                w.Line($"a{i} = P.MulAdd(P.LoadWeights({RowStep(spec, i, s)}), xs, a{i});");
         });
         for (int i = 0; i < rows; i++)
             w.Line(i == 0 ? $"y[r] = {Sum(spec, "a0")};" : $"y[r + {i}] = {Sum(spec, $"a{i}")};");
+        if (spec.IsStepped)
+            return; // K is a multiple of the step: the registry offers repacked kernels only then.
         WriteTailComment(w);
         using (w.Block("if (tail != 0)"))
         {
@@ -215,15 +249,18 @@ internal static class KernelEmitter
 
     /// <summary>
     /// Bytes of activations (a run of columns) that the row tiles of a block of rows work through before the next K
-    /// block: half of a 1 MiB L2, so that every row tile after the first finds them there. A longer K goes in blocks,
-    /// each tile's accumulators parked on the stack between blocks (the same fused steps in the same order, so the same
-    /// sums). 64 tokens of F32 or half-rounded activations at K = 5632 are 1.4 MiB: without blocks every row tile
-    /// streamed them from L3, and the F16 prompt panels spent half their time waiting on those loads.
+    /// block: a quarter of a 1 MiB L2, so that every row tile after the first finds them there, while a tile's own
+    /// K block of weights (4 F32 rows: 16 KiB) stays in L1 for all the columns. A longer K goes in blocks, each tile's
+    /// accumulators parked on the stack between blocks (the same fused steps in the same order, so the same sums).
+    /// 64 tokens of F32 or half-rounded activations at K = 5632 are 1.4 MiB: without blocks every row tile streamed
+    /// them from L3, and the F16 prompt panels spent half their time waiting on those loads. F32 tiles of 4 stepped
+    /// rows x 3 columns, one core, `kernel-rate F32` on 32 rows x 64 tokens, K = 2048 / 5632: 512 KiB blocks 89-93 /
+    /// 87 GFLOP/s, 256 KiB 94-97 / 90-94, 128 KiB 89-91 / 89.
     /// </summary>
-    private const int XBlockBytes = 512 * 1024;
+    private const int XBlockBytes = 256 * 1024;
 
     /// <summary>Rows whose tiles share a K block of activations; the stack parks their accumulators.</summary>
-    private const int RowBlock = 32;
+    internal const int RowBlock = 32;
 
     /// <summary>Columns whose accumulators the stack parks between K blocks; more columns go in runs of this many.</summary>
     private const int ColumnBlock = 64;
@@ -244,7 +281,7 @@ internal static class KernelEmitter
         w.Line("[SkipLocalsInit]");
         using (w.Block($"public static void {name}<TK>(byte* w, byte* x, float* y, int rows, int cols, int k, nint yStride) where TK : struct, IInnerDimension"))
         {
-            WriteStepSizes(w);
+            WriteStepSizes(w, spec);
             w.Line("nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);");
             w.Line($"int blockSteps = (int)System.Math.Max(1, {XBlockBytes} / ({ColumnBlock} * xStep));");
             w.Line($"{Accumulator(spec)}* parked = stackalloc {Accumulator(spec)}[steps > blockSteps ? {RowBlock * ColumnBlock} : 1];");
@@ -275,9 +312,7 @@ internal static class KernelEmitter
 
     private static void WriteGemmColumns(CodeWriter w, PrimitiveSpec spec, int rows, int cols)
     {
-        w.Line("byte* w0 = w + r * rowBytes;");
-        for (int i = 1; i < rows; i++)
-            w.Line($"byte* w{i} = w{i - 1} + rowBytes;");
+        WriteRowPointers(w, spec, rows);
         w.Line("int c = c0;");
         WriteColumnTiles(w, cols, "cEnd", width => WriteGemmTile(w, spec, rows, width));
     }
@@ -310,16 +345,27 @@ internal static class KernelEmitter
         w.Line("byte* x0 = x + c * xRowBytes;");
         for (int j = 1; j < cols; j++)
             w.Line($"byte* x{j} = x{j - 1} + xRowBytes;");
-        string Parked(int i, int j) => $"parked[(c - c0 + {j}) * {RowBlock} + r - rb + {i}]";
-        for (int i = 0; i < rows; i++)
-            w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"var a{i}_{j} = first ? {Zero(spec)} : {Parked(i, j)};").ToArray()));
+        // The tile's parking places: one address, each accumulator at a constant offset from it.
+        w.Line($"{Accumulator(spec)}* p = parked + (c - c0) * {RowBlock} + (r - rb);");
+        string Parked(int i, int j) => $"p[{j * RowBlock + i}]";
+        w.Line($"{Accumulator(spec)} {string.Join(", ", Enumerable.Range(0, rows).SelectMany(i => Enumerable.Range(0, cols).Select(j => $"a{i}_{j}")))};");
+        using (w.Block("if (first)"))
+        {
+            for (int i = 0; i < rows; i++)
+                w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = {Zero(spec)};").ToArray()));
+        }
+        using (w.Block("else"))
+        {
+            for (int i = 0; i < rows; i++)
+                w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = {Parked(i, j)};").ToArray()));
+        }
         using (w.Block("for (int s = s0; s < s1; s++)"))
         {
             for (int j = 0; j < cols; j++)
                 w.Line($"var x{j}s = P.LoadActivations(x{j} + s * xStep);");
             for (int i = 0; i < rows; i++)
             {
-                w.Line($"var w{i}s = P.LoadWeights(w{i} + s * wStep);");
+                w.Line($"var w{i}s = P.LoadWeights({RowStep(spec, i, "s")});");
                 w.Line(string.Join(" ", Enumerable.Range(0, cols).Select(j => $"a{i}_{j} = P.MulAdd(w{i}s, x{j}s, a{i}_{j});").ToArray()));
             }
         }
@@ -334,6 +380,8 @@ internal static class KernelEmitter
             for (int j = 0; j < cols; j++)
                 w.Line($"y[(c + {j}) * yStride + r + {i}] = {Sum(spec, $"a{i}_{j}")};");
         }
+        if (spec.IsStepped)
+            return; // K is a multiple of the step: the registry offers repacked kernels only then.
         WriteTailComment(w);
         using (w.Block("if (tail != 0)"))
         {

@@ -55,6 +55,8 @@ internal static class RegistryEmitter
         var init = new List<string>();
         if (spec.IsInterleaved)
             init.AddRange(["Rows = P.Rows", "Repack = &P.Repack"]);
+        else if (spec.IsStepped)
+            init.AddRange(["Rows = P.SteppedRows", "Repack = &P.Repack"]);
         if (spec.FiniteWeightsOnly)
             init.Add("FiniteWeightsOnly = true");
         string initializer = init.Count > 0 ? $" {{ {string.Join(", ", init)} }}" : "";

@@ -38,6 +38,10 @@ namespace LlamaAot.Generators.Model;
 /// <c>LoadWeights(byte* g, float* scales)</c> that takes them widened. The matrix-matrix kernel then widens a group's
 /// scales once per call, not once per tile of columns; the matrix-vector kernel, which meets each step once, loads
 /// them as stored.</param>
+/// <param name="SteppedRows">0, or the rows of one group of the class's <c>const int SteppedRows</c>: weights are
+/// repacked at load into groups whose rows take turns per step (row 0's step, row 1's, ...), so a tile of a group's
+/// rows reads one stream; each row keeps its own accumulator, as in the file's layout, and K is a multiple of the
+/// step (no tail).</param>
 internal sealed record PrimitiveSpec(
     string ClassName,
     string FullClassName,
@@ -56,7 +60,8 @@ internal sealed record PrimitiveSpec(
     bool FiniteWeightsOnly = false,
     bool OwnDot = false,
     string SumVector = "",
-    int ScalesPerStep = 0)
+    int ScalesPerStep = 0,
+    int SteppedRows = 0)
 {
     /// <summary>Whether the weights are repacked into groups of <see cref="Rows"/> interleaved rows (lanes = rows).</summary>
     public bool IsInterleaved => Rows > 0;
@@ -70,8 +75,16 @@ internal sealed record PrimitiveSpec(
     /// <summary>Whether the matrix-matrix kernel widens each group's scales once per call (<see cref="ScalesPerStep"/>).</summary>
     public bool WidensScales => ScalesPerStep > 0;
 
-    /// <summary>The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>, or <c>Q4_0xQ8_0S_Avx512_X16</c> interleaved.</summary>
-    public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}" : $"{WeightType}x{ActivationName}_{Isa}";
+    /// <summary>Whether the weights are repacked into groups of <see cref="SteppedRows"/> rows taking turns per step.</summary>
+    public bool IsStepped => SteppedRows > 0;
+
+    /// <summary>
+    /// The recipe part of kernel names: <c>Q4_0xQ8_0_Avx512</c>, or <c>Q4_0xQ8_0S_Avx512_X16</c> for groups of rows
+    /// (interleaved or stepped).
+    /// </summary>
+    public string Recipe => IsInterleaved ? $"{WeightType}x{ActivationName}_{Isa}_X{Rows}"
+        : IsStepped ? $"{WeightType}x{ActivationName}_{Isa}_X{SteppedRows}"
+        : $"{WeightType}x{ActivationName}_{Isa}";
 }
 
 /// <summary>

@@ -88,10 +88,9 @@ internal sealed unsafe class WeightMatrix : IDisposable
     }
 
     /// <summary>
-    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value (<see cref="WidenPanel"/>):
-    /// in the same layout when the F32 kernels have it (the file's, or the row pairs of <see cref="RowSteps"/> at the
-    /// same values per step), or back in the file's layout (the AVX2 path's groups of 4 F16 rows, which have no F32
-    /// kernels of their own: the file layout's 4 x 3 tile is the AVX2 prompt kernel).
+    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value (<see cref="WidenPanel"/>),
+    /// in the same layout: the file's, or the groups of <see cref="RowSteps"/> at the same values per step (row pairs
+    /// on the AVX-512 path, groups of 4 rows on AVX2).
     /// </summary>
     private static KernelEntry? PanelKernelsFor(WeightFormat format, int k, KernelIsa isa, KernelEntry kernels)
     {
@@ -101,9 +100,7 @@ internal sealed unsafe class WeightMatrix : IDisposable
         // The F32 kernels read the F16 kernels' activations (floats rounded to half, maybe scaled) as their own.
         if (f32 is null || f32.Activations.RowBytes(k) != kernels.Activations.RowBytes(k))
             return null;
-        bool sameLayout = f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep;
-        bool backToRows = !f32.IsInterleaved && kernels.ValuesPerStep % 8 == 0;
-        return sameLayout || backToRows ? f32 : null;
+        return f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep ? f32 : null;
     }
 
     /// <summary>Whether the kernels' activations are scaled by 2^112 (<see cref="F16ScaledActivation"/>).</summary>
@@ -111,18 +108,16 @@ internal sealed unsafe class WeightMatrix : IDisposable
 
     /// <summary>
     /// F16 rows [<paramref name="first"/>, first + <paramref name="count"/>) widened to floats into
-    /// <paramref name="panel"/> in <see cref="PanelKernels"/>' layout: exactly, or, when the kernels' activations are
-    /// scaled by 2^112, without rebias, so the F32 kernels form the same products. <paramref name="first"/> is the
-    /// first row of a group; a last group of fewer rows is widened whole when the layouts are the same (its missing
+    /// <paramref name="panel"/> in <see cref="PanelKernels"/>' layout, which is theirs: exactly, or, when the kernels'
+    /// activations are scaled by 2^112, without rebias, so the F32 kernels form the same products.
+    /// <paramref name="first"/> is the first row of a group; a last group of fewer rows is widened whole (its missing
     /// rows are zeros in the repacked matrix).
     /// </summary>
     public void WidenPanel(int first, int count, float* panel)
     {
         var halves = (ushort*)(Data + first * RowBytes);
         int group = Kernels.Rows;
-        if (PanelKernels!.Rows != group)
-            HalfVectors.ToSingleRows(halves, panel, count, group, K, Kernels.ValuesPerStep, withoutRebias: IsScaled(Kernels));
-        else if (IsScaled(Kernels))
+        if (IsScaled(Kernels))
             HalfVectors.ToSingleWithoutRebias(halves, panel, (long)((count + group - 1) / group * group) * K);
         else
             HalfVectors.ToSingle(halves, panel, (long)((count + group - 1) / group * group) * K);

@@ -136,7 +136,7 @@ internal static unsafe partial class MatMulKernels
     /// Gemm_Q8_0xQ8_0_Avx2_R2C1: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 2 rows x 1 columns: each weight step is unpacked
     /// once and used for 1 columns; each activation step is handed to 2 rows in turn. Blocks of 32 rows x
-    /// 64 columns go through K in blocks of at most 512 KiB of activations, which stay in L2 for all the
+    /// 64 columns go through K in blocks of at most 256 KiB of activations, which stay in L2 for all the
     /// block's row tiles (the accumulators wait on the stack between K blocks, so every result comes from the steps
     /// of one pass, in their order). A K that is not a multiple of the step ends with a scalar tail (the reference).
     /// </summary>
@@ -154,7 +154,7 @@ internal static unsafe partial class MatMulKernels
         int tail = k - steps * P.ValuesPerStep;
         nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);
         nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);
-        int blockSteps = (int)System.Math.Max(1, 524288 / (64 * xStep));
+        int blockSteps = (int)System.Math.Max(1, 262144 / (64 * xStep));
         Vector256<float>* parked = stackalloc Vector256<float>[steps > blockSteps ? 2048 : 1];
         for (int rb = 0; rb < rows; rb += 32)
         {
@@ -175,8 +175,18 @@ internal static unsafe partial class MatMulKernels
                         for (; c + 1 <= cEnd; c += 1)
                         {
                             byte* x0 = x + c * xRowBytes;
-                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
-                            var a1_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1];
+                            Vector256<float>* p = parked + (c - c0) * 32 + (r - rb);
+                            Vector256<float> a0_0, a1_0;
+                            if (first)
+                            {
+                                a0_0 = Vector256<float>.Zero;
+                                a1_0 = Vector256<float>.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0];
+                                a1_0 = p[1];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -187,8 +197,8 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
-                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0;
+                                p[0] = a0_0;
+                                p[1] = a1_0;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);
@@ -209,7 +219,16 @@ internal static unsafe partial class MatMulKernels
                         for (; c + 1 <= cEnd; c += 1)
                         {
                             byte* x0 = x + c * xRowBytes;
-                            var a0_0 = first ? Vector256<float>.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            Vector256<float>* p = parked + (c - c0) * 32 + (r - rb);
+                            Vector256<float> a0_0;
+                            if (first)
+                            {
+                                a0_0 = Vector256<float>.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -218,7 +237,7 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                p[0] = a0_0;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = Vector256.Sum(a0_0);

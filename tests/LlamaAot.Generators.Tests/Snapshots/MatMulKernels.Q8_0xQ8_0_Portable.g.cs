@@ -153,7 +153,7 @@ internal static unsafe partial class MatMulKernels
     /// Gemm_Q8_0xQ8_0_Portable_R4C3: y[c * yStride + r] = dot(W[r], x[c]) for r in [0, rows), c in [0, cols).
     /// x holds cols activation rows back to back. Tiles of 4 rows x 3 columns: each weight step is unpacked
     /// once and used for 3 columns; each activation step is handed to 4 rows in turn. Blocks of 32 rows x
-    /// 64 columns go through K in blocks of at most 512 KiB of activations, which stay in L2 for all the
+    /// 64 columns go through K in blocks of at most 256 KiB of activations, which stay in L2 for all the
     /// block's row tiles (the accumulators wait on the stack between K blocks, so every result comes from the steps
     /// of one pass, in their order). A K that is not a multiple of the step ends with a scalar tail (the reference).
     /// </summary>
@@ -171,7 +171,7 @@ internal static unsafe partial class MatMulKernels
         int tail = k - steps * P.ValuesPerStep;
         nint rowBytes = (nint)(k / TW.BlockSize) * sizeof(TW);
         nint xRowBytes = (nint)(k / TX.BlockSize) * sizeof(TX);
-        int blockSteps = (int)System.Math.Max(1, 524288 / (64 * xStep));
+        int blockSteps = (int)System.Math.Max(1, 262144 / (64 * xStep));
         TA* parked = stackalloc TA[steps > blockSteps ? 2048 : 1];
         for (int rb = 0; rb < rows; rb += 32)
         {
@@ -196,10 +196,22 @@ internal static unsafe partial class MatMulKernels
                             byte* x0 = x + c * xRowBytes;
                             byte* x1 = x0 + xRowBytes;
                             byte* x2 = x1 + xRowBytes;
-                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0]; var a0_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 0];
-                            var a1_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1]; var a1_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 1]; var a1_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 1];
-                            var a2_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 2]; var a2_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 2]; var a2_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 2];
-                            var a3_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 3]; var a3_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 3]; var a3_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 3];
+                            TA* p = parked + (c - c0) * 32 + (r - rb);
+                            TA a0_0, a0_1, a0_2, a1_0, a1_1, a1_2, a2_0, a2_1, a2_2, a3_0, a3_1, a3_2;
+                            if (first)
+                            {
+                                a0_0 = TA.Zero; a0_1 = TA.Zero; a0_2 = TA.Zero;
+                                a1_0 = TA.Zero; a1_1 = TA.Zero; a1_2 = TA.Zero;
+                                a2_0 = TA.Zero; a2_1 = TA.Zero; a2_2 = TA.Zero;
+                                a3_0 = TA.Zero; a3_1 = TA.Zero; a3_2 = TA.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0]; a0_1 = p[32]; a0_2 = p[64];
+                                a1_0 = p[1]; a1_1 = p[33]; a1_2 = p[65];
+                                a2_0 = p[2]; a2_1 = p[34]; a2_2 = p[66];
+                                a3_0 = p[3]; a3_1 = p[35]; a3_2 = p[67];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -216,10 +228,10 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1; parked[(c - c0 + 2) * 32 + r - rb + 0] = a0_2;
-                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0; parked[(c - c0 + 1) * 32 + r - rb + 1] = a1_1; parked[(c - c0 + 2) * 32 + r - rb + 1] = a1_2;
-                                parked[(c - c0 + 0) * 32 + r - rb + 2] = a2_0; parked[(c - c0 + 1) * 32 + r - rb + 2] = a2_1; parked[(c - c0 + 2) * 32 + r - rb + 2] = a2_2;
-                                parked[(c - c0 + 0) * 32 + r - rb + 3] = a3_0; parked[(c - c0 + 1) * 32 + r - rb + 3] = a3_1; parked[(c - c0 + 2) * 32 + r - rb + 3] = a3_2;
+                                p[0] = a0_0; p[32] = a0_1; p[64] = a0_2;
+                                p[1] = a1_0; p[33] = a1_1; p[65] = a1_2;
+                                p[2] = a2_0; p[34] = a2_1; p[66] = a2_2;
+                                p[3] = a3_0; p[35] = a3_1; p[67] = a3_2;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
@@ -256,10 +268,22 @@ internal static unsafe partial class MatMulKernels
                         {
                             byte* x0 = x + c * xRowBytes;
                             byte* x1 = x0 + xRowBytes;
-                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0];
-                            var a1_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1]; var a1_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 1];
-                            var a2_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 2]; var a2_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 2];
-                            var a3_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 3]; var a3_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 3];
+                            TA* p = parked + (c - c0) * 32 + (r - rb);
+                            TA a0_0, a0_1, a1_0, a1_1, a2_0, a2_1, a3_0, a3_1;
+                            if (first)
+                            {
+                                a0_0 = TA.Zero; a0_1 = TA.Zero;
+                                a1_0 = TA.Zero; a1_1 = TA.Zero;
+                                a2_0 = TA.Zero; a2_1 = TA.Zero;
+                                a3_0 = TA.Zero; a3_1 = TA.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0]; a0_1 = p[32];
+                                a1_0 = p[1]; a1_1 = p[33];
+                                a2_0 = p[2]; a2_1 = p[34];
+                                a3_0 = p[3]; a3_1 = p[35];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -275,10 +299,10 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1;
-                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0; parked[(c - c0 + 1) * 32 + r - rb + 1] = a1_1;
-                                parked[(c - c0 + 0) * 32 + r - rb + 2] = a2_0; parked[(c - c0 + 1) * 32 + r - rb + 2] = a2_1;
-                                parked[(c - c0 + 0) * 32 + r - rb + 3] = a3_0; parked[(c - c0 + 1) * 32 + r - rb + 3] = a3_1;
+                                p[0] = a0_0; p[32] = a0_1;
+                                p[1] = a1_0; p[33] = a1_1;
+                                p[2] = a2_0; p[34] = a2_1;
+                                p[3] = a3_0; p[35] = a3_1;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
@@ -305,10 +329,22 @@ internal static unsafe partial class MatMulKernels
                         for (; c + 1 <= cEnd; c += 1)
                         {
                             byte* x0 = x + c * xRowBytes;
-                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
-                            var a1_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 1];
-                            var a2_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 2];
-                            var a3_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 3];
+                            TA* p = parked + (c - c0) * 32 + (r - rb);
+                            TA a0_0, a1_0, a2_0, a3_0;
+                            if (first)
+                            {
+                                a0_0 = TA.Zero;
+                                a1_0 = TA.Zero;
+                                a2_0 = TA.Zero;
+                                a3_0 = TA.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0];
+                                a1_0 = p[1];
+                                a2_0 = p[2];
+                                a3_0 = p[3];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -323,10 +359,10 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
-                                parked[(c - c0 + 0) * 32 + r - rb + 1] = a1_0;
-                                parked[(c - c0 + 0) * 32 + r - rb + 2] = a2_0;
-                                parked[(c - c0 + 0) * 32 + r - rb + 3] = a3_0;
+                                p[0] = a0_0;
+                                p[1] = a1_0;
+                                p[2] = a2_0;
+                                p[3] = a3_0;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
@@ -353,7 +389,16 @@ internal static unsafe partial class MatMulKernels
                             byte* x0 = x + c * xRowBytes;
                             byte* x1 = x0 + xRowBytes;
                             byte* x2 = x1 + xRowBytes;
-                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0]; var a0_2 = first ? TA.Zero : parked[(c - c0 + 2) * 32 + r - rb + 0];
+                            TA* p = parked + (c - c0) * 32 + (r - rb);
+                            TA a0_0, a0_1, a0_2;
+                            if (first)
+                            {
+                                a0_0 = TA.Zero; a0_1 = TA.Zero; a0_2 = TA.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0]; a0_1 = p[32]; a0_2 = p[64];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -364,7 +409,7 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1; parked[(c - c0 + 2) * 32 + r - rb + 0] = a0_2;
+                                p[0] = a0_0; p[32] = a0_1; p[64] = a0_2;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
@@ -383,7 +428,16 @@ internal static unsafe partial class MatMulKernels
                         {
                             byte* x0 = x + c * xRowBytes;
                             byte* x1 = x0 + xRowBytes;
-                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0]; var a0_1 = first ? TA.Zero : parked[(c - c0 + 1) * 32 + r - rb + 0];
+                            TA* p = parked + (c - c0) * 32 + (r - rb);
+                            TA a0_0, a0_1;
+                            if (first)
+                            {
+                                a0_0 = TA.Zero; a0_1 = TA.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0]; a0_1 = p[32];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -393,7 +447,7 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0; parked[(c - c0 + 1) * 32 + r - rb + 0] = a0_1;
+                                p[0] = a0_0; p[32] = a0_1;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);
@@ -408,7 +462,16 @@ internal static unsafe partial class MatMulKernels
                         for (; c + 1 <= cEnd; c += 1)
                         {
                             byte* x0 = x + c * xRowBytes;
-                            var a0_0 = first ? TA.Zero : parked[(c - c0 + 0) * 32 + r - rb + 0];
+                            TA* p = parked + (c - c0) * 32 + (r - rb);
+                            TA a0_0;
+                            if (first)
+                            {
+                                a0_0 = TA.Zero;
+                            }
+                            else
+                            {
+                                a0_0 = p[0];
+                            }
                             for (int s = s0; s < s1; s++)
                             {
                                 var x0s = P.LoadActivations(x0 + s * xStep);
@@ -417,7 +480,7 @@ internal static unsafe partial class MatMulKernels
                             }
                             if (!last)
                             {
-                                parked[(c - c0 + 0) * 32 + r - rb + 0] = a0_0;
+                                p[0] = a0_0;
                                 continue;
                             }
                             y[(c + 0) * yStride + r + 0] = TA.Sum(a0_0);

@@ -87,38 +87,4 @@ public unsafe class MatMulTests
             }
         }
     }
-
-    /// <summary>
-    /// The AVX2 path's F16 groups of 4 rows go back into rows for the prompt panels: 7 rows (a last group of 3) repacked
-    /// and widened back give every row's halves as floats, exactly or times 2^-112, and nothing past the last row.
-    /// </summary>
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void F16_groups_widen_back_into_their_rows(bool withoutRebias)
-    {
-        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
-            return;
-        const int rows = 7, group = 4, k = 24;
-        var random = new Random(3);
-        var halves = new ushort[rows * k];
-        for (int i = 0; i < halves.Length; i++)
-            halves[i] = (ushort)(random.Next(0x7c00) | (random.Next(2) << 15)); // finite, either sign
-        var groups = new ushort[2 * group * k];
-        var widened = new float[(rows + 1) * k];
-        Array.Fill(widened, 7f);
-        fixed (ushort* h = halves, g = groups)
-        fixed (float* y = widened)
-        {
-            for (int first = 0; first < rows; first += group)
-                RowSteps.Repack<ushort>((byte*)(h + first * k), k * sizeof(ushort), Math.Min(group, rows - first), group, k, (byte*)(g + first * k), 8);
-            HalfVectors.ToSingleRows(g, y, rows, group, k, 8, withoutRebias);
-        }
-        for (int i = 0; i < rows * k; i++)
-        {
-            float expected = Fp16.HalfBitsToSingle(halves[i]) * (withoutRebias ? 1 / HalfVectors.TwoPow112 : 1);
-            Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(widened[i]), $"value {i}: {widened[i]:R}, expected {expected:R}");
-        }
-        Assert.All(widened[(rows * k)..], v => Assert.Equal(7f, v));
-    }
 }

@@ -127,32 +127,6 @@ internal static class HalfVectors
     public static unsafe Vector512<float> LoadWithoutRebias512(ushort* p) =>
         ((Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)) << 13) & Vector512.Create(unchecked((int)0x8fffffff))).AsSingle();
 
-    /// <summary>
-    /// Rows in groups of <paramref name="groupRows"/> (<see cref="RowSteps"/>, <paramref name="valuesPerStep"/> halves
-    /// a step, a multiple of 8) back into <paramref name="rowCount"/> rows of <paramref name="k"/> floats: exactly, or
-    /// (<paramref name="withoutRebias"/>) each finite half times 2^-112 (<see cref="LoadWithoutRebias256"/>); the rows
-    /// of a last, partial group that do not exist are skipped. AVX2.
-    /// </summary>
-    public static unsafe void ToSingleRows(ushort* groups, float* rows, int rowCount, int groupRows, int k, int valuesPerStep, bool withoutRebias)
-    {
-        int steps = k / valuesPerStep;
-        for (int g = 0; g < rowCount; g += groupRows)
-        {
-            ushort* src = groups + (long)g * k;
-            int count = Math.Min(groupRows, rowCount - g);
-            for (int s = 0; s < steps; s++)
-            {
-                for (int r = 0; r < count; r++)
-                {
-                    ushort* h = src + RowSteps.Offset(s, r, groupRows, valuesPerStep);
-                    float* y = rows + (long)(g + r) * k + s * valuesPerStep;
-                    for (int i = 0; i < valuesPerStep; i += 8)
-                        (withoutRebias ? LoadWithoutRebias256(h + i) : ToSingle(Avx2.ConvertToVector256Int32(h + i).AsUInt32())).Store(y + i);
-                }
-            }
-        }
-    }
-
     /// <summary>y[i] = the finite half h[i] times 2^-112 (<see cref="LoadWithoutRebias256"/>), for n values.</summary>
     public static unsafe void ToSingleWithoutRebias(ushort* h, float* y, long n)
     {
@@ -317,8 +291,9 @@ internal static unsafe class F16xF16Scaled_Avx2
 /// turn). Generation reads a group as one stream from memory, where the file's layout read 4 rows as 4 streams
 /// (15-16 GB/s, one core, `kernel-rate F16 2048 268435456` without AVX-512). Each row keeps tinyBLAS's 8-lane
 /// accumulator (a vector of <see cref="Lanes4PerRow"/>), so every row's result is the file-layout kernel's bit for bit.
-/// Prompts of 16 tokens and more widen the groups back into rows for the F32 kernels (MatMul's panels); smaller
-/// batches run tiles of 4 rows x 2 tokens on the weights converted once per step.
+/// Prompts of 16 tokens and more widen the groups value by value for the F32 kernels of the same layout
+/// (<see cref="F32xF32_Avx2_X4"/>, MatMul's panels); smaller batches run tiles of 4 rows x 2 tokens on the weights
+/// converted once per step.
 /// </summary>
 [KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx2, GemmColumns = 2)]
 internal static unsafe class F16xF16_Avx2_X4

@@ -10,10 +10,8 @@ namespace LlamaAot.Quants;
 // or many: per dot product one 8-lane accumulator, acc = fma(w, x, acc) over 8 values at a time, then hsum_float_8.
 // Every path keeps that accumulator (a Vector256 reduced by Sum, Lanes8x128, or two rows' in the halves of a
 // Vector512), so a model's logits do not depend on the CPU and match llama.cpp's references; the format tests pin each
-// kernel to a scalar
-// model of tinyBLAS bit for bit. The F16 kernels' prompt panels (see MatMul) go through these kernels in the F16
-// kernels' layout (the file's, or row pairs on the AVX-512 path), or, from the AVX2 path's groups of 4 F16 rows,
-// widened back into the file's layout.
+// kernel to a scalar model of tinyBLAS bit for bit. The F16 kernels' prompt panels (see MatMul) go through these
+// kernels in the F16 kernels' layout: the file's, row pairs on the AVX-512 path, groups of 4 rows on AVX2.
 
 [KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2, GemmRows = 4, GemmColumns = 3)]
 internal static unsafe class F32xF32_Avx2
@@ -28,6 +26,27 @@ internal static unsafe class F32xF32_Avx2
     /// per multiply-add in the AVX2 tile).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => GgmlLanes.Sum(acc);
+}
+
+/// <summary>
+/// F32 in groups of 4 rows for the AVX2 path (<see cref="RowSteps"/>: per step of 128 bytes, each row's 8 values in
+/// turn), the F16 prompt panels' layout there (F16xF16_Avx2_X4's groups widened value by value). A tile of 4 rows
+/// then reads its weights as one stream, which stays in L1 while the tile's K block meets every column. The
+/// primitives are <see cref="F32xF32_Avx2"/>'s: each row keeps tinyBLAS's 8-lane accumulator.
+/// </summary>
+[KernelPrimitives(typeof(BlockF32), typeof(BlockF32), KernelIsa.Avx2, GemmRows = 4, GemmColumns = 3)]
+internal static unsafe class F32xF32_Avx2_X4
+{
+    public const int SteppedRows = 4;
+    public const int ValuesPerStep = F32xF32_Avx2.ValuesPerStep;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadWeights(byte* w) => F32xF32_Avx2.LoadWeights(w);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F32xF32_Avx2.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> w, Vector256<float> x, Vector256<float> acc) => F32xF32_Avx2.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> acc) => F32xF32_Avx2.Sum(acc);
+
+    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
+        RowSteps.Repack<float>(src, srcRowBytes, rowCount, SteppedRows, k, dst, ValuesPerStep);
 }
 
 /// <summary>
