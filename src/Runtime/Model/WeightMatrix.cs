@@ -88,9 +88,10 @@ internal sealed unsafe class WeightMatrix : IDisposable
     }
 
     /// <summary>
-    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value (<see cref="WidenPanel"/>),
-    /// in the same layout: the file's, or the groups of <see cref="RowSteps"/> at the same values per step (row pairs
-    /// on the AVX-512 path, groups of 4 rows on AVX2).
+    /// The F32 kernels for the rows of F16 <paramref name="kernels"/> widened value by value (<see cref="WidenPanel"/>):
+    /// in the same layout (the file's, or groups of 4 stepped rows on AVX2), or in smaller groups of
+    /// <see cref="RowSteps"/> at the same values per step (the AVX-512 path's F16 groups of 4 rows, widened into the F32
+    /// row pairs of its 512-bit prompt kernel).
     /// </summary>
     private static KernelEntry? PanelKernelsFor(WeightFormat format, int k, KernelIsa isa, KernelEntry kernels)
     {
@@ -100,7 +101,7 @@ internal sealed unsafe class WeightMatrix : IDisposable
         // The F32 kernels read the F16 kernels' activations (floats rounded to half, maybe scaled) as their own.
         if (f32 is null || f32.Activations.RowBytes(k) != kernels.Activations.RowBytes(k))
             return null;
-        return f32.Rows == kernels.Rows && f32.ValuesPerStep == kernels.ValuesPerStep ? f32 : null;
+        return kernels.Rows % f32.Rows == 0 && f32.ValuesPerStep == kernels.ValuesPerStep ? f32 : null;
     }
 
     /// <summary>Whether the kernels' activations are scaled by 2^112 (<see cref="F16ScaledActivation"/>).</summary>
@@ -108,16 +109,18 @@ internal sealed unsafe class WeightMatrix : IDisposable
 
     /// <summary>
     /// F16 rows [<paramref name="first"/>, first + <paramref name="count"/>) widened to floats into
-    /// <paramref name="panel"/> in <see cref="PanelKernels"/>' layout, which is theirs: exactly, or, when the kernels'
-    /// activations are scaled by 2^112, without rebias, so the F32 kernels form the same products.
-    /// <paramref name="first"/> is the first row of a group; a last group of fewer rows is widened whole (its missing
-    /// rows are zeros in the repacked matrix).
+    /// <paramref name="panel"/> in <see cref="PanelKernels"/>' layout: exactly, or, when the kernels' activations are
+    /// scaled by 2^112, without rebias, so the F32 kernels form the same products. <paramref name="first"/> is the
+    /// first row of a group; a last group of fewer rows is widened whole (its missing rows are zeros in the repacked
+    /// matrix).
     /// </summary>
     public void WidenPanel(int first, int count, float* panel)
     {
         var halves = (ushort*)(Data + first * RowBytes);
         int group = Kernels.Rows;
-        if (IsScaled(Kernels))
+        if (PanelKernels!.Rows != group)
+            HalfVectors.ToSingleRegrouped(halves, panel, (count + group - 1) / group, group, PanelKernels.Rows, K, Kernels.ValuesPerStep, withoutRebias: IsScaled(Kernels));
+        else if (IsScaled(Kernels))
             HalfVectors.ToSingleWithoutRebias(halves, panel, (long)((count + group - 1) / group * group) * K);
         else
             HalfVectors.ToSingle(halves, panel, (long)((count + group - 1) / group * group) * K);

@@ -87,4 +87,44 @@ public unsafe class MatMulTests
             }
         }
     }
+
+    /// <summary>
+    /// F16 groups of 4 rows widened into smaller groups for the prompt panels (the AVX-512 path's F32 row pairs; single
+    /// rows, the file's layout): 7 rows (a last group of 3) repacked and widened give every row's halves as floats,
+    /// exactly or times 2^-112, in the target layout, and the last group's missing row as the zeros it was repacked as.
+    /// </summary>
+    [Theory]
+    [InlineData(2, false)]
+    [InlineData(2, true)]
+    [InlineData(1, false)]
+    public void F16_groups_widen_into_smaller_groups(int toRows, bool withoutRebias)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            return;
+        const int rows = 7, group = 4, k = 24, step = 8;
+        var random = new Random(3);
+        var halves = new ushort[rows * k];
+        for (int i = 0; i < halves.Length; i++)
+            halves[i] = (ushort)(random.Next(0x7c00) | (random.Next(2) << 15)); // finite, either sign
+        var groups = new ushort[2 * group * k];
+        var widened = new float[(2 * group + 1) * k];
+        Array.Fill(widened, 7f);
+        fixed (ushort* h = halves, g = groups)
+        fixed (float* y = widened)
+        {
+            for (int first = 0; first < rows; first += group)
+                RowSteps.Repack<ushort>((byte*)(h + first * k), k * sizeof(ushort), Math.Min(group, rows - first), group, k, (byte*)(g + first * k), step);
+            HalfVectors.ToSingleRegrouped(g, y, 2, group, toRows, k, step, withoutRebias);
+        }
+        for (int r = 0; r < 2 * group; r++)
+        {
+            for (int i = 0; i < k; i++)
+            {
+                float expected = r < rows ? Fp16.HalfBitsToSingle(halves[r * k + i]) * (withoutRebias ? 1 / HalfVectors.TwoPow112 : 1) : 0;
+                int at = r / toRows * toRows * k + RowSteps.Offset(i / step, r % toRows, toRows, step) + i % step;
+                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(widened[at]), $"row {r} value {i}: {widened[at]:R}, expected {expected:R}");
+            }
+        }
+        Assert.All(widened[(2 * group * k)..], v => Assert.Equal(7f, v));
+    }
 }

@@ -145,6 +145,34 @@ internal static class HalfVectors
             y[i] = Fp16.HalfBitsToSingle(h[i]) * (1 / TwoPow112);
     }
 
+    /// <summary>
+    /// <paramref name="groups"/> groups of <paramref name="fromRows"/> rows (<see cref="RowSteps"/>,
+    /// <paramref name="valuesPerStep"/> halves a step) widened into groups of <paramref name="toRows"/> rows, which
+    /// divides fromRows (1: the file's layout): exactly, or (<paramref name="withoutRebias"/>) each finite half times
+    /// 2^-112 (<see cref="LoadWithoutRebias256"/>). Per step, each run of toRows rows' values is contiguous in both
+    /// layouts and moves whole.
+    /// </summary>
+    public static unsafe void ToSingleRegrouped(ushort* src, float* dst, int groups, int fromRows, int toRows, int k, int valuesPerStep, bool withoutRebias)
+    {
+        int steps = k / valuesPerStep, run = toRows * valuesPerStep;
+        for (int g = 0; g < groups; g++)
+        {
+            for (int s = 0; s < steps; s++)
+            {
+                for (int t = 0; t < fromRows; t += toRows)
+                {
+                    ushort* h = src + (long)g * fromRows * k + RowSteps.Offset(s, t, fromRows, valuesPerStep);
+                    // The run's first row starts a group of toRows rows: that group, then its step s.
+                    float* y = dst + (long)(g * fromRows + t) * k + RowSteps.Offset(s, 0, toRows, valuesPerStep);
+                    if (withoutRebias)
+                        ToSingleWithoutRebias(h, y, run);
+                    else
+                        ToSingle(h, y, run);
+                }
+            }
+        }
+    }
+
     /// <summary>Whether none of the n halves at h is Inf or NaN (exponent bits all ones); large arrays in parallel.</summary>
     public static unsafe bool AllFinite(ushort* h, long n)
     {
@@ -241,25 +269,22 @@ internal static unsafe class F16xF16_Avx512
 }
 
 /// <summary>
-/// F16 repacked in pairs of rows for the 512-bit path, as F32xF32_Avx512_X2 (each row's 8 tinyBLAS lanes in one half
-/// of the accumulator), converting 16 halves at a time. Layout of one group step (32 bytes): row 0's 8 halves, then
-/// row 1's. Matrix-vector tiles take one group: generation streams the weights from memory, and one stream read 20-25
-/// GB/s where four groups side by side (four streams) read 15-17 (`kernel-rate F16 2048 268435456`, one core, AMD
-/// EPYC); TinyLlama F16 generation, one thread, went 8.3-8.9 -> 10.8-11.0 tokens/s (llama.cpp 11.1-11.6).
+/// F16 in groups of 4 rows on the AVX-512 path: <see cref="F16xF16_Avx2_X4"/>'s layout and primitives, with tiles of
+/// 4 rows x 4 tokens (32 registers). Generation reads a group as one stream; row pairs in 512-bit lanes read K = 5632
+/// at 15.2 GB/s against 17.7 for these groups (`kernel-rate F16 5632 268435456`, one core, AMD EPYC), and TinyLlama
+/// F16 generation at one thread went 10.8-11.0 -> 12.2-12.4 tokens/s. Prompts widen the groups into the F32 row pairs
+/// of <see cref="F32xF32_Avx512_X2"/> (MatMul's panels).
 /// </summary>
-[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemmGroups = 4, GemmColumns = 4)]
-internal static unsafe class F16xF16_Avx512_X2
+[KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Avx512, GemmColumns = 4)]
+internal static unsafe class F16xF16_Avx512_X4
 {
-    public const int Rows = 2;
-    public const int ValuesPerStep = 8;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadWeights(byte* g) => HalfVectors.LoadAsSingle((ushort*)g);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadActivations(byte* x) => F32xF32_Avx512_X2.LoadActivations(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> acc, float* y, int count) => F32xF32_Avx512_X2.Store(acc, y, count);
-
-    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
-    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) =>
-        RowSteps.Repack<ushort>(src, srcRowBytes, rowCount, Rows, k, dst, ValuesPerStep);
+    public const int Rows = F16xF16_Avx2_X4.Rows;
+    public const int ValuesPerStep = F16xF16_Avx2_X4.ValuesPerStep;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16xF16_Avx2_X4.Weights LoadWeights(byte* g) => F16xF16_Avx2_X4.LoadWeights(g);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F16xF16_Avx2_X4.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes4PerRow MulAdd(in F16xF16_Avx2_X4.Weights w, Vector256<float> x, Lanes4PerRow acc) => F16xF16_Avx2_X4.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes4PerRow acc, float* y, int count) => acc.Store(y, count);
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => F16xF16_Avx2_X4.Repack(src, srcRowBytes, rowCount, k, dst);
 }
 
 // The same products with three instructions per 8 weights instead of ten: weights widened without rebias (their
@@ -360,17 +385,17 @@ internal static unsafe class F16xF16Scaled_Avx512
     public static float Dot(ReadOnlySpan<BlockF16> w, ReadOnlySpan<F16ScaledActivation> x) => F16xF16Scaled_Avx2.Dot(w, x);
 }
 
-/// <summary>Row pairs on the AVX-512 path (<see cref="F16xF16_Avx512_X2"/>), finite weights.</summary>
-[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx512, GemmGroups = 4, GemmColumns = 4, FiniteWeightsOnly = true)]
-internal static unsafe class F16xF16Scaled_Avx512_X2
+/// <summary>Groups of 4 rows on the AVX-512 path (<see cref="F16xF16_Avx512_X4"/>), finite weights.</summary>
+[KernelPrimitives(typeof(BlockF16), typeof(F16ScaledActivation), KernelIsa.Avx512, GemmColumns = 4, FiniteWeightsOnly = true)]
+internal static unsafe class F16xF16Scaled_Avx512_X4
 {
-    public const int Rows = F16xF16_Avx512_X2.Rows;
-    public const int ValuesPerStep = F16xF16_Avx512_X2.ValuesPerStep;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadWeights(byte* g) => HalfVectors.LoadWithoutRebias512((ushort*)g);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadActivations(byte* x) => F32xF32_Avx512_X2.LoadActivations(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> w, Vector512<float> x, Vector512<float> acc) => Vector512.FusedMultiplyAdd(w, x, acc);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> acc, float* y, int count) => F32xF32_Avx512_X2.Store(acc, y, count);
-    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => F16xF16_Avx512_X2.Repack(src, srcRowBytes, rowCount, k, dst);
+    public const int Rows = F16xF16_Avx2_X4.Rows;
+    public const int ValuesPerStep = F16xF16_Avx2_X4.ValuesPerStep;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16xF16_Avx2_X4.Weights LoadWeights(byte* g) => F16xF16Scaled_Avx2_X4.LoadWeights(g);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadActivations(byte* x) => F16xF16Scaled_Avx2_X4.LoadActivations(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes4PerRow MulAdd(in F16xF16_Avx2_X4.Weights w, Vector256<float> x, Lanes4PerRow acc) => F16xF16_Avx2_X4.MulAdd(w, x, acc);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes4PerRow acc, float* y, int count) => acc.Store(y, count);
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => F16xF16_Avx2_X4.Repack(src, srcRowBytes, rowCount, k, dst);
 }
 
 [KernelPrimitives(typeof(BlockF16), typeof(F16Activation), KernelIsa.Portable)]
