@@ -21,7 +21,8 @@ internal static unsafe class WeightPrefetch
     /// K-quant groups (16 rows of a 256-value super-block, 2.3-3.4 KiB a step) lost with it (Q6_K 4 tokens from memory
     /// 64-69 -> 51-56): 36-53 prefetches a step in kernels that need every register. Constant for a kernel: the test
     /// folds away. Only a call's first tile of columns prefetches, once per line: the later tiles find the weights in
-    /// cache, and asking again cost F16's row pairs (32-byte steps) 84 -> 91 GFLOP/s at 64 tokens.
+    /// cache, and asking again cost the F16 row pairs of the AVX-512 path at the time (32-byte steps) 84 -> 91 GFLOP/s
+    /// at 64 tokens.
     /// </summary>
     public const int GemmStepBytes = 512;
 

@@ -52,8 +52,8 @@ public unsafe class MatMulTests
     }
 
     /// <summary>
-    /// F16 prompts go, on every path, through rows widened to floats and the F32 kernels (MatMul's panels: row pairs
-    /// on AVX-512, groups of 4 rows widened back into the file's layout on AVX2, the file's layout on the portable
+    /// F16 prompts go, on every path, through rows widened to floats and the F32 kernels (MatMul's panels: groups of 4
+    /// rows widened into row pairs on AVX-512, groups of 4 stepped rows on AVX2, the file's layout on the portable
     /// path); each token's products must be bit for bit the F16 kernel's
     /// one-token products (the same products summed in the same lanes). Category Isa: test.sh runs it on every path.
     /// </summary>
@@ -99,8 +99,6 @@ public unsafe class MatMulTests
     [InlineData(1, false)]
     public void F16_groups_widen_into_smaller_groups(int toRows, bool withoutRebias)
     {
-        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported)
-            return;
         const int rows = 7, group = 4, k = 24, step = 8;
         var random = new Random(3);
         var halves = new ushort[rows * k];

@@ -6,7 +6,7 @@ using LlamaAot.Quants;
 namespace LlamaAot.Tests.Quants;
 
 /// <summary>
-/// Every path's F32 and F16 kernels (matrix-vector and matrix-matrix, the file's layout and the AVX-512 row pairs)
+/// Every path's F32 and F16 kernels (matrix-vector and matrix-matrix, the file's layout and each path's repacked groups)
 /// return exactly what llama.cpp's tinyBLAS returns on an AVX2 build, the maker of the architecture references (a
 /// last-bit difference grows to 1e-3 in the logits of the random gemma3 model). F16 rows are widened and the
 /// activations rounded to half, which is what the F32 kernels compute on widened rows: the prompt panels go through

@@ -103,8 +103,8 @@ internal static unsafe class F32xF32_Avx512_X2
 }
 
 /// <summary>
-/// The row-interleaved layout of the F32 and F16 kernels (row pairs on the AVX-512 path, groups of 4 rows of F16 on
-/// AVX2): per step of a group, each row's values in turn.
+/// The row-interleaved layout of the F32 and F16 kernels (F32 row pairs on the AVX-512 path, groups of 4 rows of F16
+/// on both paths and of F32 on AVX2): per step of a group, each row's values in turn.
 /// </summary>
 internal static unsafe class RowSteps
 {
