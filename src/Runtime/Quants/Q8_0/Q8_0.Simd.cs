@@ -53,101 +53,7 @@ internal static unsafe class Q8_0xQ8_0_Avx512
 }
 
 /// <summary>
-/// Q8_0 repacked in pairs of rows for the 512-bit path, still in llama.cpp's order of operations: each row keeps
-/// ggml's eight float lanes (in value order) in its half of the accumulator, a step is one block of both rows, and
-/// <see cref="Store"/> reduces each half with hsum_float_8. Against the file's layout this drops the per-block lane
-/// permutes and the horizontal sums of every tile, does the sign trick, the integer sums, the conversion and the
-/// multiply-add once per two rows, and, in the matrix-matrix kernel, unpacks a step of weights once for
-/// <c>GemmColumns</c> tokens.
-/// <para>Activations come as <see cref="BlockQ8_0S"/>, whose scale is already a float (the same value).</para>
-/// <para>Layout: <see cref="Q8_0RowBlocks"/> with 2 rows (a group step of 68 bytes). The matrix-matrix kernel takes each
-/// step's scales widened once per call (<see cref="WidenScales"/>), not once per tile of 8 tokens: 68 -> 76-77 GFLOP/s
-/// (one core, `kernel-rate Q8_0`, K = 2048 and 5632, 64 tokens; 2 groups x 4 tokens measured 75-76).</para>
-/// </summary>
-[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 8)]
-internal static unsafe class Q8_0xQ8_0S_Avx512_X2
-{
-    public const int Rows = 2;
-    public const int ValuesPerStep = BlockQ8_0.BlockSize;
-    private const int ScaleBytes = Rows * 2;
-
-    /// <summary>One block of both rows: absolute quants, where they are negative, and the scales (8 lanes each).</summary>
-    public readonly struct Weights(Vector512<byte> abs, Vector512<sbyte> negative, Vector512<float> d)
-    {
-        public readonly Vector512<byte> Abs = abs;
-        public readonly Vector512<sbyte> Negative = negative;
-        public readonly Vector512<float> D = d;
-    }
-
-    /// <summary>One activation block: its quants (broadcast to both halves as needed) and its scale.</summary>
-    public readonly struct Activations(sbyte* q, float d)
-    {
-        public readonly sbyte* Q = q;
-        public readonly float D = d;
-    }
-
-    /// <summary>Floats of one step's scales widened for the matrix-matrix kernel: each row's in its 8 lanes.</summary>
-    public const int ScalesPerStep = 16;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* g) => Unpack(g, Scales(g));
-
-    /// <summary>The step at <paramref name="g"/> with its scales already widened (<see cref="WidenScales"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* g, float* scales) => Unpack(g, Vector512.Load(scales));
-
-    /// <summary>The scales of a group's <paramref name="steps"/> steps, as <see cref="LoadWeights(byte*)"/> widens them.</summary>
-    public static void WidenScales(byte* g, int steps, float* scales)
-    {
-        nint step = Q8_0RowBlocks.Step(Rows);
-        for (int s = 0; s < steps; s++)
-            Scales(g + s * step).Store(scales + s * ScalesPerStep);
-    }
-
-    /// <summary>Both halves in every lane, row 0's moved down in lanes 0..7 and row 1's in lanes 8..15, widened in vectors.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scales(byte* g) =>
-        HalfVectors.ToSingle(Avx512F.ShiftRightLogicalVariable(Vector512.Create(*(uint*)g), Vector512.Create(0u, 0, 0, 0, 0, 0, 0, 0, 16, 16, 16, 16, 16, 16, 16, 16)));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Weights Unpack(byte* g, Vector512<float> d)
-    {
-        var q = Vector512.Load((sbyte*)(g + ScaleBytes));
-        return new(Avx512BW.Abs(q), Vector512.LessThan(q, Vector512<sbyte>.Zero), d);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Activations LoadActivations(byte* x)
-    {
-        var b = (BlockQ8_0S*)x;
-        return new(b->Qs, b->D);
-    }
-
-    /// <summary>Both rows: lanes += (d_w * d_x) * (ggml's eight exact lane sums), as ggml_vec_dot_q8_0_q8_0 does.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MulAdd(in Weights w, in Activations x, Vector512<float> acc)
-    {
-        var xq = Avx512F.BroadcastVector256ToVector512((double*)x.Q).AsSByte();
-        var signed = Vector512.ConditionalSelect(w.Negative, Vector512<sbyte>.Zero - xq, xq);
-        var sums = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(w.Abs, signed), Vector512<short>.One);
-        return Vector512.FusedMultiplyAdd(w.D * Vector512.Create(x.D), Vector512.ConvertToSingle(sums), acc);
-    }
-
-    /// <summary>Each row's eight lanes reduced as hsum_float_8 reduces them; only the rows that exist are written.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<float> acc, float* y, int count)
-    {
-        y[0] = GgmlLanes.Sum(acc.GetLower());
-        if (count > 1)
-            y[1] = GgmlLanes.Sum(acc.GetUpper());
-    }
-
-    /// <summary>Writes one group from <paramref name="rowCount"/> rows of the file's layout; a missing row is zeros.</summary>
-    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q8_0RowBlocks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
-}
-
-/// <summary>
-/// <see cref="Q8_0xQ8_0S_Avx512_X2"/>'s order of operations at 256 bits, over groups of 4 rows (<see cref="Q8_0RowBlocks"/>):
+/// ggml_vec_dot_q8_0_q8_0's order of operations over groups of 4 rows (<see cref="Q8_0RowBlocks"/>):
 /// each row keeps ggml's eight float lanes in a vector of its own (<see cref="Lanes4PerRow"/>), so every row's result is
 /// ggml_vec_dot_q8_0_q8_0's bit for bit; the group's 4 half scales are widened in one vector per step instead of one
 /// scalar conversion per row and block, and the activation scale is already a float.
@@ -289,4 +195,99 @@ internal static unsafe class Q8_0xQ8_0_Portable
         var d = Vector128.Create(w.D * x.D);
         return Lanes8x128.MulAdd(d, d, Vector128.ConvertToSingle(Int8Dot.Portable(w.Q0, x.Q0)), Vector128.ConvertToSingle(Int8Dot.Portable(w.Q1, x.Q1)), acc);
     }
+}
+
+/// <summary>
+/// Q8_0 in groups of 4 rows on the AVX-512 path: <see cref="Q8_0xQ8_0S_Avx2_X4"/>'s layout and order of operations
+/// (every row's result is ggml_vec_dot_q8_0_q8_0's bit for bit), with tiles of 4 rows x 4 tokens in 256-bit lanes
+/// (16 accumulators, which 32 registers hold).
+/// <para>On this path the weights' signs reach the activations by a masked blend (vpblendmb) rather than vpsignb:
+/// vpsignb, like vpabsb, vpmaddubsw, vpmaddwd and the multiply-adds, runs on the two multiply pipes of an AMD Zen 4
+/// core, and with no VNNI in .NET 10 those pipes bound the kernel (measured: 6 vpsignb and 6 FMAs take as long as 12
+/// FMAs; 6 masked blends and 6 FMAs as long as 6 FMAs). The masks are compared once per step and kept in mask
+/// registers for the 4 tokens, and the rows' absolute values are taken once per step.</para>
+/// <para>The matrix-vector kernel (<see cref="LoadWeights(byte*)"/>, one token) takes the 256-bit groups' own form:
+/// with one token there is nothing to share a mask with, and the blend form read K = 5632 at 15.8 GB/s against 18.3.
+/// Both forms compute the same integers and the same d_w * d_x, so a token's result does not depend on its batch.</para>
+/// <para>Against the row pairs in 512-bit lanes that this replaces (one core of an AMD EPYC Zen 4, `kernel-rate Q8_0`,
+/// 64 tokens, GFLOP/s): 76 -> 92-94 at K = 2048 and 5632; the same tiles with vpsignb (the AVX2 primitives) 89-90;
+/// 3 tokens per tile 87, 6 tokens 69 (spills). Matrix-vector, 256 MiB: 18.3 -> 19.5 GB/s at K = 2048, 18.2 -> 18.3 at
+/// K = 5632. Tokens in pairs in 512-bit lanes measured 80-88 against 100 for this form in a stand-alone copy: Zen 4
+/// splits 512-bit operations into two 256-bit ones, so they save instructions but not multiply-pipe time.</para>
+/// </summary>
+[KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 4)]
+internal static unsafe class Q8_0xQ8_0S_Avx512_X4
+{
+    public const int Rows = Q8_0xQ8_0S_Avx2_X4.Rows;
+    public const int ValuesPerStep = BlockQ8_0.BlockSize;
+    private const int ScaleBytes = Rows * 2;
+
+    /// <summary>Floats of one step's scales widened for the matrix-matrix kernel: the 4 rows', twice (one per 128-bit lane).</summary>
+    public const int ScalesPerStep = 2 * Rows;
+
+    /// <summary>One block of the 4 rows for the matrix-matrix kernel: where their quants are, their absolute values, and their scales (in both 128-bit lanes).</summary>
+    public readonly struct Weights(byte* q, Vector256<float> d)
+    {
+        public readonly Vector256<float> D = d;
+        public readonly sbyte* Q = (sbyte*)q;
+        public readonly Vector256<byte> A0 = Avx2.Abs(Vector256.Load((sbyte*)q));
+        public readonly Vector256<byte> A1 = Avx2.Abs(Vector256.Load((sbyte*)(q + 1 * BlockQ8_0.BlockSize)));
+        public readonly Vector256<byte> A2 = Avx2.Abs(Vector256.Load((sbyte*)(q + 2 * BlockQ8_0.BlockSize)));
+        public readonly Vector256<byte> A3 = Avx2.Abs(Vector256.Load((sbyte*)(q + 3 * BlockQ8_0.BlockSize)));
+    }
+
+    /// <summary>The matrix-vector kernel's step: the 256-bit groups' (<see cref="Q8_0xQ8_0S_Avx2_X4"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Q8_0xQ8_0S_Avx2_X4.Weights LoadWeights(byte* g) => Q8_0xQ8_0S_Avx2_X4.LoadWeights(g);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes4PerRow MulAdd(in Q8_0xQ8_0S_Avx2_X4.Weights w, in Q8_0xQ8_0S_Avx2_X4.Activations x, Lanes4PerRow acc) => Q8_0xQ8_0S_Avx2_X4.MulAdd(w, x, acc);
+
+    /// <summary>The matrix-matrix kernel's step at <paramref name="g"/>, its scales already widened (<see cref="WidenScales"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Weights LoadWeights(byte* g, float* scales) => new(g + ScaleBytes, Vector256.Load(scales));
+
+    /// <summary>The scales of a group's <paramref name="steps"/> steps, as the matrix-matrix kernel reads them.</summary>
+    public static void WidenScales(byte* g, int steps, float* scales)
+    {
+        nint step = Q8_0RowBlocks.Step(Rows);
+        for (int s = 0; s < steps; s++)
+        {
+            var d = HalfVectors.LoadAsSingle128((ushort*)(g + s * step));
+            Vector256.Create(d, d).Store(scales + s * ScalesPerStep);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Q8_0xQ8_0S_Avx2_X4.Activations LoadActivations(byte* x) => Q8_0xQ8_0S_Avx2_X4.LoadActivations(x);
+
+    /// <summary>
+    /// Every row: lanes += (d_w * d_x) * (ggml's eight exact lane sums). Each token's four scale products are one
+    /// multiply, spread to the rows by in-lane shuffles; -x is taken once per token.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes4PerRow MulAdd(in Weights w, in Q8_0xQ8_0S_Avx2_X4.Activations x, Lanes4PerRow acc)
+    {
+        var d = w.D * Vector256.Create(x.D);
+        var nx = Vector256<sbyte>.Zero - x.Q;
+        return new(Row(w.Q, w.A0, x.Q, nx, Avx.Shuffle(d, d, 0x00), acc.R0), Row(w.Q + BlockQ8_0.BlockSize, w.A1, x.Q, nx, Avx.Shuffle(d, d, 0x55), acc.R1),
+            Row(w.Q + 2 * BlockQ8_0.BlockSize, w.A2, x.Q, nx, Avx.Shuffle(d, d, 0xAA), acc.R2), Row(w.Q + 3 * BlockQ8_0.BlockSize, w.A3, x.Q, nx, Avx.Shuffle(d, d, 0xFF), acc.R3));
+    }
+
+    /// <summary>
+    /// Row q's lanes: |q| meets x with q's signs (x where q &gt;= 0, -x where q &lt; 0: the pair sums stay within
+    /// 2 * 127 * 127), times its d_w * d_x. The comparison reads q from memory so that RyuJIT computes it once per step
+    /// into a mask register and blends with it for every token.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Row(sbyte* q, Vector256<byte> abs, Vector256<sbyte> x, Vector256<sbyte> nx, Vector256<float> d, Vector256<float> acc)
+    {
+        var signed = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Load(q), Vector256<sbyte>.Zero), nx, x);
+        return Vector256.FusedMultiplyAdd(d, Vector256.ConvertToSingle(Int8Dot.SumQuads(abs, signed)), acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes4PerRow acc, float* y, int count) => acc.Store(y, count);
+
+    public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst) => Q8_0RowBlocks.Repack(src, srcRowBytes, rowCount, k, dst, Rows);
 }
