@@ -241,7 +241,14 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X4
     public static Q8_0xQ8_0S_Avx2_X4.Weights LoadWeights(byte* g) => Q8_0xQ8_0S_Avx2_X4.LoadWeights(g);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes4PerRow MulAdd(in Q8_0xQ8_0S_Avx2_X4.Weights w, in Q8_0xQ8_0S_Avx2_X4.Activations x, Lanes4PerRow acc) => Q8_0xQ8_0S_Avx2_X4.MulAdd(w, x, acc);
+    public static Lanes4PerRow MulAdd(in Q8_0xQ8_0S_Avx2_X4.Weights w, in Activations x, Lanes4PerRow acc) => Q8_0xQ8_0S_Avx2_X4.MulAdd(w, new(x.Q, *x.D), acc);
+
+    /// <summary>One activation block: its quants, and where its scale is (a multiply can take it from memory, broadcast).</summary>
+    public readonly struct Activations(Vector256<sbyte> q, float* d)
+    {
+        public readonly Vector256<sbyte> Q = q;
+        public readonly float* D = d;
+    }
 
     /// <summary>The matrix-matrix kernel's step at <paramref name="g"/>, its scales already widened (<see cref="WidenScales"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -259,16 +266,20 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X4
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Q8_0xQ8_0S_Avx2_X4.Activations LoadActivations(byte* x) => Q8_0xQ8_0S_Avx2_X4.LoadActivations(x);
+    public static Activations LoadActivations(byte* x)
+    {
+        var b = (BlockQ8_0S*)x;
+        return new(Vector256.Load(b->Qs), &b->D);
+    }
 
     /// <summary>
     /// Every row: lanes += (d_w * d_x) * (ggml's eight exact lane sums). Each token's four scale products are one
     /// multiply, spread to the rows by in-lane shuffles; -x is taken once per token.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes4PerRow MulAdd(in Weights w, in Q8_0xQ8_0S_Avx2_X4.Activations x, Lanes4PerRow acc)
+    public static Lanes4PerRow MulAdd(in Weights w, in Activations x, Lanes4PerRow acc)
     {
-        var d = w.D * Vector256.Create(x.D);
+        var d = w.D * Vector256.Create(*x.D);
         var nx = Vector256<sbyte>.Zero - x.Q;
         return new(Row(w.Q, w.A0, x.Q, nx, Avx.Shuffle(d, d, 0x00), acc.R0), Row(w.Q + BlockQ8_0.BlockSize, w.A1, x.Q, nx, Avx.Shuffle(d, d, 0x55), acc.R1),
             Row(w.Q + 2 * BlockQ8_0.BlockSize, w.A2, x.Q, nx, Avx.Shuffle(d, d, 0xAA), acc.R2), Row(w.Q + 3 * BlockQ8_0.BlockSize, w.A3, x.Q, nx, Avx.Shuffle(d, d, 0xFF), acc.R3));
