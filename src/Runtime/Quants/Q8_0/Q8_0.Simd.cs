@@ -105,11 +105,16 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X4
     public static Weights LoadWeights(byte* g, float* scales) => new(g + ScaleBytes, Vector128.Load(scales));
 
     /// <summary>The scales of a group's <paramref name="steps"/> steps, as <see cref="LoadWeights(byte*)"/> widens them.</summary>
+    /// <remarks>The steps' half scales are gathered first and widened 16 at a time (<see cref="HalfVectors.ToSingle(ushort*, float*, long)"/>),
+    /// not 4 per step: 2.9% of a Q8_0 TinyLlama prompt's time before, on the AVX-512 path.</remarks>
+    [SkipLocalsInit]
     public static void WidenScales(byte* g, int steps, float* scales)
     {
         nint step = Q8_0RowBlocks.Step(Rows);
+        ulong* halves = stackalloc ulong[steps];
         for (int s = 0; s < steps; s++)
-            HalfVectors.LoadAsSingle128((ushort*)(g + s * step)).Store(scales + s * ScalesPerStep);
+            halves[s] = *(ulong*)(g + s * step);
+        HalfVectors.ToSingle((ushort*)halves, scales, (long)steps * ScalesPerStep);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -222,8 +227,8 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X4
     public const int ValuesPerStep = BlockQ8_0.BlockSize;
     private const int ScaleBytes = Rows * 2;
 
-    /// <summary>Floats of one step's scales widened for the matrix-matrix kernel: the 4 rows', twice (one per 128-bit lane).</summary>
-    public const int ScalesPerStep = 2 * Rows;
+    /// <summary>Floats of one step's scales widened for the matrix-matrix kernel: one per row (read into both 128-bit lanes).</summary>
+    public const int ScalesPerStep = Rows;
 
     /// <summary>One block of the 4 rows for the matrix-matrix kernel: where their quants are, their absolute values, and their scales (in both 128-bit lanes).</summary>
     public readonly struct Weights(byte* q, Vector256<float> d)
@@ -252,18 +257,10 @@ internal static unsafe class Q8_0xQ8_0S_Avx512_X4
 
     /// <summary>The matrix-matrix kernel's step at <paramref name="g"/>, its scales already widened (<see cref="WidenScales"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Weights LoadWeights(byte* g, float* scales) => new(g + ScaleBytes, Vector256.Load(scales));
+    public static Weights LoadWeights(byte* g, float* scales) => new(g + ScaleBytes, Avx.BroadcastVector128ToVector256(scales));
 
     /// <summary>The scales of a group's <paramref name="steps"/> steps, as the matrix-matrix kernel reads them.</summary>
-    public static void WidenScales(byte* g, int steps, float* scales)
-    {
-        nint step = Q8_0RowBlocks.Step(Rows);
-        for (int s = 0; s < steps; s++)
-        {
-            var d = HalfVectors.LoadAsSingle128((ushort*)(g + s * step));
-            Vector256.Create(d, d).Store(scales + s * ScalesPerStep);
-        }
-    }
+    public static void WidenScales(byte* g, int steps, float* scales) => Q8_0xQ8_0S_Avx2_X4.WidenScales(g, steps, scales);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Activations LoadActivations(byte* x)
