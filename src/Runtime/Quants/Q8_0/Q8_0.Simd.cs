@@ -208,17 +208,22 @@ internal static unsafe class Q8_0xQ8_0_Portable
 /// (16 accumulators, which 32 registers hold).
 /// <para>On this path the weights' signs reach the activations by a masked blend (vpblendmb) rather than vpsignb:
 /// vpsignb, like vpabsb, vpmaddubsw, vpmaddwd and the multiply-adds, runs on the two multiply pipes of an AMD Zen 4
-/// core, and with no VNNI in .NET 10 those pipes bound the kernel (measured: 6 vpsignb and 6 FMAs take as long as 12
-/// FMAs; 6 masked blends and 6 FMAs as long as 6 FMAs). The masks are compared once per step and kept in mask
-/// registers for the 4 tokens, and the rows' absolute values are taken once per step.</para>
+/// core, and with no VNNI in .NET 10 those pipes bound the kernel (a throwaway loop of 6 independent chains: 6 FMAs
+/// alone 4.0 cycles, with 6 vpsignb 6.0, with 6 masked blends 4.5). The masks are compared once per step and kept in
+/// mask registers for the 4 tokens, and the rows' absolute values are taken once per step.</para>
 /// <para>The matrix-vector kernel (<see cref="LoadWeights(byte*)"/>, one token) takes the 256-bit groups' own form:
 /// with one token there is nothing to share a mask with, and the blend form read K = 5632 at 15.8 GB/s against 18.3.
 /// Both forms compute the same integers and the same d_w * d_x, so a token's result does not depend on its batch.</para>
 /// <para>Against the row pairs in 512-bit lanes that this replaces (one core of an AMD EPYC Zen 4, `kernel-rate Q8_0`,
-/// 64 tokens, GFLOP/s): 76 -> 92-94 at K = 2048 and 5632; the same tiles with vpsignb (the AVX2 primitives) 89-90;
-/// 3 tokens per tile 87, 6 tokens 69 (spills). Matrix-vector, 256 MiB: 18.3 -> 19.5 GB/s at K = 2048, 18.2 -> 18.3 at
-/// K = 5632. Tokens in pairs in 512-bit lanes measured 80-88 against 100 for this form in a stand-alone copy: Zen 4
-/// splits 512-bit operations into two 256-bit ones, so they save instructions but not multiply-pipe time.</para>
+/// 64 tokens, GFLOP/s): 76-77 -> 98-99 at K = 2048 and 5632. Steps to there: the same tiles with vpsignb (the AVX2
+/// primitives) 89-90; masked blends 92-93; the activation scale multiplied from memory (a broadcast operand, where a
+/// float field took a load and a broadcast) 96-98; scales read by a 128-bit broadcast load 98-99. Tried and not kept:
+/// 3 tokens per tile 87, 6 tokens 69 (spills); the activations' absolute values meeting the weights with the
+/// activations' signs (no vpabsb per step, two more operations per token) 89; products stored to memory for broadcast
+/// multiply-adds (the store stopped RyuJIT from reusing the masks: 57). Matrix-vector, 256 MiB: 18.3-18.8 -> 19.5-19.9
+/// GB/s at K = 2048, 18.2-19.4 -> 18.0-18.3 at K = 5632. Tokens in pairs in 512-bit lanes measured 80-88 against 100
+/// for this form in a stand-alone copy: Zen 4 splits 512-bit operations into two 256-bit ones, so they save
+/// instructions but not multiply-pipe time.</para>
 /// </summary>
 [KernelPrimitives(typeof(BlockQ8_0), typeof(BlockQ8_0S), KernelIsa.Avx512, GemmColumns = 4)]
 internal static unsafe class Q8_0xQ8_0S_Avx512_X4
