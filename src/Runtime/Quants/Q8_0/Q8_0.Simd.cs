@@ -110,11 +110,16 @@ internal static unsafe class Q8_0xQ8_0S_Avx2_X4
     [SkipLocalsInit]
     public static void WidenScales(byte* g, int steps, float* scales)
     {
+        const int Batch = 256; // steps gathered at a time: 2 KiB of stack whatever K is
         nint step = Q8_0RowBlocks.Step(Rows);
-        ulong* halves = stackalloc ulong[steps];
-        for (int s = 0; s < steps; s++)
-            halves[s] = *(ulong*)(g + s * step);
-        HalfVectors.ToSingle((ushort*)halves, scales, (long)steps * ScalesPerStep);
+        ulong* halves = stackalloc ulong[Batch];
+        for (int s0 = 0; s0 < steps; s0 += Batch)
+        {
+            int n = Math.Min(Batch, steps - s0);
+            for (int s = 0; s < n; s++)
+                halves[s] = *(ulong*)(g + (s0 + s) * step);
+            HalfVectors.ToSingle((ushort*)halves, scales + s0 * ScalesPerStep, (long)n * ScalesPerStep);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
