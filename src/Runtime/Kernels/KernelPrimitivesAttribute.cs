@@ -21,6 +21,12 @@ namespace LlamaAot.Kernels;
 /// <para>Tails (a K that is not a multiple of the step) go through the weight format's scalar <c>Dot</c>; a class whose
 /// activation format is not the weight format's own declares <c>static float Dot(ReadOnlySpan&lt;TW&gt;, ReadOnlySpan&lt;TX&gt;)</c>
 /// for them instead.</para>
+/// <para>An interleaved class (<c>const int Rows</c> with <c>Repack</c>) may declare <c>WidenScales</c>,
+/// <c>ScalesPerStep</c> and <c>LoadWeights(byte* g, float* scales)</c>: the matrix-matrix kernel then widens each group's
+/// scales once per call and loads its steps through that overload, while the matrix-vector kernel keeps
+/// <c>LoadWeights(byte*)</c>. The two overloads may return different types, each met by its own <c>MulAdd</c> overload
+/// (a form for one token and a form for tiles, e.g. Q8_0xQ8_0S_Avx512_X4); every <c>MulAdd</c> returns the same
+/// accumulator type and computes the same operations, which the batch-invariance tests hold.</para>
 /// <para>Every dot product has one accumulator, stepped in the same order by the matrix-vector and the matrix-matrix
 /// kernels: a token's result does not depend on how many tokens share its call (BatchInvarianceTests). There is no
 /// unrolling into several accumulators, which would sum in another order.</para>
