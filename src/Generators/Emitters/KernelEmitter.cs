@@ -211,20 +211,16 @@ internal static class KernelEmitter
     /// <summary>
     /// The step loop of a matrix-vector kernel. A step of a cache line or more: one loop, each step prefetching its
     /// lines ahead. A shorter step (F16's 16 bytes): runs of steps that cover a line per row, each run prefetching
-    /// once (a prefetch per step would ask for the same line several times). Only on CPUs that gain by it
-    /// (WeightPrefetch.MatrixVector, read once per tile: the branch goes the same way every step). The step size is a constant to the
+    /// once (a prefetch per step would ask for the same line several times). The step size is a constant to the
     /// compiler, which keeps one of the two. Steps keep their order, so do the sums.
     /// </summary>
     internal static void WriteLineRuns(CodeWriter w, string stepBytes, string s, Action<CodeWriter, string> prefetch, Action<CodeWriter, string> step)
     {
-        w.Line("// Software prefetch where the CPU's hardware prefetcher needs it (WeightPrefetch.MatrixVector).");
-        w.Line("bool prefetch = WeightPrefetch.MatrixVector;");
         using (w.Block($"if ({stepBytes} >= 64)"))
         {
             using (w.Block($"for (int {s} = 0; {s} < steps; {s}++)"))
             {
-                using (w.Block("if (prefetch)"))
-                    prefetch(w, stepBytes);
+                prefetch(w, stepBytes);
                 step(w, s);
             }
         }
@@ -234,8 +230,7 @@ internal static class KernelEmitter
             w.Line($"int {s} = 0;");
             using (w.Block($"for (; {s} + run <= steps; {s} += run)"))
             {
-                using (w.Block("if (prefetch)"))
-                    prefetch(w, $"run * {stepBytes}");
+                prefetch(w, $"run * {stepBytes}");
                 using (w.Block($"for (int e = {s}; e < {s} + run; e++)"))
                     step(w, "e");
             }

@@ -4,42 +4,14 @@ using System.Runtime.Intrinsics.X86;
 namespace LlamaAot.Kernels;
 
 /// <summary>
-/// Software prefetch for the kernels that stream weights from memory.
-/// <para>Matrix-vector kernels (generation) prefetch only where <see cref="MatrixVector"/> says so. On the Intel Xeon
-/// of the first speed work one core read 6-7 GB/s through the kernels of the time with the hardware prefetcher alone
-/// against 12.9 GB/s in a plain load loop (61% of the Q8_0 kernel's samples on one load); asking for the lines
-/// <see cref="Distance"/> bytes ahead of each step took Q8_0 generation from 5.4 to 8.8 tokens/s (TinyLlama shape,
-/// one thread). On AMD Zen 4 (EPYC) the same prefetches cost: the hardware prefetcher follows a matrix read front to
-/// back, and the bursts of software prefetches (up to 53 per step) stall the core. TinyLlama tg64 at one thread
-/// without them, same binary alternated: Q4_K_M 32.5 -> 43.5 t/s (AVX-512) and 27.5 -> 33.5 (AVX2), Q6_K 19 -> 30 and
-/// 16.5 -> 20, Q8_0 21.3 -> 23.4 on both paths, Q4_0 39.5 -> 41.8 (AVX2).</para>
+/// Software prefetch for the matrix-vector kernels, which stream every weight byte once per token. One core of this
+/// machine read 6-7 GB/s through the kernels with the hardware prefetcher alone against 12.9 GB/s in a plain load
+/// loop: the kernels' loads stalled on memory (61% of the Q8_0 kernel's samples on one load). Asking for the lines
+/// <see cref="Distance"/> bytes ahead of each step keeps enough misses in flight: Q8_0 generation went from 5.4 to 8.3
+/// tokens/s at 2 KiB and 8.8 at 4 KiB (TinyLlama shape, one thread, `llama-aot bench -p 0 -n 32`).
 /// </summary>
 internal static unsafe class WeightPrefetch
 {
-    /// <summary>Environment variable: 1 or 0 forces the matrix-vector prefetch on or off (to measure a new CPU).</summary>
-    public const string Variable = "LLAMA_AOT_PREFETCH";
-
-    /// <summary>
-    /// Whether matrix-vector kernels prefetch their weights: <see cref="Variable"/> when set, else off on AMD (and
-    /// Hygon) CPUs, where it measured slower, and on elsewhere.
-    /// </summary>
-    public static readonly bool MatrixVector = Sse.IsSupported && (Environment.GetEnvironmentVariable(Variable) switch
-    {
-        "1" => true,
-        "0" => false,
-        _ => !IsAmdFamily(),
-    });
-
-    private static bool IsAmdFamily()
-    {
-        if (!X86Base.IsSupported)
-            return false;
-        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-        Span<int> vendor = [ebx, edx, ecx];
-        string name = System.Text.Encoding.ASCII.GetString(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vendor));
-        return name is "AuthenticAMD" or "HygonGenuine";
-    }
-
     public const int Distance = 4096;
 
     /// <summary>

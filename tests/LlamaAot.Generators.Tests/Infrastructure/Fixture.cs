@@ -101,7 +101,6 @@ internal static class Fixture
             internal static unsafe class WeightPrefetch
             {
                 public const int GemmStepBytes = 512;
-                public static readonly bool MatrixVector = true;
                 public static void Ahead(byte* p, nint bytes) { }
                 public static void At(byte* p, nint bytes) { }
             }

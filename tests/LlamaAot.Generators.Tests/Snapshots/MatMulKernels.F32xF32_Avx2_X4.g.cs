@@ -49,16 +49,11 @@ internal static unsafe partial class MatMulKernels
             byte* w0 = w + (nint)(r / P.SteppedRows) * P.SteppedRows * rowBytes + r % P.SteppedRows * wStep;
             var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero; var a2 = Vector256<float>.Zero; var a3 = Vector256<float>.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            // Software prefetch where the CPU's hardware prefetcher needs it (WeightPrefetch.MatrixVector).
-            bool prefetch = WeightPrefetch.MatrixVector;
             if (wStride >= 64)
             {
                 for (int s = 0; s < steps; s++)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.Ahead(w0 + s * wStride, wStride);
-                    }
+                    WeightPrefetch.Ahead(w0 + s * wStride, wStride);
                     var xs = P.LoadActivations(x + s * xStep);
                     a0 = P.MulAdd(P.LoadWeights(w0 + s * wStride), xs, a0);
                     a1 = P.MulAdd(P.LoadWeights(w0 + s * wStride + 1 * wStep), xs, a1);
@@ -72,10 +67,7 @@ internal static unsafe partial class MatMulKernels
                 int s = 0;
                 for (; s + run <= steps; s += run)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.Ahead(w0 + s * wStride, run * wStride);
-                    }
+                    WeightPrefetch.Ahead(w0 + s * wStride, run * wStride);
                     for (int e = s; e < s + run; e++)
                     {
                         var xs = P.LoadActivations(x + e * xStep);
@@ -106,16 +98,11 @@ internal static unsafe partial class MatMulKernels
             byte* w0 = w + (nint)(r / P.SteppedRows) * P.SteppedRows * rowBytes + r % P.SteppedRows * wStep;
             var a0 = Vector256<float>.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            // Software prefetch where the CPU's hardware prefetcher needs it (WeightPrefetch.MatrixVector).
-            bool prefetch = WeightPrefetch.MatrixVector;
             if (wStride >= 64)
             {
                 for (int s = 0; s < steps; s++)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.Ahead(w0 + s * wStride, wStride);
-                    }
+                    WeightPrefetch.Ahead(w0 + s * wStride, wStride);
                     var xs = P.LoadActivations(x + s * xStep);
                     a0 = P.MulAdd(P.LoadWeights(w0 + s * wStride), xs, a0);
                 }
@@ -126,10 +113,7 @@ internal static unsafe partial class MatMulKernels
                 int s = 0;
                 for (; s + run <= steps; s += run)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.Ahead(w0 + s * wStride, run * wStride);
-                    }
+                    WeightPrefetch.Ahead(w0 + s * wStride, run * wStride);
                     for (int e = s; e < s + run; e++)
                     {
                         var xs = P.LoadActivations(x + e * xStep);

@@ -45,16 +45,11 @@ internal static unsafe partial class MatMulKernels
             byte* g0 = w + (nint)(r / P.Rows) * groupBytes;
             var a0 = Vector256<float>.Zero;
             // One accumulator per group, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            // Software prefetch where the CPU's hardware prefetcher needs it (WeightPrefetch.MatrixVector).
-            bool prefetch = WeightPrefetch.MatrixVector;
             if (groupStep >= 64)
             {
                 for (int s = 0; s < steps; s++)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
-                    }
+                    WeightPrefetch.Ahead(g0 + s * groupStep, groupStep);
                     a0 = P.MulAdd(P.LoadWeights(g0 + s * groupStep), P.LoadActivations(x + s * xStep), a0);
                 }
             }
@@ -64,10 +59,7 @@ internal static unsafe partial class MatMulKernels
                 int s = 0;
                 for (; s + run <= steps; s += run)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);
-                    }
+                    WeightPrefetch.Ahead(g0 + s * groupStep, run * groupStep);
                     for (int e = s; e < s + run; e++)
                     {
                         a0 = P.MulAdd(P.LoadWeights(g0 + e * groupStep), P.LoadActivations(x + e * xStep), a0);

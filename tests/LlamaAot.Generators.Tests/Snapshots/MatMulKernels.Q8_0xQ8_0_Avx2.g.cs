@@ -46,17 +46,12 @@ internal static unsafe partial class MatMulKernels
             byte* w1 = w0 + rowBytes;
             var a0 = Vector256<float>.Zero; var a1 = Vector256<float>.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            // Software prefetch where the CPU's hardware prefetcher needs it (WeightPrefetch.MatrixVector).
-            bool prefetch = WeightPrefetch.MatrixVector;
             if (wStep >= 64)
             {
                 for (int s = 0; s < steps; s++)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, wStep);
-                        WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, wStep);
-                    }
+                    WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, wStep);
+                    WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, wStep);
                     var xs = P.LoadActivations(x + s * xStep);
                     a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
                     a1 = P.MulAdd(P.LoadWeights(w1 + s * wStep), xs, a1);
@@ -68,11 +63,8 @@ internal static unsafe partial class MatMulKernels
                 int s = 0;
                 for (; s + run <= steps; s += run)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, run * wStep);
-                        WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, run * wStep);
-                    }
+                    WeightPrefetch.At(w0 + 2 * rowBytes + s * wStep, run * wStep);
+                    WeightPrefetch.At(w1 + 2 * rowBytes + s * wStep, run * wStep);
                     for (int e = s; e < s + run; e++)
                     {
                         var xs = P.LoadActivations(x + e * xStep);
@@ -103,16 +95,11 @@ internal static unsafe partial class MatMulKernels
             byte* w0 = w + r * rowBytes;
             var a0 = Vector256<float>.Zero;
             // One accumulator per row, stepped as the matrix-matrix kernels step it: a token's result does not depend on its batch.
-            // Software prefetch where the CPU's hardware prefetcher needs it (WeightPrefetch.MatrixVector).
-            bool prefetch = WeightPrefetch.MatrixVector;
             if (wStep >= 64)
             {
                 for (int s = 0; s < steps; s++)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, wStep);
-                    }
+                    WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, wStep);
                     var xs = P.LoadActivations(x + s * xStep);
                     a0 = P.MulAdd(P.LoadWeights(w0 + s * wStep), xs, a0);
                 }
@@ -123,10 +110,7 @@ internal static unsafe partial class MatMulKernels
                 int s = 0;
                 for (; s + run <= steps; s += run)
                 {
-                    if (prefetch)
-                    {
-                        WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, run * wStep);
-                    }
+                    WeightPrefetch.At(w0 + 1 * rowBytes + s * wStep, run * wStep);
                     for (int e = s; e < s + run; e++)
                     {
                         var xs = P.LoadActivations(x + e * xStep);

@@ -22,7 +22,8 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
     public const int Rows = 16;
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
     private const int ScaleOffset = 2 * Rows;
-    private const int QuantOffset = ScaleOffset + 4 * ChunkBytes;
+    private const int LowOffset = ScaleOffset + 4 * ChunkBytes;
+    private const int HighOffset = LowOffset + 32 * ChunkBytes;
     private const int ChunkBytes = Rows * 4;
 
     /// <summary>One super-block of 16 rows: where its quants are, its unpacked scales (<see cref="Unpacked"/>) and d.</summary>
@@ -111,11 +112,11 @@ internal static unsafe class Q6_KxQ8_K_Avx512_X16
     {
         var mask = Vector512.Create((byte)0x0F);
         var highMask = Vector512.Create((byte)0x30);
-        byte* q = w.G + QuantOffset;
+        byte* low = w.G + LowOffset + c * 8 * ChunkBytes;
+        var h = Vector512.Load(w.G + HighOffset + (4 * c + u) * ChunkBytes);
         sbyte* xl = a->Qs + 64 * c + 8 * u, xh = xl + 32;
-        var raw0 = Vector512.Load(q + Q6_KRowChunks.Low(c, 2 * u) * ChunkBytes);
-        var raw1 = Vector512.Load(q + Q6_KRowChunks.Low(c, 2 * u + 1) * ChunkBytes);
-        var h = Vector512.Load(q + Q6_KRowChunks.High(c, u) * ChunkBytes);
+        var raw0 = Vector512.Load(low + 2 * u * ChunkBytes);
+        var raw1 = Vector512.Load(low + (2 * u + 1) * ChunkBytes);
         var q0 = (raw0 & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 4).AsByte() & highMask);
         var q1 = (raw1 & mask) | (h & highMask);
         var q2 = (Vector512.ShiftRightLogical(raw0.AsUInt16(), 4).AsByte() & mask) | (Vector512.ShiftLeft(h.AsUInt16(), 2).AsByte() & highMask);
@@ -147,7 +148,8 @@ internal static unsafe class Q6_KxQ8_K_Avx2_X8
     public const int Rows = 8;
     public const int ValuesPerStep = BlockQ6_K.BlockSize;
     private const int ScaleOffset = 2 * Rows;
-    private const int QuantOffset = ScaleOffset + 4 * ChunkBytes;
+    private const int LowOffset = ScaleOffset + 4 * ChunkBytes;
+    private const int HighOffset = LowOffset + 32 * ChunkBytes;
     private const int ChunkBytes = Rows * 4;
 
     /// <summary>One super-block of 8 rows: where its quants are, its unpacked scales (<see cref="Unpacked"/>) and d.</summary>
@@ -174,40 +176,25 @@ internal static unsafe class Q6_KxQ8_K_Avx2_X8
         for (int k = 0; k < 4; k++)
         {
             var scales = Vector256.Load(g + ScaleOffset + ChunkBytes * k);
-            unpacked[4 * k] = Unpack(scales, 0, 0);
-            unpacked[4 * k + 1] = Unpack(scales, 1, 1);
-            unpacked[4 * k + 2] = Unpack(scales, 2, 2);
-            unpacked[4 * k + 3] = Unpack(scales, 3, 3);
-            unpacked[16 + 2 * k] = Unpack(scales, 0, 1);
-            unpacked[16 + 2 * k + 1] = Unpack(scales, 2, 3);
+            for (int i = 0; i < 4; i++)
+                unpacked[4 * k + i] = Avx2.ShiftRightArithmetic(Avx2.Shuffle(scales, Spread(i, i)).AsInt16(), 8);
+            unpacked[16 + 2 * k] = Avx2.ShiftRightArithmetic(Avx2.Shuffle(scales, Spread(0, 1)).AsInt16(), 8);
+            unpacked[16 + 2 * k + 1] = Avx2.ShiftRightArithmetic(Avx2.Shuffle(scales, Spread(2, 3)).AsInt16(), 8);
         }
         return new(g, unpacked, HalfVectors.ToSingle(Avx2.ConvertToVector256Int32((ushort*)g).AsUInt32()));
     }
 
-    /// <summary>Scales i and j of every row (bytes i and j of its int32 lane) as int16, in its lane's two halves.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<short> Unpack(Vector256<byte> scales, int i, int j) =>
-        Avx2.ShiftRightArithmetic(Avx2.Shuffle(scales, Spread(i, j)).AsInt16(), 8);
-
     /// <summary>
     /// vpshufb pattern: bytes i and j of every int32 lane into the high bytes of its two 16-bit halves (an arithmetic
-    /// shift by 8 then sign-extends them); vpshufb picks within 128-bit lanes, so int32 lane d of each names 4d + i and
-    /// 4d + j. Written out byte by byte, so that it folds to one constant for constant i and j.
+    /// shift by 8 then sign-extends them); vpshufb picks within 128-bit lanes, so int32 lane d of each adds 4d.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Spread(int i, int j) => Vector256.Create(
-        0x80, (byte)i, 0x80, (byte)j, 0x80, (byte)(4 + i), 0x80, (byte)(4 + j),
-        0x80, (byte)(8 + i), 0x80, (byte)(8 + j), 0x80, (byte)(12 + i), 0x80, (byte)(12 + j),
-        0x80, (byte)i, 0x80, (byte)j, 0x80, (byte)(4 + i), 0x80, (byte)(4 + j),
-        0x80, (byte)(8 + i), 0x80, (byte)(8 + j), 0x80, (byte)(12 + i), 0x80, (byte)(12 + j));
+    private static Vector256<byte> Spread(int i, int j) => Vector256.Create((uint)(0x80 | i << 8 | 0x80 << 16 | j << 24)).AsByte()
+        + (RowGroups.LaneByteOffsets.GetLower() & Vector256.Create(0xFF00FF00u).AsByte());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* LoadActivations(byte* x) => x;
 
-    /// <summary>
-    /// The 8 lanes' integers chunk by chunk, each quant vector meeting its activations as soon as it is made (so that
-    /// the 8 sums, the masks and one chunk's vectors fit in 16 registers), then one FMA per lane.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static RowLanes8x256 MulAdd(in Weights w, byte* x, RowLanes8x256 acc)
     {
@@ -215,14 +202,18 @@ internal static unsafe class Q6_KxQ8_K_Avx2_X8
         Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
         for (int c = 0; c < 4; c++)
         {
-            s0 += Chunk(w, a, c, 0);
-            s1 += Chunk(w, a, c, 1);
-            s2 += Chunk(w, a, c, 2);
-            s3 += Chunk(w, a, c, 3);
-            s4 += Chunk(w, a, c, 4);
-            s5 += Chunk(w, a, c, 5);
-            s6 += Chunk(w, a, c, 6);
-            s7 += Chunk(w, a, c, 7);
+            var (e, o) = Lanes(w, a, c, 0);
+            s0 += e;
+            s1 += o;
+            (e, o) = Lanes(w, a, c, 1);
+            s2 += e;
+            s3 += o;
+            (e, o) = Lanes(w, a, c, 2);
+            s4 += e;
+            s5 += o;
+            (e, o) = Lanes(w, a, c, 3);
+            s6 += e;
+            s7 += o;
         }
         var d = w.D * Vector256.Create(a->D);
         return new(
@@ -239,34 +230,29 @@ internal static unsafe class Q6_KxQ8_K_Avx2_X8
     }
 
     /// <summary>
-    /// Lane k = 2u + p of chunk c (values 64c + 8u + 4p + 0..3 and the same + 32) of every row: the quants of one
-    /// low-bit chunk and one high-bit chunk, each half times its sub-block's scale. The high chunk's bits 0-1 and 2-3
-    /// belong to the even lane, bits 4-5 and 6-7 to the odd one.
+    /// Lanes 2u and 2u + 1 of chunk c (values 64c + 8u + 0..3 and + 32, and 64c + 8u + 4..7 and + 32) of every row:
+    /// the quants of two low-bit chunks and one high-bit chunk, each pair times its sub-block's scale.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Chunk(in Weights w, BlockQ8_K* a, int c, int k)
+    private static (Vector256<int> Even, Vector256<int> Odd) Lanes(in Weights w, BlockQ8_K* a, int c, int u)
     {
-        int u = k / 2;
         var mask = Vector256.Create((byte)0x0F);
-        var highMask = Vector256.Create((ushort)0x3030);
-        sbyte* xl = a->Qs + 64 * c + 4 * k;
-        var raw = Vector256.Load(w.G + QuantOffset + Q6_KRowChunks.Low(c, k) * ChunkBytes);
-        var h = Vector256.Load((ushort*)(w.G + QuantOffset + Q6_KRowChunks.High(c, u) * ChunkBytes));
-        Vector256<ushort> h0, h1;
-        if (k % 2 == 0)
-        {
-            h0 = Vector256.ShiftLeft(h, 4);
-            h1 = Vector256.ShiftLeft(h, 2);
-        }
-        else
-        {
-            h0 = h;
-            h1 = Vector256.ShiftRightLogical(h, 2);
-        }
-        var q = (raw & mask) | (h0 & highMask).AsByte();
-        var low = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, RowGroups.Broadcast4Of8(xl)), w.Unpacked[4 * c + u / 2]);
-        q = (Vector256.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & mask) | (h1 & highMask).AsByte();
-        return low + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, RowGroups.Broadcast4Of8(xl + 32)), w.Unpacked[4 * c + 2 + u / 2]);
+        var highMask = Vector256.Create((byte)0x30);
+        byte* low = w.G + LowOffset + c * 8 * ChunkBytes;
+        var h = Vector256.Load(w.G + HighOffset + (4 * c + u) * ChunkBytes);
+        sbyte* xl = a->Qs + 64 * c + 8 * u, xh = xl + 32;
+        var raw0 = Vector256.Load(low + 2 * u * ChunkBytes);
+        var raw1 = Vector256.Load(low + (2 * u + 1) * ChunkBytes);
+        var q0 = (raw0 & mask) | (Vector256.ShiftLeft(h.AsUInt16(), 4).AsByte() & highMask);
+        var q1 = (raw1 & mask) | (h & highMask);
+        var q2 = (Vector256.ShiftRightLogical(raw0.AsUInt16(), 4).AsByte() & mask) | (Vector256.ShiftLeft(h.AsUInt16(), 2).AsByte() & highMask);
+        var q3 = (Vector256.ShiftRightLogical(raw1.AsUInt16(), 4).AsByte() & mask) | (Vector256.ShiftRightLogical(h.AsUInt16(), 2).AsByte() & highMask);
+        Vector256<short> scaleLow = w.Unpacked[4 * c + u / 2], scaleHigh = w.Unpacked[4 * c + 2 + u / 2];
+        var even = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q0, RowGroups.Broadcast4Of8(xl)), scaleLow)
+            + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q2, RowGroups.Broadcast4Of8(xh)), scaleHigh);
+        var odd = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q1, RowGroups.Broadcast4Of8(xl + 4)), scaleLow)
+            + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q3, RowGroups.Broadcast4Of8(xh + 4)), scaleHigh);
+        return (even, odd);
     }
 
     /// <summary>hsum_float_8 of each row's 8 lanes.</summary>

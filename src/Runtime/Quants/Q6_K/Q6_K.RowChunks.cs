@@ -4,28 +4,20 @@ namespace LlamaAot.Quants;
 /// The interleaved Q6_K layout, declared once for every row count (16 rows for the 512-bit kernels, 8 for the 256-bit
 /// ones): one int32 lane per row, so a step computes one super-block of every row of a group with no horizontal sum.
 /// <para>One group step (one super-block of each of the rows, as many bytes as the blocks), where a word or a chunk is
-/// 4 bytes per row: the rows' half d; four words of scales (int32 lane r of word k holds row r's scales 4k..4k+3); then
-/// 48 chunks of quants in the order the kernels read them, three for each chunk c = 0..3 and u = 0..3 (see
-/// <see cref="Low"/> and <see cref="High"/>): low 4 bits t = 2u and t = 2u + 1 (int32 lane r: the low nibbles are
-/// values 64c + 4t..+3 of row r, the high nibbles values 64c + 32 + 4t..+3), then high 2 bits u (byte j of int32 lane
-/// r: bits 0-1, 2-3, 4-5 and 6-7 are the high bits of values 64c + 8u + j, 64c + 32 + 8u + j, 64c + 8u + 4 + j and
-/// 64c + 32 + 8u + 4 + j). A step is read front to back: the hardware prefetcher follows it (with the low and high
-/// chunks in two runs, one core streamed 6 GB/s without software prefetch).</para>
+/// 4 bytes per row: the rows' half d; four words of scales (int32 lane r of word k holds row r's scales 4k..4k+3); 32
+/// chunks of low 4 bits (chunk 8c + t, int32 lane r: the low nibbles are values 64c + 4t..+3 of row r, the high
+/// nibbles values 64c + 32 + 4t..+3); then 16 chunks of high 2 bits (chunk 4c + u, byte j of int32 lane r: bits 0-1,
+/// 2-3, 4-5 and 6-7 are the high bits of values 64c + 8u + j, 64c + 32 + 8u + j, 64c + 8u + 4 + j and
+/// 64c + 32 + 8u + 4 + j).</para>
 /// </summary>
 internal static unsafe class Q6_KRowChunks
 {
-    /// <summary>Chunk index (from the first chunk of quants) of low-bit chunk t = 0..7 of chunk c.</summary>
-    public static int Low(int c, int t) => 12 * c + 3 * (t / 2) + t % 2;
-
-    /// <summary>Chunk index (from the first chunk of quants) of high-bit chunk u = 0..3 of chunk c.</summary>
-    public static int High(int c, int u) => 12 * c + 3 * u + 2;
-
     /// <summary>Writes one group of <paramref name="rows"/> from <paramref name="rowCount"/> rows of the file's layout; missing rows are zeros.</summary>
     public static void Repack(byte* src, nint srcRowBytes, int rowCount, int k, byte* dst, int rows)
     {
         int blocks = k / BlockQ6_K.BlockSize;
         nint groupStep = rows * sizeof(BlockQ6_K);
-        int chunk = 4 * rows, scaleOffset = 2 * rows, quantOffset = scaleOffset + 4 * chunk;
+        int chunk = 4 * rows, scaleOffset = 2 * rows, lowOffset = scaleOffset + 4 * chunk, highOffset = lowOffset + 32 * chunk;
         Span<byte> q = stackalloc byte[BlockQ6_K.BlockSize];
         for (int b = 0; b < blocks; b++)
         {
@@ -43,14 +35,14 @@ internal static unsafe class Q6_KRowChunks
                     for (int t = 0; t < 8; t++)
                     {
                         for (int j = 0; j < 4; j++)
-                            g[quantOffset + Low(c, t) * chunk + 4 * r + j] = (byte)(q[64 * c + 4 * t + j] & 15 | (q[64 * c + 32 + 4 * t + j] & 15) << 4);
+                            g[lowOffset + (8 * c + t) * chunk + 4 * r + j] = (byte)(q[64 * c + 4 * t + j] & 15 | (q[64 * c + 32 + 4 * t + j] & 15) << 4);
                     }
                     for (int u = 0; u < 4; u++)
                     {
                         for (int j = 0; j < 4; j++)
                         {
                             int v = 64 * c + 8 * u + j;
-                            g[quantOffset + High(c, u) * chunk + 4 * r + j] =
+                            g[highOffset + (4 * c + u) * chunk + 4 * r + j] =
                                 (byte)(q[v] >> 4 | (q[v + 32] >> 4) << 2 | (q[v + 4] >> 4) << 4 | (q[v + 36] >> 4) << 6);
                         }
                     }
